@@ -1,0 +1,49 @@
+/* main.c: the smartty program's entry point: picks a subcommand from the table below. With no
+ * subcommand the interactive console starts (once it exists). */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cli_command;
+
+static const cli_command commands[] = {
+    {"predict", cli_predict, "run a model over a data file and print logits or predictions"},
+    {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: smartty COMMAND [OPTIONS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`smartty COMMAND --help` describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("%s\n", PACKAGE_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "smartty: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

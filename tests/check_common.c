@@ -1,0 +1,99 @@
+/* check_common.c: tests of the shared basics: error reports, the RNG (determinism, range, moments,
+ * serialisable state) and atomic file writes. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smartty/common.h"
+#include "testutil.h"
+
+START_TEST(test_err_prefix)
+{
+    sm_error e;
+    ck_assert_int_eq(sm_err(&e, SM_ERR_IO, "x.csv:%d:%d: bad", 3, 4), SM_ERR_IO);
+    sm_err_prefix(&e, "loading %s", "train");
+    ck_assert_str_eq(e.msg, "loading train: x.csv:3:4: bad");
+    ck_assert_int_eq(e.status, SM_ERR_IO);
+    ck_assert_str_eq(sm_status_to_string(SM_ERR_FORMAT), "malformed input");
+}
+END_TEST
+
+START_TEST(test_rng_determinism)
+{
+    sm_rng a, b;
+    sm_rng_seed(&a, 42);
+    sm_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++)
+        ck_assert_uint_eq(sm_rng_u64(&a), sm_rng_u64(&b));
+    (void)sm_rng_normal(&a);
+    sm_rng c = a; /* the state is plain data: a copy continues identically */
+    ck_assert(sm_rng_normal(&a) == sm_rng_normal(&c));
+    sm_rng_seed(&b, 43);
+    ck_assert_uint_ne(sm_rng_u64(&a), sm_rng_u64(&b));
+}
+END_TEST
+
+START_TEST(test_rng_moments)
+{
+    sm_rng r;
+    sm_rng_seed(&r, 7);
+    double s = 0, s2 = 0;
+    const int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = sm_rng_normal(&r);
+        s += x;
+        s2 += x * x;
+    }
+    ck_assert(fabs(s / n) < 0.01);
+    ck_assert(fabs(s2 / n - 1.0) < 0.02);
+    for (int i = 0; i < 10000; i++) {
+        double u = sm_rng_uniform(&r);
+        ck_assert(u >= 0.0 && u < 1.0);
+        ck_assert_uint_lt(sm_rng_below(&r, 7), 7);
+    }
+    uint32_t idx[50];
+    for (uint32_t i = 0; i < 50; i++)
+        idx[i] = i;
+    sm_rng_shuffle(&r, idx, 50);
+    int seen[50] = {0};
+    for (int i = 0; i < 50; i++)
+        seen[idx[i]]++;
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(seen[i], 1);
+}
+END_TEST
+
+START_TEST(test_atomic_write)
+{
+    char path[] = "check_common_atomic.tmp";
+    sm_error e;
+    ck_assert_int_eq(sm_write_file_atomic(path, "hello", 5, &e), SM_OK);
+    char *d;
+    size_t n;
+    ck_assert_int_eq(sm_read_file(path, &d, &n, 0, &e), SM_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_str_eq(d, "hello");
+    free(d);
+    ck_assert_int_eq(sm_read_file(path, &d, &n, 3, &e), SM_ERR_FORMAT);
+    unlink(path);
+    ck_assert_int_eq(sm_read_file("/nonexistent/x", &d, &n, 0, &e), SM_ERR_IO);
+    ck_assert(strstr(e.msg, "/nonexistent/x") != NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("common");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_err_prefix);
+    tcase_add_test(tc, test_rng_determinism);
+    tcase_add_test(tc, test_rng_moments);
+    tcase_add_test(tc, test_atomic_write);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,34 @@
+#!/bin/sh
+# tests/run.sh: the project's test command (README, .ci/run). Sets up the machine, then runs the
+# whole suite three ways: a -Werror build, an AddressSanitizer + UndefinedBehaviorSanitizer build,
+# and `make distcheck` (the release tarball builds and passes on its own). Ends with one summary line.
+set -eu
+cd "$(dirname "$0")/.."
+top=$(pwd)
+sh tests/setup.sh
+: "${SMARTTY_SHARED:=$top/../shared}"
+export SMARTTY_SHARED
+[ -d "$SMARTTY_SHARED" ] || echo "run: $SMARTTY_SHARED is absent: tests that need the shared data skip"
+status=0
+echo "== make check (-Werror)"
+make -C build -j"$(nproc)" check >build/check.out 2>&1 || status=1
+grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' build/check.out || true
+echo "== make check (--enable-sanitizers)"
+mkdir -p build-san
+( cd build-san && { [ -f Makefile ] || ../configure --enable-werror --enable-sanitizers >/dev/null; } && make -j"$(nproc)" check ) >build-san/check.out 2>&1 || status=1
+grep -E '^# (TOTAL|PASS|SKIP|FAIL|ERROR)' build-san/check.out || true
+echo "== make distcheck"
+make -C build distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build/distcheck.out 2>&1 || status=1
+tail -n 4 build/distcheck.out
+for f in build/test-suite.log build-san/test-suite.log; do
+    [ -f "$f" ] && grep -q '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' "$f" && { echo "== failures in $f"; cat "$f"; }
+done
+pass=0; fail=0; skip=0
+for f in build/check.out build-san/check.out; do
+    p=$(sed -n 's/^# PASS: *//p' "$f" | tail -1); x=$(sed -n 's/^# FAIL: *//p' "$f" | tail -1)
+    e=$(sed -n 's/^# ERROR: *//p' "$f" | tail -1); s=$(sed -n 's/^# SKIP: *//p' "$f" | tail -1)
+    pass=$((pass + ${p:-0})); fail=$((fail + ${x:-0} + ${e:-0})); skip=$((skip + ${s:-0}))
+done
+[ "$status" = 0 ] || [ "$fail" -gt 0 ] || fail=1
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status
