@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "smartty/common.h"
+#include "smartty/record.h"
 #include "testutil.h"
 
 START_TEST(test_err_prefix)
@@ -82,6 +83,27 @@ START_TEST(test_atomic_write)
 }
 END_TEST
 
+START_TEST(test_record_fields)
+{
+    sm_step_record s = {0};
+    sm_eval_record ev;
+    sm_eval_record_init(&ev);
+    s.step = 17;
+    s.rs = 0.25;
+    s.grad_norm = 3.5;
+    ev.acc = 0.8;
+    ck_assert(sm_field_value(sm_field_lookup("step"), &s, &ev) == 17.0);
+    ck_assert(sm_field_value(sm_field_lookup("rs"), &s, &ev) == 0.25);
+    ck_assert(sm_field_value(sm_field_lookup("grad_norm"), &s, &ev) == 3.5);
+    ck_assert(sm_field_value(sm_field_lookup("dev_acc"), &s, &ev) == 0.8);
+    ck_assert(isnan(sm_field_value(sm_field_lookup("dev_f1"), &s, &ev)));
+    ck_assert(isnan(sm_field_value(sm_field_lookup("dev_acc"), &s, NULL)));
+    ck_assert_int_eq(sm_field_lookup("no_such_field"), -1);
+    for (size_t i = 0; i < sm_field_count(); i++)
+        ck_assert_int_eq(sm_field_lookup(sm_field_at(i)->name), (int)i);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -90,6 +112,7 @@ int main(void)
     tcase_add_test(tc, test_rng_determinism);
     tcase_add_test(tc, test_rng_moments);
     tcase_add_test(tc, test_atomic_write);
+    tcase_add_test(tc, test_record_fields);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
