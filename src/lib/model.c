@@ -94,7 +94,7 @@ sm_status sm_bert_create(sm_bert **out, const sm_bert_config *cfg, int with_grad
     m->L = cfg->num_layers;
     m->NH = cfg->num_heads;
     m->D = m->H / m->NH;
-    m->I = cfg->intermediate_size;
+    m->F = cfg->intermediate_size;
     m->V = cfg->vocab_size;
     m->P = cfg->max_position;
     m->TV = cfg->type_vocab_size;
@@ -108,7 +108,7 @@ sm_status sm_bert_create(sm_bert **out, const sm_bert_config *cfg, int with_grad
         sm_bert_free(m);
         return SM_ERR_NOMEM;
     }
-    const int H = m->H, I = m->I;
+    const int H = m->H, F = m->F;
     table_builder tb = {m, 0};
     m->word = add_tensor(&tb, "bert.embeddings.word_embeddings.weight", m->V, H, SM_TENSOR_EMBEDDING);
     m->pos = add_tensor(&tb, "bert.embeddings.position_embeddings.weight", m->P, H, SM_TENSOR_EMBEDDING);
@@ -129,9 +129,9 @@ sm_status sm_bert_create(sm_bert **out, const sm_bert_config *cfg, int with_grad
         o->ao_b = add_tensor(&tb, LNAME("attention.output.dense.bias"), H, 0, SM_TENSOR_BIAS);
         o->ln1_w = add_tensor(&tb, LNAME("attention.output.LayerNorm.weight"), H, 0, SM_TENSOR_NORM_WEIGHT);
         o->ln1_b = add_tensor(&tb, LNAME("attention.output.LayerNorm.bias"), H, 0, SM_TENSOR_NORM_BIAS);
-        o->ff1_w = add_tensor(&tb, LNAME("intermediate.dense.weight"), I, H, SM_TENSOR_LINEAR_WEIGHT);
-        o->ff1_b = add_tensor(&tb, LNAME("intermediate.dense.bias"), I, 0, SM_TENSOR_BIAS);
-        o->ff2_w = add_tensor(&tb, LNAME("output.dense.weight"), H, I, SM_TENSOR_LINEAR_WEIGHT);
+        o->ff1_w = add_tensor(&tb, LNAME("intermediate.dense.weight"), F, H, SM_TENSOR_LINEAR_WEIGHT);
+        o->ff1_b = add_tensor(&tb, LNAME("intermediate.dense.bias"), F, 0, SM_TENSOR_BIAS);
+        o->ff2_w = add_tensor(&tb, LNAME("output.dense.weight"), H, F, SM_TENSOR_LINEAR_WEIGHT);
         o->ff2_b = add_tensor(&tb, LNAME("output.dense.bias"), H, 0, SM_TENSOR_BIAS);
         o->ln2_w = add_tensor(&tb, LNAME("output.LayerNorm.weight"), H, 0, SM_TENSOR_NORM_WEIGHT);
         o->ln2_b = add_tensor(&tb, LNAME("output.LayerNorm.bias"), H, 0, SM_TENSOR_NORM_BIAS);

@@ -14,14 +14,16 @@ typedef struct sm_layer_off {
     size_t qkv_w, qkv_b;   /* [3H, H], [3H] */
     size_t ao_w, ao_b;     /* attention.output.dense [H, H], [H] */
     size_t ln1_w, ln1_b;   /* attention.output.LayerNorm [H] */
-    size_t ff1_w, ff1_b;   /* intermediate.dense [I, H], [I] */
-    size_t ff2_w, ff2_b;   /* output.dense [H, I], [H] */
+    size_t ff1_w, ff1_b;   /* intermediate.dense [F, H], [F] */
+    size_t ff2_w, ff2_b;   /* output.dense [H, F], [H] */
     size_t ln2_w, ln2_b;   /* output.LayerNorm [H] */
 } sm_layer_off;
 
 struct sm_bert {
     sm_bert_config cfg;
-    int H, L, NH, D, I, V, P, TV, C; /* hidden, layers, heads, head dim, ffn, vocab, positions, types, labels */
+    /* hidden, layers, heads, head dim, ffn size (F, as "I" is a macro of complex.h, which cblas.h
+     * includes), vocabulary, positions, token types, labels */
+    int H, L, NH, D, F, V, P, TV, C;
     size_t numel;
     int ntensors;
     sm_tensor_info *tensors;   /* [ntensors] */
@@ -45,8 +47,8 @@ typedef struct sm_layer_acts {
     uint8_t *m1;     /* [N, H] dropout keep mask after attention.output.dense */
     float *mean1, *rstd1; /* [N] LayerNorm 1 statistics */
     float *h1;       /* [N, H] LayerNorm 1 output */
-    float *ff_pre;   /* [N, I] intermediate.dense output (GELU input) */
-    float *ff_act;   /* [N, I] GELU output */
+    float *ff_pre;   /* [N, F] intermediate.dense output (GELU input) */
+    float *ff_act;   /* [N, F] GELU output */
     float *res2;     /* [N, H] h1 + dropout(output.dense(ff_act)): input of LayerNorm 2 */
     uint8_t *m2;     /* [N, H] dropout keep mask after output.dense */
     float *mean2, *rstd2; /* [N] LayerNorm 2 statistics */
@@ -55,31 +57,31 @@ typedef struct sm_layer_acts {
 
 struct sm_bert_acts {
     int max_B, max_T, store;
-    int B, T;              /* shape of the last batch */
-    sm_bert_mode mode;     /* of the last encode */
-    int have_embed, have_encode;
-    const float *x0;       /* encoder input of the last encode: emb or xin */
-    /* embedding block */
+    /* embedding block: the last sm_bert_embed */
+    int have_embed, emb_B, emb_T, emb_drop;
     float *emb_sum;        /* [N, H] word + position + type (LayerNorm input) */
-    float *emb_mean, *emb_rstd; /* [N] */
+    float *emb_mean, *emb_rstd; /* [N] LayerNorm statistics */
     uint8_t *emb_mask;     /* [N, H] dropout keep mask */
     float *emb;            /* [N, H] output of the embedding block */
-    float *xin;            /* [N, H] emb + delta when the encoder input is not emb itself */
-    int32_t *ids;          /* [N] copy of the batch's ids (for the scatter-add in embed backward) */
-    int32_t *types;        /* [N] */
-    float *mask;           /* [N] copy of the padding mask */
-    sm_layer_acts *layer;  /* [L] (store) or [1] (no store) */
-    /* head */
+    int32_t *ids, *types;  /* [N] copies of the batch's ids and type ids (embedding backward) */
+    /* encoder and head: the last sm_bert_encode */
+    int have_encode, B, T, train, pool_drop;
+    float *xin;            /* [N, H] emb + delta, when the encoder input is not emb itself */
+    const float *x0;       /* encoder input of the last encode: emb or xin */
+    sm_layer_acts *layer;  /* [L]; without storage all entries share one set of buffers */
+    const float *hidden;   /* [N, H] last layer output (points into layer[L-1]) */
     float *cls_in;         /* [B, H] hidden state of the first token */
     float *pooled;         /* [B, H] tanh(dense(cls_in)) */
     uint8_t *pool_mask;    /* [B, H] classifier dropout keep mask */
-    float *pooled_drop;    /* [B, H] dropout(pooled): classifier input */
+    float *pooled_drop;    /* [B, H] dropout(pooled): the classifier's input */
     float *logits;         /* [B, C] */
-    /* backward scratch (store workspaces) */
-    float *d_a, *d_b;      /* [N, H] */
-    float *d_big;          /* [N, max(3H, I)] */
-    float *d_att;          /* [T, T] per (b, h) */
-    float *scratch_tt;     /* [T, T] dropped probabilities of one (b, h) */
+    float *scratch;        /* [2 T T] attention scratch */
+    /* backward scratch (store workspaces only) */
+    float *d_a, *d_b, *d_c; /* [N, H] */
+    float *d_big;          /* [N, max(3H, F)] */
+    /* every allocation, for sm_bert_acts_free */
+    void **allocs;
+    int nallocs, cap_allocs;
     size_t bytes;
 };
 
