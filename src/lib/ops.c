@@ -15,6 +15,14 @@
 
 #include "lib/ops.h"
 
+/* The elementwise kernels are also compiled for AVX2 + FMA and picked at load time (GCC's
+ * target_clones), the baseline being x86-64's SSE2. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SM_KERNEL __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define SM_KERNEL
+#endif
+
 #define SM_SQRT1_2_F 0.70710678118654752440f
 #define SM_INV_SQRT_2PI 0.39894228040143267794f
 
@@ -31,7 +39,7 @@ void sm_linear_forward(float *out, const float *in, const float *w, const float 
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, K, 1.0f, in, K, w, K, beta, out, O);
 }
 
-void sm_column_sums_add(float *db, const float *d, int N, int O, int c0, int c1)
+SM_KERNEL void sm_column_sums_add(float *db, const float *d, int N, int O, int c0, int c1)
 {
     for (int n = 0; n < N; n++) {
         const float *row = d + (size_t)n * O;
@@ -89,7 +97,7 @@ static inline double row_sq_dev(const float *x, float mu, int H)
     return s;
 }
 
-void sm_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *g,
+SM_KERNEL void sm_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *g,
                           const float *b, int N, int H, float eps)
 {
     for (int n = 0; n < N; n++) {
@@ -104,7 +112,7 @@ void sm_layernorm_forward(float *out, float *mean, float *rstd, const float *in,
     }
 }
 
-void sm_layernorm_backward(float *din, const float *dout, const float *in, const float *mean,
+SM_KERNEL void sm_layernorm_backward(float *din, const float *dout, const float *in, const float *mean,
                            const float *rstd, const float *g, int N, int H)
 {
     for (int n = 0; n < N; n++) {
@@ -138,7 +146,7 @@ void sm_layernorm_backward(float *din, const float *dout, const float *in, const
     }
 }
 
-void sm_layernorm_backward_params(float *dg, float *db, const float *dout, const float *in,
+SM_KERNEL void sm_layernorm_backward_params(float *dg, float *db, const float *dout, const float *in,
                                   const float *mean, const float *rstd, int N, int H, int c0, int c1)
 {
     for (int n = 0; n < N; n++) {
@@ -195,7 +203,7 @@ static inline float gelu_cdf(float x, float *e_out)
     return x >= 0.0f ? 1.0f - half_erfc : half_erfc;
 }
 
-void sm_gelu_forward(float *out, const float *in, size_t n)
+SM_KERNEL void sm_gelu_forward(float *out, const float *in, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const float x = in[i];
@@ -204,7 +212,7 @@ void sm_gelu_forward(float *out, const float *in, size_t n)
     }
 }
 
-void sm_gelu_backward(float *din, const float *dout, const float *in, size_t n)
+SM_KERNEL void sm_gelu_backward(float *din, const float *dout, const float *in, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const float x = in[i];
@@ -228,7 +236,7 @@ void sm_tanh_backward(float *din, const float *dout, const float *out, size_t n)
 
 /* ---- softmax ----------------------------------------------------------------------------------- */
 
-void sm_softmax_forward(float *p, const float *s, const float *mask, int R, int C)
+SM_KERNEL void sm_softmax_forward(float *p, const float *s, const float *mask, int R, int C)
 {
     for (int r = 0; r < R; r++) {
         const float *x = s + (size_t)r * C;
@@ -267,7 +275,7 @@ void sm_softmax_forward(float *p, const float *s, const float *mask, int R, int 
     }
 }
 
-void sm_softmax_backward(float *ds, const float *dp, const float *p, int R, int C)
+SM_KERNEL void sm_softmax_backward(float *ds, const float *dp, const float *p, int R, int C)
 {
     for (int r = 0; r < R; r++) {
         const float *pr = p + (size_t)r * C;
@@ -323,14 +331,14 @@ void sm_dropout_mask(uint8_t *keep, size_t n, float p, sm_rng *rng)
     sm_dropout_mask_chunks(keep, n, p, sm_dropout_seed(rng), 0, (n + SM_DROPOUT_CHUNK - 1) / SM_DROPOUT_CHUNK);
 }
 
-void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p)
+SM_KERNEL void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p)
 {
     const float scale = 1.0f / (1.0f - p);
     for (size_t i = 0; i < n; i++)
         x[i] = keep[i] ? x[i] * scale : 0.0f;
 }
 
-void sm_dropout_copy(float *y, const float *x, const uint8_t *keep, size_t n, float p)
+SM_KERNEL void sm_dropout_copy(float *y, const float *x, const uint8_t *keep, size_t n, float p)
 {
     const float scale = 1.0f / (1.0f - p);
     for (size_t i = 0; i < n; i++)
