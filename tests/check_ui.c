@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 #include "ui/chart.h"
+#include "ui/demo_data.h"
 #include "ui/layout.h"
 #include "ui/theme.h"
 
@@ -524,6 +525,171 @@ START_TEST(test_color_degrade)
 }
 END_TEST
 
+
+/* ---- the demo's data ---- */
+
+START_TEST(test_demo_rules)
+{
+    /* the rules, by hand: the last clause decides, negation in it flips */
+    ck_assert_int_eq(ui_demo_sentiment_rule("the movie is not bad ."), 1);
+    ck_assert_int_eq(ui_demo_sentiment_rule("the plot is good but boring ."), 0);
+    ck_assert_int_eq(ui_demo_sentiment_rule("although the cast is dull , it is charming ."), 1);
+    ck_assert_int_eq(ui_demo_sentiment_rule("the cast is not charming , it is quite dull ."), 0);
+    ck_assert_int_eq(ui_demo_sentiment_rule("i expected the movie to be great , but it was not at all good ."), 0);
+    ck_assert_int_eq(ui_demo_sentiment_rule("the ending is hardly awful ."), 1);
+    ck_assert_int_eq(ui_demo_sentiment_rule("the weather is fine ."), -1);
+}
+END_TEST
+
+static char *slurp(const char *path)
+{
+    char *t = NULL;
+    size_t n;
+    sm_error e;
+    ck_assert_msg(sm_read_file(path, &t, &n, 0, &e) == SM_OK, "%s", e.msg);
+    return t;
+}
+
+static int in_vocab(const char *vocab, const char *tok)
+{
+    char key[80];
+    snprintf(key, sizeof key, "\n%s\n", tok);
+    return strstr(vocab, key) != NULL;
+}
+
+/* Greedy longest-match WordPiece of one word against the vocabulary: 1 when it needs no [UNK]
+ * and no single-letter fallback pieces. */
+static int wordpiece_clean(const char *vocab, const char *w)
+{
+    size_t n = strlen(w), at = 0;
+    while (at < n) {
+        size_t end = n;
+        char piece[80];
+        for (; end > at; end--) {
+            snprintf(piece, sizeof piece, "%s%.*s", at ? "##" : "", (int)(end - at), w + at);
+            if (in_vocab(vocab, piece))
+                break;
+        }
+        if (end == at || (end - at == 1 && n > 1))
+            return 0;
+        at = end;
+    }
+    return 1;
+}
+
+START_TEST(test_demo_generate)
+{
+    char tmpl[] = "/tmp/smartty-demo-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    ui_demo_sizes sz = {300, 60, 200, 40};
+    sm_error e;
+    char a[300], b[300];
+    snprintf(a, sizeof a, "%s/a", tmpl);
+    snprintf(b, sizeof b, "%s/b", tmpl);
+    ck_assert_msg(ui_demo_generate(a, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(ui_demo_generate(b, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
+                                        "pairs/dev.tsv", "vocab.txt"};
+    char pa[400], pb[400];
+    for (int i = 0; i < 5; i++) { /* deterministic */
+        snprintf(pa, sizeof pa, "%s/%s", a, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", b, files[i]);
+        char *ta = slurp(pa), *tb = slurp(pb);
+        ck_assert_str_eq(ta, tb);
+        free(ta);
+        free(tb);
+    }
+    snprintf(pa, sizeof pa, "%s/vocab.txt", a);
+    char *vocab0 = slurp(pa);
+    size_t vl = strlen(vocab0);
+    char *vocab = malloc(vl + 2);
+    vocab[0] = '\n';
+    memcpy(vocab + 1, vocab0, vl + 1);
+    ck_assert(!strncmp(vocab0, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n", 31));
+    ck_assert(in_vocab(vocab, "##ing") && in_vocab(vocab, "charm") && !in_vocab(vocab, "charming"));
+    /* sentiment: labels follow the rules, both labels occur, every word tokenizes cleanly */
+    snprintf(pa, sizeof pa, "%s/sentiment/train.tsv", a);
+    char *t = slurp(pa);
+    ck_assert(!strncmp(t, "sentence\tlabel\n", 15));
+    int rows = 0, ones = 0;
+    for (char *line = strtok(strchr(t, '\n') + 1, "\n"); line; line = strtok(NULL, "\n")) {
+        char *tab = strchr(line, '\t');
+        ck_assert_ptr_nonnull(tab);
+        *tab = 0;
+        int label = atoi(tab + 1);
+        ck_assert_msg(ui_demo_sentiment_rule(line) == label, "'%s' labelled %d", line, label);
+        rows++;
+        ones += label;
+        char copy[512];
+        snprintf(copy, sizeof copy, "%s", line);
+        char *save = NULL;
+        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            ck_assert_msg(wordpiece_clean(vocab, w), "'%s' does not tokenize cleanly", w);
+    }
+    ck_assert_int_eq(rows, 300);
+    ck_assert(ones > 100 && ones < 200);
+    free(t);
+    /* pairs: three columns, a binary label, dev distinct from train */
+    snprintf(pa, sizeof pa, "%s/pairs/train.tsv", a);
+    snprintf(pb, sizeof pb, "%s/pairs/dev.tsv", a);
+    char *tr = slurp(pa), *dv = slurp(pb);
+    ck_assert(!strncmp(tr, "sentence1\tsentence2\tlabel\n", 26));
+    rows = 0;
+    for (char *line = strtok(strchr(dv, '\n') + 1, "\n"); line; line = strtok(NULL, "\n")) {
+        char *l = strrchr(line, '\t');
+        ck_assert(l && (l[1] == '0' || l[1] == '1') && !l[2]);
+        *l = 0;
+        ck_assert_ptr_nonnull(strchr(line, '\t'));
+        ck_assert_msg(!strstr(tr, line), "dev pair also in train: %s", line);
+        rows++;
+    }
+    ck_assert_int_eq(rows, 40);
+    free(tr);
+    free(dv);
+    free(vocab);
+    free(vocab0);
+    /* a different seed gives different data */
+    ck_assert_msg(ui_demo_generate(b, 8, &sz, &e) == SM_OK, "%s", e.msg);
+    snprintf(pa, sizeof pa, "%s/sentiment/train.tsv", a);
+    snprintf(pb, sizeof pb, "%s/sentiment/train.tsv", b);
+    char *ta = slurp(pa), *tb = slurp(pb);
+    ck_assert_str_ne(ta, tb);
+    free(ta);
+    free(tb);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+START_TEST(test_demo_committed_files)
+{
+    const char *src = getenv("SMARTTY_SRCDIR");
+    if (!src) {
+        fprintf(stderr, "SKIP: SMARTTY_SRCDIR is not set\n");
+        return;
+    }
+    char tmpl[] = "/tmp/smartty-demo-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    sm_error e;
+    ck_assert_msg(ui_demo_generate(tmpl, UI_DEMO_SEED, NULL, &e) == SM_OK, "%s", e.msg);
+    static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
+                                        "pairs/dev.tsv", "vocab.txt"};
+    for (int i = 0; i < 5; i++) {
+        char pa[1200], pb[1200];
+        snprintf(pa, sizeof pa, "%s/datasets/%s", src, files[i]);
+        snprintf(pb, sizeof pb, "%s/%s", tmpl, files[i]);
+        char *ta = slurp(pa), *tb = slurp(pb);
+        ck_assert_msg(!strcmp(ta, tb), "datasets/%s differs from `smartty gen-demo` output", files[i]);
+        free(ta);
+        free(tb);
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -550,6 +716,11 @@ static Suite *ui_suite(void)
     tcase_add_test(tt, test_theme_search_path);
     tcase_add_test(tt, test_color_degrade);
     suite_add_tcase(s, tt);
+    TCase *td = tcase_create("demo_data");
+    tcase_add_test(td, test_demo_rules);
+    tcase_add_test(td, test_demo_generate);
+    tcase_add_test(td, test_demo_committed_files);
+    suite_add_tcase(s, td);
     return s;
 }
 
