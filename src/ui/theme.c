@@ -299,10 +299,14 @@ sm_status ui_theme_load(const char *name, const char *const *dirs, ui_theme *out
             if (sm_path_join(path, sizeof path, dirs[i], file) && sm_file_exists(path))
                 found = path;
     }
-    if (!found)
-        return sm_err(e, SM_ERR_NOTFOUND,
-                      "theme '%s' not found (looked for %s.theme in the theme directories; "
-                      "`theme` lists the themes there)", name, name);
+    if (!found) {
+        char where[1024] = "";
+        size_t len = 0;
+        for (size_t i = 0; dirs && dirs[i] && len < sizeof where; i++)
+            len += (size_t)snprintf(where + len, sizeof where - len, "%s%s", i ? ", " : "", dirs[i]);
+        return sm_err(e, SM_ERR_NOTFOUND, "theme '%s' not found: no %s.theme in %s", name, name,
+                      where[0] ? where : "(no theme directory)");
+    }
     char *text = NULL;
     size_t len;
     sm_status st = sm_read_file(found, &text, &len, 1 << 20, e);
