@@ -14,7 +14,8 @@
 #include "smartty/optim.h"
 #include "smartty/record.h"
 
-struct sm_model;
+struct sm_bert;
+struct sm_bert_acts;
 
 /* ---- ell_s ------------------------------------------------------------------------------------ */
 
@@ -56,63 +57,92 @@ double sm_teacher_beta(const sm_hparams *hp, int64_t step, int64_t planned);
 
 /* ---- the trainer --------------------------------------------------------------------------- */
 
-/* Everything that must survive a save/load to reproduce the run bit for bit, as plain data (the
- * weights, optimizer moments and teacher weights are arenas reached from sm_trainer). Random streams
- * are derived from `rng` and the step number for every pass, so `rng` itself never advances. */
+/* Random streams: every pass of every step draws from its own stream, derived from st.rng (which
+ * never advances) and (step, pass), so a pass's dropout masks do not depend on which other passes
+ * ran, and a save/load between steps reproduces every later draw. */
+enum {
+    SM_STREAM_CLEAN = 0, /* clean forward (embedding and encoder dropout) */
+    SM_STREAM_START = 1, /* random start of delta */
+    SM_STREAM_ADV = 2,   /* adversarial forward */
+    SM_STREAM_PROBE = 3  /* + k: forward of ascent step k */
+};
+/* The stream of pass `pass` at optimizer step `step` (0-based: the step about to be computed). */
+void sm_train_stream(const sm_rng *base, int64_t step, unsigned pass, sm_rng *out);
+
+/* Everything besides the arenas that must survive a save/load to reproduce the run bit for bit, as
+ * plain data (the weights, optimizer moments and teacher weights are arenas reached from sm_trainer). */
 typedef struct sm_train_state {
     int64_t step;          /* optimizer steps applied so far */
     int64_t planned;       /* planned steps (schedule, warm-up and beta switch) */
     int64_t skipped;       /* updates skipped because of a non-finite loss or gradient */
     int64_t rs_skipped;    /* batches whose R_s was skipped (non-finite ascent gradient) */
-    sm_rng rng;            /* base of every per-step stream (dropout per pass, random start) */
-    int teacher_ready;     /* 1 once the teacher arena holds a copy of theta */
+    sm_rng rng;            /* base of every per-step stream; seeded from hp seed, never advanced */
 } sm_train_state;
 
 typedef enum sm_step_phase { SM_PHASE_IDLE = 0, SM_PHASE_COMPUTED } sm_step_phase;
 
 typedef struct sm_trainer {
-    struct sm_model *model; /* not owned: weights, gradients, workspaces */
-    sm_hparams hp;          /* values in force; the caller may change them between steps */
-    sm_optim opt;           /* moments laid out like the model's weights */
-    float *teacher;         /* [n_params] teacher weights (a copy, never an alias); NULL if never needed */
+    struct sm_bert *model;  /* not owned: weights, gradients */
+    sm_hparams hp;          /* values in force; change them with sm_trainer_set_hparams */
+    sm_optim opt;           /* moments laid out like the model's weights (opt.t: optimizer steps) */
+    float *teacher;         /* [n_params] teacher weights (a copy, never an alias), NULL until mu > 0 */
     size_t n_params;
+    int num_labels;         /* C; 1 = regression */
+    int hidden;             /* H */
     sm_train_state st;
     sm_step_phase phase;    /* COMPUTED between sm_trainer_compute and sm_trainer_apply */
     sm_step_record pending; /* the record of the computed, not yet applied step */
-    /* workspaces, grown on demand */
+    int64_t pending_tokens; /* real tokens of the pending step's batch */
+    /* workspaces, made for cap_B x cap_T and remade larger on demand */
+    struct sm_bert_acts *clean_ws, *adv_ws, *infer_ws;
+    int cap_B, cap_T;
     float *delta;           /* [B, T, H] perturbation */
     float *gdelta;          /* [B, T, H] d ell_s / d delta (probe) */
-    float *dx;              /* [B, T, H] d loss / d encoder input, summed over branches */
+    float *dx;              /* [B, T, H] d loss / d encoder input, clean branch (then the sum) */
+    float *dx_adv;          /* [B, T, H] d loss / d encoder input, adversarial branch */
     float *clean_logits;    /* [B, C] */
-    float *adv_logits;      /* [B, C] */
-    float *teacher_logits;  /* [B, C] */
-    float *dlogits;         /* [B, C] */
-    float *dadv;            /* [B, C] */
-    size_t cap_x, cap_l;
+    float *dclean;          /* [B, C] d loss / d clean logits */
+    float *dadv;            /* [B, C] d loss / d adversarial logits */
 } sm_trainer;
 
-/* Bind a trainer to a model: copies hp, allocates the optimizer state, seeds st.rng from hp seed and
- * copies theta into the teacher (when mu may become > 0 the teacher is needed: it is always made, so
- * that a live change of mu finds it ready). planned: total optimizer steps of the run. */
-sm_status sm_trainer_init(sm_trainer *t, struct sm_model *m, const sm_hparams *hp, int64_t planned,
+/* Bind a trainer to a model (which must have a gradient arena): copies hp, allocates the optimizer
+ * state, seeds st.rng from hp seed, copies theta into the teacher when mu > 0. planned: total
+ * optimizer steps of the run (schedule, warm-up, beta switch). */
+sm_status sm_trainer_init(sm_trainer *t, struct sm_bert *m, const sm_hparams *hp, int64_t planned,
                           sm_error *e);
 void sm_trainer_free(sm_trainer *t);
-/* Change the hyperparameters between steps (checked: SM_ERR_STATE between compute and apply). */
+/* Change the hyperparameters between steps (SM_ERR_STATE between compute and apply). Turning mu on
+ * for the first time copies the current theta into the teacher. seed and optimizer are not live:
+ * a change of either is refused (SM_ERR_STATE) once a step has been applied. */
 sm_status sm_trainer_set_hparams(sm_trainer *t, const sm_hparams *hp, sm_error *e);
+/* Change the planned number of steps (schedule and beta switch follow). */
+void sm_trainer_set_planned(sm_trainer *t, int64_t planned);
+/* Allocate the teacher arena (when restoring a checkpoint that has one); contents are the caller's. */
+sm_status sm_trainer_teacher_alloc(sm_trainer *t, sm_error *e);
 
-/* (a) Zero gradients, run every pass the weights call for (clean, probe and adversarial when
- * lambda_s > 0, teacher when mu > 0), accumulate the parameter gradients of the total loss and fill
- * *rec (also kept in t->pending). Nothing is changed in the weights. */
-sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, sm_step_record *rec, sm_error *e);
-/* (b) If loss and gradients are finite: clip, optimizer step, teacher EMA, step += 1; otherwise skip
- * the update and mark rec->skipped. rec (may be NULL) receives the final record. */
+/* The perturbation the next step would use, left in t->delta [B, T, H] (also for display): the clean
+ * forward with the step's own streams, the random start and the ascent. Touches no parameter
+ * gradient. SM_ERR_NONFINITE when an ascent gradient is not finite. */
+sm_status sm_trainer_perturb(sm_trainer *t, const sm_batch *b, sm_error *e);
+
+/* (a) Zero gradients, run every pass the weights call for (clean; probe and adversarial when
+ * lambda_s > 0; teacher when mu > 0), accumulate the parameter gradients of the total loss and fill
+ * *rec (may be NULL; also kept in t->pending). The weights are not changed. */
+sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_step_record *rec,
+                             sm_error *e);
+/* (b) If loss and gradients are finite: clip, optimizer step, teacher EMA, st.step += 1; otherwise
+ * skip the update (st.step still advances, so the data order and streams move on) and mark
+ * rec->skipped. rec (may be NULL) receives the final record. */
 sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e);
 /* compute then apply. */
-sm_status sm_trainer_step(sm_trainer *t, const sm_batch *b, sm_step_record *rec, sm_error *e);
+sm_status sm_trainer_step(sm_trainer *t, const sm_batch *b, int epoch, sm_step_record *rec,
+                          sm_error *e);
 /* The learning rate the next step will use. */
 double sm_trainer_lr(const sm_trainer *t);
 
-/* Evaluation: forward b in eval mode (no dropout, no gradients) and add its predictions to acc. */
+/* Evaluation: forward b in eval mode (no dropout, no gradients, the student's weights) and add its
+ * predictions and summed task loss to acc (sm_eval_acc_init(acc, num_labels) first; finish with
+ * sm_eval_acc_finish). */
 sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *acc, sm_error *e);
 
 #endif
