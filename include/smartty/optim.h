@@ -64,6 +64,8 @@ double sm_grad_norm(const float *g, size_t n);
 /* torch.nn.utils.clip_grad_norm_: with norm = sm_grad_norm(g) and max_norm > 0, scale g by
  * min(1, max_norm / (norm + 1e-6)). Returns the norm before clipping. max_norm <= 0: no clipping. */
 double sm_clip_grad_norm(float *g, size_t n, double max_norm);
+/* The same scaling given the norm already computed by sm_grad_norm (one pass over g instead of two). */
+void sm_clip_grad_scaled(float *g, size_t n, double norm, double max_norm);
 /* 1 when every element of x [n] is finite. */
 int sm_all_finite(const float *x, size_t n);
 

@@ -134,11 +134,17 @@ sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_ste
  * skip the update (st.step still advances, so the data order and streams move on) and mark
  * rec->skipped. rec (may be NULL) receives the final record. */
 sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e);
+/* Drop a computed step without applying it (the gradients stay as computed, nothing else changes). */
+void sm_trainer_cancel(sm_trainer *t);
 /* compute then apply. */
 sm_status sm_trainer_step(sm_trainer *t, const sm_batch *b, int epoch, sm_step_record *rec,
                           sm_error *e);
 /* The learning rate the next step will use. */
 double sm_trainer_lr(const sm_trainer *t);
+
+/* Bytes the trainer holds besides the model's weights and gradients: optimizer moments, teacher,
+ * activation workspaces and perturbation buffers (what a SMART step adds to a bare model). */
+size_t sm_trainer_bytes(const sm_trainer *t);
 
 /* Evaluation: forward b in eval mode (no dropout, no gradients, the student's weights) and add its
  * predictions and summed task loss to acc (sm_eval_acc_init(acc, num_labels) first; finish with

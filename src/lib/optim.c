@@ -131,17 +131,22 @@ double sm_grad_norm(const float *g, size_t n)
     return sqrt(s);
 }
 
+void sm_clip_grad_scaled(float *g, size_t n, double norm, double max_norm)
+{
+    if (!(max_norm > 0.0) || !isfinite(norm))
+        return;
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0) {
+        float c = (float)coef;
+        for (size_t i = 0; i < n; i++)
+            g[i] *= c;
+    }
+}
+
 double sm_clip_grad_norm(float *g, size_t n, double max_norm)
 {
     double norm = sm_grad_norm(g, n);
-    if (max_norm > 0.0 && isfinite(norm)) {
-        double coef = max_norm / (norm + 1e-6);
-        if (coef < 1.0) {
-            float c = (float)coef;
-            for (size_t i = 0; i < n; i++)
-                g[i] *= c;
-        }
-    }
+    sm_clip_grad_scaled(g, n, norm, max_norm);
     return norm;
 }
 

@@ -331,7 +331,7 @@ sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e)
     const sm_hparams *hp = &t->hp;
     float *w = sm_bert_weights(t->model), *g = sm_bert_grads(t->model);
     if (isfinite(r.total) && isfinite(r.grad_norm)) {
-        sm_clip_grad_norm(g, t->n_params, hp->v[SM_HP_CLIP]);
+        sm_clip_grad_scaled(g, t->n_params, r.grad_norm, hp->v[SM_HP_CLIP]);
         sm_optim_params p = {(sm_optim_kind)(int)hp->v[SM_HP_OPTIMIZER], r.lr,
                              hp->v[SM_HP_ADAM_BETA1], hp->v[SM_HP_ADAM_BETA2],
                              hp->v[SM_HP_ADAM_EPS], hp->v[SM_HP_WEIGHT_DECAY]};
@@ -402,4 +402,22 @@ sm_status sm_trainer_perturb(sm_trainer *t, const sm_batch *b, sm_error *e)
     memcpy(t->clean_logits, sm_bert_acts_logits(t->clean_ws),
            (size_t)b->B * (size_t)t->num_labels * sizeof *t->clean_logits);
     return find_delta(t, b, sm_bert_acts_emb(t->clean_ws), e);
+}
+
+void sm_trainer_cancel(sm_trainer *t) { t->phase = SM_PHASE_IDLE; }
+
+size_t sm_trainer_bytes(const sm_trainer *t)
+{
+    size_t nx = (size_t)t->cap_B * (size_t)t->cap_T * (size_t)t->hidden;
+    size_t nl = (size_t)t->cap_B * (size_t)t->num_labels;
+    size_t n = 2 * t->opt.n * sizeof(float);
+    if (t->teacher)
+        n += t->n_params * sizeof(float);
+    if (t->clean_ws)
+        n += sm_bert_acts_bytes(t->clean_ws) + (nx + 2 * nl) * sizeof(float);
+    if (t->adv_ws)
+        n += sm_bert_acts_bytes(t->adv_ws) + (3 * nx + nl) * sizeof(float);
+    if (t->infer_ws)
+        n += sm_bert_acts_bytes(t->infer_ws);
+    return n;
 }
