@@ -126,6 +126,16 @@ uint16_t sm_float_to_bf16(float f)
 
 /* ---- reading ---- */
 
+struct name_ref {
+    const char *name;
+    size_t idx;
+};
+
+static int cmp_name_ref(const void *a, const void *b)
+{
+    return strcmp(((const struct name_ref *)a)->name, ((const struct name_ref *)b)->name);
+}
+
 struct sm_st_file {
     char *path;
     const uint8_t *buf; /* the whole file */
@@ -135,7 +145,7 @@ struct sm_st_file {
     size_t data_len;
     sm_st_tensor *t;    /* [n], sorted by begin */
     size_t n;
-    size_t *by_name;    /* [n] indices into t, sorted by name */
+    struct name_ref *by_name; /* [n] sorted by name */
     char **meta;        /* [2 * n_meta] key, value */
     size_t n_meta;
 };
@@ -167,12 +177,6 @@ static int cmp_begin(const void *a, const void *b)
     if (x->end != y->end)
         return x->end < y->end ? -1 : 1;
     return 0;
-}
-
-static int cmp_name_idx(const void *a, const void *b, void *arg)
-{
-    const sm_st_tensor *t = arg;
-    return strcmp(t[*(const size_t *)a].name, t[*(const size_t *)b].name);
 }
 
 static sm_status parse_metadata(sm_st_file *f, json_t *m, sm_error *e)
@@ -343,8 +347,8 @@ static sm_status parse(sm_st_file *f, sm_error *e)
         goto out;
     }
     for (size_t i = 0; i < f->n; i++)
-        f->by_name[i] = i;
-    qsort_r(f->by_name, f->n, sizeof *f->by_name, cmp_name_idx, f->t);
+        f->by_name[i] = (struct name_ref){f->t[i].name, i};
+    qsort(f->by_name, f->n, sizeof *f->by_name, cmp_name_ref);
 out:
     json_decref(root);
     return st;
@@ -442,9 +446,9 @@ long sm_st_find(const sm_st_file *f, const char *name)
     size_t lo = 0, hi = f->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(name, f->t[f->by_name[mid]].name);
+        int c = strcmp(name, f->by_name[mid].name);
         if (c == 0)
-            return (long)f->by_name[mid];
+            return (long)f->by_name[mid].idx;
         if (c < 0)
             hi = mid;
         else
@@ -495,12 +499,6 @@ sm_status sm_st_read_float(const sm_st_file *f, size_t i, float *out, size_t num
 }
 
 /* ---- writing ---- */
-
-static int cmp_entry_name(const void *a, const void *b, void *arg)
-{
-    const sm_st_entry *t = arg;
-    return strcmp(t[*(const size_t *)a].name, t[*(const size_t *)b].name);
-}
 
 static sm_status write_all(FILE *fp, const void *p, size_t n, const char *tmp, sm_error *e)
 {
@@ -554,18 +552,18 @@ sm_status sm_st_write(const char *path, const sm_st_entry *t, size_t n, sm_st_dt
         return sm_err(e, SM_ERR_INVALID, "%s: can only write F32, F16 or BF16 tensors, not %s", path,
                       sm_st_dtype_name(dtype));
     sm_status st = SM_OK;
-    size_t *order = sm_calloc(n ? n : 1, sizeof *order, e, "safetensors writer");
+    struct name_ref *sorted = sm_calloc(n ? n : 1, sizeof *sorted, e, "safetensors writer");
     size_t *numel = sm_calloc(n ? n : 1, sizeof *numel, e, "safetensors writer");
     json_t *root = json_object();
     char *hdr = NULL;
     FILE *fp = NULL;
     char tmp[4096] = "";
-    if (!order || !numel || !root) {
+    if (!sorted || !numel || !root) {
         st = sm_err(e, SM_ERR_NOMEM, "%s: out of memory building the header", path);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        order[i] = i;
+        sorted[i] = (struct name_ref){t[i].name, i};
         if (!t[i].name || t[i].ndim < 0 || t[i].ndim > SM_ST_MAX_DIMS) {
             st = sm_err(e, SM_ERR_INVALID, "%s: tensor %zu: %s", path, i,
                         t[i].name ? "ndim out of range" : "no name");
@@ -584,10 +582,10 @@ sm_status sm_st_write(const char *path, const sm_st_entry *t, size_t n, sm_st_dt
         }
         numel[i] = m;
     }
-    qsort_r(order, n, sizeof *order, cmp_entry_name, (void *)(uintptr_t)t);
+    qsort(sorted, n, sizeof *sorted, cmp_name_ref);
     for (size_t i = 1; i < n; i++)
-        if (!strcmp(t[order[i]].name, t[order[i - 1]].name)) {
-            st = sm_err(e, SM_ERR_INVALID, "%s: tensor '%s' is given twice", path, t[order[i]].name);
+        if (!strcmp(sorted[i].name, sorted[i - 1].name)) {
+            st = sm_err(e, SM_ERR_INVALID, "%s: tensor '%s' is given twice", path, sorted[i].name);
             goto out;
         }
     if (n_meta > 0) {
@@ -604,7 +602,7 @@ sm_status sm_st_write(const char *path, const sm_st_entry *t, size_t n, sm_st_dt
     }
     size_t off = 0, esz = sm_st_dtype_size(dtype);
     for (size_t k = 0; k < n; k++) {
-        size_t i = order[k];
+        size_t i = sorted[k].idx;
         if (!strcmp(t[i].name, "__metadata__")) {
             st = sm_err(e, SM_ERR_INVALID, "%s: a tensor cannot be named __metadata__", path);
             goto out;
@@ -653,7 +651,7 @@ sm_status sm_st_write(const char *path, const sm_st_entry *t, size_t n, sm_st_dt
         (st = write_all(fp, spaces, pad, tmp, e)))
         goto out;
     for (size_t k = 0; k < n; k++)
-        if ((st = write_tensor(fp, t[order[k]].data, numel[order[k]], dtype, tmp, e)) != SM_OK)
+        if ((st = write_tensor(fp, t[sorted[k].idx].data, numel[sorted[k].idx], dtype, tmp, e)) != SM_OK)
             goto out;
     if (fflush(fp) != 0 || fsync(fileno(fp)) != 0) {
         st = sm_err(e, SM_ERR_IO, "%s: cannot flush to disk: %s", tmp, strerror(errno));
@@ -678,7 +676,7 @@ out:
         unlink(tmp);
     free(hdr);
     json_decref(root);
-    free(order);
+    free(sorted);
     free(numel);
     return st;
 }
