@@ -4,6 +4,7 @@
  * It does not batch (batch.c) nor know the tokenizer (data_tok.c passes it in as a function), and
  * never prints: the report is a struct and a formatted string. */
 #include "smartty/data.h"
+#include "lib/data_internal.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -595,11 +596,26 @@ static int no_space(unsigned char c)
     return 0;
 }
 
+/* Feed one chunk to libcsv; (cl, cc) is the position of its first byte. */
+static void parse_chunk(loader *L, const unsigned char *p, size_t n, uint32_t cl, uint32_t cc)
+{
+    size_t done = csv_parse(&L->p, p, n, cb_field, cb_row, L);
+    if (done == n || L->stop)
+        return;
+    if (csv_error(&L->p) == CSV_EPARSE)
+        fatal(L, SM_ERR_FORMAT, "%s:%u:%u: a \" inside a field that is not quoted, or text after a closing \": "
+              "quote the whole field and double each \" inside it, or use --quote none if \" is an ordinary "
+              "character in this file", L->name, cl, cc + (uint32_t)done);
+    else
+        fatal(L, SM_ERR_NOMEM, "%s:%u:%u: %s", L->name, cl, cc, csv_strerror(csv_error(&L->p)));
+}
+
 /* Track positions and feed libcsv in chunks that end at a delimiter or line end, so that every
  * callback happens at a known byte (the fields' line:column come from that). */
 static void process_bytes(loader *L, const unsigned char *buf, size_t len)
 {
     size_t start = 0;
+    uint32_t cl = L->line, cc = (uint32_t)(L->offset - L->line_start + 1);
     for (size_t i = 0; i < len && !L->stop; i++) {
         unsigned char c = buf[i];
         int term = c == '\n' || c == '\r';
@@ -629,17 +645,14 @@ static void process_bytes(loader *L, const unsigned char *buf, size_t len)
         L->prev = c;
         L->offset++;
         if (term || c == L->delim) {
-            size_t n = i + 1 - start;
-            if (csv_parse(&L->p, buf + start, n, cb_field, cb_row, L) != n && !L->stop)
-                fatal(L, SM_ERR_NOMEM, "%s:%u: %s", L->name, L->line, csv_strerror(csv_error(&L->p)));
+            parse_chunk(L, buf + start, i + 1 - start, cl, cc);
             start = i + 1;
+            cl = L->line;
+            cc = (uint32_t)(L->offset - L->line_start + 1);
         }
     }
-    if (!L->stop && start < len) {
-        size_t n = len - start;
-        if (csv_parse(&L->p, buf + start, n, cb_field, cb_row, L) != n && !L->stop)
-            fatal(L, SM_ERR_NOMEM, "%s:%u: %s", L->name, L->line, csv_strerror(csv_error(&L->p)));
-    }
+    if (!L->stop && start < len)
+        parse_chunk(L, buf + start, len - start, cl, cc);
 }
 
 static void feed(loader *L, const unsigned char *buf, size_t len)
@@ -863,8 +876,8 @@ static sm_status finalize(loader *L, sm_error *e)
     return SM_OK;
 }
 
-sm_status sm_dataset_load_mem(const char *name, const void *data, size_t len, const sm_data_opts *o,
-                              sm_dataset **out, sm_error *e)
+sm_status sm_dataset_load_chunked(const char *name, const void *data, size_t len, size_t chunk,
+                                  const sm_data_opts *o, sm_dataset **out, sm_error *e)
 {
     *out = NULL;
     sm_data_opts defaults;
@@ -895,7 +908,8 @@ sm_status sm_dataset_load_mem(const char *name, const void *data, size_t len, co
     L.at_row_start = L.need_start = 1;
     L.delim = (unsigned char)r->delimiter;
     L.ci_text = L.ci_pair = L.ci_label = -1;
-    unsigned char copts = r->quote == SM_QUOTE_CSV ? CSV_STRICT_FINI : 0;
+    /* standard quoting is strict: a stray " is reported where it is, not silently absorbed */
+    unsigned char copts = r->quote == SM_QUOTE_CSV ? CSV_STRICT | CSV_STRICT_FINI : 0;
     if (csv_init(&L.p, copts) != 0) {
         free(ds);
         return sm_err(e, SM_ERR_NOMEM, "out of memory starting the CSV parser");
@@ -905,7 +919,11 @@ sm_status sm_dataset_load_mem(const char *name, const void *data, size_t len, co
      * means no byte ever opens a quoted field */
     csv_set_quote(&L.p, r->quote == SM_QUOTE_CSV ? CSV_QUOTE : 0);
     csv_set_space_func(&L.p, no_space);
-    feed(&L, data, len);
+    const unsigned char *bytes = data;
+    if (chunk == 0)
+        chunk = len;
+    for (size_t at = 0; at < len && !L.stop; at += chunk)
+        feed(&L, bytes + at, len - at < chunk ? len - at : chunk);
     finish(&L);
     csv_free(&L.p);
     free(L.rowbuf);
@@ -923,6 +941,12 @@ sm_status sm_dataset_load_mem(const char *name, const void *data, size_t len, co
     }
     *out = ds;
     return SM_OK;
+}
+
+sm_status sm_dataset_load_mem(const char *name, const void *data, size_t len, const sm_data_opts *o,
+                              sm_dataset **out, sm_error *e)
+{
+    return sm_dataset_load_chunked(name, data, len, 0, o, out, e);
 }
 
 sm_status sm_dataset_load(const char *path, const sm_data_opts *o, sm_dataset **out, sm_error *e)
