@@ -1314,6 +1314,8 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         double frame = 1.0 / (D.opt.fps > 0 ? D.opt.fps : 4);
         double wait = D.last_frame + frame - sm_now();
         int ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
+        if (ms > 50) /* wake at least 20 times a second so the source can sample (tick) */
+            ms = 50;
         if (D.cmd)
             wtimeout(D.cmd, ms);
         wint_t wc;
@@ -1345,6 +1347,11 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         }
         if (D.src->tick && D.src->tick(D.src->ud))
             D.quit = 1;
+        const char *pr = D.src->prompt ? D.src->prompt(D.src->ud) : NULL;
+        if (pr && strcmp(pr, rl_prompt ? rl_prompt : "")) {
+            rl_set_prompt(pr);
+            D.dirty_cmd = 1;
+        }
         double now = sm_now();
         if (now - D.last_frame >= frame || D.dirty_all || D.show_help || r != ERR) {
             if (now - D.last_frame >= frame) {
