@@ -1308,6 +1308,14 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
     logf_(UI_LOG_INFO, "F1 or ? for help; library messages go to %s", D.log_path);
     poll_source();
     draw_frame();
+    for (int i = 0; D.opt.startup && D.opt.startup[i] && !D.quit; i++) {
+        ui_dash_print(UI_LOG_COMMAND, -1, D.opt.startup[i]);
+        int fail = D.src->command ? D.src->command(D.src->ud, D.opt.startup[i]) : 1;
+        poll_source();
+        draw_frame();
+        if (fail)
+            break;
+    }
     D.last_frame = sm_now();
 
     while (!D.quit) {
