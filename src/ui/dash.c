@@ -698,12 +698,26 @@ static void draw_knobs(void)
     frame(w, "knobs", 0);
     static const char *const group[3] = {"SMART", "optimizer", "run"};
     int y = 1, last_group = -1;
-    for (int i = 0; i < D.n_knobs && y < h - 1; i++) {
+    /* rows the whole list needs (group headings and the blank lines between groups included) */
+    int need = 0;
+    for (int i = 0, g = -1; i < D.n_knobs; i++) {
+        if (D.knob[i].group != g)
+            need += g < 0 ? 1 : 2;
+        g = D.knob[i].group;
+        need++;
+    }
+    int fits = need <= h - 2;
+    int i;
+    for (i = 0; i < D.n_knobs && y < h - 1; i++) {
         const ui_knob *k = &D.knob[i];
+        if (!fits && y == h - 2 && i < D.n_knobs - 1)
+            break; /* keep the last row for the "more" line */
         if (k->group != last_group) {
             last_group = k->group;
-            if (y > 1 && y < h - 2)
+            if (y > 1 && y < h - 2 && fits)
                 y++;
+            if (y >= h - 2 && !fits)
+                break;
             put_text(w, y++, 2, wd - 3, UI_ROLE_TITLE, group[k->group >= 0 && k->group < 3 ? k->group : 2]);
             if (y >= h - 1)
                 break;
@@ -724,6 +738,8 @@ static void draw_knobs(void)
             put_text(w, y, wd - 1 - atw, atw, UI_ROLE_DIM, at);
         y++;
     }
+    if (i < D.n_knobs)
+        put_fmt(w, h - 2, 2, wd - 3, UI_ROLE_DIM, "+%d more: show params", D.n_knobs - i);
     if (D.n_knobs == 0)
         put_text(w, 1, 2, wd - 3, UI_ROLE_DIM, "(no hyperparameters)");
     wnoutrefresh(w);
