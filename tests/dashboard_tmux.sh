@@ -61,6 +61,7 @@ sleep 1
 screen | LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" && ok "braille curves" || bad "no braille cells on screen"
 sgr_colour="$(printf '\033')\[([0-9;]*;)?(3[0-8]|4[0-8]|9[0-7]|10[0-7])(;[0-9;]*)?m"
 screen -e | grep -Eq "$sgr_colour" && ok "colours with the default theme" || bad "no colours with the default theme"
+screen -e | grep -q '38;5;' && ok "256 colours on a 256-colour terminal" || bad "no 256-colour codes under $($T show -gv default-terminal)"
 screen | grep -q 'knobs' && screen | grep -Eq 'lambda_s +1 ' && ok "knob panel lists lambda_s = 1" || bad "knob panel"
 
 # set lambda_s 3: the knob panel shows it with the step, and a marker appears on the time axis
@@ -124,6 +125,16 @@ if wait_for 'train losses' 10; then ok "TERM=screen --ascii starts"; else bad "T
 sleep 1.5
 if screen | LC_ALL=C grep -q '[^ -~]'; then bad "non-ASCII on screen with --ascii"; screen | LC_ALL=C grep '[^ -~]' | head -3; else ok "only ASCII with --ascii"; fi
 if screen -e | grep -Eq "$sgr_colour"; then bad "colours with --no-color"; else ok "no colours with --no-color"; fi
+st=$(quit_and_status)
+[ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
+
+# ---- TERM=screen with colours: the theme's #rrggbb and 256-colour numbers degrade to 8 colours ----
+rm -f "$tmp/status"
+start 100 30 "TERM=screen" $DEMO_ARGS
+if wait_for 'train losses' 10; then ok "TERM=screen starts"; else bad "TERM=screen"; screen; fi
+sleep 1
+screen -e | grep -Eq "$sgr_colour" && ok "colours under TERM=screen" || bad "no colours under TERM=screen"
+screen -e | grep -q '38;5;\|48;5;' && bad "256-colour codes on an 8-colour terminal" || ok "only 8-colour codes under TERM=screen"
 st=$(quit_and_status)
 [ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
 
