@@ -107,6 +107,7 @@ typedef struct dash {
     unsigned char inq[INQ_CAP];
     int inq_head, inq_len;
     int quit;
+    int seen_running;
 
     int saved_stderr;
     char log_path[1024];
@@ -463,6 +464,10 @@ static void poll_source(void)
         D.rate_step = st.step;
         D.rate_t = now;
     }
+    if (st.run == UI_RUN_RUNNING)
+        D.seen_running = 1;
+    if (D.opt.exit_when_done && D.seen_running && st.run == UI_RUN_DONE)
+        D.quit = 1;
     if (st.fps > 0 && st.fps != D.opt.fps)
         D.opt.fps = st.fps;
     D.st = st;
