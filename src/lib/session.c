@@ -773,6 +773,12 @@ static sm_status exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_rep
             }
         }
         break;
+    case SM_CMD_CALL:
+        if (!c->fn)
+            st = sm_err(&r->err, SM_ERR_INVALID, "call: no function");
+        else if ((st = c->fn(s, c->arg, &r->err)) == SM_OK)
+            reply_ok(r, s->step, NULL);
+        break;
     default:
         st = sm_err(&r->err, SM_ERR_INVALID, "unknown session command %d", (int)c->kind);
     }
@@ -1015,6 +1021,14 @@ sm_status sm_session_resume(sm_session *s, sm_pending_action pending, sm_session
 {
     sm_session_cmd c = mkcmd(SM_CMD_RESUME);
     c.pending = pending;
+    return sm_session_command(s, &c, r);
+}
+
+sm_status sm_session_call(sm_session *s, sm_session_call_fn fn, void *arg, sm_session_reply *r)
+{
+    sm_session_cmd c = mkcmd(SM_CMD_CALL);
+    c.fn = fn;
+    c.arg = arg;
     return sm_session_command(s, &c, r);
 }
 
@@ -1357,3 +1371,28 @@ sm_status sm_session_prepare(sm_session *s, sm_error *e) { return prepare(s, e);
 int64_t sm_session_step_count(sm_session *s) { return s->step; }
 
 const sm_hparams *sm_session_hparams(sm_session *s) { return &s->hp; }
+
+int sm_session_busy(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int busy = s->state != SM_SESSION_STOPPED;
+    pthread_mutex_unlock(&s->mu);
+    return busy;
+}
+
+void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx))
+{
+    return s->be.free == free_fn ? s->be.ctx : NULL;
+}
+
+sm_status sm_session_reset(sm_session *s, sm_error *e)
+{
+    if (s->step != 0)
+        return sm_err(e, SM_ERR_STATE,
+                      "training has started (step %lld): the model and training data are fixed; "
+                      "start a new session to change them", (long long)s->step);
+    s->prepared = 0;
+    s->hp_changed = 0;
+    publish_hp(s);
+    return SM_OK;
+}
