@@ -293,6 +293,12 @@ sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e);
  * Journalled as load_train/load_dev with the path and the options that differ from the defaults. */
 sm_status sm_session_load_data(sm_session *s, int which, const char *path,
                                const struct sm_data_opts *o, sm_error *e);
+/* Replay one journal event: loads (load_model, load_train, load_dev with their options) at step 0
+ * are performed, a resumed run's loads (at a later step) are only recorded since replaying the events
+ * before them reproduced that state; every other event goes to sm_session_apply_event. Replaying a
+ * whole journal in order into a session with a fresh BERT backend and default hyperparameters
+ * reproduces the final weights bit for bit (same thread count). */
+sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
 /* Read-only views for `show model`, `show data` and `predict` (NULL when not loaded). Only while no
  * step runs. */
 const struct sm_dataset *sm_session_dataset(sm_session *s, int which);

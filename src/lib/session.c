@@ -347,6 +347,7 @@ static void after_step(sm_session *s)
     if (st == SM_SESSION_AT_BREAK)
         return;
     if (st == SM_SESSION_STEPPING && s->step >= s->step_end) {
+        journal(s, s->step, "stepped", 0, NULL);
         set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
         return;
     }
@@ -606,8 +607,10 @@ static sm_status cmd_step(sm_session *s, const sm_session_cmd *c, sm_session_rep
     }
     atomic_store(&s->interrupt, 0);
     reply_ok(r, start, "stepping from %lld to %lld", (long long)start, (long long)s->step_end);
-    if (s->step >= s->step_end)
+    if (s->step >= s->step_end) {
+        journal(s, s->step, "stepped", 0, NULL);
         set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
+    }
     else
         set_state(s, SM_SESSION_STEPPING);
     return SM_OK;
@@ -1211,8 +1214,8 @@ static int op_is(const sm_journal_event *ev, const char *const *names)
 
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
 {
-    static const char *const markers[] = {"train", "step", "pause", "resume", "stop", "done",
-                                          "break", "delete", "save", "quit", NULL};
+    static const char *const markers[] = {"train", "step", "stepped", "pause", "resume", "stop",
+                                          "done", "break", "delete", "save", "quit", NULL};
     if (s->threaded)
         return sm_err(e, SM_ERR_STATE, "replay: stop the trainer thread first");
     if (ev->step < s->step)

@@ -719,3 +719,40 @@ struct sm_bert *sm_session_model(sm_session *s)
     bert_ctx *c = sm_session_backend_ctx(s, bert_free);
     return c ? c->model : NULL;
 }
+
+sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
+{
+    int is_model = !strcmp(ev->op, "load_model");
+    int which = !strcmp(ev->op, "load_train") ? 0 : !strcmp(ev->op, "load_dev") ? 1 : -1;
+    if (!is_model && which < 0)
+        return sm_session_apply_event(s, ev, e);
+    if (ev->argc < 1)
+        return sm_err(e, SM_ERR_FORMAT, "replay: '%s' at step %lld has no path", ev->op,
+                      (long long)ev->step);
+    if (ev->step > 0 && which != 1) {
+        /* a resumed run's loads: replaying what came before already reproduced that state */
+        return sm_session_journal_add(s, ev->op, ev->argc, (const char *const *)ev->argv, e);
+    }
+    if (is_model) {
+        if (ev->argc != 1)
+            return sm_err(e, SM_ERR_FORMAT, "replay: load_model takes one path, not %d arguments",
+                          ev->argc);
+        return sm_session_load_model(s, ev->argv[0], e);
+    }
+    sm_data_opts o;
+    sm_data_opts_init(&o);
+    int argc = ev->argc;
+    char **argv = calloc((size_t)argc + 1, sizeof *argv);
+    if (!argv)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    memcpy(argv, ev->argv, (size_t)argc * sizeof *argv);
+    sm_status st = sm_data_opts_parse(&o, &argc, argv, 1, e);
+    if (st == SM_OK && argc != 1)
+        st = sm_err(e, SM_ERR_FORMAT, "replay: %s at step %lld: unexpected argument '%s'", ev->op,
+                    (long long)ev->step, argv[1]);
+    if (st == SM_OK)
+        st = sm_session_load_data(s, which, ev->argv[0], &o, e);
+    free(argv);
+    sm_data_opts_free(&o);
+    return st;
+}
