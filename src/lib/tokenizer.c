@@ -603,9 +603,10 @@ static sm_status tk_frame(const sm_tokenizer *t, const int32_t *a, size_t na, co
     /* a and b may lie inside ids (sm_tokenizer_encode_pair_n: a at v+1, b right after a), so b
      * moves first, then a, then the special tokens go into the gaps. */
     int32_t *v = ids->v;
-    if (pair)
+    if (kb)
         memmove(v + ka + 2, b, kb * sizeof *v);
-    memmove(v + 1, a, ka * sizeof *v);
+    if (ka)
+        memmove(v + 1, a, ka * sizeof *v);
     v[0] = t->cls_id;
     v[ka + 1] = t->sep_id;
     if (pair)
