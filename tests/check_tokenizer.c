@@ -23,7 +23,10 @@ static const char *const small_vocab[] = {
     "cafe", "deja", "caf", "##e\xcc\x81", "Caf", "##\xc3\xa9", "D",         /* 26-32 */
     "##\xc3\xa9j", "##\xc3\xa0", "istanbul", "##stanbul", "##\xcc\x87",     /* 33-37 */
     "\xe4\xb8\xad", "abcde", "hello", "world", "##s", "\xc3\xa9", "sep",    /* 38-44: 中, é */
-    "un", "##aff", "##able", "##ffable", "x",                               /* 45-49 */
+    "un", "##aff", "##able", "##ffable",                                    /* 45-48 */
+    "\xe1\x84\x92", "##\xe1\x85\xa1", "##\xe1\x86\xab",                      /* 49-51: Hangul jamo */
+    "##\xf0\x9d\x85\xa5\xf0\x9d\x85\xad",                                    /* 52: U+1D165 U+1D16D */
+    "x",                                                                    /* 53 */
 };
 #define N_SMALL (sizeof small_vocab / sizeof small_vocab[0])
 
@@ -89,6 +92,13 @@ START_TEST(test_accents)
     ck_pieces(c, "Cafe\xcc\x81", "Caf ##e\xcc\x81");                   /* cased keeps the mark */
     ck_pieces(c, "cafe\xcc\x81", "[UNK]"); /* greedy: "cafe" matches, then "##\xcc\x81" fails */
     ck_pieces(u, "\xc4\xb0stanbul", "istanbul");                       /* U+0130: NFD, strip, lower */
+    /* NFD splits Hangul syllables into jamo (letters, kept) when stripping accents only */
+    ck_pieces(u, "\xed\x95\x9c", "\xe1\x84\x92 ##\xe1\x85\xa1 ##\xe1\x86\xab");
+    ck_pieces(c, "\xed\x95\x9c", "[UNK]");
+    /* NFD puts combining marks in canonical order: U+1D16D (class 226) after U+1D165 (216); both
+     * are spacing marks (Mc), so stripping keeps them */
+    ck_pieces(u, "x\xf0\x9d\x85\xad\xf0\x9d\x85\xa5", "x ##\xf0\x9d\x85\xa5\xf0\x9d\x85\xad");
+    ck_pieces(c, "x\xf0\x9d\x85\xad\xf0\x9d\x85\xa5", "[UNK]");
     sm_tokenizer_free(u);
     sm_tokenizer_free(c);
 }

@@ -514,6 +514,8 @@ sm_status sm_tokenizer_encode(const sm_tokenizer *t, const char *text, size_t le
 {
     if (!t || !out || (!text && len))
         return sm_err(e, SM_ERR_INVALID, "sm_tokenizer_encode: NULL tokenizer, text or output");
+    if (!text)
+        text = "";
     size_t bad = tk_utf8_check(text, len);
     if (bad < len)
         return sm_err(e, SM_ERR_FORMAT,

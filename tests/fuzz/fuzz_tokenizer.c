@@ -6,7 +6,8 @@
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude \
  *     tests/fuzz/fuzz_tokenizer.c src/lib/tokenizer.c src/lib/common.c -ljansson -lutf8proc -lm \
  *     -lpthread -o fuzz_tokenizer
- *   ./fuzz_tokenizer -runs=1000000 tests/fuzz/corpus/tokenizer */
+ *   mkdir -p corpus && ./fuzz_tokenizer -runs=1000000 corpus tests/fuzz/corpus/tokenizer
+ * (new inputs go to the first folder, so the seed corpus in the tree stays as it is). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
