@@ -400,6 +400,14 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
     ck_assert_int_eq(sm_tokenizer_strip_accents(t), 0);
     sm_tokenizer_free(t);
+    write_file(path, "{\"tokenize_chinese_chars\": false}");
+    ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_OK);
+    ck_pieces(t, "a\xe4\xb8\xad" "a", "[UNK]"); /* one word: 中 is not split off */
+    sm_tokenizer_free(t);
+    write_file(path, "{}");
+    ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_OK);
+    ck_pieces(t, "a\xe4\xb8\xad" "a", "a [UNK] a");
+    sm_tokenizer_free(t);
     write_file(path, "{\"do_lower_case\": \"yes\"}");
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "do_lower_case"));
@@ -415,6 +423,16 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "id 0"));
     unlink(path);
+    /* without tokenizer_config.json, tokenizer.json's BertNormalizer settings count */
+    write_file(path, "{\"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": false, "
+                     "\"strip_accents\": true, \"handle_chinese_chars\": false}, \"model\": {\"vocab\": "
+                     "{\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"A\": 4, \"##a\": 5}}}");
+    ck_assert_msg(sm_tokenizer_load(dir, -1, &t, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
+    ck_assert_int_eq(sm_tokenizer_strip_accents(t), 1);
+    ck_pieces(t, "A\xc3\xa1 a", "A ##a [UNK]");
+    ck_pieces(t, "A\xe4\xb8\xad", "[UNK]");
+    sm_tokenizer_free(t);
     /* vocab.txt wins over tokenizer.json */
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     char *text = small_vocab_text("\n", 1);
@@ -426,6 +444,8 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_load(path, 0, &t, &e), SM_OK);
     ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
     sm_tokenizer_free(t);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0);
 }
