@@ -22,6 +22,7 @@ $1"; shift; done
     ok=1
     [ "$got" = "$want" ] || { echo "FAIL: predict $*: exit $got, expected $want"; ok=0; }
     [ -s "$tmp/out" ] && { echo "FAIL: predict $*: printed on stdout:"; cat "$tmp/out"; ok=0; }
+    grep -qE 'Sanitizer|runtime error' "$tmp/err" && { echo "FAIL: predict $*: sanitizer report"; ok=0; }
     echo "$frags" | while IFS= read -r f; do
         [ -z "$f" ] && continue
         grep -qF -- "$f" "$tmp/err" || { echo "FAIL: predict $*: stderr lacks '$f'"; echo 1 >"$tmp/bad"; }
