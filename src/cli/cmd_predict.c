@@ -156,6 +156,13 @@ int cli_predict(int argc, char **argv)
         goto out;
     if ((st = sm_dataset_load(data_path, &o, &ds, &e)) != SM_OK)
         goto out;
+    const sm_data_report *rep = sm_dataset_report(ds);
+    fprintf(stderr, "smartty predict: %zu rows of %s: text column %d%s%s%s", rep->rows, data_path, rep->text_col,
+            rep->text_name[0] ? " (" : "", rep->text_name, rep->text_name[0] ? ")" : "");
+    if (rep->pair_col)
+        fprintf(stderr, ", pair column %d%s%s%s", rep->pair_col, rep->pair_name[0] ? " (" : "", rep->pair_name,
+                rep->pair_name[0] ? ")" : "");
+    fputc('\n', stderr);
     if (sm_dataset_report(ds)->skipped)
         fprintf(stderr, "smartty predict: notice: %zu bad rows skipped (--skip-bad): they get no line\n",
                 sm_dataset_report(ds)->skipped);
