@@ -486,14 +486,17 @@ static void reply_ok(sm_session_reply *r, int64_t step, const char *fmt, ...)
  * started). */
 static sm_status check_change(sm_session *s, const sm_hparams *nh, sm_error *e)
 {
-    if (!s->prepared && s->step == 0)
-        return SM_OK;
     for (int id = 0; id < SM_HP_COUNT; id++) {
         const sm_hparam_def *d = sm_hparam_def_at(id);
-        if (!d->live && nh->v[id] != s->hp.v[id])
-            return sm_err(e, SM_ERR_STATE,
-                          "%s cannot change once training has started (it is fixed at step 0); "
-                          "start a new session to change it", d->name);
+        if (d->live || nh->v[id] == s->hp.v[id])
+            continue;
+        if (s->step == 0 && !s->pending && s->state == SM_SESSION_STOPPED) {
+            s->prepared = 0; /* before the first step: the backend is made again */
+            continue;
+        }
+        return sm_err(e, SM_ERR_STATE,
+                      "%s cannot change once training has started (it is fixed at step 0); "
+                      "start a new session to change it", d->name);
     }
     return SM_OK;
 }
