@@ -679,7 +679,8 @@ START_TEST(test_p10_determinism)
 }
 END_TEST
 
-/* A non-finite loss never reaches the weights: the update is skipped and reported. */
+/* A non-finite loss never reaches the weights: the update is skipped and reported; a non-finite
+ * ascent gradient skips R_s for the batch and says so. */
 START_TEST(test_nonfinite_skipped)
 {
     tbatch tb;
@@ -706,6 +707,17 @@ START_TEST(test_nonfinite_skipped)
     ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, NULL, &e), SM_OK);
     ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, NULL, &e), SM_ERR_STATE);
     ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_ERR_STATE);
+    sm_trainer_cancel(&t);
+    /* a non-finite ascent gradient (a random start of 1e38 overflows the encoder) skips R_s only */
+    t.teacher[0] = t.teacher[1];
+    hp.v[SM_HP_SIGMA] = 1e38;
+    ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_OK);
+    memcpy(before, sm_bert_weights(m), n * sizeof *before);
+    do_step(&t, &tb.b, &r);
+    ck_assert(r.rs_skipped == 1 && r.skipped == 0 && r.rs == 0 && isfinite(r.total));
+    ck_assert(r.total == r.loss + r.breg);
+    ck_assert_int_eq(t.st.rs_skipped, 1);
+    ck_assert(memcmp(before, sm_bert_weights(m), n * sizeof *before) != 0);
     free(before);
     sm_trainer_free(&t);
     sm_bert_free(m);

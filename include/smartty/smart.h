@@ -105,6 +105,13 @@ typedef struct sm_trainer {
     float *dadv;            /* [B, C] d loss / d adversarial logits */
 } sm_trainer;
 
+/* Saving and restoring (what a checkpoint holds besides the model's weights and hp):
+ *   save:    t->opt.m, t->opt.v ([n_params] each), t->opt.t, t->teacher ([n_params], when not NULL),
+ *            t->st (plain data, sm_rng included);
+ *   restore: sm_trainer_init(t, m, hp, planned) on the loaded weights, copy m, v and t into t->opt,
+ *            sm_trainer_teacher_alloc then copy the teacher (if saved), then t->st = saved st.
+ * The next step then reproduces the uninterrupted run bit for bit (tests/check_smart.c, P10). */
+
 /* Bind a trainer to a model (which must have a gradient arena): copies hp, allocates the optimizer
  * state, seeds st.rng from hp seed, copies theta into the teacher when mu > 0. planned: total
  * optimizer steps of the run (schedule, warm-up, beta switch). */
