@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smartty/config.h"
+#include "smartty/data.h"
 #include "smartty/model.h"
 #include "smartty/safetensors.h"
 #include "smartty/smart.h"
@@ -753,6 +754,66 @@ START_TEST(test_eval_batch)
 END_TEST
 
 
+/* [CLS] one id per byte [SEP] (b [SEP]): a stand-in tokenizer for the evaluation test. */
+static sm_status byte_encode(void *ud, const char *a, const char *b, int max_len, sm_ids *ids,
+                             sm_ids *types, sm_error *e)
+{
+    (void)ud;
+    ids->n = types->n = 0;
+    const char *texts[2] = {a, b};
+    for (int k = 0; k < 2 && texts[k]; k++) {
+        if (k == 0 && (sm_ids_push(ids, 2, e) || sm_ids_push(types, 0, e)))
+            return SM_ERR_NOMEM;
+        for (const char *p = texts[k]; *p && (int)ids->n < max_len - 1; p++)
+            if (sm_ids_push(ids, 5 + (unsigned char)*p % (TV - 5), e) || sm_ids_push(types, k, e))
+                return SM_ERR_NOMEM;
+        if (sm_ids_push(ids, 3, e) || sm_ids_push(types, k, e))
+            return SM_ERR_NOMEM;
+    }
+    return SM_OK;
+}
+
+/* Evaluation of a whole dataset: the same predictions and metrics whatever the batch size (padding
+ * changes nothing in eval mode), and refusals for unlabelled or mismatched sets. */
+START_TEST(test_evaluate_dataset)
+{
+    static const char tsv[] = "sentence\tlabel\nthe cat\t1\na dog barks loudly\t0\nok\t1\n"
+                              "nothing to see here at all\t0\nyes\t1\n";
+    sm_data_opts o;
+    sm_data_opts_init(&o);
+    sm_dataset *ds;
+    sm_error e;
+    ck_assert_msg(sm_dataset_load_mem("dev.tsv", tsv, sizeof tsv - 1, &o, &ds, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(sm_dataset_tokenize_fn(ds, byte_encode, NULL, 12, &e) == SM_OK, "%s", e.msg);
+    sm_bert *m = tiny_model(2, 0.1f, 18);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_eval_record ev[3];
+    int sizes[3] = {1, 2, 5};
+    for (int k = 0; k < 3; k++) {
+        sm_eval_record_init(&ev[k]);
+        ck_assert_msg(sm_trainer_evaluate(&t, ds, sizes[k], 0, &ev[k], &e) == SM_OK, "%s", e.msg);
+        ck_assert_int_eq(ev[k].n, 5);
+        ck_assert(isfinite(ev[k].f1) && isfinite(ev[k].mcc) && isnan(ev[k].macro_f1));
+        ck_assert(ev[k].acc == ev[0].acc && ev[k].f1 == ev[0].f1 && ev[k].mcc == ev[0].mcc);
+        ck_assert(fabs(ev[k].loss - ev[0].loss) < 1e-5);
+    }
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 0, 0, &ev[0], &e), SM_ERR_INVALID);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+    m = tiny_model(1, 0.1f, 18);
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 2, 0, &ev[0], &e), SM_ERR_INVALID);
+    ck_assert(strstr(e.msg, "classification"));
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+    sm_dataset_free(ds);
+    sm_data_opts_free(&o);
+}
+END_TEST
+
 /* ---- against transformers (the hf-bert fixture) ------------------------------------------------------ */
 
 static float *st_tensor(const sm_st_file *f, const char *name, size_t numel)
@@ -890,6 +951,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_p10_determinism);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_eval_batch);
+    tcase_add_test(tc, test_evaluate_dataset);
     tcase_add_test(tc, test_reference_smart);
     suite_add_tcase(s, tc);
 }
