@@ -941,7 +941,6 @@ END_TEST
 static void add_step_tests(Suite *s)
 {
     TCase *tc = tcase_create("step");
-    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_p1_zero_weights_is_vanilla);
     tcase_add_test(tc, test_p3_step_gradient);
     tcase_add_test(tc, test_p4_padding_invariance);
