@@ -47,7 +47,7 @@ START_TEST(test_texts_match_fixtures)
     sm_dataset *ds = load_set(_i);
     if (!ds)
         return;
-    json_t **rows;
+    json_t **rows = NULL;
     long n = fixtures_read(fx, &rows);
     ck_assert_int_gt(n, 0);
     ck_assert_uint_eq(sm_dataset_size(ds), (size_t)n);

@@ -29,6 +29,7 @@ static const fixture_set fixture_sets[] = {
 /* Read all lines of a .jsonl.gz into an array of JSON objects; returns the count, -1 on error. */
 static inline long fixtures_read(const char *path, json_t ***out)
 {
+    *out = NULL;
     gzFile g = gzopen(path, "rb");
     if (!g)
         return -1;
