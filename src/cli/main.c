@@ -1,5 +1,5 @@
 /* main.c: the smartty program's entry point: picks a subcommand from the table below. With no
- * subcommand the interactive console starts (once it exists). */
+ * subcommand, or with -x/-c/-e first, the console starts (src/console). */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,6 +14,7 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command commands[] = {
+    {"console", cli_console, "the interactive console (also with no command, or -x FILE / -c CMDS)"},
     {"predict", cli_predict, "run a model over a data file and print logits or predictions"},
     {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},
 };
@@ -28,10 +29,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2 || !strcmp(argv[1], "-x") || !strcmp(argv[1], "-c") || !strcmp(argv[1], "-e"))
+        return cli_console(argc, argv);
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;
