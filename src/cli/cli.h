@@ -6,5 +6,7 @@
 int cli_console(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
+int cli_gen_demo(int argc, char **argv);
+int cli_demo(int argc, char **argv);
 
 #endif

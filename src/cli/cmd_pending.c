@@ -11,11 +11,3 @@ int cli_predict(int argc, char **argv)
     fprintf(stderr, "smartty predict: not available in this build yet\n");
     return 2;
 }
-
-int cli_tokenize(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "smartty tokenize: not available in this build yet\n");
-    return 2;
-}

@@ -1,0 +1,72 @@
+/* ops.h: the engine's kernels as forward/backward pairs (llm.c style: outputs first, then inputs,
+ * then sizes), each with the shapes of its tensors. Row-major float32 throughout; "+=" marks an
+ * output that is accumulated. Internal to libsmartty: model_pass.c composes them into BERT and
+ * tests/check_ops.c checks every backward against central finite differences. */
+#ifndef SMARTTY_OPS_H
+#define SMARTTY_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smartty/common.h"
+
+/* Linear (nn.Linear): out[N,O] = in[N,K] w[O,K]^T + b[O] (b may be NULL). One sgemm over all N rows. */
+void sm_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int K, int O);
+/* din[N,K] = dout[N,O] w[O,K] (din_accumulate: +=; din NULL: skipped); dw[O,K] += dout^T in;
+ * db[O] += column sums of dout (dw and db NULL: skipped, the weight-gradient sgemm too). */
+void sm_linear_backward(float *din, int din_accumulate, float *dw, float *db, const float *dout,
+                        const float *in, const float *w, int N, int K, int O);
+
+/* LayerNorm over the last dimension: out[N,H] = (in - mean) * rstd * g[H] + b[H];
+ * mean[N], rstd[N] = 1 / sqrt(var + eps) (biased variance) are kept for the backward pass. */
+void sm_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *g,
+                          const float *b, int N, int H, float eps);
+/* din[N,H] = d loss / d in (overwritten; may alias dout); dg[H] += sum dout * xhat, db[H] += sum dout
+ * (dg, db NULL: skipped). in, mean, rstd: as given to / produced by the forward. */
+void sm_layernorm_backward(float *din, float *dg, float *db, const float *dout, const float *in,
+                           const float *mean, const float *rstd, const float *g, int N, int H);
+
+/* Exact GELU: out[n] = 0.5 x (1 + erf(x / sqrt 2)). out may alias in. */
+void sm_gelu_forward(float *out, const float *in, size_t n);
+/* din[n] = dout[n] * gelu'(in[n]) with gelu'(x) = Phi(x) + x phi(x). din may alias dout. */
+void sm_gelu_backward(float *din, const float *dout, const float *in, size_t n);
+
+/* tanh: out[n] = tanh(in[n]); its backward from the output: din = dout * (1 - out^2) (may alias). */
+void sm_tanh_forward(float *out, const float *in, size_t n);
+void sm_tanh_backward(float *din, const float *dout, const float *out, size_t n);
+
+/* Row-wise softmax with an additive key mask: p[r, j] = softmax_j(s[r, j] + (mask[j] ? 0 : FLT_MIN
+ * of float32, i.e. -FLT_MAX)), for R rows of C columns; mask[C] may be NULL (no masking). A fully
+ * masked row comes out uniform, as in transformers; masked entries are exactly 0 otherwise.
+ * p may alias s. */
+void sm_softmax_forward(float *p, const float *s, const float *mask, int R, int C);
+/* ds[R,C] = p * (dp - sum_j dp p) (may alias dp). */
+void sm_softmax_backward(float *ds, const float *dp, const float *p, int R, int C);
+
+/* Inverted dropout (torch): keep[n] = 1 with probability 1 - p, drawn from rng; then
+ * x[n] *= keep[n] / (1 - p). The same scaling is the backward (applied to the gradient). */
+void sm_dropout_mask(uint8_t *keep, size_t n, float p, sm_rng *rng);
+void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p);
+
+/* Multi-head self-attention core on a fused projection qkv[B*T, 3H] (query | key | value, head h in
+ * columns h*D .. h*D+D-1 of each third): for each (b, h), probs = softmax(Q K^T / sqrt(D) + mask) with
+ * mask[B*T] the padding mask of the keys, ctx[b*T + i, h*D + d] = (dropout(probs) V)[i, d].
+ * probs[B, NH, T, T] is stored before dropout, keep[B, NH, T, T] (train, p > 0) holds the dropout mask;
+ * keep NULL: no dropout. scratch[T*T] holds the dropped probabilities of one (b, h). */
+void sm_attention_forward(float *ctx, float *probs, uint8_t *keep, const float *qkv, const float *mask,
+                          int B, int T, int NH, int D, float p, sm_rng *rng, float *scratch);
+/* dqkv[B*T, 3H] = d loss / d qkv (overwritten) from dctx[B*T, H]; probs, keep as stored by the
+ * forward (probs is not modified). scratch[2*T*T]. */
+void sm_attention_backward(float *dqkv, const float *dctx, const float *qkv, const float *probs,
+                           const uint8_t *keep, int B, int T, int NH, int D, float p, float *scratch);
+
+/* Embedding sum: out[b*T + t] = wte[ids] + wpe[t] + wtt[types] (rows of H). ids, types [B*T] must be
+ * in range (the caller checks). */
+void sm_embed_forward(float *out, const int32_t *ids, const int32_t *types, const float *wte,
+                      const float *wpe, const float *wtt, int B, int T, int H);
+/* Scatter-add of dout[B*T, H] into dwte[V,H] (rows of ids, except pad_id as nn.Embedding's
+ * padding_idx; pad_id < 0: none), dwpe[P,H] (rows 0..T-1) and dwtt[TV,H]. Any may be NULL. */
+void sm_embed_backward(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
+                       const int32_t *types, int B, int T, int H, int pad_id);
+
+#endif
