@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "console/console.h"
+#include "smartty/data.h"
 
 typedef struct fake_session {
     con_run_state state;
@@ -49,11 +50,11 @@ static sm_status fake_new_model(void *ud, int argc, char *const *argv, sm_error 
     return SM_OK;
 }
 
-static sm_status fake_load_data(void *ud, const char *split, const char *path, int argc, char *const *opts,
+static sm_status fake_load_data(void *ud, const char *split, const char *path, const struct sm_data_opts *o,
                                 sm_error *e)
 {
     FAKE_OP("load_data");
-    (void)argc, (void)opts;
+    f->last_count = (int64_t)o->limit;
     if (strstr(path, "missing"))
         return sm_err(e, SM_ERR_IO, "%s: no such file", path);
     if (!strcmp(split, "train"))

@@ -9,6 +9,7 @@
 
 #include "console/console.h"
 #include "console/parse.h"
+#include "smartty/data.h"
 
 #define NO_SESSION "needs the training session, which this build does not have yet"
 
@@ -263,6 +264,37 @@ static int cmd_show(con_ctx *c, int argc, char **argv)
 
 /* ---- loading ---- */
 
+/* Data options as on the command line (--limit 200, --limit=200) or in the console's short form
+ * (limit=200, no-header), parsed by the library's shared parser into *o. Returns 0 or 1 (reported). */
+static int data_options(con_ctx *c, int argc, char **argv, sm_data_opts *o)
+{
+    char store[CON_MAX_ARGS][300];
+    char *words[CON_MAX_ARGS + 1];
+    int n = 0;
+    for (int i = 0; i < argc && n < CON_MAX_ARGS; i++) {
+        const char *w = argv[i];
+        int value_of_prev = i > 0 && !strncmp(argv[i - 1], "--", 2) && !strchr(argv[i - 1], '=');
+        if (!strncmp(w, "--", 2) || value_of_prev)
+            snprintf(store[n], sizeof store[n], "%s", w);
+        else
+            snprintf(store[n], sizeof store[n], "--%s", w);
+        words[n] = store[n];
+        n++;
+    }
+    words[n] = NULL;
+    sm_error e;
+    sm_data_opts_init(o);
+    if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
+        sm_data_opts_free(o);
+        return con_error(c, "load: %s", e.msg);
+    }
+    if (n > 0) {
+        sm_data_opts_free(o);
+        return con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
+    }
+    return 0;
+}
+
 static int cmd_load(con_ctx *c, int argc, char **argv)
 {
     sm_error e;
@@ -275,11 +307,16 @@ static int cmd_load(con_ctx *c, int argc, char **argv)
         con_info(c, "loaded model %s", argv[1]);
         return 0;
     }
-    for (int i = 2; i < argc; i++)
-        if (!strchr(argv[i], '=') || argv[i][0] == '=')
-            return con_error(c, "load: argument %d '%s': data options are NAME=VALUE", i + 1, argv[i]);
-    NEED(load_data, "load");
-    if (c->be->load_data(c->be_ud, argv[0], argv[1], argc - 2, argv + 2, &e) != SM_OK)
+    sm_data_opts o;
+    if (data_options(c, argc - 2, argv + 2, &o))
+        return 1;
+    if (!c->be || !c->be->load_data) {
+        sm_data_opts_free(&o);
+        return con_error(c, "load: " NO_SESSION);
+    }
+    sm_status st = c->be->load_data(c->be_ud, argv[0], argv[1], &o, &e);
+    sm_data_opts_free(&o);
+    if (st != SM_OK)
         return con_error(c, "load %s: %s", argv[0], e.msg);
     con_info(c, "loaded %s data %s", argv[0], argv[1]);
     return 0;
@@ -628,7 +665,7 @@ static const con_cmd commands[] = {
     {"load", "", "model|train|dev PATH [OPTIONS...]",
      "load a model (Hugging Face folder or smartty checkpoint) or a data file\n"
      "  load model PATH            a folder with config.json, vocab.txt and weights\n"
-     "  load train|dev FILE [NAME=VALUE...]   a TSV/CSV/JSONL file and its data options", cmd_load},
+     "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)", cmd_load},
     {"new", "", "model [OPTIONS...]",
      "make a model with random weights from a shape and a vocabulary\n"
      "  options: layers=N hidden=N heads=N intermediate=N vocab=FILE labels=N seed=N", cmd_new},
@@ -700,5 +737,8 @@ static int cmd_help(con_ctx *c, int argc, char **argv)
         help_fields(c);
     if (!strcmp(cmd->name, "set") || !strcmp(cmd->name, "get"))
         help_settings(c);
+    if (!strcmp(cmd->name, "load"))
+        con_print(c, "data options (also written NAME=VALUE, e.g. limit=200 text=sentence):\n%s",
+                  sm_data_opts_usage());
     return 0;
 }

@@ -57,14 +57,15 @@ typedef struct con_status {
 } con_status;
 
 struct con_ctx;
+struct sm_data_opts;
 
 /* Operations on the training session. Any may be NULL (the command then says that this build has
  * no training session). Each returns SM_OK or fills e. Calls come from the main thread only. */
 typedef struct con_backend {
     sm_status (*load_model)(void *ud, const char *path, sm_error *e);
     sm_status (*new_model)(void *ud, int argc, char *const *argv, sm_error *e);
-    /* split is "train" or "dev"; opts are the data options ("text=sentence", "max_len=64"...) */
-    sm_status (*load_data)(void *ud, const char *split, const char *path, int argc, char *const *opts,
+    /* split is "train" or "dev"; o the parsed data options (data.h) */
+    sm_status (*load_data)(void *ud, const char *split, const char *path, const struct sm_data_opts *o,
                            sm_error *e);
     /* Set one hyperparameter (already validated). While training runs it takes effect at the next
      * step boundary; *at_step receives the completed steps when it took (or will take) effect. */
