@@ -111,9 +111,14 @@ static int add(con_bp_expr *x, lexer *L, con_bp_node nd)
     return x->n++;
 }
 
-static const char *tok_name(const lexer *L)
+/* The current token for messages: 'x' in quotes, or the end. */
+static const char *tok_name(lexer *L)
 {
-    return L->kind == T_END ? "the end" : L->text;
+    static _Thread_local char buf[80];
+    if (L->kind == T_END)
+        return "the end";
+    snprintf(buf, sizeof buf, "'%s'", L->text);
+    return buf;
 }
 
 static int parse_or(con_bp_expr *x, lexer *L, int depth);
@@ -121,7 +126,7 @@ static int parse_or(con_bp_expr *x, lexer *L, int depth);
 static int parse_unary(con_bp_expr *x, lexer *L, int depth)
 {
     if (depth > 32)
-        return perr(L, "condition nested too deeply at '%s' (at most 32 levels)", tok_name(L));
+        return perr(L, "condition nested too deeply at %s (at most 32 levels)", tok_name(L));
     if (L->kind == T_NOT) {
         next(L);
         int a = parse_unary(x, L, depth + 1);
@@ -135,14 +140,14 @@ static int parse_unary(con_bp_expr *x, lexer *L, int depth)
         if (a < 0)
             return -1;
         if (L->kind != T_RP)
-            return perr(L, "expected ')' but found '%s'", tok_name(L));
+            return perr(L, "expected ')' but found %s", tok_name(L));
         next(L);
         return a;
     }
     if (L->kind != T_WORD) {
         if (L->kind == T_END)
             return perr(L, "expected a condition (nan, or FIELD OP NUMBER such as loss > 2.5) but found the end");
-        return perr(L, "expected nan or a field name but found '%s'", tok_name(L));
+        return perr(L, "expected nan or a field name but found %s", tok_name(L));
     }
     if (!strcmp(L->text, "nan")) {
         x->uses_step = 1;
@@ -158,11 +163,11 @@ static int parse_unary(con_bp_expr *x, lexer *L, int depth)
         x->uses_step = 1;
     next(L);
     if (L->kind != T_OP)
-        return perr(L, "expected a comparison (< <= > >= == !=) but found '%s'", tok_name(L));
+        return perr(L, "expected a comparison (< <= > >= == !=) but found %s", tok_name(L));
     con_bp_cmp cmp = L->cmp;
     next(L);
     if (L->kind != T_NUM)
-        return perr(L, "expected a number but found '%s'", tok_name(L));
+        return perr(L, "expected a number but found %s", tok_name(L));
     if (isnan(L->num))
         return perr(L, "'%s' is not a number to compare with (use `break nan`)", L->text);
     double v = L->num;
@@ -205,7 +210,7 @@ int con_bp_parse(const char *text, con_bp_expr *x, char *err, size_t cap, int *e
     if (root < 0)
         return -1;
     if (L.kind != T_END)
-        return perr(&L, "unexpected '%s' (join conditions with and/or)", tok_name(&L));
+        return perr(&L, "unexpected %s (join conditions with and/or)", tok_name(&L));
     x->root = root;
     return 0;
 }

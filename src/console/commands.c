@@ -20,6 +20,12 @@
             return con_error(c, "%s: " NO_SESSION, name);     \
     } while (0)
 
+static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
+{
+    if (c->host && c->host->mark)
+        c->host->mark(c->host_ud, kind, step);
+}
+
 static int is_running(const con_status *st)
 {
     return st->state == CON_RUN_RUNNING || st->state == CON_RUN_STEPPING;
@@ -72,6 +78,7 @@ static int apply_hparam(con_ctx *c, const char *cmd, int id, double v, char *not
     }
     c->hp.v[id] = v;
     c->hp_changed_at[id] = at;
+    mark(c, CON_MARK_CHANGE, at);
     if (in_run(&st))
         snprintf(note, cap, " (takes effect at step %lld)", (long long)at + 1);
     return 0;
@@ -526,6 +533,7 @@ static int cmd_snapshot(con_ctx *c, int argc, char **argv)
         return con_error(c, "snapshot: %s", e.msg);
     con_status st;
     con_status_get(c, &st);
+    mark(c, CON_MARK_SNAPSHOT, st.step);
     con_info(c, "snapshot %s at step %lld", argv[0], (long long)st.step);
     return 0;
 }
@@ -542,6 +550,7 @@ static int cmd_rewind(con_ctx *c, int argc, char **argv)
     sm_error e;
     if (c->be->rewind(c->be_ud, argv[0], &step, &e) != SM_OK)
         return con_error(c, "rewind: %s", e.msg);
+    mark(c, CON_MARK_REWIND, step);
     con_info(c, "rewound to snapshot %s (step %lld)", argv[0], (long long)step);
     return 0;
 }

@@ -91,15 +91,23 @@ typedef struct con_backend {
     void (*status)(void *ud, con_status *out);
     /* Wait up to timeout seconds for news from the trainer. */
     void (*wait)(void *ud, double timeout);
+    /* Step records from position from (0-based) of the run's history, at most cap; *total gets the
+     * history's length (shorter than before: it was replaced, e.g. by a rewind). Evaluations alike. */
+    size_t (*steps)(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total);
+    size_t (*evals)(void *ud, size_t from, sm_eval_record *buf, size_t cap, size_t *total);
     /* Hand over what happened since the last call (breakpoints fired, evaluations, the end of the
      * run, warnings) through con_event. Called by the REPL loop and the dashboard. */
     void (*poll)(void *ud, struct con_ctx *c);
 } con_backend;
 
+typedef enum con_mark_kind { CON_MARK_CHANGE = 0, CON_MARK_SNAPSHOT, CON_MARK_REWIND } con_mark_kind;
+
 /* Hooks of the display hosting the console (the dashboard); any may be NULL. */
 typedef struct con_host {
     /* `theme NAME`: switch the theme; fill e when it cannot (the current theme stays). */
     sm_status (*theme)(void *ud, const char *name, sm_error *e);
+    /* A hyperparameter change, snapshot or rewind took effect at step (markers on the curves). */
+    void (*mark)(void *ud, con_mark_kind kind, int64_t step);
 } con_host;
 
 /* ---- the context ---- */

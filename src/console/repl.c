@@ -15,7 +15,9 @@
 #include <readline/readline.h>
 
 #include "console/backend.h"
+#include "console/dash_source.h"
 #include "console/signals.h"
+#include "ui/dash.h"
 
 static con_ctx *rl_ctx;    /* the context whose lines readline delivers */
 static int rl_on;          /* the callback handler is installed */
@@ -222,9 +224,11 @@ int con_handle_signals(con_ctx *c)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: smartty [console] [-x FILE]... [-c 'CMD; CMD']... [-e]\n"
-               "  with no arguments: the interactive console (commands from standard input when it is\n"
-               "  not a terminal)\n"
+    fprintf(f, "usage: smartty [console] [-x FILE]... [-c 'CMD; CMD']... [-e] [--plain] [--ascii]\n"
+               "               [--no-color] [--theme NAME]\n"
+               "  with no arguments: the interactive console, a full-screen dashboard when standard input\n"
+               "  and output are terminals (--plain: a plain prompt); commands are read from standard\n"
+               "  input when it is not a terminal\n"
                "  -x FILE   run the console commands in FILE (- for standard input)\n"
                "  -c CMDS   run the commands CMDS (separated by ;)\n"
                "  -e        keep going after a failed command (as `set on_error continue`)\n"
@@ -260,7 +264,9 @@ int con_main(int argc, char **argv)
 {
     typedef struct job { char kind; const char *arg; } job;
     job jobs[64];
-    int njobs = 0, keep_going = 0;
+    int njobs = 0, keep_going = 0, plain = 0;
+    ui_options uo;
+    ui_options_default(&uo);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -269,6 +275,18 @@ int con_main(int argc, char **argv)
         }
         if (!strcmp(a, "-e")) {
             keep_going = 1;
+            continue;
+        }
+        if (!strcmp(a, "--plain")) {
+            plain = 1;
+            continue;
+        }
+        if (!strcmp(a, "--ascii") || !strcmp(a, "--no-color")) {
+            *(a[2] == 'a' ? &uo.ascii : &uo.no_color) = 1;
+            continue;
+        }
+        if (!strcmp(a, "--theme") && i + 1 < argc) {
+            uo.theme = argv[++i];
             continue;
         }
         if ((!strcmp(a, "-x") || !strcmp(a, "-c")) && i + 1 < argc && njobs < 64) {
@@ -281,16 +299,24 @@ int con_main(int argc, char **argv)
     }
     con_ctx c;
     int tty_in = isatty(STDIN_FILENO), tty_out = isatty(STDOUT_FILENO);
+    int dash = tty_in && tty_out && !njobs && !plain;
     con_init(&c, tty_in && tty_out && !njobs ? out_terminal : out_plain, NULL);
     con_backend_attach(&c);
-    con_signals_install();
+    con_signals_install(!dash);
     c.intr = &con_sig_int;
     c.hup = &con_sig_quit;
     c.plain_progress = 1;
     if (keep_going)
         c.set.on_error = CON_ON_ERROR_CONTINUE;
     int status = 0;
-    if (!njobs && tty_in) {
+    if (dash) {
+        ui_source src;
+        con_dash_source(&c, &src);
+        c.interactive = 1;
+        c.set.train_wait = 0;
+        status = ui_dash_run(&src, &uo);
+        c.out = out_plain;
+    } else if (!njobs && tty_in) {
         status = run_interactive(&c);
     } else {
         if (!njobs)

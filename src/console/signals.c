@@ -32,11 +32,12 @@ static void handle(int sig, void (*fn)(int))
     sigaction(sig, &sa, NULL);
 }
 
-void con_signals_install(void)
+void con_signals_install(int winch)
 {
     handle(SIGINT, on_int);
     handle(SIGHUP, on_quit);
     handle(SIGTERM, on_quit);
-    handle(SIGWINCH, on_winch);
+    if (winch)
+        handle(SIGWINCH, on_winch);
     handle(SIGPIPE, SIG_IGN);
 }

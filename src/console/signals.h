@@ -10,7 +10,8 @@ extern volatile sig_atomic_t con_sig_int;   /* count of SIGINTs not yet handled 
 extern volatile sig_atomic_t con_sig_quit;  /* the signal number of a SIGHUP or SIGTERM, else 0 */
 extern volatile sig_atomic_t con_sig_winch; /* 1 after SIGWINCH */
 
-/* Install the handlers (without SA_RESTART, so a blocking read returns EINTR) and ignore SIGPIPE. */
-void con_signals_install(void);
+/* Install the handlers (without SA_RESTART, so a blocking read returns EINTR) and ignore SIGPIPE.
+ * winch 0 leaves SIGWINCH alone (curses then installs its own and reports KEY_RESIZE). */
+void con_signals_install(int winch);
 
 #endif
