@@ -1,5 +1,5 @@
 /* main.c: the smartty program's entry point: picks a subcommand from the table below. With no
- * subcommand, or with -x/-c/-e first, the console starts (src/console). */
+ * subcommand, or with an option first (-x FILE, -c CMDS...), the console starts (src/console). */
 #include "config.h"
 
 #include <stdio.h>
@@ -31,8 +31,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "-x") || !strcmp(argv[1], "-c") || !strcmp(argv[1], "-e"))
-        return cli_console(argc, argv);
+    if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "-h") && strcmp(argv[1], "--help") &&
+                     strcmp(argv[1], "--version")))
+        return cli_console(argc, argv); /* smartty [-x FILE] [-c CMDS] [--plain]...: the console */
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

@@ -131,7 +131,7 @@ int con_exec_line(con_ctx *c, const char *line)
         return answer_confirm(c, line);
     size_t len = strlen(line), off = 0;
     int status = 0;
-    while (off < len && !c->quit) {
+    while (off < len && !c->quit && !(c->hup && *c->hup)) {
         con_tokens t;
         size_t rest;
         char err[256];
