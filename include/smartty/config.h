@@ -27,7 +27,7 @@ typedef struct sm_bert_config {
     char hidden_act[16];      /* only "gelu" (exact erf GELU) is supported */
     int num_labels;
     sm_problem_type problem;
-    char **id2label;          /* num_labels strings, owned; "LABEL_i" when config.json has none */
+    char **id2label;          /* num_labels strings, owned; NULL (sm_config_default) means LABEL_i */
 } sm_bert_config;
 
 /* Defaults of transformers' BertConfig (bert-base shape, 2 labels, single-label). */
@@ -39,6 +39,8 @@ sm_status sm_config_load(const char *path, sm_bert_config *c, sm_error *e);
 char *sm_config_to_json(const sm_bert_config *c);
 /* Set num_labels/problem/id2label (copies labels; labels may be NULL for LABEL_i). */
 sm_status sm_config_set_labels(sm_bert_config *c, int num_labels, const char *const *labels, sm_error *e);
+/* The name of label i: id2label[i], or "LABEL_i" written into buf. */
+const char *sm_config_label(const sm_bert_config *c, int i, char *buf, size_t cap);
 sm_status sm_config_copy(sm_bert_config *dst, const sm_bert_config *src, sm_error *e);
 void sm_config_free(sm_bert_config *c);
 

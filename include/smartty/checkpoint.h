@@ -1,0 +1,56 @@
+/* checkpoint.h: smartty checkpoints. A checkpoint folder is, at its top level, a Hugging Face model
+ * folder (config.json with id2label, model.safetensors with transformers' names, vocab.txt,
+ * tokenizer_config.json, written by the session's backend), plus the training state beside it:
+ *   trainer_state.json         format tag, step, epoch, hyperparameters, the backend's counters,
+ *                              random generators, data position, label mapping, tokenizer settings;
+ *   trainer_state.safetensors  the arrays the model file does not hold (teacher, Adam moments);
+ *   journal.jsonl              the session's journal (journal.h).
+ * Saving is atomic: everything is written into DIR.tmp-PID beside DIR, each file and the folder are
+ * flushed to disk, then DIR (if any) is renamed to DIR.old, DIR.tmp-PID to DIR, and DIR.old removed.
+ * An interrupted save leaves DIR, or after a crash between the two renames DIR.old, whole; the
+ * loader (sm_checkpoint_resolve) takes DIR.old when DIR is missing. */
+#ifndef SMARTTY_CHECKPOINT_H
+#define SMARTTY_CHECKPOINT_H
+
+#include <stddef.h>
+
+#include "smartty/common.h"
+
+struct sm_session;
+
+#define SM_CKPT_STATE_JSON "trainer_state.json"
+#define SM_CKPT_STATE_TENSORS "trainer_state.safetensors"
+#define SM_CKPT_JOURNAL "journal.jsonl"
+#define SM_CKPT_FORMAT "smartty-checkpoint"
+#define SM_CKPT_VERSION 1
+
+typedef enum sm_ckpt_kind {
+    SM_CKPT_NONE = 0, /* no model there */
+    SM_CKPT_HF,       /* a plain Hugging Face model folder (config.json, no training state) */
+    SM_CKPT_SMARTTY   /* a smartty checkpoint */
+} sm_ckpt_kind;
+
+/* Which folder to load for dir: dir itself, or dir.old when a save crashed between its renames.
+ * Writes the folder into out[cap] and returns its kind. */
+sm_ckpt_kind sm_checkpoint_resolve(const char *dir, char *out, size_t cap);
+
+/* Write the session's complete state to dir atomically (see above). An existing dir is replaced only
+ * when it is a smartty checkpoint or empty; anything else is an error naming it. Only while no step
+ * runs (the session's SAVE command calls it on the trainer thread). */
+sm_status sm_checkpoint_save(struct sm_session *s, const char *dir, sm_error *e);
+
+/* Restore the training state of the checkpoint in dir (already resolved) into s, whose backend
+ * already holds the model loaded from the same folder: hyperparameters, counters, generators, data
+ * position, teacher and moments, and the journal (the checkpoint's, followed by the events s had
+ * already journalled, e.g. its loads, stamped with the checkpoint's step). */
+sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error *e);
+
+/* The "backend" object of trainer_state.json as JSON text (caller frees), for a backend to learn
+ * what it needs before the session exists (data files, options, tokenizer settings). */
+sm_status sm_checkpoint_backend_json(const char *dir, char **json, sm_error *e);
+
+/* Testing: a hook called at each stage of a save ("begin", "model", "state", "tensors",
+ * "journal", "synced", "aside", "renamed", "done"); a test may kill the process there. NULL: none. */
+void sm_checkpoint_set_stage_hook(void (*fn)(const char *stage));
+
+#endif

@@ -1,0 +1,309 @@
+/* session.h: a training session: the trainer's state (through a backend), the hyperparameters, the
+ * step counter, the journal, snapshots, breakpoints and a history of records, driven either
+ * synchronously (`smartty train`, tests) or from its own thread through a command queue (the
+ * console). It never prints: observers read a consistent copy of its state and receive events.
+ *
+ * Threading. After sm_session_start, one trainer thread alone touches the backend (model, optimizer,
+ * teacher, data, RNGs). Other threads call sm_session_command, which queues the command and waits
+ * for its reply; commands are applied at step boundaries (between two steps, or at a breakpoint),
+ * so a `set` takes effect at the next step and its reply says at which step. sm_session_view copies
+ * the latest state under the session's mutex. Events are delivered on the trainer thread, without
+ * the session's lock held; a handler must not call sm_session_command (it would wait on itself)
+ * but may call sm_session_view. Without sm_session_start, sm_session_command runs each command in
+ * the caller's thread (a TRAIN returns when the run ends) and events arrive in the caller's thread.
+ *
+ * Steps. The step counter counts resolved batches: applied updates, updates skipped because they
+ * were not finite, and updates discarded at a breakpoint. Record i carries step i (1-based); the
+ * journal stores the counter's value when each event took effect (see journal.h for replay).
+ *
+ * Breakpoints. A hook supplied by the console is evaluated on every step's record after the
+ * gradients are computed and BEFORE the update is applied ('s'), and after every evaluation ('e').
+ * When it fires on a step the session pauses AT_BREAK with the update pending; the weights,
+ * moments and teacher are still those before the step. Then:
+ *   - RESUME with SM_PENDING_APPLY applies the pending update exactly as computed (with the
+ *     hyperparameters in force when it was computed) and carries on;
+ *   - RESUME with SM_PENDING_DISCARD drops it: weights, moments and teacher stay as they are, the
+ *     batch is consumed and the step counts as skipped (record.skipped = 1), as a non-finite
+ *     update would be;
+ *   - STEP n applies the pending update as the first of its n steps;
+ *   - STOP discards the pending update, then stops;
+ *   - REWIND drops it (the snapshot restores everything);
+ *   - SET/PRESET change the hyperparameters of the following steps (they take effect at the step
+ *     after the pending one; the reply says so);
+ *   - SNAPSHOT and SAVE capture the state before the pending step (the step will be computed again
+ *     after a rewind or a load).
+ * After an evaluation breakpoint there is no pending update: RESUME continues either way. */
+#ifndef SMARTTY_SESSION_H
+#define SMARTTY_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smartty/common.h"
+#include "smartty/hparams.h"
+#include "smartty/journal.h"
+#include "smartty/record.h"
+
+/* ---- the backend: the model, optimizer, teacher, data and RNGs the session drives ---- */
+
+/* One float array of the training state (weights, teacher, moments). */
+typedef struct sm_state_tensor {
+    const char *name;  /* e.g. "weights", "teacher", "adam_m", "adam_v" */
+    float *data;       /* [n] */
+    size_t n;
+    int in_model;      /* 1: the model folder (model.safetensors) holds it; 0: the trainer state file */
+} sm_state_tensor;
+
+/* Every function runs on the thread that owns the session's state (the trainer thread once
+ * started). Statuses and errors as everywhere in the library. */
+typedef struct sm_session_backend {
+    void *ctx;
+    /* Make ready to train with hp before the first step (allocate the optimizer, teacher...); called
+     * again after a rewind or a restore. */
+    sm_status (*prepare)(void *ctx, const sm_hparams *hp, sm_error *e);
+    /* The hyperparameters changed between steps. */
+    sm_status (*set_hparams)(void *ctx, const sm_hparams *hp, sm_error *e);
+    /* Total steps of the run that hp plans (max_steps, or epochs times batches per epoch). */
+    int64_t (*planned_steps)(void *ctx, const sm_hparams *hp);
+    /* Take the next batch and compute the step's gradients and record; the weights do not change.
+     * *epoch_end = 1 when this batch was its epoch's last. */
+    sm_status (*compute)(void *ctx, sm_step_record *rec, int *epoch_end, sm_error *e);
+    /* Apply the computed update (or skip it when not finite, setting rec->skipped). */
+    sm_status (*apply)(void *ctx, sm_step_record *rec, sm_error *e);
+    /* Drop the computed update: nothing but the data position changes. */
+    void (*discard)(void *ctx);
+    /* Evaluate on the dev set (NULL, or SM_ERR_STATE when there is none). */
+    sm_status (*eval)(void *ctx, sm_eval_record *ev, sm_error *e);
+    /* The arrays of the state, i in [0, tensor_count). Sizes never change after prepare. */
+    size_t (*tensor_count)(void *ctx);
+    void (*tensor_at)(void *ctx, size_t i, sm_state_tensor *out);
+    /* Everything else of the state (counters, RNGs, data position) as a JSON object text (caller
+     * frees), and back. */
+    char *(*state_to_json)(void *ctx);
+    sm_status (*state_from_json)(void *ctx, const char *json, sm_error *e);
+    /* Write the model as a Hugging Face folder into dir (which exists). NULL: not supported. */
+    sm_status (*save_model)(void *ctx, const char *dir, sm_error *e);
+    void (*free)(void *ctx);
+} sm_session_backend;
+
+/* ---- the session ---- */
+
+typedef enum sm_session_state {
+    SM_SESSION_STOPPED = 0, /* no run in progress */
+    SM_SESSION_RUNNING,     /* a run is going */
+    SM_SESSION_PAUSED,      /* a run is paused (steps remain) */
+    SM_SESSION_AT_BREAK,    /* a breakpoint fired; see `pending` */
+    SM_SESSION_STEPPING     /* running the n steps of a STEP, then pauses */
+} sm_session_state;
+const char *sm_session_state_name(sm_session_state s);
+
+typedef enum sm_pending_action { SM_PENDING_APPLY = 0, SM_PENDING_DISCARD } sm_pending_action;
+
+typedef enum sm_cmd_kind {
+    SM_CMD_SET = 0,  /* name = value */
+    SM_CMD_PRESET,   /* name */
+    SM_CMD_TRAIN,    /* n steps (n > 0), or epochs (epochs > 0), or the plan of hp (both 0) */
+    SM_CMD_STEP,     /* n steps (>= 1) from a paused or stopped state, then pause */
+    SM_CMD_PAUSE,
+    SM_CMD_RESUME,   /* pending: what to do with an update pending at a breakpoint */
+    SM_CMD_STOP,
+    SM_CMD_EVAL,
+    SM_CMD_SNAPSHOT, /* name */
+    SM_CMD_REWIND,   /* name */
+    SM_CMD_SAVE,     /* path: checkpoint folder */
+    SM_CMD_DISCARD,  /* (journal replay) compute the next step and drop its update */
+    SM_CMD_CALL      /* run fn(session, arg, err) on the thread that owns the state (loads...) */
+} sm_cmd_kind;
+
+struct sm_session;
+typedef sm_status (*sm_session_call_fn)(struct sm_session *s, void *arg, sm_error *e);
+
+typedef struct sm_session_cmd {
+    sm_cmd_kind kind;
+    sm_session_call_fn fn; /* CALL */
+    void *arg;             /* CALL */
+    char name[64];
+    char value[256];
+    char path[4096];
+    int64_t n;
+    int64_t epochs;
+    sm_pending_action pending;
+} sm_session_cmd;
+
+typedef struct sm_session_reply {
+    sm_status status;
+    sm_error err;
+    int64_t step;        /* the step counter when the command took effect */
+    int64_t effect_step; /* SET/PRESET: the first step computed with the new values */
+    char msg[256];       /* a short human summary ("lambda_s = 3 from step 121") */
+} sm_session_reply;
+
+typedef enum sm_event_kind {
+    SM_EVENT_STATE = 0,  /* the state changed (msg says to what) */
+    SM_EVENT_STEP,       /* a step completed (every step; printers use log_every) */
+    SM_EVENT_CHANGE,     /* a hyperparameter changed */
+    SM_EVENT_EVAL,       /* an evaluation completed */
+    SM_EVENT_CHECKPOINT, /* a checkpoint was written (msg: where) */
+    SM_EVENT_BREAK,      /* a breakpoint fired (msg: why) */
+    SM_EVENT_WARN,       /* e.g. a non-finite update was skipped */
+    SM_EVENT_DONE,       /* a run reached its end */
+    SM_EVENT_ERROR       /* the trainer failed; the run stopped (msg: the error) */
+} sm_event_kind;
+
+typedef struct sm_session_event {
+    sm_event_kind kind;
+    int64_t step;
+    const sm_step_record *rec; /* STEP, BREAK: the step's record; else NULL */
+    const sm_eval_record *ev;  /* EVAL: the evaluation; else NULL */
+    const char *msg;
+} sm_session_event;
+typedef void (*sm_session_event_fn)(void *ud, const sm_session_event *ev);
+
+/* The breakpoint hook: when = 's' (a computed step, before its update: s is its record, ev the last
+ * evaluation or NULL) or 'e' (after an evaluation: ev, and s the last step or NULL). Return nonzero
+ * to break and write why into why[cap]. Called on the trainer thread. */
+typedef int (*sm_break_fn)(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev,
+                           char *why, size_t cap);
+
+/* A consistent copy of what observers show. */
+typedef struct sm_session_view {
+    sm_session_state state;
+    int64_t step;            /* the step counter */
+    int epoch;               /* epoch of the last batch */
+    int64_t planned;         /* steps planned by the hyperparameters */
+    int64_t run_end;         /* the step at which the current run ends (0 when none) */
+    double progress;         /* step / planned, in [0, 1] (0 when nothing is planned) */
+    double examples_per_s;   /* of the last step */
+    int has_step, has_eval, has_best;
+    sm_step_record last;     /* the last resolved step */
+    sm_eval_record eval;     /* the last evaluation */
+    sm_eval_record best;     /* the best evaluation so far (by the task's main metric) */
+    int pending;             /* 1: an update is pending at a breakpoint */
+    sm_step_record pending_rec;
+    char why[256];           /* why the breakpoint fired */
+    sm_hparams hp;
+    int dirty;               /* 1: steps were taken since the last save */
+    size_t n_snapshots;
+} sm_session_view;
+
+typedef struct sm_session sm_session;
+
+/* A session over a backend (its functions are copied; the session frees ctx through free). The
+ * journal starts empty; hp is the starting hyperparameters. */
+sm_status sm_session_new(const sm_session_backend *be, const sm_hparams *hp, sm_session **out,
+                         sm_error *e);
+/* Stops the thread if it runs, then frees everything (backend included). */
+void sm_session_free(sm_session *s);
+
+/* Observers (set before sm_session_start, or while stopped). */
+void sm_session_set_event_fn(sm_session *s, sm_session_event_fn fn, void *ud);
+void sm_session_set_break_fn(sm_session *s, sm_break_fn fn, void *ud);
+/* Steps kept in the history (default 100000; older ones are dropped). */
+void sm_session_set_history_cap(sm_session *s, size_t cap);
+
+/* Start/stop the trainer thread. sm_session_join waits for the thread to end (after it applied
+ * every queued command; a run in progress is paused first). */
+sm_status sm_session_start(sm_session *s, sm_error *e);
+void sm_session_join(sm_session *s);
+
+/* Run a command: queued to the trainer thread and waited for (threaded), or run now. The reply
+ * (may be NULL) receives the status, the error and the step at which it took effect. */
+sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_session_reply *reply);
+/* Convenience forms. */
+sm_status sm_session_set(sm_session *s, const char *name, const char *value, sm_session_reply *r);
+sm_status sm_session_train(sm_session *s, int64_t steps, sm_session_reply *r);
+sm_status sm_session_step(sm_session *s, int64_t n, sm_session_reply *r);
+sm_status sm_session_simple(sm_session *s, sm_cmd_kind kind, sm_session_reply *r);
+sm_status sm_session_named(sm_session *s, sm_cmd_kind kind, const char *name, sm_session_reply *r);
+sm_status sm_session_resume(sm_session *s, sm_pending_action pending, sm_session_reply *r);
+
+/* Ask the run to pause at the next step boundary (async-signal-safe: only sets a flag). */
+void sm_session_interrupt(sm_session *s);
+
+/* Run fn(s, arg, e) where the state lives (on the trainer thread, at a step boundary), e.g. the
+ * loads below; the reply carries its status and error. */
+sm_status sm_session_call(sm_session *s, sm_session_call_fn fn, void *arg, sm_session_reply *r);
+
+/* Threaded: wait until the state is neither RUNNING nor STEPPING (timeout_s < 0: forever).
+ * Returns 1 when it is so, 0 on timeout. */
+int sm_session_wait_idle(sm_session *s, double timeout_s);
+
+void sm_session_view_get(sm_session *s, sm_session_view *v);
+/* Copies of the history's step records (oldest first) and of the evaluations; caller frees. */
+size_t sm_session_history(sm_session *s, sm_step_record **out);
+size_t sm_session_evals(sm_session *s, sm_eval_record **out);
+/* Write every step record of the history as CSV (libcsv quoting): a header of record.h's step
+ * field names, then one row per step; dev fields are filled on the rows where an evaluation ran. */
+sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e);
+/* A copy of the journal (free with sm_journal_free). */
+sm_status sm_session_journal(sm_session *s, sm_journal *out, sm_error *e);
+/* Record an action that happened outside the session (the console's loads, breakpoints...) at the
+ * current step. */
+sm_status sm_session_journal_add(sm_session *s, const char *op, int argc, const char *const *argv,
+                                 sm_error *e);
+/* Replace the journal (e.g. by the one of a loaded checkpoint). */
+sm_status sm_session_journal_set(sm_session *s, const sm_journal *j, sm_error *e);
+
+/* Apply one journal event as replay does: train (no breakpoints) until the step counter equals
+ * ev->step, then apply set, preset, snapshot, rewind, discard, eval, save. Events that only mark
+ * what happened (train, step, pause, resume, stop, done, break, delete) just advance. Loads and
+ * any other op return SM_ERR_UNSUPPORTED with the step reached, for the caller to handle. Only
+ * without the thread. */
+sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
+
+/* Checkpoint state capture and restore (used by checkpoint.c). The state JSON names the session's
+ * counters, the hyperparameters and the backend's state; tensors are the backend's. Only while no
+ * step runs (stopped, paused, at a breakpoint, or from an event handler of the trainer thread). */
+char *sm_session_state_to_json(sm_session *s);
+sm_status sm_session_state_from_json(sm_session *s, const char *json, sm_error *e);
+size_t sm_session_tensor_count(sm_session *s);
+void sm_session_tensor_at(sm_session *s, size_t i, sm_state_tensor *out);
+sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e);
+/* After a restore: the backend is prepared again (optimizer and teacher allocated) so tensors can be
+ * filled, and the state JSON applied. */
+sm_status sm_session_prepare(sm_session *s, sm_error *e);
+int64_t sm_session_step_count(sm_session *s);
+const sm_hparams *sm_session_hparams(sm_session *s);
+/* 1 while a run is in progress (running, stepping, paused or at a breakpoint). */
+int sm_session_busy(sm_session *s);
+/* The backend's ctx when its free function is free_fn (a type check for backend-specific calls),
+ * else NULL. */
+void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx));
+/* The backend's model or data changed (a load before training): prepare it again before the next
+ * step. Only at step 0. */
+sm_status sm_session_reset(sm_session *s, sm_error *e);
+
+/* ---- the BERT backend (session_bert.c): SMART fine-tuning of a sequence classifier ---- */
+
+struct sm_data_opts;
+struct sm_dataset;
+struct sm_bert;
+struct sm_bert_config;
+struct sm_tokenizer;
+
+/* A backend with nothing loaded; load a model and a training set into its session before training. */
+sm_status sm_bert_backend_new(sm_session_backend *be, sm_error *e);
+/* These run where the state lives: directly without the thread, through sm_session_call with it.
+ * Load a Hugging Face model folder or a smartty checkpoint (its label mapping then fixes the data's,
+ * and its training state is restored as soon as the training set is loaded: load the same training
+ * file with the same options). Only before training (step 0) or to resume a checkpoint. */
+sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e);
+/* which: 0 train, 1 dev. The texts are tokenized with the model's tokenizer and max_len; labels follow
+ * a trained classifier's mapping, else the training set's (the dev set follows the training set).
+ * Journalled as load_train/load_dev with the path and the options that differ from the defaults. */
+sm_status sm_session_load_data(sm_session *s, int which, const char *path,
+                               const struct sm_data_opts *o, sm_error *e);
+/* Replay one journal event: loads (load_model, load_train, load_dev with their options) at step 0
+ * are performed, a resumed run's loads (at a later step) are only recorded since replaying the events
+ * before them reproduced that state; every other event goes to sm_session_apply_event. Replaying a
+ * whole journal in order into a session with a fresh BERT backend and default hyperparameters
+ * reproduces the final weights bit for bit (same thread count). */
+sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
+/* Read-only views for `show model`, `show data` and `predict` (NULL when not loaded). Only while no
+ * step runs. */
+const struct sm_dataset *sm_session_dataset(sm_session *s, int which);
+const struct sm_bert_config *sm_session_model_config(sm_session *s);
+const struct sm_tokenizer *sm_session_tokenizer(sm_session *s);
+struct sm_bert *sm_session_model(sm_session *s);
+
+#endif

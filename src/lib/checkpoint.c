@@ -1,0 +1,382 @@
+/* checkpoint.c: writing a session's complete state into a folder atomically (beside, flushed,
+ * renamed into place) and reading it back. The model files come from the session's backend (a
+ * Hugging Face folder); this file adds the training state and the journal and does the swapping. */
+#include "smartty/checkpoint.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smartty/journal.h"
+#include "smartty/safetensors.h"
+#include "smartty/session.h"
+
+static void (*stage_hook)(const char *stage);
+
+void sm_checkpoint_set_stage_hook(void (*fn)(const char *stage)) { stage_hook = fn; }
+
+static void stage(const char *name)
+{
+    if (stage_hook)
+        stage_hook(name);
+}
+
+/* dir without trailing slashes, into buf. */
+static sm_status clean_dir(const char *dir, char *buf, size_t cap, sm_error *e)
+{
+    size_t n = strlen(dir);
+    while (n > 1 && dir[n - 1] == '/')
+        n--;
+    if (n == 0 || n + 32 >= cap)
+        return sm_err(e, SM_ERR_INVALID, "checkpoint folder '%s': empty or too long", dir);
+    memcpy(buf, dir, n);
+    buf[n] = '\0';
+    return SM_OK;
+}
+
+static sm_ckpt_kind kind_of(const char *dir)
+{
+    char p[4200];
+    if (!sm_dir_exists(dir))
+        return SM_CKPT_NONE;
+    if (sm_file_exists(sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_JSON)))
+        return SM_CKPT_SMARTTY;
+    if (sm_file_exists(sm_path_join(p, sizeof p, dir, "config.json")))
+        return SM_CKPT_HF;
+    return SM_CKPT_NONE;
+}
+
+sm_ckpt_kind sm_checkpoint_resolve(const char *dir, char *out, size_t cap)
+{
+    char d[4096];
+    if (clean_dir(dir, d, sizeof d, NULL) != SM_OK) {
+        snprintf(out, cap, "%s", dir);
+        return SM_CKPT_NONE;
+    }
+    sm_ckpt_kind k = kind_of(d);
+    if (k == SM_CKPT_NONE && !sm_dir_exists(d)) {
+        char old[4200];
+        snprintf(old, sizeof old, "%s.old", d);
+        if (kind_of(old) == SM_CKPT_SMARTTY) {
+            snprintf(out, cap, "%s", old);
+            return SM_CKPT_SMARTTY;
+        }
+    }
+    snprintf(out, cap, "%s", d);
+    return k;
+}
+
+/* Remove a flat folder (files only) and the folder itself. Missing is fine. */
+static sm_status remove_flat(const char *dir, sm_error *e)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? SM_OK
+                               : sm_err(e, SM_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
+    struct dirent *de;
+    char p[4400];
+    sm_status st = SM_OK;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        if (unlink(p) != 0 && st == SM_OK)
+            st = sm_err(e, SM_ERR_IO, "%s: cannot remove: %s", p, strerror(errno));
+    }
+    closedir(d);
+    if (st == SM_OK && rmdir(dir) != 0)
+        st = sm_err(e, SM_ERR_IO, "%s: cannot remove: %s", dir, strerror(errno));
+    return st;
+}
+
+static int dir_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *de;
+    int empty = 1;
+    while (empty && (de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+            empty = 0;
+    closedir(d);
+    return empty;
+}
+
+static sm_status fsync_path(const char *path, sm_error *e)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return sm_err(e, SM_ERR_IO, "%s: cannot open to flush: %s", path, strerror(errno));
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc != 0 && err != EINVAL)
+        return sm_err(e, SM_ERR_IO, "%s: cannot flush to disk: %s", path, strerror(err));
+    return SM_OK;
+}
+
+/* Flush every file of a flat folder and the folder itself. */
+static sm_status fsync_tree(const char *dir, sm_error *e)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return sm_err(e, SM_ERR_IO, "%s: cannot open: %s", dir, strerror(errno));
+    struct dirent *de;
+    char p[4400];
+    sm_status st = SM_OK;
+    while (st == SM_OK && (de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+        st = fsync_path(p, e);
+    }
+    closedir(d);
+    return st == SM_OK ? fsync_path(dir, e) : st;
+}
+
+static void parent_of(const char *dir, char *out, size_t cap)
+{
+    const char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(out, cap, ".");
+    else if (slash == dir)
+        snprintf(out, cap, "/");
+    else
+        snprintf(out, cap, "%.*s", (int)(slash - dir), dir);
+}
+
+static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
+{
+    char p[4400];
+    char *state = sm_session_state_to_json(s);
+    if (!state)
+        return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory serialising the state");
+    json_t *o = json_loads(state, 0, NULL);
+    free(state);
+    if (!o)
+        return sm_err(e, SM_ERR_FORMAT, "checkpoint: the session state is not valid JSON");
+    json_t *top = json_object();
+    json_object_set_new(top, "format", json_string(SM_CKPT_FORMAT));
+    json_object_set_new(top, "version", json_integer(SM_CKPT_VERSION));
+    json_object_update(top, o);
+    json_decref(o);
+    char *text = json_dumps(top, JSON_PRESERVE_ORDER | JSON_INDENT(1) | JSON_REAL_PRECISION(17));
+    json_decref(top);
+    if (!text)
+        return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory serialising the state");
+    size_t n = strlen(text);
+    text[n] = '\0';
+    sm_status st = sm_write_file_atomic(sm_path_join(p, sizeof p, tmp, SM_CKPT_STATE_JSON), text, n, e);
+    free(text);
+    return st;
+}
+
+static sm_status write_tensors(struct sm_session *s, const char *tmp, sm_error *e)
+{
+    char p[4400];
+    size_t n = sm_session_tensor_count(s), k = 0;
+    sm_st_entry *ents = calloc(n ? n : 1, sizeof *ents);
+    if (!ents)
+        return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        if (t.in_model)
+            continue;
+        ents[k].name = t.name;
+        ents[k].data = t.data;
+        ents[k].ndim = 1;
+        ents[k].shape[0] = (int64_t)t.n;
+        k++;
+    }
+    sm_st_meta meta[] = {{"format", SM_CKPT_FORMAT}};
+    sm_status st = sm_st_write(sm_path_join(p, sizeof p, tmp, SM_CKPT_STATE_TENSORS), ents, k,
+                               SM_ST_F32, meta, 1, e);
+    free(ents);
+    return st;
+}
+
+static sm_status write_journal(struct sm_session *s, const char *tmp, sm_error *e)
+{
+    char p[4400];
+    sm_journal j;
+    sm_status st = sm_session_journal(s, &j, e);
+    if (st != SM_OK)
+        return st;
+    st = sm_journal_save(&j, sm_path_join(p, sizeof p, tmp, SM_CKPT_JOURNAL), e);
+    sm_journal_free(&j);
+    return st;
+}
+
+sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error *e)
+{
+    char dir[4096], tmp[4200], old[4200], parent[4096];
+    sm_status st = clean_dir(dir_in, dir, sizeof dir, e);
+    if (st != SM_OK)
+        return st;
+    if (sm_dir_exists(dir) && kind_of(dir) != SM_CKPT_SMARTTY && !dir_empty(dir))
+        return sm_err(e, SM_ERR_STATE,
+                      "%s exists and is not a smartty checkpoint: refusing to replace it; choose "
+                      "another folder or remove it", dir);
+    if (!sm_dir_exists(dir) && sm_file_exists(dir))
+        return sm_err(e, SM_ERR_STATE, "%s is a file, not a folder", dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", dir, (long)getpid());
+    snprintf(old, sizeof old, "%s.old", dir);
+    parent_of(dir, parent, sizeof parent);
+    stage("begin");
+    if ((st = remove_flat(tmp, e)) != SM_OK)
+        return st;
+    if (mkdir(tmp, 0755) != 0)
+        return sm_err(e, SM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    if ((st = sm_session_save_model(s, tmp, e)) != SM_OK)
+        goto fail;
+    stage("model");
+    if ((st = write_state(s, tmp, e)) != SM_OK)
+        goto fail;
+    stage("state");
+    if ((st = write_tensors(s, tmp, e)) != SM_OK)
+        goto fail;
+    stage("tensors");
+    if ((st = write_journal(s, tmp, e)) != SM_OK)
+        goto fail;
+    stage("journal");
+    if ((st = fsync_tree(tmp, e)) != SM_OK)
+        goto fail;
+    stage("synced");
+    if (sm_dir_exists(dir)) {
+        /* dir is whole: a stale dir.old from an earlier crash can go, then dir goes aside */
+        if ((st = remove_flat(old, e)) != SM_OK)
+            goto fail;
+        if (rename(dir, old) != 0) {
+            st = sm_err(e, SM_ERR_IO, "%s: cannot move aside to %s: %s", dir, old, strerror(errno));
+            goto fail;
+        }
+        if ((st = fsync_path(parent, e)) != SM_OK)
+            goto fail;
+    }
+    stage("aside");
+    if (rename(tmp, dir) != 0) {
+        st = sm_err(e, SM_ERR_IO, "%s: cannot rename into place as %s: %s", tmp, dir, strerror(errno));
+        if (sm_dir_exists(old) && !sm_dir_exists(dir))
+            (void)rename(old, dir);
+        goto fail;
+    }
+    if ((st = fsync_path(parent, e)) != SM_OK)
+        return st;
+    stage("renamed");
+    if ((st = remove_flat(old, e)) != SM_OK)
+        return sm_err_prefix(e, "checkpoint saved to %s, but the previous one remains", dir);
+    stage("done");
+    return SM_OK;
+fail:
+    {
+        sm_error ignored;
+        (void)remove_flat(tmp, &ignored);
+    }
+    return sm_err_prefix(e, "saving checkpoint %s", dir);
+}
+
+static sm_status read_state_json(const char *dir, json_t **out, sm_error *e)
+{
+    char p[4400], *text;
+    size_t len;
+    sm_status st = sm_read_file(sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_JSON), &text, &len, 0, e);
+    if (st != SM_OK)
+        return st;
+    json_error_t je;
+    json_t *o = json_loadb(text, len, 0, &je);
+    free(text);
+    if (!o)
+        return sm_err(e, SM_ERR_FORMAT, "%s:%d:%d: %s", p, je.line, je.column, je.text);
+    json_t *fmt = json_object_get(o, "format"), *ver = json_object_get(o, "version");
+    if (!json_is_string(fmt) || strcmp(json_string_value(fmt), SM_CKPT_FORMAT) ||
+        !json_is_integer(ver)) {
+        json_decref(o);
+        return sm_err(e, SM_ERR_FORMAT, "%s: not a smartty checkpoint state (no \"format\": \"%s\")", p,
+                      SM_CKPT_FORMAT);
+    }
+    if (json_integer_value(ver) != SM_CKPT_VERSION) {
+        long long v = (long long)json_integer_value(ver);
+        json_decref(o);
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: checkpoint version %lld; this smartty reads version %d",
+                      p, v, SM_CKPT_VERSION);
+    }
+    *out = o;
+    return SM_OK;
+}
+
+sm_status sm_checkpoint_backend_json(const char *dir, char **json, sm_error *e)
+{
+    json_t *o;
+    sm_status st = read_state_json(dir, &o, e);
+    if (st != SM_OK)
+        return st;
+    json_t *b = json_object_get(o, "backend");
+    *json = json_is_object(b) ? json_dumps(b, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+    json_decref(o);
+    if (!*json)
+        return sm_err(e, SM_ERR_FORMAT, "%s/%s: no \"backend\" object", dir, SM_CKPT_STATE_JSON);
+    return SM_OK;
+}
+
+sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error *e)
+{
+    char p[4400];
+    json_t *o;
+    sm_status st = read_state_json(dir, &o, e);
+    if (st != SM_OK)
+        return st;
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    json_decref(o);
+    if (!text)
+        return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory");
+    st = sm_session_state_from_json(s, text, e);
+    free(text);
+    if (st != SM_OK)
+        return sm_err_prefix(e, "%s/%s", dir, SM_CKPT_STATE_JSON);
+
+    sm_st_file *f;
+    if ((st = sm_st_open(sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_TENSORS), &f, e)) != SM_OK)
+        return st;
+    size_t n = sm_session_tensor_count(s);
+    for (size_t i = 0; i < n && st == SM_OK; i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        if (t.in_model)
+            continue;
+        long k = sm_st_find(f, t.name);
+        if (k < 0)
+            st = sm_err(e, SM_ERR_FORMAT, "%s: tensor '%s' is missing", p, t.name);
+        else
+            st = sm_st_read_float(f, (size_t)k, t.data, t.n, e);
+    }
+    sm_st_close(f);
+    if (st != SM_OK)
+        return st;
+
+    /* The checkpoint's journal, then what this session did before restoring it (its loads),
+     * stamped with the checkpoint's step: a replay reaches that step, then loads. */
+    sm_journal j, mine;
+    sm_journal_init(&j);
+    if ((st = sm_session_journal(s, &mine, e)) != SM_OK)
+        return st;
+    if ((st = sm_journal_load(&j, sm_path_join(p, sizeof p, dir, SM_CKPT_JOURNAL), e)) == SM_OK) {
+        int64_t step = sm_session_step_count(s);
+        for (size_t i = 0; i < mine.n && st == SM_OK; i++) {
+            mine.ev[i].step = step;
+            st = sm_journal_add_event(&j, &mine.ev[i], e);
+        }
+        if (st == SM_OK)
+            st = sm_session_journal_set(s, &j, e);
+    }
+    sm_journal_free(&j);
+    sm_journal_free(&mine);
+    return st;
+}

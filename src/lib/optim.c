@@ -1,0 +1,160 @@
+/* optim.c: AdamW and Adamax updates as torch.optim computes them, transformers' warm-up schedules,
+ * global-norm clipping as torch.nn.utils.clip_grad_norm_, and non-finite detection. Operates on flat
+ * float arenas; which elements decay is given by segments, never by knowledge of the model. */
+#include "smartty/optim.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+sm_status sm_optim_init(sm_optim *o, size_t n, const sm_param_segment *segs, size_t nsegs, sm_error *e)
+{
+    memset(o, 0, sizeof *o);
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].offset > n || segs[i].count > n - segs[i].offset)
+            return sm_err(e, SM_ERR_INVALID,
+                          "optimizer segment %zu [%zu, +%zu) lies outside the arena of %zu elements", i,
+                          segs[i].offset, segs[i].count, n);
+    o->n = n;
+    o->m = sm_alloc_floats(n ? n : 1, e, "optimizer first moments");
+    o->v = o->m ? sm_alloc_floats(n ? n : 1, e, "optimizer second moments") : NULL;
+    o->segs = o->v ? sm_calloc(nsegs ? nsegs : 1, sizeof *segs, e, "optimizer segments") : NULL;
+    if (!o->segs) {
+        sm_optim_free(o);
+        return e ? e->status : SM_ERR_NOMEM;
+    }
+    if (nsegs)
+        memcpy(o->segs, segs, nsegs * sizeof *segs);
+    o->nsegs = nsegs;
+    return SM_OK;
+}
+
+void sm_optim_free(sm_optim *o)
+{
+    sm_free_aligned(o->m);
+    sm_free_aligned(o->v);
+    free(o->segs);
+    memset(o, 0, sizeof *o);
+}
+
+void sm_optim_reset(sm_optim *o)
+{
+    if (o->n) {
+        memset(o->m, 0, o->n * sizeof *o->m);
+        memset(o->v, 0, o->n * sizeof *o->v);
+    }
+    o->t = 0;
+}
+
+/* AdamW on one segment, following torch's single-tensor implementation:
+ *   w *= 1 - lr*wd; m = m + (1-b1)(g - m) (lerp); v = b2 v + (1-b2) g^2;
+ *   w -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps). */
+static void adamw_segment(float *restrict w, const float *restrict g, float *restrict m,
+                          float *restrict v, size_t n, float lr, float decay, float b1, float b2,
+                          float step_size, float bc2_sqrt, float eps)
+{
+    float keep = 1.0f - lr * decay;
+    for (size_t i = 0; i < n; i++) {
+        float wi = decay != 0.0f ? w[i] * keep : w[i];
+        float gi = g[i];
+        float mi = m[i] + (1.0f - b1) * (gi - m[i]);
+        float vi = v[i] * b2 + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        w[i] = wi - step_size * (mi / (sqrtf(vi) / bc2_sqrt + eps));
+    }
+}
+
+/* Adamax on one segment (torch.optim.Adamax, with decoupled decay):
+ *   w *= 1 - lr*wd; m = m + (1-b1)(g - m); u = max(b2 u, |g| + eps); w -= (lr / (1-b1^t)) m / u. */
+static void adamax_segment(float *restrict w, const float *restrict g, float *restrict m,
+                           float *restrict u, size_t n, float lr, float decay, float b1, float b2,
+                           float clr, float eps)
+{
+    float keep = 1.0f - lr * decay;
+    for (size_t i = 0; i < n; i++) {
+        float wi = decay != 0.0f ? w[i] * keep : w[i];
+        float gi = g[i];
+        float mi = m[i] + (1.0f - b1) * (gi - m[i]);
+        float a = u[i] * b2, b = fabsf(gi) + eps;
+        float ui = a > b ? a : b;
+        m[i] = mi;
+        u[i] = ui;
+        w[i] = wi - clr * (mi / ui);
+    }
+}
+
+void sm_optim_step(sm_optim *o, const sm_optim_params *p, float *w, const float *g)
+{
+    o->t++;
+    double t = (double)o->t;
+    float lr = (float)p->lr, b1 = (float)p->beta1, b2 = (float)p->beta2, eps = (float)p->eps;
+    double bc1 = 1.0 - pow(p->beta1, t), bc2 = 1.0 - pow(p->beta2, t);
+    for (size_t s = 0; s < o->nsegs; s++) {
+        const sm_param_segment *sg = &o->segs[s];
+        size_t off = sg->offset;
+        float decay = sg->decay ? (float)p->weight_decay : 0.0f;
+        if (p->kind == SM_OPTIM_ADAMAX)
+            adamax_segment(w + off, g + off, o->m + off, o->v + off, sg->count, lr, decay, b1, b2,
+                           (float)(p->lr / bc1), eps);
+        else
+            adamw_segment(w + off, g + off, o->m + off, o->v + off, sg->count, lr, decay, b1, b2,
+                          (float)(p->lr / bc1), (float)sqrt(bc2), eps);
+    }
+}
+
+double sm_lr_factor(sm_lr_schedule s, int64_t step, int64_t warmup_steps, int64_t total_steps)
+{
+    if (step < 0)
+        step = 0;
+    if (step < warmup_steps)
+        return (double)step / (double)(warmup_steps > 1 ? warmup_steps : 1);
+    if (s == SM_LR_CONSTANT)
+        return 1.0;
+    int64_t span = total_steps - warmup_steps;
+    double f = (double)(total_steps - step) / (double)(span > 1 ? span : 1);
+    return f > 0.0 ? f : 0.0;
+}
+
+int64_t sm_warmup_steps(double fraction, int64_t total_steps)
+{
+    if (!(fraction > 0.0) || total_steps <= 0)
+        return 0;
+    return (int64_t)ceil(fraction * (double)total_steps);
+}
+
+double sm_grad_norm(const float *g, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * (double)g[i];
+    return sqrt(s);
+}
+
+void sm_clip_grad_scaled(float *g, size_t n, double norm, double max_norm)
+{
+    if (!(max_norm > 0.0) || !isfinite(norm))
+        return;
+    double coef = max_norm / (norm + 1e-6);
+    if (coef < 1.0) {
+        float c = (float)coef;
+        for (size_t i = 0; i < n; i++)
+            g[i] *= c;
+    }
+}
+
+double sm_clip_grad_norm(float *g, size_t n, double max_norm)
+{
+    double norm = sm_grad_norm(g, n);
+    sm_clip_grad_scaled(g, n, norm, max_norm);
+    return norm;
+}
+
+int sm_all_finite(const float *x, size_t n)
+{
+    /* x * 0 is 0 for finite x and NaN for NaN or infinity; the sum keeps a NaN once there. */
+    float acc = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        acc += x[i] * 0.0f;
+    return acc == 0.0f;
+}

@@ -1,0 +1,438 @@
+/* check_session.c: tests of the training session on a toy backend: runs split any way give the same
+ * weights, `set` is journalled at the step it took effect, breakpoints stop before the update (and
+ * resume applies or discards it), snapshots rewind exactly, a journal replays to the same weights,
+ * the trainer thread obeys pause/step/resume/stop, non-finite updates are skipped and reported. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smartty/session.h"
+#include "testutil.h"
+#include "toy_backend.h"
+
+#define NW 7 /* toy weights */
+
+static sm_session *new_session(void)
+{
+    sm_session_backend be;
+    sm_hparams hp;
+    sm_error e;
+    sm_session *s;
+    toy_hparams(&hp);
+    ck_assert_int_eq(toy_backend(&be, NULL, &e), SM_OK);
+    ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
+    return s;
+}
+
+static void all_state(sm_session *s, float *out) /* weights, momentum, teacher */
+{
+    for (size_t i = 0; i < 3; i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        memcpy(out + i * NW, t.data, sizeof(float) * NW);
+    }
+}
+
+static void ok(sm_status st, const sm_session_reply *r)
+{
+    ck_assert_msg(st == SM_OK, "command failed: %s", r->err.msg);
+}
+
+START_TEST(test_split_runs_identical)
+{
+    sm_session *a = new_session(), *b = new_session();
+    sm_session_reply r;
+    ok(sm_session_train(a, 17, &r), &r);
+    ck_assert_int_eq(sm_session_step_count(a), 17);
+    ok(sm_session_train(b, 5, &r), &r);
+    ok(sm_session_step(b, 4, &r), &r);
+    ok(sm_session_train(b, 8, &r), &r);
+    ck_assert_int_eq(sm_session_step_count(b), 17);
+    float wa[3 * NW], wb[3 * NW];
+    all_state(a, wa);
+    all_state(b, wb);
+    ck_assert_mem_eq(wa, wb, sizeof wa);
+    /* and the state actually moved */
+    sm_session *c = new_session();
+    float wc[3 * NW];
+    ok(sm_session_train(c, 16, &r), &r);
+    all_state(c, wc);
+    ck_assert(memcmp(wa, wc, sizeof wa) != 0);
+    sm_session_view v;
+    sm_session_view_get(a, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.step, 17);
+    ck_assert_int_eq(v.last.step, 17);
+    ck_assert(v.has_eval); /* evaluated at the end of each epoch (eval_every 0) and of the run */
+    sm_session_free(a);
+    sm_session_free(b);
+    sm_session_free(c);
+}
+END_TEST
+
+START_TEST(test_set_journalled)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    ok(sm_session_train(s, 6, &r), &r);
+    ok(sm_session_set(s, "lr", "0.05", &r), &r);
+    ck_assert_int_eq(r.step, 6);
+    ck_assert_int_eq(r.effect_step, 7);
+    ck_assert_msg(strstr(r.msg, "from step 7"), "%s", r.msg);
+    ck_assert(sm_session_hparams(s)->v[SM_HP_LR] == 0.05);
+    /* an alias resolves to the canonical name in the journal */
+    ok(sm_session_set(s, "adv_alpha", "3", &r), &r);
+    /* bad names and values are rejected with the range, and change nothing */
+    ck_assert_int_ne(sm_session_set(s, "lr", "-1", &r), SM_OK);
+    ck_assert_msg(strstr(r.err.msg, "lr"), "%s", r.err.msg);
+    ck_assert_int_ne(sm_session_set(s, "nosuch", "1", &r), SM_OK);
+    /* fixed values cannot change once training started */
+    ck_assert_int_eq(sm_session_set(s, "batch_size", "4", &r), SM_ERR_STATE);
+    ck_assert_msg(strstr(r.err.msg, "batch_size"), "%s", r.err.msg);
+    sm_journal j;
+    sm_error e;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    int found = 0;
+    for (size_t i = 0; i < j.n; i++) {
+        if (!strcmp(j.ev[i].op, "set")) {
+            ck_assert_int_eq(j.ev[i].step, 6);
+            ck_assert_int_eq(j.ev[i].argc, 2);
+            found += !strcmp(j.ev[i].argv[0], "lr") || !strcmp(j.ev[i].argv[0], "lambda_s");
+        }
+    }
+    ck_assert_int_eq(found, 2);
+    sm_journal_free(&j);
+    sm_session_free(s);
+}
+END_TEST
+
+typedef struct break_at {
+    int64_t step;
+    int fired;
+} break_at;
+
+static int hook(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
+                size_t cap)
+{
+    (void)ev;
+    break_at *b = ud;
+    if (when == 's' && s->step == b->step) {
+        b->fired++;
+        snprintf(why, cap, "step = %lld", (long long)s->step);
+        return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_breakpoint_apply_or_discard)
+{
+    float ref5[3 * NW], ref4[3 * NW], w[3 * NW];
+    sm_session_reply r;
+    sm_session *ref = new_session();
+    ok(sm_session_train(ref, 4, &r), &r);
+    all_state(ref, ref4);
+    ok(sm_session_train(ref, 1, &r), &r);
+    all_state(ref, ref5);
+
+    for (int discard = 0; discard <= 1; discard++) {
+        sm_session *s = new_session();
+        break_at b = {5, 0};
+        sm_session_set_break_fn(s, hook, &b);
+        ok(sm_session_train(s, 10, &r), &r);
+        ck_assert_int_eq(b.fired, 1);
+        sm_session_view v;
+        sm_session_view_get(s, &v);
+        ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK);
+        ck_assert_int_eq(v.pending, 1);
+        ck_assert_int_eq(v.pending_rec.step, 5);
+        ck_assert_str_eq(v.why, "step = 5");
+        ck_assert_int_eq(v.step, 4);
+        all_state(s, w);
+        ck_assert_mem_eq(w, ref4, sizeof w); /* before the update */
+        /* a set at the breakpoint takes effect after the pending step */
+        ok(sm_session_set(s, "lr", "0.1", &r), &r);
+        ck_assert_int_eq(r.effect_step, 6);
+        sm_session_set_break_fn(s, NULL, NULL);
+        ok(sm_session_resume(s, discard ? SM_PENDING_DISCARD : SM_PENDING_APPLY, &r), &r);
+        ck_assert_int_eq(sm_session_step_count(s), 10);
+        sm_step_record *h;
+        size_t n = sm_session_history(s, &h);
+        ck_assert_uint_eq(n, 10);
+        ck_assert_int_eq(h[4].step, 5);
+        ck_assert_int_eq(h[4].skipped, discard);
+        free(h);
+        if (!discard) {
+            sm_session *u = new_session();
+            ok(sm_session_train(u, 10, &r), &r);
+            float wu[3 * NW];
+            all_state(u, wu);
+            all_state(s, w);
+            ck_assert_mem_eq(w, wu, sizeof w); /* applying = never having stopped */
+            sm_session_free(u);
+        }
+        /* the journal replays to the same state, discard included */
+        sm_journal j;
+        sm_error e;
+        ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+        sm_session *p = new_session();
+        for (size_t i = 0; i < j.n; i++)
+            ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
+        ck_assert_int_eq(sm_session_step_count(p), 10);
+        float wp[3 * NW];
+        all_state(p, wp);
+        all_state(s, w);
+        ck_assert_mem_eq(w, wp, sizeof w);
+        sm_journal_free(&j);
+        sm_session_free(p);
+        sm_session_free(s);
+    }
+    sm_session_free(ref);
+}
+END_TEST
+
+START_TEST(test_snapshot_rewind_replay)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    float at10[3 * NW], branch1[3 * NW], w[3 * NW];
+    ok(sm_session_train(s, 10, &r), &r);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "ten", &r), &r);
+    all_state(s, at10);
+    ok(sm_session_train(s, 7, &r), &r);
+    all_state(s, branch1);
+    ok(sm_session_named(s, SM_CMD_REWIND, "ten", &r), &r);
+    ck_assert_int_eq(sm_session_step_count(s), 10);
+    all_state(s, w);
+    ck_assert_mem_eq(w, at10, sizeof w);
+    ok(sm_session_train(s, 7, &r), &r); /* the same branch again: the same result */
+    all_state(s, w);
+    ck_assert_mem_eq(w, branch1, sizeof w);
+    ok(sm_session_named(s, SM_CMD_REWIND, "ten", &r), &r);
+    ok(sm_session_set(s, "lr", "0.3", &r), &r);
+    ok(sm_session_train(s, 7, &r), &r);
+    all_state(s, w);
+    ck_assert(memcmp(w, branch1, sizeof w) != 0);
+    ck_assert_int_eq(sm_session_named(s, SM_CMD_REWIND, "nine", &r), SM_ERR_NOTFOUND);
+    ck_assert_msg(strstr(r.err.msg, "ten"), "%s", r.err.msg);
+
+    sm_journal j;
+    sm_error e;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    char *text = sm_journal_to_text(&j);
+    sm_journal_free(&j);
+    sm_journal_init(&j);
+    ck_assert_int_eq(sm_journal_parse(&j, text, strlen(text), "mem", &e), SM_OK);
+    free(text);
+    sm_session *p = new_session();
+    for (size_t i = 0; i < j.n; i++)
+        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
+    float wp[3 * NW];
+    all_state(p, wp);
+    ck_assert_mem_eq(w, wp, sizeof w);
+    ck_assert_int_eq(sm_session_step_count(p), 17);
+    /* a load is for the caller */
+    sm_journal_event ev = {17, 0, "load_model", 0, NULL};
+    ck_assert_int_eq(sm_session_apply_event(p, &ev, &e), SM_ERR_UNSUPPORTED);
+    sm_journal_free(&j);
+    sm_session_free(p);
+    sm_session_free(s);
+}
+END_TEST
+
+typedef struct counter {
+    int warn, steps, done;
+} counter;
+
+static void on_event(void *ud, const sm_session_event *ev)
+{
+    counter *c = ud;
+    c->warn += ev->kind == SM_EVENT_WARN;
+    c->steps += ev->kind == SM_EVENT_STEP;
+    c->done += ev->kind == SM_EVENT_DONE;
+}
+
+START_TEST(test_nonfinite_skipped)
+{
+    sm_session_backend be;
+    sm_hparams hp;
+    sm_error e;
+    sm_session *s;
+    toy_hparams(&hp);
+    ck_assert_int_eq(toy_backend(&be, NULL, &e), SM_OK);
+    toy_poison(&be, 3);
+    ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
+    counter c = {0, 0, 0};
+    sm_session_set_event_fn(s, on_event, &c);
+    sm_session_reply r;
+    ok(sm_session_train(s, 2, &r), &r);
+    float before[3 * NW], after[3 * NW];
+    all_state(s, before);
+    ok(sm_session_train(s, 1, &r), &r);
+    all_state(s, after);
+    ck_assert_mem_eq(before, after, sizeof before);
+    ck_assert_int_eq(c.warn, 1);
+    ck_assert_int_eq(c.steps, 3);
+    ck_assert_int_eq(c.done, 2);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.last.skipped, 1);
+    ck_assert_int_eq(v.step, 3);
+    sm_session_free(s);
+}
+END_TEST
+
+START_TEST(test_thread_control)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    ok(sm_session_train(s, 100000000, &r), &r);
+    usleep(20000);
+    ok(sm_session_simple(s, SM_CMD_PAUSE, &r), &r);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    int64_t at = v.step;
+    ck_assert_int_gt(at, 0);
+    ck_assert_int_eq(r.step, at);
+    ok(sm_session_step(s, 3, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, at + 3);
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    ok(sm_session_set(s, "lambda_s", "3", &r), &r);
+    ck_assert_int_eq(r.step, at + 3);
+    ck_assert_int_eq(r.effect_step, at + 4);
+    sm_session_view_get(s, &v);
+    ck_assert(v.hp.v[SM_HP_LAMBDA_S] == 3);
+    ck_assert_int_eq(sm_session_simple(s, SM_CMD_TRAIN, &r), SM_ERR_STATE);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    usleep(5000);
+    ok(sm_session_set(s, "lr", "0.01", &r), &r); /* while running */
+    ck_assert_int_gt(r.effect_step, at + 3);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(sm_session_simple(s, SM_CMD_PAUSE, &r), SM_ERR_STATE);
+    /* the journal replays the threaded run exactly */
+    float w[3 * NW], wp[3 * NW];
+    sm_session_join(s);
+    all_state(s, w);
+    sm_journal j;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    sm_session *p = new_session();
+    for (size_t i = 0; i < j.n; i++)
+        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
+    all_state(p, wp);
+    ck_assert_mem_eq(w, wp, sizeof w);
+    sm_journal_free(&j);
+    sm_session_free(p);
+    sm_session_free(s);
+}
+END_TEST
+
+START_TEST(test_thread_breakpoint)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    break_at b = {7, 0};
+    sm_session_set_break_fn(s, hook, &b);
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    ok(sm_session_train(s, 20, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK);
+    ck_assert_int_eq(v.step, 6);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "brk", &r), &r);
+    ok(sm_session_step(s, 2, &r), &r); /* applies the pending update, then one more */
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 8);
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    ok(sm_session_named(s, SM_CMD_REWIND, "brk", &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 6);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK); /* the same step 7 again */
+    ck_assert_int_eq(v.step, 6);
+    ck_assert_int_eq(b.fired, 2);
+    b.step = -1;
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 20);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    sm_session_free(s);
+}
+END_TEST
+
+START_TEST(test_export_metrics)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    sm_error e;
+    ok(sm_session_set(s, "eval_every", "4", &r), &r);
+    ok(sm_session_train(s, 9, &r), &r);
+    const char *path = "check_session_metrics.tmp.csv";
+    ck_assert_int_eq(sm_session_export_metrics(s, path, &e), SM_OK);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert(!strncmp(line, "step,epoch,loss,", 16));
+    ck_assert_ptr_nonnull(strstr(line, "dev_acc"));
+    int rows = 0, with_dev = 0;
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        with_dev += line[strlen(line) - 2] != ','; /* the last column (dev_spearman) is empty */
+        int commas = 0;
+        for (char *p = line; *p; p++)
+            commas += *p == ',';
+        ck_assert_int_eq(commas, (int)sm_field_count() - 1);
+    }
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(rows, 9);
+    ck_assert_int_eq(with_dev, 0); /* no regression metrics on a classification task */
+    sm_eval_record *ev;
+    size_t ne = sm_session_evals(s, &ev);
+    ck_assert_uint_eq(ne, 3); /* steps 4, 8 and the run's end at 9 */
+    ck_assert_int_eq(ev[0].step, 4);
+    ck_assert_int_eq(ev[2].step, 9);
+    free(ev);
+    sm_session_free(s);
+}
+END_TEST
+
+static Suite *session_suite(void)
+{
+    Suite *s = suite_create("session");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_split_runs_identical);
+    tcase_add_test(tc, test_set_journalled);
+    tcase_add_test(tc, test_breakpoint_apply_or_discard);
+    tcase_add_test(tc, test_snapshot_rewind_replay);
+    tcase_add_test(tc, test_nonfinite_skipped);
+    tcase_add_test(tc, test_thread_control);
+    tcase_add_test(tc, test_thread_breakpoint);
+    tcase_add_test(tc, test_export_metrics);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(session_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

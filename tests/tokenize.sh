@@ -1,0 +1,58 @@
+#!/bin/sh
+# tokenize.sh: `smartty tokenize` end to end: ids and tokens of single texts and pairs, --max-len,
+# --cased, a model folder, and the errors (usage, missing vocabulary, invalid UTF-8).
+set -u
+bin=${SMARTTY_BIN:?}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-tokenize.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nworld\n##s\n,\n!\nHello\n' > "$tmp/vocab.txt"
+
+out=$(printf 'Hello, worlds!\n' | "$bin" tokenize --vocab "$tmp/vocab.txt") || fail "single text exit $?"
+[ "$out" = "2 4 7 5 6 8 3" ] || fail "single text: got '$out'"
+
+out=$(printf 'Hello, worlds!\n' | "$bin" tokenize --vocab "$tmp/vocab.txt" --tokens) || fail "--tokens"
+[ "$out" = "[CLS] hello , world ##s ! [SEP]" ] || fail "--tokens: got '$out'"
+
+out=$(printf 'Hello, worlds!\n' | "$bin" tokenize --vocab "$tmp/vocab.txt" --tokens --cased) || fail "--cased"
+[ "$out" = "[CLS] Hello , world ##s ! [SEP]" ] || fail "--cased: got '$out'"
+
+# a pair, CRLF line end, a second line, and an empty line
+out=$(printf 'hello world\thello\r\n\nworld\n' | "$bin" tokenize --vocab "$tmp/vocab.txt") || fail "pair"
+want=$(printf '2 4 5 3 4 3\n2 3\n2 5 3')
+[ "$out" = "$want" ] || fail "pair: got '$out'"
+
+# longest-first truncation: 4 + 2 tokens into 7 ids leaves 2 + 2
+out=$(printf 'hello world hello world\thello world\n' | "$bin" tokenize --vocab "$tmp/vocab.txt" --max-len 7) \
+    || fail "--max-len"
+[ "$out" = "2 4 5 3 4 5 3" ] || fail "--max-len: got '$out'"
+
+# a model folder whose tokenizer_config.json turns lower-casing off
+mkdir "$tmp/model" && cp "$tmp/vocab.txt" "$tmp/model/" &&
+    printf '{"do_lower_case": false}\n' > "$tmp/model/tokenizer_config.json"
+out=$(printf 'Hello\n' | "$bin" tokenize --vocab "$tmp/model" --tokens) || fail "model folder"
+[ "$out" = "[CLS] Hello [SEP]" ] || fail "model folder: got '$out'"
+
+# the reference checkpoint's own vocabulary and Hugging Face's ids (reference.json, first text)
+ref=${SMARTTY_SHARED:-}/fixtures/hf-bert/bert-tiny-random-cls3
+if [ -d "$ref" ]; then
+    out=$(printf 'The quick brown fox jumps over the lazy dog.\n' | "$bin" tokenize --vocab "$ref") || fail "hf-bert"
+    [ "$out" = "2 100 51 76 105 82 36 127 575 573 79 44 341 976 49 175 100 46 65 84 75 189 80 14 3" ] \
+        || fail "hf-bert: got '$out'"
+else
+    echo "SKIP (part): $ref is absent" >&2
+fi
+
+# errors
+"$bin" tokenize < /dev/null 2> "$tmp/err"; [ $? -eq 2 ] || fail "no --vocab should exit 2"
+grep -q -- '--vocab' "$tmp/err" || fail "no --vocab: message"
+"$bin" tokenize --vocab "$tmp/vocab.txt" --bogus < /dev/null 2> /dev/null; [ $? -eq 2 ] || fail "unknown option"
+"$bin" tokenize --vocab "$tmp/vocab.txt" --max-len x < /dev/null 2> /dev/null; [ $? -eq 2 ] || fail "bad --max-len"
+"$bin" tokenize --vocab "$tmp/none.txt" < /dev/null 2> "$tmp/err"; [ $? -eq 1 ] || fail "missing vocab exit"
+grep -q 'none.txt' "$tmp/err" || fail "missing vocab: message"
+printf 'hello\nab\377c\n' | "$bin" tokenize --vocab "$tmp/vocab.txt" > "$tmp/out" 2> "$tmp/err"
+[ $? -eq 1 ] || fail "invalid UTF-8 should exit 1"
+grep -q 'stdin:2: invalid UTF-8 at byte offset 2' "$tmp/err" || fail "invalid UTF-8 message: $(cat "$tmp/err")"
+"$bin" tokenize --help | grep -q 'usage: smartty tokenize' || fail "--help"
+exit 0
