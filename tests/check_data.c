@@ -366,6 +366,27 @@ START_TEST(test_regression_and_columns)
     ck_assert_contains(msg, "needs a header row");
     ck_assert_int_eq(load_fail("c.tsv", t, strlen(t), "--label|1", msg, sizeof msg), SM_ERR_INVALID);
     ck_assert_contains(msg, "also a text column");
+    /* a default label column that holds floats or free text is refused with what to pass instead */
+    const char *sts = "sentence1\tsentence2\tscore\na\tb\t3.5\nc\td\t1.25\ne\tf\t0.5\n";
+    ck_assert_int_eq(load_fail("sts.tsv", sts, strlen(sts), "", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "column 3 (score) (taken by default), holds 3 different numbers: for a float target "
+                            "pass --regression");
+    ds = load_text("sts.tsv", sts, "--label|score");
+    ck_assert_int_eq(sm_dataset_num_labels(ds), 3);
+    ck_assert_str_eq(sm_dataset_label_name(ds, 0), "0.5");
+    sm_dataset_free(ds);
+    char many[16384];
+    size_t off = 0;
+    for (int i = 0; i < 300; i++)
+        off += (size_t)snprintf(many + off, sizeof many - off, "src%d\t1\tsentence number %d\n", i % 7, i);
+    ck_assert_int_eq(load_fail("cola.tsv", many, off, "--no-header", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "the label, column 3 (taken by default), has 300 different values in 300 rows");
+    ds = load_text("cola.tsv", many, "--no-header|--label|3|--text|1");
+    ck_assert_int_eq(sm_dataset_num_labels(ds), 300);
+    char rep[8192];
+    sm_data_report_format(ds, rep, sizeof rep);
+    ck_assert_contains(rep, ", ... and 240 more");
+    sm_dataset_free(ds);
     ck_assert_int_eq(load_fail("e.tsv", "", 0, "", msg, sizeof msg), SM_ERR_FORMAT);
     ck_assert_contains(msg, "e.tsv: the file has no rows");
     ck_assert_int_eq(load_fail("h.tsv", t, strlen(t), "", msg, sizeof msg), SM_ERR_FORMAT);

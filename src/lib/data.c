@@ -837,6 +837,41 @@ static sm_status subsample(sm_dataset *ds, size_t want, uint64_t seed, sm_error 
     return SM_OK;
 }
 
+static int is_float_text(const char *s)
+{
+    char *end;
+    errno = 0;
+    (void)strtod(s, &end);
+    return end != s && !*end && !errno;
+}
+
+/* A label column chosen by default (header "label" or the last column) that does not look like
+ * classes is more likely a mistake than a task: say what to pass instead. */
+static sm_status check_auto_label(const sm_dataset *ds, sm_error *e)
+{
+    const sm_data_report *r = &ds->rep;
+    char col[128];
+    if (r->label_name[0])
+        snprintf(col, sizeof col, "column %d (%s)", r->label_col, r->label_name);
+    else
+        snprintf(col, sizeof col, "column %d", r->label_col);
+    int floats = 1, ints = 1;
+    for (int k = 0; k < ds->n_labels && floats; k++) {
+        floats = is_float_text(ds->label_names[k]);
+        ints = ints && is_integer(ds->label_names[k]);
+    }
+    if (floats && !ints && ds->n_labels > 2)
+        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), holds %d different numbers: for a "
+                      "float target pass --regression; to treat them as classes, name the column with --label",
+                      r->path, col, ds->n_labels);
+    if (ds->n_labels > 100 && (size_t)ds->n_labels * 2 > ds->n)
+        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), has %d different values in %zu "
+                      "rows, which looks like text: give the label column with --label COL, or --label none for "
+                      "unlabelled data%s", r->path, col, ds->n_labels, ds->n, r->header ? " (or --no-header if the "
+                      "first line is data)" : "");
+    return SM_OK;
+}
+
 static sm_status finalize(loader *L, sm_error *e)
 {
     sm_dataset *ds = L->ds;
@@ -866,6 +901,8 @@ static sm_status finalize(loader *L, sm_error *e)
         } else {
             sm_status st = build_labels(ds, e);
             if (st != SM_OK)
+                return st;
+            if (!o->label_col[0] && (st = check_auto_label(ds, e)) != SM_OK)
                 return st;
         }
     } else if (o->n_labels) {
@@ -1204,9 +1241,12 @@ size_t sm_data_report_format(const sm_dataset *ds, char *buf, size_t cap)
         sb_printf(&b, "  targets: min %.4g, max %.4g, mean %.4g\n", r->target_min, r->target_max, r->target_mean);
     else if (ds->n_labels) {
         sb_printf(&b, "  labels (%d):", ds->n_labels);
-        for (int k = 0; k < ds->n_labels; k++)
+        int shown = ds->n_labels > SM_DATA_REPORT_LABELS ? SM_DATA_REPORT_LABELS : ds->n_labels;
+        for (int k = 0; k < shown; k++)
             sb_printf(&b, "%s %s %zu (%.1f%%)", k ? "," : "", ds->label_names[k], ds->label_counts[k],
                       r->rows ? 100.0 * (double)ds->label_counts[k] / (double)r->rows : 0.0);
+        if (shown < ds->n_labels)
+            sb_printf(&b, ", ... and %d more", ds->n_labels - shown);
         sb_printf(&b, "\n");
     }
     if (r->tokenized)
