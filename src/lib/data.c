@@ -1075,6 +1075,11 @@ const char *sm_dataset_label_name(const sm_dataset *ds, int k)
     return k >= 0 && k < ds->n_labels ? ds->label_names[k] : NULL;
 }
 
+const char *const *sm_dataset_label_names(const sm_dataset *ds)
+{
+    return (const char *const *)ds->label_names;
+}
+
 size_t sm_dataset_label_count(const sm_dataset *ds, int k)
 {
     return ds->label_counts && k >= 0 && k < ds->n_labels ? ds->label_counts[k] : 0;
