@@ -889,30 +889,21 @@ static sm_status finalize(loader *L, sm_error *e)
                       o->no_header ? "" : " (or pass --no-header if the first line is data)");
     }
     r->rows_read = ds->n;
-    if (ds->has_labels && !ds->regression) {
-        if (o->n_labels) {
-            sm_error e2;
-            sm_data_opts tmp;
-            sm_data_opts_init(&tmp);
-            if (sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, &e2) != SM_OK)
-                return sm_err(e, e2.status, "%s", e2.msg);
-            ds->label_names = tmp.labels;
-            ds->n_labels = tmp.n_labels;
-        } else {
-            sm_status st = build_labels(ds, e);
-            if (st != SM_OK)
-                return st;
-            if (!o->label_col[0] && (st = check_auto_label(ds, e)) != SM_OK)
-                return st;
-        }
-    } else if (o->n_labels) {
-        sm_error e2;
+    if (o->n_labels) {
+        /* the fixed mapping (checked when it was set) becomes the dataset's */
         sm_data_opts tmp;
         sm_data_opts_init(&tmp);
-        if (sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, &e2) != SM_OK)
-            return sm_err(e, e2.status, "%s", e2.msg);
+        sm_status st = sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, e);
+        if (st != SM_OK)
+            return st;
         ds->label_names = tmp.labels;
         ds->n_labels = tmp.n_labels;
+    } else if (ds->has_labels && !ds->regression) {
+        sm_status st = build_labels(ds, e);
+        if (st == SM_OK && !o->label_col[0])
+            st = check_auto_label(ds, e);
+        if (st != SM_OK)
+            return st;
     }
     if (o->sample) {
         sm_status st = subsample(ds, o->sample, o->seed, e);
