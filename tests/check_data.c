@@ -400,6 +400,28 @@ START_TEST(test_regression_and_columns)
     sm_data_report_format(ds, rep, sizeof rep);
     ck_assert_contains(rep, ", ... and 240 more");
     sm_dataset_free(ds);
+    /* 4-byte UTF-8 is text; a sequence past U+10FFFF is not; a bad header stops loading */
+    ds = load_text("emoji.tsv", "sentence1\tsentence2\tlabel\nok \xF0\x9F\x98\x80\tb\t1\nx\ty\t0\n",
+                   "--text-pair|none");
+    ck_assert_int_eq(sm_dataset_has_pair(ds), 0);
+    ck_assert_str_eq(sm_dataset_text(ds, 0), "ok \xF0\x9F\x98\x80");
+    sm_dataset_free(ds);
+    const char *hi = "sentence\tlabel\nok \xF4\x90\x80\x80\t1\n";
+    ck_assert_int_eq(load_fail("hi.tsv", hi, strlen(hi), "", msg, sizeof msg), SM_ERR_FORMAT);
+    ck_assert_contains(msg, "hi.tsv:2:4: invalid UTF-8 (byte 0xF4)");
+    const char *bad_head = "sent\xC3\x28nce\tlabel\nok\t1\n";
+    ck_assert_int_eq(load_fail("bh.tsv", bad_head, strlen(bad_head), "--skip-bad", msg, sizeof msg), SM_ERR_FORMAT);
+    ck_assert_contains(msg, "bh.tsv:1:5: invalid UTF-8 (byte 0xC3) in the header");
+    ck_assert_int_eq(load_fail("r.tsv", t, strlen(t), "--regression|--label|none", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "--regression needs a label column");
+    /* no options and no name: the defaults */
+    sm_dataset *dd;
+    sm_error e1;
+    const char *mini = "sentence\tlabel\nx\t1\n";
+    ck_assert_int_eq(sm_dataset_load_mem(NULL, mini, strlen(mini), NULL, &dd, &e1), SM_OK);
+    ck_assert_str_eq(sm_dataset_report(dd)->path, "(data)");
+    ck_assert_int_eq(sm_dataset_label(dd, 0), 0);
+    sm_dataset_free(dd);
     ck_assert_int_eq(load_fail("e.tsv", "", 0, "", msg, sizeof msg), SM_ERR_FORMAT);
     ck_assert_contains(msg, "e.tsv: the file has no rows");
     ck_assert_int_eq(load_fail("h.tsv", t, strlen(t), "", msg, sizeof msg), SM_ERR_FORMAT);
