@@ -201,6 +201,21 @@ START_TEST(test_opts_errors)
     ck_assert_int_eq(sm_data_opts_parse_one(&o, 3, argv, 1, &e), 0);
     ck_assert_int_eq(sm_data_opts_parse_one(&o, 3, argv, 2, &e), 0);
     free_argv(argv, 3);
+    /* "--" ends the data options: what follows is passed through */
+    static const char *const rest[] = {"cmd", "--delimiter", "tab", "--", "--limit", "3"};
+    char **rv = mkargv(rest, 6);
+    char *keep[6];
+    memcpy(keep, rv, sizeof keep);
+    int rc = 6;
+    ck_assert_int_eq(sm_data_opts_parse(&o, &rc, rv, 1, &e), SM_OK);
+    ck_assert_int_eq(rc, 4);
+    ck_assert_str_eq(rv[1], "--");
+    ck_assert_str_eq(rv[2], "--limit");
+    ck_assert_int_eq(o.delimiter, SM_DELIM_TAB);
+    ck_assert_uint_eq(o.limit, 0);
+    for (int k = 0; k < 6; k++)
+        free(keep[k]);
+    free(rv);
     const char *u = sm_data_opts_usage();
     const char *names[] = {"--text COL", "--text-pair COL", "--label COL", "--no-header", "--delimiter tab|comma",
                            "--quote none|csv", "--labels", "--regression", "--limit N", "--sample N", "--seed S",
@@ -854,6 +869,13 @@ START_TEST(test_batch_padding_and_eval_order)
     sm_batcher_free(b);
     bo.batch_size = 64;
     ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    bo.batch_size = 0;
+    ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    ck_assert_contains(e.msg, "batch size 0");
+    bo.batch_size = 4;
+    bo.bucket = -1;
+    ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    ck_assert_int_eq(sm_batch_fill(&batch, ds, NULL, 0, 0, &e), SM_ERR_INVALID);
     sm_dataset_free(ds);
 }
 END_TEST
@@ -951,6 +973,10 @@ START_TEST(test_batcher_shuffle_determinism_and_restore)
         pos.batch_size = 8;
         ck_assert_int_eq(sm_batcher_restore(b, &pos, &e), SM_ERR_STATE);
         ck_assert_contains(e.msg, "batches of 8");
+        pos.batch_size = 16;
+        pos.index = 8;
+        ck_assert_int_eq(sm_batcher_restore(b, &pos, &e), SM_ERR_STATE);
+        ck_assert_contains(e.msg, "batch 8 of an epoch of 7 batches");
         sm_batcher_free(a);
         sm_batcher_free(b);
         sm_batcher_free(c);
