@@ -86,7 +86,8 @@ typedef struct edit {
 
 /* Rewrite dir/model.safetensors with tensors renamed or dropped, plus an optional extra tensor;
  * poison (when not NULL) names a tensor whose first value becomes NaN. */
-static void rewrite(const char *dir, const edit *edits, size_t n_edits, const char *extra, const char *poison)
+static void rewrite_as(const char *dir, const edit *edits, size_t n_edits, const char *extra, const char *poison,
+                       sm_st_dtype dtype)
 {
     char path[600];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
@@ -130,7 +131,7 @@ static void rewrite(const char *dir, const edit *edits, size_t n_edits, const ch
         k++;
     }
     sm_st_close(f);
-    ck_assert_msg(sm_st_write(path, ent, k, SM_ST_F32, NULL, 0, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(sm_st_write(path, ent, k, dtype, NULL, 0, &e) == SM_OK, "%s", e.msg);
     for (size_t i = 0; i <= n; i++) {
         free(bufs[i]);
         free(names[i]);
@@ -138,6 +139,11 @@ static void rewrite(const char *dir, const edit *edits, size_t n_edits, const ch
     free(bufs);
     free(names);
     free(ent);
+}
+
+static void rewrite(const char *dir, const edit *edits, size_t n_edits, const char *extra, const char *poison)
+{
+    rewrite_as(dir, edits, n_edits, extra, poison, SM_ST_F32);
 }
 
 /* The float values of tensor `name` of a folder's file. */
@@ -356,6 +362,36 @@ START_TEST(test_wild_names)
 }
 END_TEST
 
+/* Checkpoints stored as F16 or BF16 load as the exact conversions of their stored values. */
+START_TEST(test_half_checkpoints)
+{
+    const char *ref = make_ckpt("f32");
+    static const sm_st_dtype dtypes[2] = {SM_ST_F16, SM_ST_BF16};
+    for (int k = 0; k < 2; k++) {
+        const char *dir = make_ckpt(k ? "bf16" : "f16");
+        rewrite_as(dir, NULL, 0, NULL, NULL, dtypes[k]);
+        sm_bert *m;
+        sm_hf_info inf;
+        sm_error e;
+        ck_assert_msg(sm_hf_load(dir, NULL, &m, NULL, &inf, &e) == SM_OK, "%s", e.msg);
+        ck_assert_str_eq(inf.dtype, sm_st_dtype_name(dtypes[k]));
+        ck_assert_int_eq(inf.n_loaded, sm_bert_tensor_count(m));
+        for (int i = 0; i < sm_bert_tensor_count(m); i++) {
+            const sm_tensor_info *ti = sm_bert_tensor(m, i);
+            size_t n;
+            float *v = file_tensor(ref, ti->name, &n);
+            const float *w = sm_bert_weights_const(m) + ti->offset;
+            for (size_t q = 0; q < n; q++) {
+                float want = k ? sm_bf16_to_float(sm_float_to_bf16(v[q])) : sm_half_to_float(sm_float_to_half(v[q]));
+                ck_assert_msg(w[q] == want, "%s[%zu]: %g, expected %g", ti->name, q, (double)w[q], (double)want);
+            }
+            free(v);
+        }
+        sm_bert_free(m);
+    }
+}
+END_TEST
+
 START_TEST(test_fresh_heads_and_unused)
 {
     const char *dir = make_ckpt("mlm");
@@ -475,6 +511,7 @@ int main(void)
     tcase_add_test(tc, test_shared_mlm_models);
     tcase_add_test(tc, test_fixtures_roundtrip);
     tcase_add_test(tc, test_wild_names);
+    tcase_add_test(tc, test_half_checkpoints);
     tcase_add_test(tc, test_fresh_heads_and_unused);
     tcase_add_test(tc, test_refusals);
     suite_add_tcase(s, tc);

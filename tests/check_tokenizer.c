@@ -23,7 +23,10 @@ static const char *const small_vocab[] = {
     "cafe", "deja", "caf", "##e\xcc\x81", "Caf", "##\xc3\xa9", "D",         /* 26-32 */
     "##\xc3\xa9j", "##\xc3\xa0", "istanbul", "##stanbul", "##\xcc\x87",     /* 33-37 */
     "\xe4\xb8\xad", "abcde", "hello", "world", "##s", "\xc3\xa9", "sep",    /* 38-44: 中, é */
-    "un", "##aff", "##able", "##ffable", "x",                               /* 45-49 */
+    "un", "##aff", "##able", "##ffable",                                    /* 45-48 */
+    "\xe1\x84\x92", "##\xe1\x85\xa1", "##\xe1\x86\xab",                      /* 49-51: Hangul jamo */
+    "##\xf0\x9d\x85\xa5\xf0\x9d\x85\xad",                                    /* 52: U+1D165 U+1D16D */
+    "x",                                                                    /* 53 */
 };
 #define N_SMALL (sizeof small_vocab / sizeof small_vocab[0])
 
@@ -89,6 +92,13 @@ START_TEST(test_accents)
     ck_pieces(c, "Cafe\xcc\x81", "Caf ##e\xcc\x81");                   /* cased keeps the mark */
     ck_pieces(c, "cafe\xcc\x81", "[UNK]"); /* greedy: "cafe" matches, then "##\xcc\x81" fails */
     ck_pieces(u, "\xc4\xb0stanbul", "istanbul");                       /* U+0130: NFD, strip, lower */
+    /* NFD splits Hangul syllables into jamo (letters, kept) when stripping accents only */
+    ck_pieces(u, "\xed\x95\x9c", "\xe1\x84\x92 ##\xe1\x85\xa1 ##\xe1\x86\xab");
+    ck_pieces(c, "\xed\x95\x9c", "[UNK]");
+    /* NFD puts combining marks in canonical order: U+1D16D (class 226) after U+1D165 (216); both
+     * are spacing marks (Mc), so stripping keeps them */
+    ck_pieces(u, "x\xf0\x9d\x85\xad\xf0\x9d\x85\xa5", "x ##\xf0\x9d\x85\xa5\xf0\x9d\x85\xad");
+    ck_pieces(c, "x\xf0\x9d\x85\xad\xf0\x9d\x85\xa5", "[UNK]");
     sm_tokenizer_free(u);
     sm_tokenizer_free(c);
 }
@@ -390,6 +400,14 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
     ck_assert_int_eq(sm_tokenizer_strip_accents(t), 0);
     sm_tokenizer_free(t);
+    write_file(path, "{\"tokenize_chinese_chars\": false}");
+    ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_OK);
+    ck_pieces(t, "a\xe4\xb8\xad" "a", "[UNK]"); /* one word: 中 is not split off */
+    sm_tokenizer_free(t);
+    write_file(path, "{}");
+    ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_OK);
+    ck_pieces(t, "a\xe4\xb8\xad" "a", "a [UNK] a");
+    sm_tokenizer_free(t);
     write_file(path, "{\"do_lower_case\": \"yes\"}");
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "do_lower_case"));
@@ -405,6 +423,16 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "id 0"));
     unlink(path);
+    /* without tokenizer_config.json, tokenizer.json's BertNormalizer settings count */
+    write_file(path, "{\"normalizer\": {\"type\": \"BertNormalizer\", \"lowercase\": false, "
+                     "\"strip_accents\": true, \"handle_chinese_chars\": false}, \"model\": {\"vocab\": "
+                     "{\"[PAD]\": 0, \"[UNK]\": 1, \"[CLS]\": 2, \"[SEP]\": 3, \"A\": 4, \"##a\": 5}}}");
+    ck_assert_msg(sm_tokenizer_load(dir, -1, &t, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
+    ck_assert_int_eq(sm_tokenizer_strip_accents(t), 1);
+    ck_pieces(t, "A\xc3\xa1 a", "A ##a [UNK]");
+    ck_pieces(t, "A\xe4\xb8\xad", "[UNK]");
+    sm_tokenizer_free(t);
     /* vocab.txt wins over tokenizer.json */
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     char *text = small_vocab_text("\n", 1);
@@ -416,6 +444,8 @@ START_TEST(test_vocab_files)
     ck_assert_int_eq(sm_tokenizer_load(path, 0, &t, &e), SM_OK);
     ck_assert_int_eq(sm_tokenizer_lower_case(t), 0);
     sm_tokenizer_free(t);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
     unlink(path);
     ck_assert_int_eq(rmdir(dir), 0);
 }

@@ -93,17 +93,21 @@ static sm_status check_dir(const char *dir, char *cfg_path, char *st_path, size_
     if (!sm_file_exists(cfg_path))
         return sm_err(e, SM_ERR_NOTFOUND, "%s: no config.json: a Hugging Face checkpoint folder needs the "
                       "config.json saved with its weights", dir);
-    if (!sm_file_exists(st_path)) {
-        char other[4096];
-        if (sm_path_join(other, sizeof other, dir, "model.safetensors.index.json") && sm_file_exists(other))
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the weights are sharded (model.safetensors.index.json): "
-                          "save the model as one model.safetensors file", dir);
-        if (sm_path_join(other, sizeof other, dir, "pytorch_model.bin") && sm_file_exists(other))
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: only pytorch_model.bin is present: smartty reads "
-                          "safetensors; convert it (model.save_pretrained(dir, safe_serialization=True))", dir);
-        return sm_err(e, SM_ERR_NOTFOUND, "%s: no model.safetensors in the folder", dir);
-    }
     return SM_OK;
+}
+
+static sm_status check_weights_file(const char *dir, const char *st_path, sm_error *e)
+{
+    if (sm_file_exists(st_path))
+        return SM_OK;
+    char other[4096];
+    if (sm_path_join(other, sizeof other, dir, "model.safetensors.index.json") && sm_file_exists(other))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the weights are sharded (model.safetensors.index.json): "
+                      "save the model as one model.safetensors file", dir);
+    if (sm_path_join(other, sizeof other, dir, "pytorch_model.bin") && sm_file_exists(other))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: only pytorch_model.bin is present: smartty reads "
+                      "safetensors; convert it (model.save_pretrained(dir, safe_serialization=True))", dir);
+    return sm_err(e, SM_ERR_NOTFOUND, "%s: no model.safetensors in the folder", dir);
 }
 
 sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out, sm_bert_config *cfg_out,
@@ -142,7 +146,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
     char *used = NULL;
     const char **list = NULL;
     int *fresh = NULL, n_fresh = 0;
-    if ((st = sm_st_open(st_path, &f, e)) != SM_OK)
+    if ((st = check_weights_file(dir, st_path, e)) != SM_OK || (st = sm_st_open(st_path, &f, e)) != SM_OK)
         goto fail;
     if ((st = sm_bert_create(&m, &cfg, opts->with_grads, e)) != SM_OK) {
         sm_err_prefix(e, "%s", dir);

@@ -514,6 +514,8 @@ sm_status sm_tokenizer_encode(const sm_tokenizer *t, const char *text, size_t le
 {
     if (!t || !out || (!text && len))
         return sm_err(e, SM_ERR_INVALID, "sm_tokenizer_encode: NULL tokenizer, text or output");
+    if (!text)
+        text = "";
     size_t bad = tk_utf8_check(text, len);
     if (bad < len)
         return sm_err(e, SM_ERR_FORMAT,
@@ -603,9 +605,10 @@ static sm_status tk_frame(const sm_tokenizer *t, const int32_t *a, size_t na, co
     /* a and b may lie inside ids (sm_tokenizer_encode_pair_n: a at v+1, b right after a), so b
      * moves first, then a, then the special tokens go into the gaps. */
     int32_t *v = ids->v;
-    if (pair)
+    if (kb)
         memmove(v + ka + 2, b, kb * sizeof *v);
-    memmove(v + 1, a, ka * sizeof *v);
+    if (ka)
+        memmove(v + 1, a, ka * sizeof *v);
     v[0] = t->cls_id;
     v[ka + 1] = t->sep_id;
     if (pair)
@@ -710,7 +713,7 @@ void sm_tokenizer_free(sm_tokenizer *t)
 typedef struct tk_config {
     int lower_case;     /* -1: not given */
     int strip_accents;  /* -1: follow lower_case */
-    int chinese_chars;
+    int chinese_chars;  /* -1: not given (on) */
     char names[TK_MAX_SPECIAL][64]; /* pad, unk, cls, sep, mask */
 } tk_config;
 
@@ -723,7 +726,7 @@ static void tk_config_default(tk_config *c)
 {
     c->lower_case = -1;
     c->strip_accents = -1;
-    c->chinese_chars = 1;
+    c->chinese_chars = -1;
     for (int k = 0; k < TK_MAX_SPECIAL; k++)
         snprintf(c->names[k], sizeof c->names[k], "%s", tk_special_defaults[k]);
 }
@@ -869,9 +872,15 @@ static sm_status tk_parse_tokenizer_json(sm_tokenizer *t, const char *path, tk_c
     if (json_is_string(unk) && json_string_length(unk) > 0 && json_string_length(unk) < sizeof c->names[1])
         snprintf(c->names[1], sizeof c->names[1], "%s", json_string_value(unk));
     json_t *norm = json_object_get(root, "normalizer");
-    json_t *lc = json_object_get(norm, "lowercase");
+    /* its BertNormalizer's settings count where tokenizer_config.json says nothing */
+    json_t *lc = json_object_get(norm, "lowercase"), *sa = json_object_get(norm, "strip_accents"),
+           *cj = json_object_get(norm, "handle_chinese_chars");
     if (c->lower_case < 0 && json_is_boolean(lc))
         c->lower_case = json_is_true(lc);
+    if (c->strip_accents < 0 && json_is_boolean(sa))
+        c->strip_accents = json_is_true(sa);
+    if (c->chinese_chars < 0 && json_is_boolean(cj))
+        c->chinese_chars = json_is_true(cj);
 
     size_t n_ids = 0, bytes = 0;
     const char *key;
@@ -928,7 +937,7 @@ static sm_status tk_finish(sm_tokenizer *t, const tk_config *c, int lower_case, 
 {
     t->lower_case = lower_case >= 0 ? lower_case : c->lower_case >= 0 ? c->lower_case : 1;
     t->strip_accents = c->strip_accents >= 0 ? c->strip_accents : t->lower_case;
-    t->chinese_chars = c->chinese_chars;
+    t->chinese_chars = c->chinese_chars != 0;
     t->prefix_len = strlen(t->prefix);
     t->prefix_hash = tk_hash(TK_HASH_SEED, t->prefix, t->prefix_len);
     sm_status st = tk_build_table(t, e);
