@@ -551,7 +551,7 @@ START_TEST(test_p6_ascent_increases)
 }
 END_TEST
 
-/* P7: the ascent changes no parameter gradient. */
+/* P7: the ascent changes no parameter gradient (every adv_norm, three ascent steps). */
 START_TEST(test_p7_ascent_no_param_grad)
 {
     tbatch tb;
@@ -567,10 +567,21 @@ START_TEST(test_p7_ascent_no_param_grad)
     float *g = sm_bert_grads(m), *sentinel = malloc(n * sizeof *sentinel);
     random_fill(g, n, 1.0, 5);
     memcpy(sentinel, g, n * sizeof *g);
-    ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
-    ck_assert(!memcmp(g, sentinel, n * sizeof *g));
-    double dn = sm_delta_norm(t.delta, tb.mask, TB, TT, 16, SM_ADV_EXAMPLE);
-    ck_assert(dn > 0 && dn <= 1e-2);
+    for (int norm = SM_ADV_EXAMPLE; norm <= SM_ADV_L2; norm++) {
+        hp.v[SM_HP_ADV_NORM] = norm;
+        ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_OK);
+        ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
+        ck_assert(!memcmp(g, sentinel, n * sizeof *g));
+        /* P4 on the trainer's own delta: inside the ball (example, l2), zero on padding */
+        double dn = sm_delta_norm(t.delta, tb.mask, TB, TT, 16, norm);
+        ck_assert(dn > 0 && (norm == SM_ADV_TOKEN || dn <= 1e-2 * (1 + 1e-6)));
+        for (int bt = 0; bt < TB * TT; bt++)
+            for (int h = 0; h < 16; h++) {
+                float x = t.delta[bt * 16 + h];
+                ck_assert(tb.mask[bt] != 0 || x == 0.0f);
+                ck_assert(norm == SM_ADV_TOKEN || fabsf(x) <= 1e-2f * (1 + 1e-6f));
+            }
+    }
     free(sentinel);
     sm_trainer_free(&t);
     sm_bert_free(m);
