@@ -401,6 +401,14 @@ typedef struct predict_arg {
     size_t cap;
 } predict_arg;
 
+static const char *label_name(const sm_bert_config *cfg, int k, char *buf, size_t cap)
+{
+    if (cfg->id2label && cfg->id2label[k])
+        return cfg->id2label[k];
+    snprintf(buf, cap, "%d", k);
+    return buf;
+}
+
 static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
 {
     predict_arg *p = arg;
@@ -450,10 +458,11 @@ static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
                 }
             for (int k = 0; k < C; k++)
                 z += exp(lg[k] - mx);
-            size_t w = (size_t)snprintf(p->out, p->cap, "%s", cfg->id2label ? cfg->id2label[best] : "?");
+            char name[32];
+            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(cfg, best, name, sizeof name));
             for (int k = 0; k < C && w < p->cap; k++)
                 w += (size_t)snprintf(p->out + w, p->cap - w, "%s%s %.4f", k ? ", " : "  (",
-                                      cfg->id2label ? cfg->id2label[k] : "?", exp(lg[k] - mx) / z);
+                                      label_name(cfg, k, name, sizeof name), exp(lg[k] - mx) / z);
             if (w < p->cap)
                 snprintf(p->out + w, p->cap - w, ")");
         }

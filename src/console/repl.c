@@ -189,6 +189,8 @@ int con_handle_signals(con_ctx *c)
         int rc = con_autosave(c, path, sizeof path);
         if (path[0] && !rc)
             fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
+        else if (!rc)
+            con_event(c, "no unsaved training: nothing to save");
         c->exit_status = rc ? 1 : c->exit_status;
         c->quit = 1;
         return 1;
