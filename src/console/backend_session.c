@@ -30,10 +30,16 @@ typedef struct con_session {
     int has_model;
     int64_t saved_step;        /* the step of the last save or load */
     char model[256], data[256];
-    pthread_mutex_t mu;        /* guards the event queue */
+    pthread_mutex_t mu;        /* guards the event queue and the history */
     char *evq[EVQ];            /* messages from the trainer thread, oldest at head */
     int head, n;
+    sm_step_record *hist;      /* [n_hist] the steps of this session, for the dashboard's curves */
+    size_t n_hist, cap_hist;
+    sm_eval_record *evals;     /* [n_evals] */
+    size_t n_evals, cap_evals;
 } con_session;
+
+#define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
 
 static con_session S;
 
@@ -70,10 +76,55 @@ static void format_eval(char *buf, size_t cap, const sm_eval_record *ev)
     }
 }
 
+/* Append one record to a history under S.mu (dropping the older half when it is full). */
+static void hist_add(void **arr, size_t *n, size_t *cap, size_t size, const void *rec)
+{
+    if (*n == HIST_MAX) {
+        memmove(*arr, (char *)*arr + size * (HIST_MAX / 2), size * (HIST_MAX - HIST_MAX / 2));
+        *n = HIST_MAX - HIST_MAX / 2;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 1024;
+        void *p = realloc(*arr, nc * size);
+        if (!p)
+            return;
+        *arr = p;
+        *cap = nc;
+    }
+    memcpy((char *)*arr + size * *n, rec, size);
+    (*n)++;
+}
+
+/* Replace the histories by the session's own (after a rewind or a replay). */
+static void hist_reload(void)
+{
+    sm_step_record *st = NULL;
+    sm_eval_record *ev = NULL;
+    size_t ns = sm_session_history(S.s, &st), ne = sm_session_evals(S.s, &ev);
+    pthread_mutex_lock(&S.mu);
+    free(S.hist);
+    free(S.evals);
+    S.hist = st;
+    S.n_hist = S.cap_hist = st ? ns : 0;
+    S.evals = ev;
+    S.n_evals = S.cap_evals = ev ? ne : 0;
+    pthread_mutex_unlock(&S.mu);
+}
+
 static void on_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
     char buf[600];
+    if (ev->kind == SM_EVENT_STEP && ev->rec) {
+        pthread_mutex_lock(&S.mu);
+        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, ev->rec);
+        pthread_mutex_unlock(&S.mu);
+    }
+    if (ev->kind == SM_EVENT_EVAL && ev->ev) {
+        pthread_mutex_lock(&S.mu);
+        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, ev->ev);
+        pthread_mutex_unlock(&S.mu);
+    }
     switch (ev->kind) {
     case SM_EVENT_EVAL:
         if (ev->ev) {
@@ -292,6 +343,10 @@ static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *
     if (r.status != SM_OK)
         return reply_status(&r, e);
     *step = sm_session_step_count(S.s);
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    S.c->hp = v.hp; /* the snapshot's hyperparameters are back */
+    hist_reload();
     return SM_OK;
 }
 
@@ -391,6 +446,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     snprintf(S.model, sizeof S.model, "%s", model);
     snprintf(S.data, sizeof S.data, "%s", data);
     S.c->hp = *sm_session_hparams(S.s);
+    hist_reload();
     return SM_OK;
 }
 
@@ -576,6 +632,35 @@ static void be_status(void *ud, con_status *st)
     snprintf(st->data, sizeof st->data, "%s", S.data);
 }
 
+static size_t copy_from(const void *arr, size_t n, size_t size, size_t from, void *buf, size_t cap,
+                        size_t *total)
+{
+    *total = n;
+    if (from >= n)
+        return 0;
+    size_t k = n - from < cap ? n - from : cap;
+    memcpy(buf, (const char *)arr + size * from, size * k);
+    return k;
+}
+
+static size_t be_steps(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    pthread_mutex_lock(&S.mu);
+    size_t k = copy_from(S.hist, S.n_hist, sizeof *S.hist, from, buf, cap, total);
+    pthread_mutex_unlock(&S.mu);
+    return k;
+}
+
+static size_t be_evals(void *ud, size_t from, sm_eval_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    pthread_mutex_lock(&S.mu);
+    size_t k = copy_from(S.evals, S.n_evals, sizeof *S.evals, from, buf, cap, total);
+    pthread_mutex_unlock(&S.mu);
+    return k;
+}
+
 static void be_wait(void *ud, double timeout)
 {
     (void)ud;
@@ -619,6 +704,8 @@ static const con_backend session_backend = {
     .predict = be_predict,
     .show = be_show,
     .status = be_status,
+    .steps = be_steps,
+    .evals = be_evals,
     .wait = be_wait,
     .poll = be_poll,
 };
@@ -649,6 +736,8 @@ void con_backend_detach(con_ctx *c)
     be_poll(NULL, c);
     for (; S.n; S.n--, S.head = (S.head + 1) % EVQ)
         free(S.evq[S.head]);
+    free(S.hist);
+    free(S.evals);
     pthread_mutex_destroy(&S.mu);
     con_set_backend(c, NULL, NULL);
 }

@@ -661,8 +661,8 @@ static int cmd_quit(con_ctx *c, int argc, char **argv)
     int force = argc && !strcmp(argv[0], "force");
     if (st.unsaved > 0 && c->interactive && c->set.confirm && !force) {
         c->confirm_quit = 1;
-        con_info(c, "%lld step%s of training are unsaved (`save DIR` keeps them; `quit force` does not ask)",
-                 (long long)st.unsaved, st.unsaved == 1 ? "" : "s");
+        con_info(c, "%lld step%s of training %s unsaved (`save DIR` keeps them). Quit anyway? [y/N]",
+                 (long long)st.unsaved, st.unsaved == 1 ? "" : "s", st.unsaved == 1 ? "is" : "are");
         return 0;
     }
     c->quit = 1;
