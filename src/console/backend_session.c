@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "smartty/checkpoint.h"
 #include "smartty/config.h"
 #include "smartty/data.h"
+#include "smartty/hf.h"
 #include "smartty/journal.h"
 #include "smartty/model.h"
 #include "smartty/session.h"
@@ -225,6 +227,104 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
     S.has_model = 1;
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", path);
+    return SM_OK;
+}
+
+/* `new model`: a randomly initialised classifier of the given shape over a vocabulary, written as a
+ * Hugging Face folder in the state directory (so the journal's load_model can replay it), then
+ * loaded like any model. */
+static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e)
+{
+    static const struct { const char *name; int min, max, def; } ints[] = {
+        {"layers", 1, 48, 2}, {"hidden", 8, 4096, 128}, {"heads", 1, 64, 2}, {"intermediate", 0, 16384, 0},
+        {"num_labels", 1, 1000, 2}, {"max_position", 8, 8192, 512}, {"seed", 0, 2147483647, 42},
+    };
+    enum { N_INTS = sizeof ints / sizeof ints[0] };
+    int v[N_INTS];
+    const char *vocab = NULL, *labels = NULL;
+    for (int k = 0; k < N_INTS; k++)
+        v[k] = ints[k].def;
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        size_t n = eq ? (size_t)(eq - argv[i]) : 0;
+        int found = 0;
+        if (eq && n == 5 && !strncmp(argv[i], "vocab", 5)) {
+            vocab = eq + 1;
+            continue;
+        }
+        if (eq && n == 6 && !strncmp(argv[i], "labels", 6)) {
+            labels = eq + 1;
+            continue;
+        }
+        for (int k = 0; k < N_INTS && eq; k++) {
+            if (strlen(ints[k].name) != n || strncmp(argv[i], ints[k].name, n))
+                continue;
+            char *end;
+            long x = strtol(eq + 1, &end, 10);
+            if (!eq[1] || *end || x < ints[k].min || x > ints[k].max)
+                return sm_err(e, SM_ERR_RANGE, "option %d '%s': %s must be an integer in [%d, %d]", i + 1,
+                              argv[i], ints[k].name, ints[k].min, ints[k].max);
+            v[k] = (int)x;
+            found = 1;
+        }
+        if (!found)
+            return sm_err(e, SM_ERR_INVALID, "option %d '%s' is not one of layers, hidden, heads, intermediate, "
+                          "num_labels, max_position, seed (=N), labels=A,B,... or vocab=FILE", i + 1, argv[i]);
+    }
+    if (!vocab)
+        return sm_err(e, SM_ERR_INVALID, "vocab=FILE is needed (a vocab.txt, e.g. datasets/vocab.txt)");
+    if (v[1] % v[2])
+        return sm_err(e, SM_ERR_INVALID, "hidden (%d) must be a multiple of heads (%d)", v[1], v[2]);
+    sm_tokenizer *tok = NULL;
+    sm_status st = sm_tokenizer_load(vocab, -1, &tok, e);
+    if (st != SM_OK)
+        return st;
+    sm_bert_config cfg;
+    sm_config_default(&cfg);
+    cfg.num_layers = v[0];
+    cfg.hidden_size = v[1];
+    cfg.num_heads = v[2];
+    cfg.intermediate_size = v[3] ? v[3] : 4 * v[1];
+    cfg.max_position = v[5];
+    cfg.vocab_size = (int)sm_tokenizer_vocab_size(tok);
+    cfg.pad_token_id = sm_tokenizer_pad_id(tok);
+    sm_bert *m = NULL;
+    char dir[1200] = "", name[96];
+    static int made;
+    snprintf(name, sizeof name, "new-model-%ld-%d", (long)getpid(), ++made);
+    /* label names: labels=A,B,... or 0..num_labels-1 (as data files usually write them) */
+    char namebuf[4096], *names[1000];
+    int nl = 0;
+    if (labels) {
+        snprintf(namebuf, sizeof namebuf, "%s", labels);
+        for (char *sv = NULL, *w = strtok_r(namebuf, ",", &sv); w && nl < 1000; w = strtok_r(NULL, ",", &sv))
+            names[nl++] = w;
+    } else {
+        size_t off = 0;
+        for (nl = 0; nl < v[4] && off + 8 < sizeof namebuf; nl++) {
+            names[nl] = namebuf + off;
+            off += (size_t)snprintf(namebuf + off, sizeof namebuf - off, "%d", nl) + 1;
+        }
+    }
+    if ((st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
+        (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
+        sm_rng r;
+        sm_rng_seed(&r, (uint64_t)v[6]);
+        sm_bert_init(m, &r);
+        if (!con_state_path(dir, sizeof dir, name, 1))
+            st = sm_err(e, SM_ERR_RANGE, "the state directory's path is too long");
+        else
+            st = sm_hf_save(dir, m, &cfg, tok, e);
+    }
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+    sm_tokenizer_free(tok);
+    if (st != SM_OK)
+        return st;
+    if ((st = be_load_model(ud, dir, e)) != SM_OK)
+        return st;
+    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads (%s)", v[0], v[1], v[2], dir);
+    con_info(S.c, "new model written to %s", dir);
     return SM_OK;
 }
 
@@ -457,12 +557,13 @@ typedef struct predict_arg {
     size_t cap;
 } predict_arg;
 
-static const char *label_name(const sm_bert_config *cfg, int k, char *buf, size_t cap)
+/* Class k's name: the training set's label (the session maps labels through it), else the model's. */
+static const char *label_name(sm_session *s, const sm_bert_config *cfg, int k, char *buf, size_t cap)
 {
-    if (cfg->id2label && cfg->id2label[k])
-        return cfg->id2label[k];
-    snprintf(buf, cap, "%d", k);
-    return buf;
+    const sm_dataset *ds = sm_session_dataset(s, 0);
+    if (ds && k < sm_dataset_num_labels(ds) && sm_dataset_label_name(ds, k))
+        return sm_dataset_label_name(ds, k);
+    return sm_config_label(cfg, k, buf, cap);
 }
 
 static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
@@ -515,10 +616,10 @@ static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
             for (int k = 0; k < C; k++)
                 z += exp(lg[k] - mx);
             char name[32];
-            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(cfg, best, name, sizeof name));
+            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(s, cfg, best, name, sizeof name));
             for (int k = 0; k < C && w < p->cap; k++)
                 w += (size_t)snprintf(p->out + w, p->cap - w, "%s%s %.4f", k ? ", " : "  (",
-                                      label_name(cfg, k, name, sizeof name), exp(lg[k] - mx) / z);
+                                      label_name(s, cfg, k, name, sizeof name), exp(lg[k] - mx) / z);
             if (w < p->cap)
                 snprintf(p->out + w, p->cap - w, ")");
         }
@@ -560,8 +661,9 @@ static sm_status call_show(sm_session *s, void *arg, sm_error *e)
                                     c->vocab_size, c->max_position, sm_bert_numel(m),
                                     c->problem == SM_PROBLEM_REGRESSION ? "regression" : "classification",
                                     c->num_labels, c->num_labels == 1 ? "" : "s");
-        for (int k = 0; k < c->num_labels && c->id2label && w < a->cap; k++)
-            w += (size_t)snprintf(a->buf + w, a->cap - w, " %d=%s", k, c->id2label[k]);
+        char name[32];
+        for (int k = 0; k < c->num_labels && w < a->cap; k++)
+            w += (size_t)snprintf(a->buf + w, a->cap - w, " %d=%s", k, label_name(s, c, k, name, sizeof name));
         return SM_OK;
     }
     size_t w = 0;
@@ -688,6 +790,7 @@ static void be_poll(void *ud, con_ctx *c)
 
 static const con_backend session_backend = {
     .load_model = be_load_model,
+    .new_model = be_new_model,
     .load_data = be_load_data,
     .set_hparam = be_set_hparam,
     .train = be_train,

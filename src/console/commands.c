@@ -334,12 +334,12 @@ static int cmd_new(con_ctx *c, int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strchr(argv[i], '=') || argv[i][0] == '=')
             return con_error(c, "new: argument %d '%s': model options are NAME=VALUE "
-                                "(layers=2 hidden=128 heads=2 vocab=FILE labels=2)", i + 1, argv[i]);
+                                "(vocab=FILE layers=2 hidden=128 heads=2 labels=2)", i + 1, argv[i]);
     NEED(new_model, "new");
     sm_error e;
     if (c->be->new_model(c->be_ud, argc - 1, argv + 1, &e) != SM_OK)
         return con_error(c, "new model: %s", e.msg);
-    con_info(c, "new model ready");
+    con_info(c, "new model ready (random weights)");
     return 0;
 }
 
@@ -676,8 +676,11 @@ static const con_cmd commands[] = {
      "  load model PATH            a folder with config.json, vocab.txt and weights\n"
      "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)", cmd_load},
     {"new", "", "model [OPTIONS...]",
-     "make a model with random weights from a shape and a vocabulary\n"
-     "  options: layers=N hidden=N heads=N intermediate=N vocab=FILE labels=N seed=N", cmd_new},
+     "make a classifier with random weights from a shape and a vocabulary\n"
+     "  options: vocab=FILE (required) layers=N hidden=N heads=N intermediate=N num_labels=N labels=A,B,...\n"
+     "  max_position=N seed=N (defaults 2 layers, hidden 128, 2 heads, intermediate 4*hidden, labels 0 and 1,\n"
+     "  512 positions, seed 42);\n"
+     "  it is written to $XDG_STATE_HOME/smartty/new-model-PID-N so that a journal can replay it", cmd_new},
     {"set", "", "PARAM VALUE",
      "set a hyperparameter (checked against its range) or a console setting\n"
      "  during a run the change takes effect at the next step boundary, and the reply says which step", cmd_set},
