@@ -694,6 +694,66 @@ START_TEST(test_wait)
 }
 END_TEST
 
+/* Every command rejects a bad argument with a message that names the command and the argument. */
+START_TEST(test_bad_arguments)
+{
+    static const struct { const char *line, *want; } cases[] = {
+        {"help nosuch", "help: unknown command 'nosuch'"},
+        {"load weights x", "load: argument 1 'weights': expected model, train or dev"},
+        {"load model m extra", "load: argument 3 'extra': `load model PATH` takes no options"},
+        {"load train t.tsv limit=-3", "load: "},
+        {"new tokenizer", "new: argument 1 'tokenizer': expected model"},
+        {"new model layers", "new: argument 2 'layers': model options are NAME=VALUE"},
+        {"set lambda_s", "set: missing argument 2 (VALUE)"},
+        {"set lambda_s abc", "set: "},
+        {"set ui_fps 100", "set: ui_fps: 100 is out of range [1, 60]"},
+        {"get nosuch", "get: argument 1 'nosuch': no such hyperparameter or setting"},
+        {"show everything", "show: argument 1 'everything': expected params, model"},
+        {"preset fancy", "preset: argument 1 'fancy'"},
+        {"train many", "train: argument 1 (N): 'many' is not an integer"},
+        {"train 5 minutes", "train: argument 2 'minutes': expected steps or epochs"},
+        {"wait soon", "wait: argument 1 (N): 'soon' is not an integer"},
+        {"pause now", "pause: takes no arguments, got 'now'"},
+        {"resume maybe", "resume: argument 1 'maybe': expected apply or discard"},
+        {"step -2", "step: argument 1 (N): -2 is out of range"},
+        {"eval dev", "eval: takes no arguments, got 'dev'"},
+        {"stop now", "stop: takes no arguments, got 'now'"},
+        {"break loss >", "break: expected a number but found the end at column 7"},
+        {"delete first", "delete: argument 1: 'first' is not an integer"},
+        {"delete 7", "delete: argument 1: there is no breakpoint 7"},
+        {"snapshot", "snapshot: missing argument 1 (NAME)"},
+        {"snapshot a b", "snapshot: unexpected argument 2 'b'"},
+        {"rewind nosuch", "rewind: no snapshot 'nosuch'"},
+        {"save", "save: missing argument 1 (DIR)"},
+        {"export metrics m.txt", "export: argument 2 'm.txt': the file name must end in .csv"},
+        {"export weights m.csv", "export: argument 1 'weights': expected metrics"},
+        {"replay", "replay: missing argument 1 (FILE)"},
+        {"source /nonexistent/cmds", "cannot open /nonexistent/cmds"},
+        {"predict || b", "predict: argument 1: '||' needs text on both sides"},
+        {"theme", "theme: missing argument 1 (THEME)"},
+        {"quit now", "quit: argument 1 'now': expected force"},
+        {"echo \"open", "unterminated \" quote at column 6"},
+    };
+    con_set_backend(&ctx, &fake_backend, &fake);
+    fake.state = CON_RUN_PAUSED;
+    fake.has_model = 1;
+    size_t n;
+    const con_cmd *tab = con_commands(&n);
+    int covered[64] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clear_out();
+        ck_assert_msg(con_exec_line(&ctx, cases[i].line) == 1, "'%s' must fail", cases[i].line);
+        ck_assert_msg(strstr(err_buf, cases[i].want) != NULL, "'%s': '%s' lacks '%s'", cases[i].line, err_buf,
+                      cases[i].want);
+        for (size_t k = 0; k < n; k++)
+            if (!strncmp(cases[i].line, tab[k].name, strlen(tab[k].name)))
+                covered[k] = 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(covered[k], "no bad-argument case for %s", tab[k].name);
+}
+END_TEST
+
 /* ---- completion ---- */
 
 static char comp[4096];
@@ -786,6 +846,7 @@ int main(void)
     tcase_add_test(tc, test_exec_sequence);
     tcase_add_test(tc, test_exec_session);
     tcase_add_test(tc, test_wait);
+    tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_complete);
     tcase_add_test(tc, test_state_path);
     suite_add_tcase(s, tc);
