@@ -649,6 +649,10 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(con_exec_line(&ctx, "show journal"), 0);
     ck_assert(strstr(out_buf, "fake journal") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "theme light"), 1); /* no dashboard here */
+    ck_assert_int_eq(con_exec_line(&ctx, "break rs > 1"), 0);
+    ck_assert_str_eq(fake.last_op, "break"); /* journalled */
+    ck_assert_int_eq(con_exec_line(&ctx, "delete all"), 0);
+    ck_assert_str_eq(fake.last_op, "delete");
 
     /* quit: a person is asked about unsaved training, a script is not */
     ctx.interactive = 1;

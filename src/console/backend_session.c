@@ -734,6 +734,12 @@ static void be_status(void *ud, con_status *st)
     snprintf(st->data, sizeof st->data, "%s", S.data);
 }
 
+static sm_status be_journal(void *ud, const char *op, int argc, const char *const *argv, sm_error *e)
+{
+    (void)ud;
+    return sm_session_journal_add(S.s, op, argc, argv, e);
+}
+
 static size_t copy_from(const void *arr, size_t n, size_t size, size_t from, void *buf, size_t cap,
                         size_t *total)
 {
@@ -807,6 +813,7 @@ static const con_backend session_backend = {
     .predict = be_predict,
     .show = be_show,
     .status = be_status,
+    .journal = be_journal,
     .steps = be_steps,
     .evals = be_evals,
     .wait = be_wait,

@@ -26,6 +26,14 @@ static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
         c->host->mark(c->host_ud, kind, step);
 }
 
+/* Journal a console action when the session keeps a journal (a failure is only reported). */
+static void journal(con_ctx *c, const char *op, int argc, const char *const *argv)
+{
+    sm_error e;
+    if (c->be && c->be->journal && c->be->journal(c->be_ud, op, argc, argv, &e) != SM_OK)
+        con_error(c, "journal: %s", e.msg);
+}
+
 static int is_running(const con_status *st)
 {
     return st->state == CON_RUN_RUNNING || st->state == CON_RUN_STEPPING;
@@ -500,6 +508,8 @@ static int cmd_break(con_ctx *c, int argc, char **argv)
     int id = con_breaks_add(&c->breaks, text, err, sizeof err, &col);
     if (id < 0)
         return con_error_at(c, text, col, "break: %s", err);
+    const char *a = text;
+    journal(c, "break", 1, &a);
     con_info(c, "breakpoint %d: %s", id, text);
     return 0;
 }
@@ -509,6 +519,7 @@ static int cmd_delete(con_ctx *c, int argc, char **argv)
     (void)argc;
     if (!strcmp(argv[0], "all")) {
         con_breaks_clear(&c->breaks);
+        journal(c, "delete", 1, (const char *const *)argv);
         con_info(c, "deleted all breakpoints");
         return 0;
     }
@@ -518,6 +529,7 @@ static int cmd_delete(con_ctx *c, int argc, char **argv)
         return con_error(c, "delete: argument 1: %s; expected a breakpoint number (`show breaks`) or all", err);
     if (con_breaks_delete(&c->breaks, (int)id))
         return con_error(c, "delete: argument 1: there is no breakpoint %lld (`show breaks`)", id);
+    journal(c, "delete", 1, (const char *const *)argv);
     con_info(c, "deleted breakpoint %lld", id);
     return 0;
 }

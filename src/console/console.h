@@ -91,6 +91,8 @@ typedef struct con_backend {
     void (*status)(void *ud, con_status *out);
     /* Wait up to timeout seconds for news from the trainer. */
     void (*wait)(void *ud, double timeout);
+    /* Record a console action in the session's journal (break, delete): replay skips them. */
+    sm_status (*journal)(void *ud, const char *op, int argc, const char *const *argv, sm_error *e);
     /* Step records from position from (0-based) of the run's history, at most cap; *total gets the
      * history's length (shorter than before: it was replaced, e.g. by a rewind). Evaluations alike. */
     size_t (*steps)(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total);
