@@ -758,6 +758,38 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+static int count_lines(const char *buf, const char *needle)
+{
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Plain progress lines: timestamped, at most one per progress_every while running, and the last. */
+START_TEST(test_progress_lines)
+{
+    con_set_backend(&ctx, &fake_backend, &fake);
+    ctx.plain_progress = 1;
+    ctx.set.train_wait = 1;
+    ck_assert_int_eq(con_exec_line(&ctx, "set progress_every 3600; load model m; train"), 0);
+    ck_assert_int_eq(fake.step, 5);
+    ck_assert_msg(count_lines(out_buf, "Z step ") == 2, "%s", out_buf); /* the first step seen and the last */
+    ck_assert(strstr(out_buf, "Z step 5 epoch 1 loss 0.5000") != NULL);
+    const char *p = strstr(out_buf, "Z step ");
+    ck_assert(p && p - out_buf >= 19);
+    p -= 19; /* YYYY-MM-DDTHH:MM:SS */
+    ck_assert(p[4] == '-' && p[7] == '-' && p[10] == 'T' && p[13] == ':' && p[16] == ':');
+    ck_assert(!strchr(out_buf, '\r'));
+    clear_out();
+    ctx.set.progress_every = 0.05;
+    ck_assert_int_eq(con_exec_line(&ctx, "train"), 0);
+    ck_assert_int_eq(fake.step, 10);
+    ck_assert_int_le(count_lines(out_buf, "Z step "), 5); /* never more than one per step */
+    ck_assert_int_ge(count_lines(out_buf, "Z step "), 1);
+}
+END_TEST
+
 /* ---- completion ---- */
 
 static char comp[4096];
@@ -851,6 +883,7 @@ int main(void)
     tcase_add_test(tc, test_exec_session);
     tcase_add_test(tc, test_wait);
     tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_progress_lines);
     tcase_add_test(tc, test_complete);
     tcase_add_test(tc, test_state_path);
     suite_add_tcase(s, tc);

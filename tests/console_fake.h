@@ -199,6 +199,9 @@ static void fake_status(void *ud, con_status *st)
     st->state = f->state;
     st->step = f->step;
     st->unsaved = f->unsaved;
+    st->has_step = f->step > 0;
+    st->last.step = f->step;
+    st->last.loss = 0.5;
 }
 
 /* Each wait lets the pretend run finish one step, and stop after reaching 5 steps in this run. */
