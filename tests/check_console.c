@@ -690,7 +690,8 @@ START_TEST(test_wait)
     ck_assert_int_eq(fake.state, CON_RUN_RUNNING);
     volatile sig_atomic_t intr = 1;
     ctx.intr = &intr;
-    ck_assert_int_eq(con_exec_line(&ctx, "wait"), 1); /* Ctrl-C pauses the run */
+    ck_assert_int_eq(con_exec_line(&ctx, "wait"), 1); /* Ctrl-C pauses the run and fails the script */
+    ck_assert(strstr(err_buf, "wait: interrupted (the run is paused)") != NULL);
     ck_assert_int_eq(fake.state, CON_RUN_PAUSED);
     ck_assert_int_eq(intr, 0);
     ck_assert_int_eq(con_exec_line(&ctx, "new model x"), 1);
