@@ -378,7 +378,7 @@ static int cmd_train(con_ctx *c, int argc, char **argv)
     con_status_get(c, &st);
     con_info(c, "training from step %lld%s", (long long)st.step,
              c->set.train_wait ? "" : " (in the background: `pause`, `set`, `show status`)");
-    if (c->set.train_wait && con_wait_run(c, 0) && !c->interactive)
+    if (c->set.train_wait && con_wait_run(c, 0) == 1 && !c->interactive)
         return con_error(c, "train: interrupted (the run is paused)");
     return 0;
 }
@@ -389,7 +389,7 @@ static int cmd_wait(con_ctx *c, int argc, char **argv)
     char err[128];
     if (argc >= 1 && con_parse_long(argv[0], 1, (long long)1 << 53, &n, err, sizeof err))
         return con_error(c, "wait: argument 1: %s", err);
-    if (con_wait_run(c, n) && !c->interactive)
+    if (con_wait_run(c, n) == 1 && !c->interactive)
         return con_error(c, "wait: interrupted (the run is paused)");
     return 0;
 }
@@ -428,7 +428,7 @@ static int cmd_resume(con_ctx *c, int argc, char **argv)
     if (st.state == CON_RUN_BREAK)
         con_info(c, "resuming; the pending update of step %lld was %s", (long long)st.step + 1,
                  apply ? "applied" : "discarded");
-    if (c->set.train_wait && con_wait_run(c, 0) && !c->interactive)
+    if (c->set.train_wait && con_wait_run(c, 0) == 1 && !c->interactive)
         return con_error(c, "resume: interrupted (the run is paused)");
     return 0;
 }

@@ -173,7 +173,7 @@ void con_status_get(con_ctx *c, con_status *st);
 void con_tick(con_ctx *c, int plain_progress);
 /* Block until the run is no longer running (finished, paused, at a breakpoint) or *c->intr is set
  * (the run is then paused) or *c->hup is set, ticking meanwhile. With until_step > 0, also return
- * once that step is reached. Returns 0, or 1 when interrupted. */
+ * once that step is reached. Returns 0, 1 when interrupted by Ctrl-C, 2 by SIGHUP/SIGTERM. */
 int con_wait_run(con_ctx *c, int64_t until_step);
 
 /* Answer to a pending confirmation (the host shows con_prompt()). */

@@ -257,7 +257,7 @@ int con_wait_run(con_ctx *c, int64_t until_step)
         if (until_step > 0 && st.step >= until_step)
             break;
         if (c->hup && *c->hup)
-            return 1;
+            return 2;
         if (c->intr && *c->intr) {
             *c->intr = 0;
             sm_error e;
