@@ -729,7 +729,11 @@ static const con_cmd commands[] = {
     {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
     {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},
     {"echo", "", "[TEXT...]", "print TEXT", cmd_echo},
-    {"quit", "exit q", "[force]", "leave (asks first when training is unsaved, unless force or in a script)", cmd_quit},
+    {"quit", "exit q", "[force]",
+     "leave (asks first when training is unsaved, unless force or in a script, where it never saves)\n"
+     "  Ctrl-C pauses a run (at the prompt it clears the line; it never ends the console).\n"
+     "  SIGHUP or SIGTERM finish the current step, save unsaved training atomically to\n"
+     "  $XDG_STATE_HOME/smartty/autosave-PID (else ~/.local/state/smartty/autosave-PID), say where, and exit", cmd_quit},
 };
 
 const con_cmd *con_commands(size_t *n)
