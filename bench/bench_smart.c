@@ -64,9 +64,9 @@ static void mini_config(sm_bert_config *c)
  * attention output, FFN, pooler, classifier); element-wise work is not counted. */
 static double forward_flops(const sm_bert_config *c)
 {
-    double N = (double)B * T, H = c->hidden_size, I = c->intermediate_size;
-    double layer = 2 * N * H * 3 * H + 2 * 2 * (double)B * T * T * H + 2 * N * H * H + 2 * 2 * N * H * I;
-    return c->num_layers * layer + 2.0 * B * H * H + 2.0 * B * H * C;
+    double n = (double)B * T, h = c->hidden_size, ffn = c->intermediate_size;
+    double layer = 2 * n * h * 3 * h + 2 * 2 * (double)B * T * T * h + 2 * n * h * h + 2 * 2 * n * h * ffn;
+    return c->num_layers * layer + 2.0 * B * h * h + 2.0 * B * h * C;
 }
 
 static sm_bert *make_model(const sm_bert_config *cfg)
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     sm_batch batch = {B, T, ids, types, mask, lengths, labels, NULL, rows, B, T};
 
     double peak = sgemm_peak();
-    printf("sgemm 2048^3 peak: %.1f GFLOP/s\n", peak);
+    printf("sgemm 2048^3 peak, first measurement: %.1f GFLOP/s\n", peak);
 
     sm_error e;
     vanilla v;
@@ -192,6 +192,10 @@ int main(int argc, char **argv)
     double *tv = calloc((size_t)reps, sizeof *tv), *tzs = calloc((size_t)reps, sizeof *tzs);
     double *tps = calloc((size_t)reps, sizeof *tps);
     for (int i = 0; i < reps; i++) {
+        /* the peak too is measured between steps: the best of all measurements is the machine's */
+        double pk = sgemm_peak();
+        if (pk > peak)
+            peak = pk;
         double t0 = sm_now();
         vanilla_step(&v, &batch);
         tv[i] = sm_now() - t0;
@@ -202,6 +206,10 @@ int main(int argc, char **argv)
         check(sm_trainer_step(&tp, &batch, 0, &rec, &e), &e);
         tps[i] = sm_now() - t0;
     }
+    double pk = sgemm_peak();
+    if (pk > peak)
+        peak = pk;
+    printf("sgemm 2048^3 peak, best of all measurements: %.1f GFLOP/s\n", peak);
     qsort(tv, (size_t)reps, sizeof *tv, cmp_double);
     qsort(tzs, (size_t)reps, sizeof *tzs, cmp_double);
     qsort(tps, (size_t)reps, sizeof *tps, cmp_double);

@@ -2,10 +2,15 @@
  * KL and squared difference) and its gradients, the perturbation's normalisation and projection, the
  * mean teacher, and the whole training step on a tiny random BERT from the engine. */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "smartty/config.h"
+#include "smartty/data.h"
+#include "smartty/model.h"
+#include "smartty/safetensors.h"
 #include "smartty/smart.h"
 #include "testutil.h"
 
@@ -263,6 +268,693 @@ START_TEST(test_p8_teacher_formula)
 }
 END_TEST
 
+/* ---- the step on a tiny random BERT ----------------------------------------------------------------- */
+
+enum { TB = 3, TT = 6, TV = 50 };
+static const int32_t tlen[TB] = {6, 4, 2};
+
+static sm_bert *tiny_model(int C, float dropout, uint64_t seed)
+{
+    sm_bert_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = TV;
+    cfg.hidden_size = 16;
+    cfg.num_layers = 2;
+    cfg.num_heads = 2;
+    cfg.intermediate_size = 32;
+    cfg.max_position = 16;
+    cfg.type_vocab_size = 2;
+    cfg.pad_token_id = 0;
+    cfg.layer_norm_eps = 1e-12f;
+    cfg.hidden_dropout = cfg.attn_dropout = cfg.classifier_dropout = dropout;
+    cfg.initializer_range = 0.2f;
+    strcpy(cfg.hidden_act, "gelu");
+    cfg.num_labels = C;
+    cfg.problem = C == 1 ? SM_PROBLEM_REGRESSION : SM_PROBLEM_SINGLE_LABEL;
+    sm_bert *m = NULL;
+    sm_error e;
+    ck_assert_msg(sm_bert_create(&m, &cfg, 1, &e) == SM_OK, "%s", e.msg);
+    sm_rng r;
+    sm_rng_seed(&r, seed);
+    sm_bert_init(m, &r);
+    return m;
+}
+
+typedef struct tbatch {
+    sm_batch b;
+    int32_t ids[TB * TT], types[TB * TT], lengths[TB], labels[TB], rows[TB];
+    float mask[TB * TT], targets[TB];
+} tbatch;
+
+static void tiny_batch(tbatch *tb, int C, uint64_t seed)
+{
+    sm_rng r;
+    sm_rng_seed(&r, seed);
+    memset(tb, 0, sizeof *tb);
+    for (int b = 0; b < TB; b++) {
+        tb->lengths[b] = tlen[b];
+        tb->labels[b] = (int32_t)sm_rng_below(&r, (uint64_t)(C > 1 ? C : 2));
+        tb->targets[b] = (float)sm_rng_normal(&r);
+        tb->rows[b] = (uint32_t)b;
+        for (int t = 0; t < TT; t++) {
+            int real = t < tlen[b];
+            tb->ids[b * TT + t] = real ? 5 + (int32_t)sm_rng_below(&r, TV - 5) : 0;
+            tb->types[b * TT + t] = real && t >= tlen[b] / 2 ? 1 : 0;
+            tb->mask[b * TT + t] = (float)real;
+        }
+    }
+    tb->b = (sm_batch){TB, TT, tb->ids, tb->types, tb->mask, tb->lengths,
+                       C > 1 ? tb->labels : NULL, C > 1 ? NULL : tb->targets, (uint32_t *)tb->rows, TB, TT};
+}
+
+static void hp_for_tests(sm_hparams *hp, const char *preset)
+{
+    sm_hparams_default(hp);
+    ck_assert_int_eq(sm_hparams_preset(hp, preset, NULL), SM_OK);
+    hp->v[SM_HP_LR] = 1e-3;
+    hp->v[SM_HP_WARMUP] = 0.25;
+    hp->v[SM_HP_BATCH_SIZE] = TB;
+    hp->v[SM_HP_MAX_LEN] = TT;
+    hp->v[SM_HP_EPS] = 1e-2; /* large enough to matter on a tiny model */
+    hp->v[SM_HP_SIGMA] = 1e-2;
+    hp->v[SM_HP_ETA] = 1e-2;
+}
+
+static void do_step(sm_trainer *t, const sm_batch *b, sm_step_record *r)
+{
+    sm_error e;
+    ck_assert_msg(sm_trainer_step(t, b, 0, r, &e) == SM_OK, "%s", e.msg);
+}
+
+/* P1: with lambda_s = mu = 0 the update is bit-identical to plain fine-tuning (written out here with
+ * the engine and the optimizer directly) from the same seed; no extra pass or buffer exists. */
+START_TEST(test_p1_zero_weights_is_vanilla)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 5);
+    sm_bert *ma = tiny_model(3, 0.1f, 9), *mv = tiny_model(3, 0.1f, 9);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_LAMBDA_S] = 0;
+    hp.v[SM_HP_MU] = 0;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, ma, &hp, 8, &e), SM_OK);
+
+    /* plain fine-tuning */
+    sm_bert_acts *a;
+    ck_assert_int_eq(sm_bert_acts_create(&a, mv, TB, TT, 1, &e), SM_OK);
+    int nt = sm_bert_tensor_count(mv);
+    sm_param_segment segs[64];
+    ck_assert_int_le(nt, 64);
+    for (int i = 0; i < nt; i++)
+        segs[i] = (sm_param_segment){sm_bert_tensor(mv, i)->offset, sm_bert_tensor(mv, i)->numel,
+                                     sm_bert_tensor(mv, i)->decay};
+    sm_optim o;
+    ck_assert_int_eq(sm_optim_init(&o, sm_bert_numel(mv), segs, (size_t)nt, &e), SM_OK);
+    float dlogits[TB * 3], *demb = sm_alloc_floats(TB * TT * 16, NULL, "test");
+    size_t n = sm_bert_numel(mv);
+    for (int s = 0; s < 4; s++) {
+        sm_step_record r;
+        do_step(&t, &tb.b, &r);
+        ck_assert(r.rs == 0 && r.breg == 0 && r.rs_raw == 0 && r.breg_raw == 0 && !r.skipped);
+
+        float *w = sm_bert_weights(mv), *g = sm_bert_grads(mv);
+        sm_rng rc;
+        sm_train_stream(&t.st.rng, s, SM_STREAM_CLEAN, &rc);
+        double loss;
+        sm_bert_zero_grads(mv);
+        ck_assert_int_eq(sm_bert_embed(mv, w, a, &tb.b, SM_BERT_TRAIN, &rc, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_encode(mv, w, a, &tb.b, NULL, NULL, SM_BERT_TRAIN, &rc, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_task_loss(mv, sm_bert_acts_logits(a), &tb.b, &loss, dlogits, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_backward(mv, w, g, a, dlogits, demb, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_embed_backward(mv, w, g, a, demb, &e), SM_OK);
+        sm_clip_grad_norm(g, n, hp.v[SM_HP_CLIP]);
+        double lr = 1e-3 * sm_lr_factor(SM_LR_LINEAR, s, sm_warmup_steps(0.25, 8), 8);
+        sm_optim_params p = {SM_OPTIM_ADAMW, lr, 0.9, 0.999, 1e-8, 0.01};
+        sm_optim_step(&o, &p, w, g);
+        ck_assert(r.loss == loss && r.lr == lr);
+        ck_assert_msg(!memcmp(sm_bert_weights(ma), w, n * sizeof *w), "weights differ after step %d", s + 1);
+    }
+    /* skipped passes: no adversarial or inference workspace, no teacher, no perturbation buffer */
+    ck_assert_ptr_null(t.adv_ws);
+    ck_assert_ptr_null(t.infer_ws);
+    ck_assert_ptr_null(t.teacher);
+    ck_assert_ptr_null(t.delta);
+    sm_free_aligned(demb);
+    sm_optim_free(&o);
+    sm_bert_acts_free(a);
+    sm_trainer_free(&t);
+    sm_bert_free(ma);
+    sm_bert_free(mv);
+}
+END_TEST
+
+/* P3 (whole step): the gradient of the total loss (task + lambda_s R_s + mu D_Breg, delta constant:
+ * adv_steps 0 so delta is the theta-independent random start) against central finite differences of
+ * the loss the step reports, for classification and regression. The engine is float32; the
+ * differences are taken with h = 1e-2 on parameters of size 0.2 and compared to 2 %. */
+START_TEST(test_p3_step_gradient)
+{
+    for (int C = 3; C >= 1; C -= 2) {
+        tbatch tb;
+        tiny_batch(&tb, C, 6);
+        sm_bert *m = tiny_model(C, 0.1f, 10);
+        sm_hparams hp;
+        hp_for_tests(&hp, "paper");
+        hp.v[SM_HP_ADV_STEPS] = 0;
+        hp.v[SM_HP_SIGMA] = 0.5;
+        hp.v[SM_HP_LAMBDA_S] = 2;
+        hp.v[SM_HP_MU] = 3;
+        sm_trainer t;
+        sm_error e;
+        ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+        sm_rng r;
+        sm_rng_seed(&r, 77);
+        for (size_t i = 0; i < t.n_params; i++)
+            t.teacher[i] += (float)(0.05 * sm_rng_normal(&r));
+        sm_step_record rec;
+        ck_assert_msg(sm_trainer_compute(&t, &tb.b, 0, &rec, &e) == SM_OK, "%s", e.msg);
+        ck_assert(rec.rs_raw > 0 && rec.breg_raw > 0);
+        size_t n = t.n_params;
+        float *g0 = malloc(n * sizeof *g0), *w = sm_bert_weights(m);
+        memcpy(g0, sm_bert_grads(m), n * sizeof *g0);
+        sm_trainer_cancel(&t);
+        /* one element of each of several tensors: the largest-gradient element of the tensor */
+        const char *names[] = {"classifier.weight", "bert.pooler.dense.weight",
+                               "bert.encoder.layer.1.attention.self.query.weight",
+                               "bert.encoder.layer.0.output.LayerNorm.weight",
+                               "bert.encoder.layer.0.intermediate.dense.bias",
+                               "bert.embeddings.word_embeddings.weight",
+                               "bert.embeddings.position_embeddings.weight"};
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            int ti = sm_bert_tensor_find(m, names[k]);
+            ck_assert_msg(ti >= 0, "no tensor %s", names[k]);
+            const sm_tensor_info *info = sm_bert_tensor(m, ti);
+            size_t best = info->offset;
+            for (size_t i = info->offset; i < info->offset + info->numel; i++)
+                if (fabsf(g0[i]) > fabsf(g0[best]))
+                    best = i;
+            const float h = 1e-2f, keep = w[best];
+            double up, dn;
+            w[best] = keep + h;
+            ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, &rec, &e), SM_OK);
+            up = rec.total;
+            sm_trainer_cancel(&t);
+            w[best] = keep - h;
+            ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, &rec, &e), SM_OK);
+            dn = rec.total;
+            sm_trainer_cancel(&t);
+            w[best] = keep;
+            double fd = (up - dn) / (2.0 * ((double)(keep + h) - (double)keep));
+            ck_assert_msg(fabs(fd - g0[best]) <= 2e-4 + 2e-2 * fabs(fd), "C=%d %s: fd %.6g analytic %.6g",
+                          C, names[k], fd, g0[best]);
+        }
+        free(g0);
+        sm_trainer_free(&t);
+        sm_bert_free(m);
+    }
+}
+END_TEST
+
+/* P4 (model): perturbing padding positions does not change the logits. */
+START_TEST(test_p4_padding_invariance)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 7);
+    sm_bert *m = tiny_model(3, 0.0f, 11);
+    sm_bert_acts *a;
+    sm_error e;
+    ck_assert_int_eq(sm_bert_acts_create(&a, m, TB, TT, 1, &e), SM_OK);
+    const float *w = sm_bert_weights(m);
+    ck_assert_int_eq(sm_bert_forward(m, w, a, &tb.b, SM_BERT_EVAL, NULL, &e), SM_OK);
+    float ref[TB * 3], d[TB * TT * 16];
+    memcpy(ref, sm_bert_acts_logits(a), sizeof ref);
+    random_fill(d, TB * TT * 16, 100.0, 3);
+    for (int bt = 0; bt < TB * TT; bt++)
+        if (tb.mask[bt] != 0)
+            memset(d + bt * 16, 0, 16 * sizeof *d);
+    ck_assert_int_eq(sm_bert_encode(m, w, a, &tb.b, NULL, d, SM_BERT_EVAL, NULL, &e), SM_OK);
+    for (int i = 0; i < TB * 3; i++)
+        ck_assert_msg(fabsf(sm_bert_acts_logits(a)[i] - ref[i]) <= 1e-6f, "logit %d moved", i);
+    sm_bert_acts_free(a);
+    sm_bert_free(m);
+}
+END_TEST
+
+/* P6: for a small eta the ascent step increases ell_s, by its first-order prediction <g, delta' - delta>. */
+START_TEST(test_p6_ascent_increases)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 8);
+    sm_bert *m = tiny_model(3, 0.0f, 12);
+    sm_bert_acts *ca, *pa;
+    sm_error e;
+    ck_assert_int_eq(sm_bert_acts_create(&ca, m, TB, TT, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create(&pa, m, TB, TT, 1, &e), SM_OK);
+    const float *w = sm_bert_weights(m);
+    ck_assert_int_eq(sm_bert_forward(m, w, ca, &tb.b, SM_BERT_EVAL, NULL, &e), SM_OK);
+    const float *emb = sm_bert_acts_emb(ca), *clean = sm_bert_acts_logits(ca);
+    enum { N = TB * TT * 16 };
+    for (int norm = SM_ADV_EXAMPLE; norm <= SM_ADV_L2; norm++) {
+        float d[N], gd[N], dl[TB * 3];
+        sm_rng r;
+        sm_rng_seed(&r, 4);
+        sm_delta_init(d, tb.mask, TB, TT, 16, 0.05, &r);
+        if (norm == SM_ADV_TOKEN) { /* start from a delta the token step keeps: unit per token */
+            memset(gd, 0, sizeof gd);
+            ck_assert_int_eq(sm_delta_ascent(d, gd, tb.mask, TB, TT, 16, norm, 0, 0), SM_OK);
+        }
+        ck_assert_int_eq(sm_bert_encode(m, w, pa, &tb.b, emb, d, SM_BERT_EVAL, NULL, &e), SM_OK);
+        memset(dl, 0, sizeof dl);
+        double l0 = sm_symkl(sm_bert_acts_logits(pa), clean, TB, 3, dl, NULL, 1);
+        ck_assert_int_eq(sm_bert_backward(m, w, NULL, pa, dl, gd, &e), SM_OK);
+        float d1[N];
+        memcpy(d1, d, sizeof d);
+        const double eta = 1e-3;
+        ck_assert_int_eq(sm_delta_ascent(d1, gd, tb.mask, TB, TT, 16, norm, eta, 1e9), SM_OK);
+        double pred = 0; /* first order: <g, d1 - d> */
+        for (int i = 0; i < N; i++)
+            pred += (double)gd[i] * ((double)d1[i] - d[i]);
+        ck_assert_int_eq(sm_bert_encode(m, w, pa, &tb.b, emb, d1, SM_BERT_EVAL, NULL, &e), SM_OK);
+        double l1 = sm_symkl(sm_bert_acts_logits(pa), clean, TB, 3, NULL, NULL, 1);
+        /* example and l2 move along normalize(g): an ascent direction; token renormalises d + eta g
+         * per token, which need not ascend, so only the first-order agreement is required of it */
+        if (norm != SM_ADV_TOKEN || pred > 0)
+            ck_assert_msg(l1 > l0, "adv_norm %d: %.9g -> %.9g", norm, l0, l1);
+        ck_assert_msg(fabs((l1 - l0) - pred) <= 0.3 * fabs(pred), "adv_norm %d: gain %.6g, first order %.6g",
+                      norm, l1 - l0, pred);
+    }
+    sm_bert_acts_free(ca);
+    sm_bert_acts_free(pa);
+    sm_bert_free(m);
+}
+END_TEST
+
+/* P7: the ascent changes no parameter gradient. */
+START_TEST(test_p7_ascent_no_param_grad)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 9);
+    sm_bert *m = tiny_model(3, 0.1f, 13);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_ADV_STEPS] = 3;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    size_t n = t.n_params;
+    float *g = sm_bert_grads(m), *sentinel = malloc(n * sizeof *sentinel);
+    random_fill(g, n, 1.0, 5);
+    memcpy(sentinel, g, n * sizeof *g);
+    ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
+    ck_assert(!memcmp(g, sentinel, n * sizeof *g));
+    double dn = sm_delta_norm(t.delta, tb.mask, TB, TT, 16, SM_ADV_EXAMPLE);
+    ck_assert(dn > 0 && dn <= 1e-2);
+    free(sentinel);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
+/* P8 (trainer): the teacher is a copy of theta at step 0 (not an alias), follows the EMA exactly
+ * after every update, switches beta at 10 % of the planned steps; D_Breg = 0 at step 0 without dropout. */
+START_TEST(test_p8_teacher)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 10);
+    sm_bert *m = tiny_model(3, 0.0f, 14);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_WARMUP] = 0; /* so that the first update moves theta away from the teacher */
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 20, &e), SM_OK);
+    size_t n = t.n_params;
+    float *w = sm_bert_weights(m);
+    ck_assert_ptr_nonnull(t.teacher);
+    ck_assert_ptr_ne(t.teacher, w);
+    ck_assert(!memcmp(t.teacher, w, n * sizeof *w));
+    float *old = malloc(n * sizeof *old);
+    for (int s = 1; s <= 4; s++) {
+        memcpy(old, t.teacher, n * sizeof *old);
+        sm_step_record r;
+        do_step(&t, &tb.b, &r);
+        if (s == 1)
+            ck_assert_msg(fabs(r.breg_raw) < 1e-12, "D_Breg at step 0: %g", r.breg_raw);
+        else
+            ck_assert(r.breg_raw > 0);
+        double beta = s <= 2 ? 0.99 : 0.999; /* floor(0.1 * 20) = 2 */
+        ck_assert(r.beta == beta);
+        for (size_t i = 0; i < n; i++)
+            ck_assert(t.teacher[i] == (float)(beta * old[i] + (1 - beta) * w[i]));
+    }
+    free(old);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
+static void copy_state(sm_trainer *dst, const sm_trainer *src)
+{
+    size_t n = src->n_params;
+    memcpy(sm_bert_weights(dst->model), sm_bert_weights(src->model), n * sizeof(float));
+    memcpy(dst->opt.m, src->opt.m, n * sizeof(float));
+    memcpy(dst->opt.v, src->opt.v, n * sizeof(float));
+    dst->opt.t = src->opt.t;
+    if (src->teacher) {
+        ck_assert_int_eq(sm_trainer_teacher_alloc(dst, NULL), SM_OK);
+        memcpy(dst->teacher, src->teacher, n * sizeof(float));
+    }
+    dst->st = src->st;
+}
+
+/* P10: a fixed seed gives identical delta, losses and weights across runs and across a save/load
+ * (every piece of state copied as plain data into a fresh model and trainer) in between. */
+START_TEST(test_p10_determinism)
+{
+    tbatch tb[2];
+    tiny_batch(&tb[0], 3, 11);
+    tiny_batch(&tb[1], 3, 12);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_ADV_STEPS] = 2;
+    sm_error e;
+    sm_trainer a, b, c;
+    sm_bert *ma = tiny_model(3, 0.1f, 15), *mb = tiny_model(3, 0.1f, 15), *mc = tiny_model(3, 0.1f, 99);
+    ck_assert_int_eq(sm_trainer_init(&a, ma, &hp, 8, &e), SM_OK);
+    ck_assert_int_eq(sm_trainer_init(&b, mb, &hp, 8, &e), SM_OK);
+    sm_step_record ra[4], rb[4];
+    for (int s = 0; s < 4; s++)
+        do_step(&a, &tb[s % 2].b, &ra[s]);
+    for (int s = 0; s < 2; s++)
+        do_step(&b, &tb[s % 2].b, &rb[s]);
+    /* "load" the saved state into a fresh model (initialised from another seed) and trainer */
+    sm_hparams hc = hp;
+    hc.v[SM_HP_MU] = 0; /* the teacher comes from the saved state */
+    ck_assert_int_eq(sm_trainer_init(&c, mc, &hc, 8, &e), SM_OK);
+    copy_state(&c, &b);
+    ck_assert_int_eq(sm_trainer_set_hparams(&c, &hp, &e), SM_OK);
+    for (int s = 2; s < 4; s++) {
+        do_step(&b, &tb[s % 2].b, &rb[s]);
+        sm_step_record r;
+        do_step(&c, &tb[s % 2].b, &r);
+        ck_assert(r.loss == ra[s].loss && r.rs == ra[s].rs && r.breg == ra[s].breg);
+        ck_assert(r.delta_norm == ra[s].delta_norm && r.grad_norm == ra[s].grad_norm);
+    }
+    size_t n = a.n_params, nx = TB * TT * 16;
+    for (int s = 0; s < 4; s++)
+        ck_assert(ra[s].loss == rb[s].loss && ra[s].rs_raw == rb[s].rs_raw && ra[s].total == rb[s].total);
+    ck_assert(!memcmp(sm_bert_weights(ma), sm_bert_weights(mb), n * sizeof(float)));
+    ck_assert(!memcmp(sm_bert_weights(ma), sm_bert_weights(mc), n * sizeof(float)));
+    ck_assert(!memcmp(a.teacher, c.teacher, n * sizeof(float)));
+    ck_assert(!memcmp(a.opt.v, c.opt.v, n * sizeof(float)));
+    ck_assert(!memcmp(a.delta, b.delta, nx * sizeof(float)));
+    ck_assert(!memcmp(a.delta, c.delta, nx * sizeof(float)));
+    sm_trainer_free(&a);
+    sm_trainer_free(&b);
+    sm_trainer_free(&c);
+    sm_bert_free(ma);
+    sm_bert_free(mb);
+    sm_bert_free(mc);
+}
+END_TEST
+
+/* A non-finite loss never reaches the weights: the update is skipped and reported; a non-finite
+ * ascent gradient skips R_s for the batch and says so. */
+START_TEST(test_nonfinite_skipped)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 13);
+    sm_bert *m = tiny_model(3, 0.1f, 16);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    size_t n = t.n_params;
+    float *before = malloc(n * sizeof *before);
+    memcpy(before, sm_bert_weights(m), n * sizeof *before);
+    t.teacher[0] = NAN; /* the teacher's logits become NaN, so does D_Breg */
+    sm_step_record r;
+    do_step(&t, &tb.b, &r);
+    ck_assert(r.skipped == 1 && !isfinite(r.total));
+    ck_assert(!memcmp(before, sm_bert_weights(m), n * sizeof *before));
+    ck_assert_int_eq(t.st.skipped, 1);
+    ck_assert_int_eq(t.st.step, 1);
+    ck_assert_int_eq(t.opt.t, 0);
+    /* compute/apply order is enforced */
+    ck_assert_int_eq(sm_trainer_apply(&t, NULL, &e), SM_ERR_STATE);
+    ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, NULL, &e), SM_OK);
+    ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, NULL, &e), SM_ERR_STATE);
+    ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_ERR_STATE);
+    sm_trainer_cancel(&t);
+    /* a non-finite ascent gradient (a random start of 1e38 overflows the encoder) skips R_s only */
+    t.teacher[0] = t.teacher[1];
+    hp.v[SM_HP_SIGMA] = 1e38;
+    ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_OK);
+    memcpy(before, sm_bert_weights(m), n * sizeof *before);
+    do_step(&t, &tb.b, &r);
+    ck_assert(r.rs_skipped == 1 && r.skipped == 0 && r.rs == 0 && isfinite(r.total));
+    ck_assert(r.total == r.loss + r.breg);
+    ck_assert_int_eq(t.st.rs_skipped, 1);
+    ck_assert(memcmp(before, sm_bert_weights(m), n * sizeof *before) != 0);
+    free(before);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
+START_TEST(test_eval_batch)
+{
+    tbatch tb;
+    tiny_batch(&tb, 2, 14);
+    sm_bert *m = tiny_model(2, 0.1f, 17);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_eval_acc acc;
+    sm_eval_acc_init(&acc, 2);
+    ck_assert_int_eq(sm_trainer_eval_batch(&t, &tb.b, &acc, &e), SM_OK);
+    ck_assert_int_eq(sm_trainer_eval_batch(&t, &tb.b, &acc, &e), SM_OK);
+    sm_eval_record ev;
+    sm_eval_record_init(&ev);
+    ck_assert_int_eq(sm_eval_acc_finish(&acc, &ev, &e), SM_OK);
+    ck_assert_int_eq(ev.n, 2 * TB);
+    ck_assert(isfinite(ev.loss) && ev.acc >= 0 && ev.acc <= 1 && isfinite(ev.mcc) && isnan(ev.pearson));
+    /* evaluation is deterministic (no dropout): both passes gave the same predictions */
+    for (int i = 0; i < TB; i++)
+        ck_assert_int_eq(acc.pred[i], acc.pred[TB + i]);
+    sm_eval_acc_free(&acc);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
+
+/* [CLS] one id per byte [SEP] (b [SEP]): a stand-in tokenizer for the evaluation test. */
+static sm_status byte_encode(void *ud, const char *a, const char *b, int max_len, sm_ids *ids,
+                             sm_ids *types, sm_error *e)
+{
+    (void)ud;
+    ids->n = types->n = 0;
+    const char *texts[2] = {a, b};
+    for (int k = 0; k < 2 && texts[k]; k++) {
+        if (k == 0 && (sm_ids_push(ids, 2, e) || sm_ids_push(types, 0, e)))
+            return SM_ERR_NOMEM;
+        for (const char *p = texts[k]; *p && (int)ids->n < max_len - 1; p++)
+            if (sm_ids_push(ids, 5 + (unsigned char)*p % (TV - 5), e) || sm_ids_push(types, k, e))
+                return SM_ERR_NOMEM;
+        if (sm_ids_push(ids, 3, e) || sm_ids_push(types, k, e))
+            return SM_ERR_NOMEM;
+    }
+    return SM_OK;
+}
+
+/* Evaluation of a whole dataset: the same predictions and metrics whatever the batch size (padding
+ * changes nothing in eval mode), and refusals for unlabelled or mismatched sets. */
+START_TEST(test_evaluate_dataset)
+{
+    static const char tsv[] = "sentence\tlabel\nthe cat\t1\na dog barks loudly\t0\nok\t1\n"
+                              "nothing to see here at all\t0\nyes\t1\n";
+    sm_data_opts o;
+    sm_data_opts_init(&o);
+    sm_dataset *ds;
+    sm_error e;
+    ck_assert_msg(sm_dataset_load_mem("dev.tsv", tsv, sizeof tsv - 1, &o, &ds, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(sm_dataset_tokenize_fn(ds, byte_encode, NULL, 12, &e) == SM_OK, "%s", e.msg);
+    sm_bert *m = tiny_model(2, 0.1f, 18);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_eval_record ev[3];
+    int sizes[3] = {1, 2, 5};
+    for (int k = 0; k < 3; k++) {
+        sm_eval_record_init(&ev[k]);
+        ck_assert_msg(sm_trainer_evaluate(&t, ds, sizes[k], 0, &ev[k], &e) == SM_OK, "%s", e.msg);
+        ck_assert_int_eq(ev[k].n, 5);
+        ck_assert(isfinite(ev[k].f1) && isfinite(ev[k].mcc) && isnan(ev[k].macro_f1));
+        ck_assert(ev[k].acc == ev[0].acc && ev[k].f1 == ev[0].f1 && ev[k].mcc == ev[0].mcc);
+        ck_assert(fabs(ev[k].loss - ev[0].loss) < 1e-5);
+    }
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 0, 0, &ev[0], &e), SM_ERR_INVALID);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+    m = tiny_model(1, 0.1f, 18);
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 2, 0, &ev[0], &e), SM_ERR_INVALID);
+    ck_assert(strstr(e.msg, "classification"));
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+    sm_dataset_free(ds);
+    sm_data_opts_free(&o);
+}
+END_TEST
+
+/* ---- against transformers (the hf-bert fixture) ------------------------------------------------------ */
+
+static float *st_tensor(const sm_st_file *f, const char *name, size_t numel)
+{
+    long i = sm_st_find(f, name);
+    ck_assert_msg(i >= 0, "%s: no tensor %s", sm_st_path(f), name);
+    ck_assert_uint_eq(sm_st_tensor_at(f, (size_t)i)->numel, numel);
+    float *x = malloc(numel * sizeof *x);
+    sm_error e;
+    ck_assert_msg(sm_st_read_float(f, (size_t)i, x, numel, &e) == SM_OK, "%s", e.msg);
+    return x;
+}
+
+static void json_ints(json_t *arr, int32_t *out, int B, int T)
+{
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++)
+            out[b * T + t] = (int32_t)json_integer_value(json_array_get(json_array_get(arr, (size_t)b), (size_t)t));
+}
+
+/* P2/P3 against the reference: the symmetric KL of transformers' clean and perturbed logits, and
+ * d symkl / d delta through the whole encoder (the probe backward, no parameter gradient), within 1e-4. */
+START_TEST(test_reference_smart)
+{
+    char buf[4096], path[4200];
+    const char *dir = tu_shared(buf, sizeof buf, "fixtures/hf-bert/bert-tiny-random-cls3");
+    if (!dir)
+        return;
+    sm_error e;
+    sm_bert_config cfg;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    ck_assert_msg(sm_config_load(path, &cfg, &e) == SM_OK, "%s", e.msg);
+    sm_bert *m;
+    ck_assert_msg(sm_bert_create(&m, &cfg, 0, &e) == SM_OK, "%s", e.msg);
+    sm_st_file *wf, *gf;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    ck_assert_msg(sm_st_open(path, &wf, &e) == SM_OK, "%s", e.msg);
+    for (int i = 0; i < sm_bert_tensor_count(m); i++) {
+        const sm_tensor_info *ti = sm_bert_tensor(m, i);
+        float *x = st_tensor(wf, ti->name, ti->numel);
+        memcpy(sm_bert_weights(m) + ti->offset, x, ti->numel * sizeof *x);
+        free(x);
+    }
+    sm_st_close(wf);
+
+    snprintf(path, sizeof path, "%s/reference.json", dir);
+    json_error_t je;
+    json_t *ref = json_load_file(path, JSON_ALLOW_NUL, &je); /* a tokenization text holds a NUL */
+    ck_assert_msg(ref != NULL, "%s:%d: %s", path, je.line, je.text);
+    json_t *jb = json_object_get(ref, "batch"), *ids = json_object_get(jb, "input_ids");
+    int B = (int)json_array_size(ids), T = (int)json_array_size(json_array_get(ids, 0)), C = cfg.num_labels;
+    int H = cfg.hidden_size;
+    int32_t *iv = malloc((size_t)B * T * sizeof *iv), *tv = malloc((size_t)B * T * sizeof *tv);
+    int32_t *mv = malloc((size_t)B * T * sizeof *mv), *len = calloc((size_t)B, sizeof *len);
+    int32_t *lab = malloc((size_t)B * sizeof *lab);
+    float *mask = malloc((size_t)B * T * sizeof *mask);
+    json_ints(ids, iv, B, T);
+    json_ints(json_object_get(jb, "token_type_ids"), tv, B, T);
+    json_ints(json_object_get(jb, "attention_mask"), mv, B, T);
+    for (int i = 0; i < B * T; i++) {
+        mask[i] = (float)mv[i];
+        len[i / T] += mv[i];
+    }
+    for (int b = 0; b < B; b++)
+        lab[b] = (int32_t)json_integer_value(json_array_get(json_object_get(jb, "labels"), (size_t)b));
+    sm_batch batch = {B, T, iv, tv, mask, len, lab, NULL, NULL, B, T};
+
+    snprintf(path, sizeof path, "%s/reference_grads.safetensors", dir);
+    ck_assert_msg(sm_st_open(path, &gf, &e) == SM_OK, "%s", e.msg);
+    size_t nx = (size_t)B * T * H;
+    float *delta = st_tensor(gf, "smart.delta", nx), *gref = st_tensor(gf, "smart.grad_delta", nx);
+    sm_st_close(gf);
+
+    sm_bert_acts *ca, *pa;
+    ck_assert_int_eq(sm_bert_acts_create(&ca, m, B, T, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create(&pa, m, B, T, 1, &e), SM_OK);
+    const float *w = sm_bert_weights(m);
+    ck_assert_msg(sm_bert_forward(m, w, ca, &batch, SM_BERT_EVAL, NULL, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(sm_bert_encode(m, w, pa, &batch, sm_bert_acts_emb(ca), delta, SM_BERT_EVAL, NULL, &e) == SM_OK,
+                  "%s", e.msg);
+    const float *clean = sm_bert_acts_logits(ca), *pert = sm_bert_acts_logits(pa);
+    json_t *js = json_object_get(ref, "smart");
+    for (int i = 0; i < B * C; i++) {
+        json_t *rc = json_array_get(json_object_get(js, "clean_logits"), (size_t)(i / C));
+        json_t *rp = json_array_get(json_object_get(js, "perturbed_logits"), (size_t)(i / C));
+        ck_assert(tu_close(clean[i], json_real_value(json_array_get(rc, (size_t)(i % C))), 1e-4));
+        ck_assert(tu_close(pert[i], json_real_value(json_array_get(rp, (size_t)(i % C))), 1e-4));
+    }
+    float *dq = calloc((size_t)B * C, sizeof *dq), *gd = malloc(nx * sizeof *gd);
+    double skl = sm_symkl(clean, pert, B, C, NULL, dq, 1.0);
+    double rskl = json_real_value(json_object_get(js, "symkl"));
+    ck_assert_msg(fabs(skl - rskl) <= 1e-4 && fabs(skl - rskl) <= 0.02 * rskl, "symkl %.9g, reference %.9g", skl, rskl);
+    ck_assert_msg(sm_bert_backward(m, w, NULL, pa, dq, gd, &e) == SM_OK, "%s", e.msg);
+    double gmax = 0;
+    for (size_t i = 0; i < nx; i++)
+        gmax = fmax(gmax, fabs(gref[i]));
+    long bad = tu_first_mismatch(gd, gref, nx, 1e-4);
+    ck_assert_msg(bad < 0, "grad_delta[%ld] = %g, reference %g", bad, bad < 0 ? 0.0 : gd[bad], bad < 0 ? 0.0 : gref[bad]);
+    /* the reference gradient is not negligible against the tolerance: relative agreement too */
+    ck_assert(gmax > 0);
+    bad = -1;
+    for (size_t i = 0; i < nx && bad < 0; i++)
+        if (fabs(gd[i] - gref[i]) > 1e-3 * gmax)
+            bad = (long)i;
+    ck_assert_msg(bad < 0, "grad_delta[%ld] = %g, reference %g (max |g| %g)", bad, bad < 0 ? 0.0 : gd[bad],
+                  bad < 0 ? 0.0 : gref[bad], gmax);
+    free(dq);
+    free(gd);
+    free(delta);
+    free(gref);
+    free(iv);
+    free(tv);
+    free(mv);
+    free(len);
+    free(lab);
+    free(mask);
+    json_decref(ref);
+    sm_bert_acts_free(ca);
+    sm_bert_acts_free(pa);
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+}
+END_TEST
+
+static void add_step_tests(Suite *s)
+{
+    TCase *tc = tcase_create("step");
+    tcase_add_test(tc, test_p1_zero_weights_is_vanilla);
+    tcase_add_test(tc, test_p3_step_gradient);
+    tcase_add_test(tc, test_p4_padding_invariance);
+    tcase_add_test(tc, test_p6_ascent_increases);
+    tcase_add_test(tc, test_p7_ascent_no_param_grad);
+    tcase_add_test(tc, test_p8_teacher);
+    tcase_add_test(tc, test_p10_determinism);
+    tcase_add_test(tc, test_nonfinite_skipped);
+    tcase_add_test(tc, test_eval_batch);
+    tcase_add_test(tc, test_evaluate_dataset);
+    tcase_add_test(tc, test_reference_smart);
+    suite_add_tcase(s, tc);
+}
+
 static void add_math_tests(Suite *s)
 {
     TCase *tc = tcase_create("math");
@@ -280,6 +972,7 @@ int main(void)
 {
     Suite *s = suite_create("smart");
     add_math_tests(s);
+    add_step_tests(s);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

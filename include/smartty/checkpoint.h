@@ -41,7 +41,8 @@ sm_status sm_checkpoint_save(struct sm_session *s, const char *dir, sm_error *e)
 
 /* Restore the training state of the checkpoint in dir (already resolved) into s, whose backend
  * already holds the model loaded from the same folder: hyperparameters, counters, generators, data
- * position, teacher and moments, and the journal. */
+ * position, teacher and moments, and the journal (the checkpoint's, followed by the events s had
+ * already journalled, e.g. its loads, stamped with the checkpoint's step). */
 sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error *e);
 
 /* The "backend" object of trainer_state.json as JSON text (caller frees), for a backend to learn

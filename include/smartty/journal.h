@@ -11,7 +11,8 @@
  *
  * Replay rule: for each event in order, train (without breakpoints) until the step counter equals
  * the event's step, then apply the event. A rewind moves the counter back to its snapshot's step;
- * "discard" at step S means "compute step S+1 and drop its update". */
+ * "discard" at step S means "compute step S+1 and drop its update". The end of a run or of a
+ * `step N` is marked ("done", "stepped", "pause", "stop") so that a replay runs to it. */
 #ifndef SMARTTY_JOURNAL_H
 #define SMARTTY_JOURNAL_H
 

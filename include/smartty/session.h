@@ -111,11 +111,17 @@ typedef enum sm_cmd_kind {
     SM_CMD_SNAPSHOT, /* name */
     SM_CMD_REWIND,   /* name */
     SM_CMD_SAVE,     /* path: checkpoint folder */
-    SM_CMD_DISCARD   /* (journal replay) compute the next step and drop its update */
+    SM_CMD_DISCARD,  /* (journal replay) compute the next step and drop its update */
+    SM_CMD_CALL      /* run fn(session, arg, err) on the thread that owns the state (loads...) */
 } sm_cmd_kind;
+
+struct sm_session;
+typedef sm_status (*sm_session_call_fn)(struct sm_session *s, void *arg, sm_error *e);
 
 typedef struct sm_session_cmd {
     sm_cmd_kind kind;
+    sm_session_call_fn fn; /* CALL */
+    void *arg;             /* CALL */
     char name[64];
     char value[256];
     char path[4096];
@@ -214,6 +220,10 @@ sm_status sm_session_resume(sm_session *s, sm_pending_action pending, sm_session
 /* Ask the run to pause at the next step boundary (async-signal-safe: only sets a flag). */
 void sm_session_interrupt(sm_session *s);
 
+/* Run fn(s, arg, e) where the state lives (on the trainer thread, at a step boundary), e.g. the
+ * loads below; the reply carries its status and error. */
+sm_status sm_session_call(sm_session *s, sm_session_call_fn fn, void *arg, sm_session_reply *r);
+
 /* Threaded: wait until the state is neither RUNNING nor STEPPING (timeout_s < 0: forever).
  * Returns 1 when it is so, 0 on timeout. */
 int sm_session_wait_idle(sm_session *s, double timeout_s);
@@ -254,5 +264,46 @@ sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e);
 sm_status sm_session_prepare(sm_session *s, sm_error *e);
 int64_t sm_session_step_count(sm_session *s);
 const sm_hparams *sm_session_hparams(sm_session *s);
+/* 1 while a run is in progress (running, stepping, paused or at a breakpoint). */
+int sm_session_busy(sm_session *s);
+/* The backend's ctx when its free function is free_fn (a type check for backend-specific calls),
+ * else NULL. */
+void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx));
+/* The backend's model or data changed (a load before training): prepare it again before the next
+ * step. Only at step 0. */
+sm_status sm_session_reset(sm_session *s, sm_error *e);
+
+/* ---- the BERT backend (session_bert.c): SMART fine-tuning of a sequence classifier ---- */
+
+struct sm_data_opts;
+struct sm_dataset;
+struct sm_bert;
+struct sm_bert_config;
+struct sm_tokenizer;
+
+/* A backend with nothing loaded; load a model and a training set into its session before training. */
+sm_status sm_bert_backend_new(sm_session_backend *be, sm_error *e);
+/* These run where the state lives: directly without the thread, through sm_session_call with it.
+ * Load a Hugging Face model folder or a smartty checkpoint (its label mapping then fixes the data's,
+ * and its training state is restored as soon as the training set is loaded: load the same training
+ * file with the same options). Only before training (step 0) or to resume a checkpoint. */
+sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e);
+/* which: 0 train, 1 dev. The texts are tokenized with the model's tokenizer and max_len; labels follow
+ * a trained classifier's mapping, else the training set's (the dev set follows the training set).
+ * Journalled as load_train/load_dev with the path and the options that differ from the defaults. */
+sm_status sm_session_load_data(sm_session *s, int which, const char *path,
+                               const struct sm_data_opts *o, sm_error *e);
+/* Replay one journal event: loads (load_model, load_train, load_dev with their options) at step 0
+ * are performed, a resumed run's loads (at a later step) are only recorded since replaying the events
+ * before them reproduced that state; every other event goes to sm_session_apply_event. Replaying a
+ * whole journal in order into a session with a fresh BERT backend and default hyperparameters
+ * reproduces the final weights bit for bit (same thread count). */
+sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
+/* Read-only views for `show model`, `show data` and `predict` (NULL when not loaded). Only while no
+ * step runs. */
+const struct sm_dataset *sm_session_dataset(sm_session *s, int which);
+const struct sm_bert_config *sm_session_model_config(sm_session *s);
+const struct sm_tokenizer *sm_session_tokenizer(sm_session *s);
+struct sm_bert *sm_session_model(sm_session *s);
 
 #endif

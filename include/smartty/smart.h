@@ -16,6 +16,7 @@
 
 struct sm_bert;
 struct sm_bert_acts;
+struct sm_dataset;
 
 /* ---- ell_s ------------------------------------------------------------------------------------ */
 
@@ -105,6 +106,13 @@ typedef struct sm_trainer {
     float *dadv;            /* [B, C] d loss / d adversarial logits */
 } sm_trainer;
 
+/* Saving and restoring (what a checkpoint holds besides the model's weights and hp):
+ *   save:    t->opt.m, t->opt.v ([n_params] each), t->opt.t, t->teacher ([n_params], when not NULL),
+ *            t->st (plain data, sm_rng included);
+ *   restore: sm_trainer_init(t, m, hp, planned) on the loaded weights, copy m, v and t into t->opt,
+ *            sm_trainer_teacher_alloc then copy the teacher (if saved), then t->st = saved st.
+ * The next step then reproduces the uninterrupted run bit for bit (tests/check_smart.c, P10). */
+
 /* Bind a trainer to a model (which must have a gradient arena): copies hp, allocates the optimizer
  * state, seeds st.rng from hp seed, copies theta into the teacher when mu > 0. planned: total
  * optimizer steps of the run (schedule, warm-up, beta switch). */
@@ -150,5 +158,10 @@ size_t sm_trainer_bytes(const sm_trainer *t);
  * predictions and summed task loss to acc (sm_eval_acc_init(acc, num_labels) first; finish with
  * sm_eval_acc_finish). */
 sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *acc, sm_error *e);
+/* Evaluate a whole tokenized, labelled dataset in file order, batch_size rows at a time (padding
+ * with pad_id): every metric of the task in *ev (sm_eval_acc_finish), ev->step = st.step,
+ * ev->seconds the wall time. ev->epoch is left to the caller. */
+sm_status sm_trainer_evaluate(sm_trainer *t, const struct sm_dataset *ds, int batch_size, int32_t pad_id,
+                              sm_eval_record *ev, sm_error *e);
 
 #endif

@@ -361,10 +361,22 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
     if (st != SM_OK)
         return st;
 
-    sm_journal j;
+    /* The checkpoint's journal, then what this session did before restoring it (its loads),
+     * stamped with the checkpoint's step: a replay reaches that step, then loads. */
+    sm_journal j, mine;
     sm_journal_init(&j);
-    if ((st = sm_journal_load(&j, sm_path_join(p, sizeof p, dir, SM_CKPT_JOURNAL), e)) == SM_OK)
-        st = sm_session_journal_set(s, &j, e);
+    if ((st = sm_session_journal(s, &mine, e)) != SM_OK)
+        return st;
+    if ((st = sm_journal_load(&j, sm_path_join(p, sizeof p, dir, SM_CKPT_JOURNAL), e)) == SM_OK) {
+        int64_t step = sm_session_step_count(s);
+        for (size_t i = 0; i < mine.n && st == SM_OK; i++) {
+            mine.ev[i].step = step;
+            st = sm_journal_add_event(&j, &mine.ev[i], e);
+        }
+        if (st == SM_OK)
+            st = sm_session_journal_set(s, &j, e);
+    }
     sm_journal_free(&j);
+    sm_journal_free(&mine);
     return st;
 }

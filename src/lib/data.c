@@ -7,6 +7,7 @@
 #include "lib/data_internal.h"
 
 #include <csv.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -590,6 +591,35 @@ static void cb_row(int c, void *ud)
 
 /* ---- feeding bytes ---- */
 
+/* libcsv grows its field buffer by a fixed block (128 bytes) per realloc: quadratic on a long field.
+ * These keep the real capacity in a header before the block and grow it geometrically, so most of
+ * libcsv's reallocs return at once. */
+typedef union grow_hdr {
+    size_t cap;
+    max_align_t align;
+} grow_hdr;
+
+static void *grow_realloc(void *p, size_t n)
+{
+    grow_hdr *h = p ? (grow_hdr *)p - 1 : NULL;
+    if (h && n <= h->cap)
+        return p;
+    size_t cap = n < 4096 ? 4096 : n + n / 2;
+    if (cap < n || cap > SIZE_MAX - sizeof *h)
+        return NULL;
+    grow_hdr *nh = realloc(h, sizeof *h + cap);
+    if (!nh)
+        return NULL;
+    nh->cap = cap;
+    return nh + 1;
+}
+
+static void grow_free(void *p)
+{
+    if (p)
+        free((grow_hdr *)p - 1);
+}
+
 static int no_space(unsigned char c)
 {
     (void)c;
@@ -919,6 +949,8 @@ sm_status sm_dataset_load_chunked(const char *name, const void *data, size_t len
      * means no byte ever opens a quoted field */
     csv_set_quote(&L.p, r->quote == SM_QUOTE_CSV ? CSV_QUOTE : 0);
     csv_set_space_func(&L.p, no_space);
+    csv_set_realloc_func(&L.p, grow_realloc);
+    csv_set_free_func(&L.p, grow_free);
     const unsigned char *bytes = data;
     if (chunk == 0)
         chunk = len;

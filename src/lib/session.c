@@ -347,6 +347,7 @@ static void after_step(sm_session *s)
     if (st == SM_SESSION_AT_BREAK)
         return;
     if (st == SM_SESSION_STEPPING && s->step >= s->step_end) {
+        journal(s, s->step, "stepped", 0, NULL);
         set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
         return;
     }
@@ -485,14 +486,17 @@ static void reply_ok(sm_session_reply *r, int64_t step, const char *fmt, ...)
  * started). */
 static sm_status check_change(sm_session *s, const sm_hparams *nh, sm_error *e)
 {
-    if (!s->prepared && s->step == 0)
-        return SM_OK;
     for (int id = 0; id < SM_HP_COUNT; id++) {
         const sm_hparam_def *d = sm_hparam_def_at(id);
-        if (!d->live && nh->v[id] != s->hp.v[id])
-            return sm_err(e, SM_ERR_STATE,
-                          "%s cannot change once training has started (it is fixed at step 0); "
-                          "start a new session to change it", d->name);
+        if (d->live || nh->v[id] == s->hp.v[id])
+            continue;
+        if (s->step == 0 && !s->pending && s->state == SM_SESSION_STOPPED) {
+            s->prepared = 0; /* before the first step: the backend is made again */
+            continue;
+        }
+        return sm_err(e, SM_ERR_STATE,
+                      "%s cannot change once training has started (it is fixed at step 0); "
+                      "start a new session to change it", d->name);
     }
     return SM_OK;
 }
@@ -606,8 +610,10 @@ static sm_status cmd_step(sm_session *s, const sm_session_cmd *c, sm_session_rep
     }
     atomic_store(&s->interrupt, 0);
     reply_ok(r, start, "stepping from %lld to %lld", (long long)start, (long long)s->step_end);
-    if (s->step >= s->step_end)
+    if (s->step >= s->step_end) {
+        journal(s, s->step, "stepped", 0, NULL);
         set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
+    }
     else
         set_state(s, SM_SESSION_STEPPING);
     return SM_OK;
@@ -772,6 +778,12 @@ static sm_status exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_rep
                 reply_ok(r, s->step, "step %lld computed and discarded", (long long)s->step);
             }
         }
+        break;
+    case SM_CMD_CALL:
+        if (!c->fn)
+            st = sm_err(&r->err, SM_ERR_INVALID, "call: no function");
+        else if ((st = c->fn(s, c->arg, &r->err)) == SM_OK)
+            reply_ok(r, s->step, NULL);
         break;
     default:
         st = sm_err(&r->err, SM_ERR_INVALID, "unknown session command %d", (int)c->kind);
@@ -1018,6 +1030,14 @@ sm_status sm_session_resume(sm_session *s, sm_pending_action pending, sm_session
     return sm_session_command(s, &c, r);
 }
 
+sm_status sm_session_call(sm_session *s, sm_session_call_fn fn, void *arg, sm_session_reply *r)
+{
+    sm_session_cmd c = mkcmd(SM_CMD_CALL);
+    c.fn = fn;
+    c.arg = arg;
+    return sm_session_command(s, &c, r);
+}
+
 void sm_session_interrupt(sm_session *s)
 {
     atomic_store(&s->interrupt, 1);
@@ -1197,8 +1217,8 @@ static int op_is(const sm_journal_event *ev, const char *const *names)
 
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
 {
-    static const char *const markers[] = {"train", "step", "pause", "resume", "stop", "done",
-                                          "break", "delete", "save", "quit", NULL};
+    static const char *const markers[] = {"train", "step", "stepped", "pause", "resume", "stop",
+                                          "done", "break", "delete", "save", "quit", NULL};
     if (s->threaded)
         return sm_err(e, SM_ERR_STATE, "replay: stop the trainer thread first");
     if (ev->step < s->step)
@@ -1357,3 +1377,28 @@ sm_status sm_session_prepare(sm_session *s, sm_error *e) { return prepare(s, e);
 int64_t sm_session_step_count(sm_session *s) { return s->step; }
 
 const sm_hparams *sm_session_hparams(sm_session *s) { return &s->hp; }
+
+int sm_session_busy(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int busy = s->state != SM_SESSION_STOPPED;
+    pthread_mutex_unlock(&s->mu);
+    return busy;
+}
+
+void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx))
+{
+    return s->be.free == free_fn ? s->be.ctx : NULL;
+}
+
+sm_status sm_session_reset(sm_session *s, sm_error *e)
+{
+    if (s->step != 0)
+        return sm_err(e, SM_ERR_STATE,
+                      "training has started (step %lld): the model and training data are fixed; "
+                      "start a new session to change them", (long long)s->step);
+    s->prepared = 0;
+    s->hp_changed = 0;
+    publish_hp(s);
+    return SM_OK;
+}

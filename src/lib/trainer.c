@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smartty/data.h"
 #include "smartty/model.h"
 
 /* "SMART" in ASCII: the label that separates the trainer's streams from other users of the seed. */
@@ -420,4 +421,44 @@ size_t sm_trainer_bytes(const sm_trainer *t)
     if (t->infer_ws)
         n += sm_bert_acts_bytes(t->infer_ws);
     return n;
+}
+
+sm_status sm_trainer_evaluate(sm_trainer *t, const sm_dataset *ds, int batch_size, int32_t pad_id,
+                              sm_eval_record *ev, sm_error *e)
+{
+    if (batch_size < 1)
+        return sm_err(e, SM_ERR_INVALID, "evaluation batch size %d: must be at least 1", batch_size);
+    if (!sm_dataset_has_labels(ds))
+        return sm_err(e, SM_ERR_INVALID, "the evaluation set has no labels: nothing to score against");
+    if (sm_dataset_is_regression(ds) != (t->num_labels == 1))
+        return sm_err(e, SM_ERR_INVALID, "the evaluation set is %s but the model has %d labels",
+                      sm_dataset_is_regression(ds) ? "a regression set" : "a classification set",
+                      t->num_labels);
+    double t0 = sm_now();
+    size_t n = sm_dataset_size(ds);
+    sm_batch b;
+    memset(&b, 0, sizeof b);
+    uint32_t *rows = sm_malloc((size_t)batch_size * sizeof *rows, e, "evaluation rows");
+    if (!rows)
+        return SM_ERR_NOMEM;
+    sm_eval_acc acc;
+    sm_eval_acc_init(&acc, t->num_labels);
+    sm_status st = SM_OK;
+    for (size_t start = 0; start < n && st == SM_OK; start += (size_t)batch_size) {
+        int k = n - start < (size_t)batch_size ? (int)(n - start) : batch_size;
+        for (int i = 0; i < k; i++)
+            rows[i] = (uint32_t)(start + (size_t)i);
+        st = sm_batch_fill(&b, ds, rows, k, pad_id, e);
+        if (st == SM_OK)
+            st = sm_trainer_eval_batch(t, &b, &acc, e);
+    }
+    if (st == SM_OK) {
+        st = sm_eval_acc_finish(&acc, ev, e);
+        ev->step = t->st.step;
+        ev->seconds = sm_now() - t0;
+    }
+    sm_eval_acc_free(&acc);
+    sm_batch_free(&b);
+    free(rows);
+    return st;
 }

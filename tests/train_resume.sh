@@ -1,0 +1,45 @@
+#!/bin/sh
+# train_resume.sh: training N steps, saving, resuming in a new process and training N more gives
+# weights, Adam moments and teacher bit-identical to 2N uninterrupted steps (one thread); and a
+# checkpoint survives runs killed with SIGKILL while they train and save over it.
+set -u
+bin=${SMARTTY_BIN:?}
+shared=${SMARTTY_SHARED:-}
+model=$shared/models/bert-tiny-mlm
+data=$shared/datasets/sst2
+if [ ! -d "$model" ] || [ ! -f "$data/train.tsv" ]; then
+    echo "SKIP: $model or $data is absent (set SMARTTY_SHARED)"; exit 77
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-resume.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS
+
+# 5 steps per epoch (40 rows, batch 8): the resume point (6) is inside the second epoch
+run() { "$bin" train --model "$model" --train "$data/train.tsv" --limit 40 --preset paper \
+        --set batch_size=8 --set max_steps=12 --set max_len=32 --set seed=7 "$@"; }
+run --save "$tmp/full" >/dev/null 2>"$tmp/err" || fail "uninterrupted run: $(cat "$tmp/err")"
+run --steps 6 --save "$tmp/half" >/dev/null 2>"$tmp/err" || fail "first half: $(cat "$tmp/err")"
+"$bin" train --resume "$tmp/half" --train "$data/train.tsv" --limit 40 --save "$tmp/resumed" \
+    >"$tmp/out" 2>"$tmp/err" || fail "resume: $(cat "$tmp/err")"
+grep -q "from step 6" "$tmp/out" || fail "the resumed run did not start at step 6: $(cat "$tmp/out")"
+cmp "$tmp/full/model.safetensors" "$tmp/resumed/model.safetensors" || fail "weights differ after resume"
+cmp "$tmp/full/trainer_state.safetensors" "$tmp/resumed/trainer_state.safetensors" \
+    || fail "moments or teacher differ after resume"
+cmp "$tmp/full/model.safetensors" "$tmp/half/model.safetensors" >/dev/null \
+    && fail "the half-way checkpoint equals the full one: the test cannot tell"
+
+# kill -9 runs that train and save over a checkpoint, at several moments: it always loads
+cp -r "$tmp/half" "$tmp/victim"
+for delay in 0.3 0.8 1.5 2.5; do
+    "$bin" train --resume "$tmp/victim" --train "$data/train.tsv" --limit 40 --steps 2 \
+        --save "$tmp/victim" >/dev/null 2>&1 &
+    pid=$!
+    sleep "$delay"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    "$bin" train --resume "$tmp/victim" --train "$data/train.tsv" --limit 40 --steps 1 \
+        --save "$tmp/probe" >"$tmp/out" 2>"$tmp/err" || fail "after kill at ${delay}s: $(cat "$tmp/err")"
+    rm -rf "$tmp/probe"
+done
+exit 0
