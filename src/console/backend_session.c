@@ -478,35 +478,6 @@ static sm_status be_export(void *ud, const char *path, sm_error *e)
 
 /* Replay: a fresh session without a thread applies the journal's events (loads included), then
  * replaces the console's session. */
-static sm_status replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
-{
-    sm_status st = sm_session_apply_event(s, ev, e);
-    if (st != SM_ERR_UNSUPPORTED)
-        return st;
-    if (!strcmp(ev->op, "load_model") && ev->argc == 1)
-        return sm_session_load_model(s, ev->argv[0], e);
-    if ((!strcmp(ev->op, "load_train") || !strcmp(ev->op, "load_dev")) && ev->argc >= 1) {
-        sm_data_opts o;
-        sm_data_opts_init(&o);
-        int n = ev->argc;
-        char **argv = malloc((size_t)(n + 1) * sizeof *argv);
-        if (!argv)
-            return sm_err(e, SM_ERR_NOMEM, "out of memory");
-        for (int i = 0; i < n; i++)
-            argv[i] = ev->argv[i];
-        argv[n] = NULL;
-        st = sm_data_opts_parse(&o, &n, argv, 1, e);
-        if (st == SM_OK && n != 1)
-            st = sm_err(e, SM_ERR_FORMAT, "'%s' is not a data option", argv[1]);
-        if (st == SM_OK)
-            st = sm_session_load_data(s, strcmp(ev->op, "load_train") ? 1 : 0, ev->argv[0], &o, e);
-        free(argv);
-        sm_data_opts_free(&o);
-        return st;
-    }
-    return sm_err(e, SM_ERR_UNSUPPORTED, "replay cannot apply '%s' at step %lld", ev->op, (long long)ev->step);
-}
-
 static sm_status be_replay(void *ud, const char *path, sm_error *e)
 {
     (void)ud;
@@ -520,7 +491,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     char model[256] = "", data[256] = "";
     for (size_t i = 0; st == SM_OK && i < j.n; i++) {
         const sm_journal_event *ev = &j.ev[i];
-        st = replay_event(ns, ev, e);
+        st = sm_session_replay_event(ns, ev, e);
         if (st != SM_OK)
             sm_err_prefix(e, "%s: event %zu (%s at step %lld)", path, i + 1, ev->op, (long long)ev->step);
         else if (!strcmp(ev->op, "load_model")) {
