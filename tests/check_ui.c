@@ -11,6 +11,10 @@
 #include "testutil.h"
 #include "ui/chart.h"
 #include "ui/demo_data.h"
+#include "ui/demo_model.h"
+#include "smartty/config.h"
+#include "smartty/hf.h"
+#include "smartty/model.h"
 #include "ui/layout.h"
 #include "ui/theme.h"
 
@@ -740,6 +744,41 @@ START_TEST(test_demo_loads_and_tokenizes)
 }
 END_TEST
 
+/* The demo's model: written as a Hugging Face folder that the library loads back with the shape
+ * asked for, the demo vocabulary's size and the data's label names. */
+START_TEST(test_demo_model)
+{
+    const char *src = getenv("SMARTTY_SRCDIR");
+    if (!src) {
+        fprintf(stderr, "SKIP: SMARTTY_SRCDIR is not set\n");
+        return;
+    }
+    char vocab[1200], tmpl[] = "/tmp/smartty-model-XXXXXX";
+    snprintf(vocab, sizeof vocab, "%s/datasets/vocab.txt", src);
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    sm_error e;
+    ck_assert_msg(ui_demo_make_model(tmpl, vocab, NULL, 7, &e) == SM_OK, "%s", e.msg);
+    sm_hf_load_opts o;
+    sm_hf_load_opts_default(&o);
+    sm_bert *m = NULL;
+    sm_bert_config cfg;
+    ck_assert_msg(sm_hf_load(tmpl, &o, &m, &cfg, NULL, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(cfg.vocab_size, 196);
+    ck_assert_int_eq(cfg.hidden_size, 64);
+    ck_assert_int_eq(cfg.num_layers, 2);
+    ck_assert_int_eq(cfg.num_heads, 2);
+    ck_assert_int_eq(cfg.num_labels, 2);
+    char b0[32], b1[32];
+    ck_assert_str_eq(sm_config_label(&cfg, 0, b0, sizeof b0), "0");
+    ck_assert_str_eq(sm_config_label(&cfg, 1, b1, sizeof b1), "1");
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -771,6 +810,7 @@ static Suite *ui_suite(void)
     tcase_add_test(td, test_demo_generate);
     tcase_add_test(td, test_demo_committed_files);
     tcase_add_test(td, test_demo_loads_and_tokenizes);
+    tcase_add_test(td, test_demo_model);
     suite_add_tcase(s, td);
     return s;
 }
