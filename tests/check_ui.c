@@ -1,6 +1,7 @@
 /* check_ui.c: tests of the dashboard's pure pieces, without a terminal: the layout at many sizes,
- * the chart renderer (braille, block and ASCII output into a cell buffer) and the theme parser
- * (good files, each kind of bad line, colour degradation, the search path). */
+ * the chart renderer (braille, block and ASCII output into a cell buffer), the theme parser (good
+ * files, each kind of bad line, colour degradation, the search path), and the demo's data and model
+ * (the labelling rules, determinism, the committed files, loading and tokenizing them). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
