@@ -332,7 +332,7 @@ static int cmd_fn(void *ud, const char *line)
         ui_dash_print(UI_LOG_INFO, -1, msg);
         return 0;
     }
-    if (!strcmp(w[0], "quit") && n == 1) {
+    if (!strcmp(w[0], "quit") && (n == 1 || (n == 2 && !strcmp(w[1], "force")))) {
         s->quit = 1;
         return 0;
     }
