@@ -149,6 +149,9 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
         c.interactive = 1;
         c.set.train_wait = 0;
         o->startup = lines;
+        char hist[1100];
+        if (con_state_path(hist, sizeof hist, "history", 1))
+            o->history_path = hist;
         status = ui_dash_run(&src, o);
         c.out = out_plain;
     } else {

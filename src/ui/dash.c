@@ -1116,7 +1116,9 @@ static void line_cb(char *line)
     while (*s == ' ')
         s++;
     if (*s) {
-        add_history(s);
+        HIST_ENTRY *h = history_length ? history_get(history_base + history_length - 1) : NULL;
+        if (!h || strcmp(h->line, s))
+            add_history(s);
         ui_dash_print(UI_LOG_COMMAND, -1, s);
         run_line(s);
     }
@@ -1137,12 +1139,18 @@ static void readline_start(void)
     rl_attempted_completion_function = complete_cb;
     rl_readline_name = "smartty";
     rl_variable_bind("bell-style", "none");
+    using_history();
+    stifle_history(2000);
+    if (D.opt.history_path)
+        read_history(D.opt.history_path);
     rl_callback_handler_install("smartty> ", line_cb);
 }
 
 static void readline_stop(void)
 {
     rl_callback_handler_remove();
+    if (D.opt.history_path)
+        write_history(D.opt.history_path);
     for (size_t i = 0; i < cands.n; i++)
         free(cands.v[i]);
     free(cands.v);
