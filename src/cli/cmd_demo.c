@@ -4,6 +4,7 @@
  * shows the dashboard over a synthetic signal instead, for testing the display; it trains nothing. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +85,13 @@ static const char *find_data(void)
 {
     const char *env = getenv("SMARTTY_DEMO_DATA");
     static const char *const dirs[] = {SMARTTY_SRC_DATASETS, SMARTTY_DEMODATADIR, "datasets"};
+    static char found[PATH_MAX];
     char p[4096];
     if (env && *env)
         return env;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
         if (*dirs[i] && sm_path_join(p, sizeof p, dirs[i], "vocab.txt") && sm_file_exists(p))
-            return dirs[i];
+            return realpath(dirs[i], found) ? found : dirs[i];
     return NULL;
 }
 
@@ -134,7 +136,7 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
     snprintf(l_dev, sizeof l_dev, "load dev %s/%s/dev.tsv", data, task);
     snprintf(l_steps, sizeof l_steps, "set max_steps %ld", steps ? steps : tty ? 0 : 40);
     const char *lines[] = {l_model, l_train, l_dev, "preset paper", "set lr 0.0005", "set max_len 48",
-                           "set epochs 8", "set eval_every 25", l_steps, "train", NULL};
+                           "set epochs 10", "set eval_every 25", l_steps, "train", NULL};
     con_ctx c;
     con_init(&c, out_plain, NULL);
     con_backend_attach(&c);
