@@ -7,5 +7,6 @@ int cli_predict(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_gen_demo(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 #endif

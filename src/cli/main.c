@@ -18,6 +18,7 @@ static const cli_command commands[] = {
     {"demo", cli_demo, "the dashboard over a small model trained on the generated demo data"},
     {"gen-demo", cli_gen_demo, "write the built-in demo's small data sets and vocabulary"},
     {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},
+    {"train", cli_train, "fine-tune a model with SMART (or vanilla) and save a checkpoint"},
 };
 
 static void usage(FILE *out)
