@@ -665,6 +665,8 @@ sm_status sm_session_load_data(sm_session *s, int which, const char *path, const
     c->hp = *sm_session_hparams(s);
     if ((st = bert_load_data(c, which, path, o, e)) != SM_OK)
         return st;
+    if (which == 0 && (st = sm_session_reset(s, e)) != SM_OK) /* the plan counts the new rows */
+        return st;
     char args[24][160];
     const char *argv[25];
     argv[0] = path;
