@@ -262,7 +262,7 @@ sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e);
 /* After a restore: the backend is prepared again (optimizer and teacher allocated) so tensors can be
  * filled, and the state JSON applied. */
 sm_status sm_session_prepare(sm_session *s, sm_error *e);
-int64_t sm_session_step_count(sm_session *s);
+int64_t sm_session_step_count(sm_session *s); /* any thread */
 const sm_hparams *sm_session_hparams(sm_session *s);
 /* 1 while a run is in progress (running, stepping, paused or at a breakpoint). */
 int sm_session_busy(sm_session *s);
