@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "smartty/data.h"
+#include "smartty/tokenizer.h"
 #include "testutil.h"
 #include "ui/chart.h"
 #include "ui/demo_data.h"
@@ -690,6 +692,54 @@ START_TEST(test_demo_committed_files)
 }
 END_TEST
 
+/* The committed files load through the data layer with its default options and tokenize with the
+ * project's WordPiece tokenizer without [UNK]. */
+START_TEST(test_demo_loads_and_tokenizes)
+{
+    const char *src = getenv("SMARTTY_SRCDIR");
+    if (!src) {
+        fprintf(stderr, "SKIP: SMARTTY_SRCDIR is not set\n");
+        return;
+    }
+    char path[1200];
+    sm_error e;
+    sm_tokenizer *tok;
+    snprintf(path, sizeof path, "%s/datasets/vocab.txt", src);
+    ck_assert_msg(sm_tokenizer_load(path, -1, &tok, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(sm_tokenizer_pad_id(tok), 0);
+    ck_assert_int_eq(sm_tokenizer_unk_id(tok), 1);
+    ck_assert_int_eq(sm_tokenizer_cls_id(tok), 2);
+    ck_assert_int_eq(sm_tokenizer_sep_id(tok), 3);
+    ck_assert_int_eq(sm_tokenizer_mask_id(tok), 4);
+    static const struct { const char *file; size_t rows; int pair; } f[] = {
+        {"sentiment/train.tsv", 2000, 0}, {"sentiment/dev.tsv", 400, 0},
+        {"pairs/train.tsv", 2000, 1},     {"pairs/dev.tsv", 400, 1},
+    };
+    for (int k = 0; k < 4; k++) {
+        snprintf(path, sizeof path, "%s/datasets/%s", src, f[k].file);
+        sm_data_opts o;
+        sm_data_opts_init(&o);
+        sm_dataset *ds;
+        ck_assert_msg(sm_dataset_load(path, &o, &ds, &e) == SM_OK, "%s", e.msg);
+        ck_assert_uint_eq(sm_dataset_size(ds), f[k].rows);
+        ck_assert_int_eq(sm_dataset_num_labels(ds), 2);
+        for (size_t i = 0; i < sm_dataset_size(ds); i++) {
+            const char *b = sm_dataset_text_pair(ds, i);
+            ck_assert_int_eq(b != NULL, f[k].pair);
+            sm_ids ids = {0}, types = {0};
+            ck_assert(sm_tokenizer_encode_pair(tok, sm_dataset_text(ds, i), b, 0, &ids, &types, &e) == SM_OK);
+            for (size_t j = 0; j < ids.n; j++)
+                ck_assert_msg(ids.v[j] != sm_tokenizer_unk_id(tok), "[UNK] in %s row %zu", f[k].file, i + 1);
+            sm_ids_free(&ids);
+            sm_ids_free(&types);
+        }
+        sm_dataset_free(ds);
+        sm_data_opts_free(&o);
+    }
+    sm_tokenizer_free(tok);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -720,6 +770,7 @@ static Suite *ui_suite(void)
     tcase_add_test(td, test_demo_rules);
     tcase_add_test(td, test_demo_generate);
     tcase_add_test(td, test_demo_committed_files);
+    tcase_add_test(td, test_demo_loads_and_tokenizes);
     suite_add_tcase(s, td);
     return s;
 }

@@ -3,6 +3,7 @@
 #ifndef SMARTTY_CLI_H
 #define SMARTTY_CLI_H
 
+int cli_console(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_gen_demo(int argc, char **argv);

@@ -57,7 +57,8 @@ int cli_gen_demo(int argc, char **argv)
 static void demo_usage(FILE *out)
 {
     fprintf(out,
-            "usage: smartty demo [--ascii] [--no-color] [--theme NAME] [--fps N] [--synthetic]\n"
+            "usage: smartty demo [--ascii] [--no-color] [--theme NAME] [--fps N] [--steps N]\n"
+            "                    [--exit-when-done] [--synthetic [--rate STEPS_PER_S]]\n"
             "Opens the dashboard over a small model trained with the paper preset on the generated\n"
             "data in datasets/. --synthetic draws the dashboard over a synthetic signal instead (no\n"
             "model, no training: for trying the display and for its tests).\n");
@@ -69,6 +70,7 @@ int cli_demo(int argc, char **argv)
     ui_options_default(&o);
     int synthetic = 0;
     double rate = 20;
+    long steps = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             demo_usage(stdout);
@@ -85,6 +87,14 @@ int cli_demo(int argc, char **argv)
             o.fps = atoi(argv[++i]);
             if (o.fps < 1 || o.fps > 60) {
                 fprintf(stderr, "smartty demo: --fps wants 1-60, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--exit-when-done")) {
+            o.exit_when_done = 1;
+        } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            steps = atol(argv[++i]);
+            if (steps < 1) {
+                fprintf(stderr, "smartty demo: --steps wants a positive number of steps\n");
                 return 2;
             }
         } else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
@@ -108,7 +118,7 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "smartty demo --synthetic: standard output is not a terminal; nothing to show\n");
         return 0;
     }
-    ui_synth *s = ui_synth_new(rate, 2000, UI_DEMO_SEED);
+    ui_synth *s = ui_synth_new(rate, steps ? steps : 2000, UI_DEMO_SEED);
     if (!s) {
         fprintf(stderr, "smartty demo: out of memory\n");
         return 1;

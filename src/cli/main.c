@@ -1,5 +1,5 @@
 /* main.c: the smartty program's entry point: picks a subcommand from the table below. With no
- * subcommand the interactive console starts (once it exists). */
+ * subcommand, or with an option first (-x FILE, -c CMDS...), the console starts (src/console). */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,6 +14,7 @@ typedef struct cli_command {
 } cli_command;
 
 static const cli_command commands[] = {
+    {"console", cli_console, "the interactive console (also with no command, or -x FILE / -c CMDS)"},
     {"predict", cli_predict, "run a model over a data file and print logits or predictions"},
     {"demo", cli_demo, "the dashboard over a small model trained on the generated demo data"},
     {"gen-demo", cli_gen_demo, "write the built-in demo's small data sets and vocabulary"},
@@ -31,10 +32,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
+    if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "-h") && strcmp(argv[1], "--help") &&
+                     strcmp(argv[1], "--version")))
+        return cli_console(argc, argv); /* smartty [-x FILE] [-c CMDS] [--plain]...: the console */
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(stdout);
         return 0;

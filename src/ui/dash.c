@@ -107,6 +107,7 @@ typedef struct dash {
     unsigned char inq[INQ_CAP];
     int inq_head, inq_len;
     int quit;
+    int seen_running;
 
     int saved_stderr;
     char log_path[1024];
@@ -463,6 +464,10 @@ static void poll_source(void)
         D.rate_step = st.step;
         D.rate_t = now;
     }
+    if (st.run == UI_RUN_RUNNING)
+        D.seen_running = 1;
+    if (D.opt.exit_when_done && D.seen_running && st.run == UI_RUN_DONE)
+        D.quit = 1;
     if (st.fps > 0 && st.fps != D.opt.fps)
         D.opt.fps = st.fps;
     D.st = st;
@@ -698,12 +703,26 @@ static void draw_knobs(void)
     frame(w, "knobs", 0);
     static const char *const group[3] = {"SMART", "optimizer", "run"};
     int y = 1, last_group = -1;
-    for (int i = 0; i < D.n_knobs && y < h - 1; i++) {
+    /* rows the whole list needs (group headings and the blank lines between groups included) */
+    int need = 0;
+    for (int i = 0, g = -1; i < D.n_knobs; i++) {
+        if (D.knob[i].group != g)
+            need += g < 0 ? 1 : 2;
+        g = D.knob[i].group;
+        need++;
+    }
+    int fits = need <= h - 2;
+    int i;
+    for (i = 0; i < D.n_knobs && y < h - 1; i++) {
         const ui_knob *k = &D.knob[i];
+        if (!fits && y == h - 2 && i < D.n_knobs - 1)
+            break; /* keep the last row for the "more" line */
         if (k->group != last_group) {
             last_group = k->group;
-            if (y > 1 && y < h - 2)
+            if (y > 1 && y < h - 2 && fits)
                 y++;
+            if (y >= h - 2 && !fits)
+                break;
             put_text(w, y++, 2, wd - 3, UI_ROLE_TITLE, group[k->group >= 0 && k->group < 3 ? k->group : 2]);
             if (y >= h - 1)
                 break;
@@ -724,6 +743,8 @@ static void draw_knobs(void)
             put_text(w, y, wd - 1 - atw, atw, UI_ROLE_DIM, at);
         y++;
     }
+    if (i < D.n_knobs)
+        put_fmt(w, h - 2, 2, wd - 3, UI_ROLE_DIM, "+%d more: show params", D.n_knobs - i);
     if (D.n_knobs == 0)
         put_text(w, 1, 2, wd - 3, UI_ROLE_DIM, "(no hyperparameters)");
     wnoutrefresh(w);
@@ -1308,12 +1329,22 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
     logf_(UI_LOG_INFO, "F1 or ? for help; library messages go to %s", D.log_path);
     poll_source();
     draw_frame();
+    for (int i = 0; D.opt.startup && D.opt.startup[i] && !D.quit; i++) {
+        ui_dash_print(UI_LOG_COMMAND, -1, D.opt.startup[i]);
+        int fail = D.src->command ? D.src->command(D.src->ud, D.opt.startup[i]) : 1;
+        poll_source();
+        draw_frame();
+        if (fail)
+            break;
+    }
     D.last_frame = sm_now();
 
     while (!D.quit) {
         double frame = 1.0 / (D.opt.fps > 0 ? D.opt.fps : 4);
         double wait = D.last_frame + frame - sm_now();
         int ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
+        if (ms > 50) /* wake at least 20 times a second so the source can sample (tick) */
+            ms = 50;
         if (D.cmd)
             wtimeout(D.cmd, ms);
         wint_t wc;
@@ -1345,6 +1376,11 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         }
         if (D.src->tick && D.src->tick(D.src->ud))
             D.quit = 1;
+        const char *pr = D.src->prompt ? D.src->prompt(D.src->ud) : NULL;
+        if (pr && strcmp(pr, rl_prompt ? rl_prompt : "")) {
+            rl_set_prompt(pr);
+            D.dirty_cmd = 1;
+        }
         double now = sm_now();
         if (now - D.last_frame >= frame || D.dirty_all || D.show_help || r != ERR) {
             if (now - D.last_frame >= frame) {

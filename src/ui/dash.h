@@ -14,6 +14,9 @@ typedef struct ui_options {
     int fps;            /* frames a second at most (default 4) */
     const char *theme;  /* theme name or path (NULL: default) */
     const char *log_path; /* where stderr goes while the screen is ours (NULL: the state folder) */
+    int exit_when_done;  /* leave once a run that was seen running is done (benchmarks) */
+    const char *const *startup; /* command lines run once the screen is up, shown in the log as if
+                                   typed (NULL-terminated; NULL: none) */
 } ui_options;
 
 void ui_options_default(ui_options *o);

@@ -80,6 +80,8 @@ typedef struct ui_source {
     /* Completion candidates for the word at the end of line_to_cursor (NULL: none). Returns 1 when
      * the word is a file name (the dashboard lets readline complete paths). */
     int (*complete)(void *ud, const char *line_to_cursor, void (*add)(void *a, const char *w), void *a);
+    /* The prompt of the command line (NULL: "smartty> "), e.g. a confirmation question. */
+    const char *(*prompt)(void *ud);
     /* The exit status once the dashboard ends (NULL: 0). */
     int (*exit_status)(void *ud);
 } ui_source;

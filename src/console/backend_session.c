@@ -1,0 +1,645 @@
+/* backend_session.c: the console's backend over a training session (session.h) with the BERT
+ * backend, run on the session's own thread: commands post to its queue; the breakpoint hook
+ * evaluates the console's breakpoints on the trainer thread before each update; events are queued
+ * by the trainer thread and printed by the main thread (con_tick). Also `replay`, `predict`,
+ * `show model|data|journal`. It does not draw anything and owns no terminal. */
+#include "console/backend.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smartty/checkpoint.h"
+#include "smartty/config.h"
+#include "smartty/data.h"
+#include "smartty/journal.h"
+#include "smartty/model.h"
+#include "smartty/session.h"
+#include "smartty/tokenizer.h"
+
+#define EVQ 256
+
+typedef struct con_session {
+    con_ctx *c;
+    sm_session *s;
+    int threaded;
+    int has_model;
+    int64_t saved_step;        /* the step of the last save or load */
+    char model[256], data[256];
+    pthread_mutex_t mu;        /* guards the event queue */
+    char *evq[EVQ];            /* messages from the trainer thread, oldest at head */
+    int head, n;
+} con_session;
+
+static con_session S;
+
+/* ---- events and breakpoints (trainer thread) ---- */
+
+static void push(const char *fmt, ...) SM_PRINTF(1, 2);
+
+static void push(const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&S.mu);
+    if (S.n == EVQ) { /* full: drop the oldest */
+        free(S.evq[S.head]);
+        S.head = (S.head + 1) % EVQ;
+        S.n--;
+    }
+    S.evq[(S.head + S.n) % EVQ] = sm_strdup(buf);
+    S.n++;
+    pthread_mutex_unlock(&S.mu);
+}
+
+static void format_eval(char *buf, size_t cap, const sm_eval_record *ev)
+{
+    size_t w = (size_t)snprintf(buf, cap, "dev at step %lld (%d examples):", (long long)ev->step, ev->n);
+    for (size_t i = 0; i < sm_field_count() && w < cap; i++) {
+        const sm_field_def *f = sm_field_at(i);
+        double v = f->source == SM_FIELD_EVAL ? sm_field_value((int)i, NULL, ev) : NAN;
+        if (!isnan(v))
+            w += (size_t)snprintf(buf + w, cap - w, " %s %.4f", f->name + 4, v);
+    }
+}
+
+static void on_event(void *ud, const sm_session_event *ev)
+{
+    (void)ud;
+    char buf[600];
+    switch (ev->kind) {
+    case SM_EVENT_EVAL:
+        if (ev->ev) {
+            format_eval(buf, sizeof buf, ev->ev);
+            push("%s", buf);
+        }
+        break;
+    case SM_EVENT_BREAK:
+        if (ev->rec)
+            push("%s; paused before the update of step %lld (`resume` applies it, `resume discard` drops it)",
+                 ev->msg ? ev->msg : "breakpoint", (long long)ev->rec->step);
+        else
+            push("%s; paused after the evaluation at step %lld", ev->msg ? ev->msg : "breakpoint",
+                 (long long)ev->step);
+        break;
+    case SM_EVENT_CHECKPOINT: push("checkpoint written to %s", ev->msg ? ev->msg : "?"); break;
+    case SM_EVENT_WARN: push("warning at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
+    case SM_EVENT_DONE: push("run finished at step %lld", (long long)ev->step); break;
+    case SM_EVENT_ERROR: push("training stopped at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
+    default: break;
+    }
+}
+
+static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
+                    size_t cap)
+{
+    con_ctx *c = ud;
+    return con_breaks_check(&c->breaks, when, s, ev, why, cap) > 0;
+}
+
+/* ---- life ---- */
+
+static sm_status session_make(sm_session **out, sm_error *e)
+{
+    sm_session_backend be;
+    sm_status st = sm_bert_backend_new(&be, e);
+    if (st != SM_OK)
+        return st;
+    sm_hparams hp;
+    sm_hparams_default(&hp);
+    if ((st = sm_session_new(&be, &hp, out, e)) != SM_OK)
+        return st;
+    sm_session_set_event_fn(*out, on_event, NULL);
+    return SM_OK;
+}
+
+/* Start the trainer thread with the console's signals blocked, so that they reach the main
+ * thread (whose loop reads the flags) and never the trainer. */
+static sm_status session_start(sm_session *s, sm_error *e)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGWINCH);
+    sigaddset(&block, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    sm_status st = sm_session_start(s, e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return st;
+}
+
+/* ---- operations (main thread) ---- */
+
+static sm_status reply_status(const sm_session_reply *r, sm_error *e)
+{
+    if (r->status != SM_OK && e)
+        *e = r->err;
+    return r->status;
+}
+
+typedef struct load_arg {
+    const char *path;
+    int which;
+    const sm_data_opts *o;
+} load_arg;
+
+static sm_status call_load_model(sm_session *s, void *arg, sm_error *e)
+{
+    return sm_session_load_model(s, ((load_arg *)arg)->path, e);
+}
+
+static sm_status call_load_data(sm_session *s, void *arg, sm_error *e)
+{
+    load_arg *a = arg;
+    return sm_session_load_data(s, a->which, a->path, a->o, e);
+}
+
+static sm_status be_load_model(void *ud, const char *path, sm_error *e)
+{
+    (void)ud;
+    load_arg a = {path, 0, NULL};
+    sm_session_reply r;
+    sm_session_call(S.s, call_load_model, &a, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    S.has_model = 1;
+    S.saved_step = sm_session_step_count(S.s);
+    snprintf(S.model, sizeof S.model, "%s", path);
+    return SM_OK;
+}
+
+static sm_status be_load_data(void *ud, const char *split, const char *path, const sm_data_opts *o,
+                              sm_error *e)
+{
+    (void)ud;
+    load_arg a = {path, strcmp(split, "train") ? 1 : 0, o};
+    sm_session_reply r;
+    sm_session_call(S.s, call_load_data, &a, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    if (!a.which)
+        snprintf(S.data, sizeof S.data, "%s", path);
+    return SM_OK;
+}
+
+static sm_status be_set_hparam(void *ud, int id, double v, int64_t *at, sm_error *e)
+{
+    (void)ud;
+    char txt[64];
+    sm_hparam_format(id, v, txt, sizeof txt);
+    sm_session_reply r;
+    sm_session_set(S.s, sm_hparam_def_at(id)->name, txt, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    *at = r.effect_step - 1;
+    return SM_OK;
+}
+
+static sm_status be_train(void *ud, int64_t count, int epochs, sm_error *e)
+{
+    (void)ud;
+    sm_session_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.kind = SM_CMD_TRAIN;
+    if (epochs)
+        cmd.epochs = count;
+    else
+        cmd.n = count;
+    sm_session_reply r;
+    sm_session_command(S.s, &cmd, &r);
+    return reply_status(&r, e);
+}
+
+static sm_status simple(sm_cmd_kind kind, sm_error *e)
+{
+    sm_session_reply r;
+    sm_session_simple(S.s, kind, &r);
+    return reply_status(&r, e);
+}
+
+static sm_status be_pause(void *ud, sm_error *e)
+{
+    (void)ud;
+    return simple(SM_CMD_PAUSE, e);
+}
+
+static sm_status be_resume(void *ud, int apply, sm_error *e)
+{
+    (void)ud;
+    sm_session_reply r;
+    sm_session_resume(S.s, apply ? SM_PENDING_APPLY : SM_PENDING_DISCARD, &r);
+    return reply_status(&r, e);
+}
+
+static sm_status be_step(void *ud, int64_t n, sm_error *e)
+{
+    (void)ud;
+    sm_session_reply r;
+    sm_session_step(S.s, n, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    con_wait_run(S.c, 0); /* the n steps run on the trainer thread; Ctrl-C pauses them */
+    return SM_OK;
+}
+
+static sm_status be_eval(void *ud, sm_eval_record *out, sm_error *e)
+{
+    (void)ud;
+    sm_status st = simple(SM_CMD_EVAL, e);
+    if (st != SM_OK)
+        return st;
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    *out = v.eval;
+    /* the event of this evaluation would print it a second time */
+    pthread_mutex_lock(&S.mu);
+    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "dev at step", 11)) {
+        free(S.evq[(S.head + S.n - 1) % EVQ]);
+        S.n--;
+    }
+    pthread_mutex_unlock(&S.mu);
+    return SM_OK;
+}
+
+static sm_status be_stop(void *ud, sm_error *e)
+{
+    (void)ud;
+    return simple(SM_CMD_STOP, e);
+}
+
+static sm_status be_snapshot(void *ud, const char *name, sm_error *e)
+{
+    (void)ud;
+    sm_session_reply r;
+    sm_session_named(S.s, SM_CMD_SNAPSHOT, name, &r);
+    return reply_status(&r, e);
+}
+
+static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *e)
+{
+    (void)ud;
+    sm_session_reply r;
+    sm_session_named(S.s, SM_CMD_REWIND, name, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    *step = sm_session_step_count(S.s);
+    return SM_OK;
+}
+
+static sm_status be_save(void *ud, const char *dir, sm_error *e)
+{
+    (void)ud;
+    if (strlen(dir) >= sizeof ((sm_session_cmd *)0)->path)
+        return sm_err(e, SM_ERR_INVALID, "the path is too long");
+    sm_session_reply r;
+    sm_session_named(S.s, SM_CMD_SAVE, dir, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    S.saved_step = r.step;
+    /* the CHECKPOINT event repeats what `save` says */
+    pthread_mutex_lock(&S.mu);
+    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "checkpoint written", 18)) {
+        free(S.evq[(S.head + S.n - 1) % EVQ]);
+        S.n--;
+    }
+    pthread_mutex_unlock(&S.mu);
+    return SM_OK;
+}
+
+static sm_status be_export(void *ud, const char *path, sm_error *e)
+{
+    (void)ud;
+    return sm_session_export_metrics(S.s, path, e);
+}
+
+/* Replay: a fresh session without a thread applies the journal's events (loads included), then
+ * replaces the console's session. */
+static sm_status replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
+{
+    sm_status st = sm_session_apply_event(s, ev, e);
+    if (st != SM_ERR_UNSUPPORTED)
+        return st;
+    if (!strcmp(ev->op, "load_model") && ev->argc == 1)
+        return sm_session_load_model(s, ev->argv[0], e);
+    if ((!strcmp(ev->op, "load_train") || !strcmp(ev->op, "load_dev")) && ev->argc >= 1) {
+        sm_data_opts o;
+        sm_data_opts_init(&o);
+        int n = ev->argc;
+        char **argv = malloc((size_t)(n + 1) * sizeof *argv);
+        if (!argv)
+            return sm_err(e, SM_ERR_NOMEM, "out of memory");
+        for (int i = 0; i < n; i++)
+            argv[i] = ev->argv[i];
+        argv[n] = NULL;
+        st = sm_data_opts_parse(&o, &n, argv, 1, e);
+        if (st == SM_OK && n != 1)
+            st = sm_err(e, SM_ERR_FORMAT, "'%s' is not a data option", argv[1]);
+        if (st == SM_OK)
+            st = sm_session_load_data(s, strcmp(ev->op, "load_train") ? 1 : 0, ev->argv[0], &o, e);
+        free(argv);
+        sm_data_opts_free(&o);
+        return st;
+    }
+    return sm_err(e, SM_ERR_UNSUPPORTED, "replay cannot apply '%s' at step %lld", ev->op, (long long)ev->step);
+}
+
+static sm_status be_replay(void *ud, const char *path, sm_error *e)
+{
+    (void)ud;
+    sm_journal j;
+    sm_journal_init(&j);
+    sm_status st = sm_journal_load(&j, path, e);
+    sm_session *ns = NULL;
+    if (st == SM_OK)
+        st = session_make(&ns, e);
+    int has_model = 0;
+    char model[256] = "", data[256] = "";
+    for (size_t i = 0; st == SM_OK && i < j.n; i++) {
+        const sm_journal_event *ev = &j.ev[i];
+        st = replay_event(ns, ev, e);
+        if (st != SM_OK)
+            sm_err_prefix(e, "%s: event %zu (%s at step %lld)", path, i + 1, ev->op, (long long)ev->step);
+        else if (!strcmp(ev->op, "load_model")) {
+            has_model = 1;
+            snprintf(model, sizeof model, "%s", ev->argv[0]);
+        } else if (!strcmp(ev->op, "load_train")) {
+            snprintf(data, sizeof data, "%s", ev->argv[0]);
+        }
+    }
+    sm_journal_free(&j);
+    if (st == SM_OK)
+        st = session_start(ns, e);
+    if (st != SM_OK) {
+        if (ns)
+            sm_session_free(ns);
+        return st;
+    }
+    sm_session_free(S.s);
+    S.s = ns;
+    sm_session_set_break_fn(S.s, on_break, S.c);
+    S.has_model = has_model;
+    S.saved_step = sm_session_step_count(S.s);
+    snprintf(S.model, sizeof S.model, "%s", model);
+    snprintf(S.data, sizeof S.data, "%s", data);
+    S.c->hp = *sm_session_hparams(S.s);
+    return SM_OK;
+}
+
+/* predict: tokenize, one forward pass in evaluation mode, the class probabilities. */
+typedef struct predict_arg {
+    const char *a, *b;
+    char *out;
+    size_t cap;
+} predict_arg;
+
+static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
+{
+    predict_arg *p = arg;
+    const sm_tokenizer *tok = sm_session_tokenizer(s);
+    struct sm_bert *m = sm_session_model(s);
+    if (!tok || !m)
+        return sm_err(e, SM_ERR_STATE, "no model loaded (`load model PATH`)");
+    const sm_bert_config *cfg = sm_bert_config_get(m);
+    sm_ids ids = {0}, types = {0};
+    int max_len = (int)sm_session_hparams(s)->v[SM_HP_MAX_LEN];
+    if (max_len <= 0 || max_len > cfg->max_position)
+        max_len = cfg->max_position;
+    sm_status st = sm_tokenizer_encode_pair(tok, p->a, p->b, max_len, &ids, &types, e);
+    sm_bert_acts *acts = NULL;
+    int T = (int)ids.n;
+    float mask[4096];
+    int32_t len = T;
+    if (st == SM_OK && T > 4096)
+        st = sm_err(e, SM_ERR_RANGE, "the text is too long (%d tokens)", T);
+    if (st == SM_OK)
+        st = sm_bert_acts_create(&acts, m, 1, T, 0, e);
+    if (st == SM_OK) {
+        for (int t = 0; t < T; t++)
+            mask[t] = 1.0f;
+        sm_batch b;
+        memset(&b, 0, sizeof b);
+        b.B = 1;
+        b.T = T;
+        b.ids = ids.v;
+        b.types = types.v;
+        b.mask = mask;
+        b.lengths = &len;
+        st = sm_bert_forward(m, sm_bert_weights_const(m), acts, &b, SM_BERT_EVAL, NULL, e);
+    }
+    if (st == SM_OK) {
+        const float *lg = sm_bert_acts_logits(acts);
+        int C = cfg->num_labels;
+        if (cfg->problem == SM_PROBLEM_REGRESSION) {
+            snprintf(p->out, p->cap, "%.6g", lg[0]);
+        } else {
+            double mx = lg[0], z = 0;
+            int best = 0;
+            for (int k = 1; k < C; k++)
+                if (lg[k] > mx) {
+                    mx = lg[k];
+                    best = k;
+                }
+            for (int k = 0; k < C; k++)
+                z += exp(lg[k] - mx);
+            size_t w = (size_t)snprintf(p->out, p->cap, "%s", cfg->id2label ? cfg->id2label[best] : "?");
+            for (int k = 0; k < C && w < p->cap; k++)
+                w += (size_t)snprintf(p->out + w, p->cap - w, "%s%s %.4f", k ? ", " : "  (",
+                                      cfg->id2label ? cfg->id2label[k] : "?", exp(lg[k] - mx) / z);
+            if (w < p->cap)
+                snprintf(p->out + w, p->cap - w, ")");
+        }
+    }
+    sm_bert_acts_free(acts);
+    sm_ids_free(&ids);
+    sm_ids_free(&types);
+    return st;
+}
+
+static sm_status be_predict(void *ud, const char *a, const char *b, char *out, size_t cap, sm_error *e)
+{
+    (void)ud;
+    predict_arg p = {a, b, out, cap};
+    sm_session_reply r;
+    sm_session_call(S.s, call_predict, &p, &r);
+    return reply_status(&r, e);
+}
+
+typedef struct show_arg {
+    const char *what;
+    char *buf;
+    size_t cap;
+} show_arg;
+
+static sm_status call_show(sm_session *s, void *arg, sm_error *e)
+{
+    show_arg *a = arg;
+    a->buf[0] = '\0';
+    if (!strcmp(a->what, "model")) {
+        struct sm_bert *m = sm_session_model(s);
+        if (!m)
+            return sm_err(e, SM_ERR_STATE, "no model loaded (`load model PATH`)");
+        const sm_bert_config *c = sm_bert_config_get(m);
+        size_t w = (size_t)snprintf(a->buf, a->cap,
+                                    "%s\n  %d layers, hidden %d, %d heads, intermediate %d, vocabulary %d, "
+                                    "max positions %d, %zu parameters\n  %s with %d label%s:",
+                                    S.model, c->num_layers, c->hidden_size, c->num_heads, c->intermediate_size,
+                                    c->vocab_size, c->max_position, sm_bert_numel(m),
+                                    c->problem == SM_PROBLEM_REGRESSION ? "regression" : "classification",
+                                    c->num_labels, c->num_labels == 1 ? "" : "s");
+        for (int k = 0; k < c->num_labels && c->id2label && w < a->cap; k++)
+            w += (size_t)snprintf(a->buf + w, a->cap - w, " %d=%s", k, c->id2label[k]);
+        return SM_OK;
+    }
+    size_t w = 0;
+    for (int which = 0; which < 2 && w < a->cap; which++) {
+        const sm_dataset *ds = sm_session_dataset(s, which);
+        w += (size_t)snprintf(a->buf + w, a->cap - w, "%s%s: ", w ? "\n" : "", which ? "dev" : "train");
+        if (!ds)
+            w += (size_t)snprintf(a->buf + w, a->cap - w, "not loaded (`load %s FILE`)", which ? "dev" : "train");
+        else
+            w += sm_data_report_format(ds, a->buf + w, a->cap - w);
+    }
+    return SM_OK;
+}
+
+static sm_status be_show(void *ud, const char *what, con_ctx *c, sm_error *e)
+{
+    (void)ud;
+    if (!strcmp(what, "journal")) {
+        sm_journal j;
+        sm_journal_init(&j);
+        sm_status st = sm_session_journal(S.s, &j, e);
+        if (st != SM_OK)
+            return st;
+        if (!j.n)
+            con_print(c, "the journal is empty");
+        for (size_t i = 0; i < j.n; i++) {
+            char line[1024];
+            sm_journal_event_format(&j.ev[i], line, sizeof line);
+            con_print(c, "%s", line);
+        }
+        sm_journal_free(&j);
+        return SM_OK;
+    }
+    char *buf = malloc(16384);
+    if (!buf)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    show_arg a = {what, buf, 16384};
+    sm_session_reply r;
+    sm_session_call(S.s, call_show, &a, &r);
+    if (r.status == SM_OK)
+        con_print(c, "%s", buf);
+    free(buf);
+    return reply_status(&r, e);
+}
+
+static void be_status(void *ud, con_status *st)
+{
+    (void)ud;
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    switch (v.state) {
+    case SM_SESSION_RUNNING: st->state = CON_RUN_RUNNING; break;
+    case SM_SESSION_PAUSED: st->state = CON_RUN_PAUSED; break;
+    case SM_SESSION_AT_BREAK: st->state = CON_RUN_BREAK; break;
+    case SM_SESSION_STEPPING: st->state = CON_RUN_STEPPING; break;
+    default: st->state = S.has_model ? CON_RUN_IDLE : CON_RUN_EMPTY; break;
+    }
+    st->step = v.step;
+    st->planned = v.run_end ? v.run_end : v.planned;
+    st->epoch = v.epoch;
+    st->unsaved = v.dirty ? (v.step > S.saved_step ? v.step - S.saved_step : 1) : 0;
+    st->has_step = v.has_step;
+    st->last = v.last;
+    st->has_eval = v.has_eval;
+    if (v.has_eval)
+        st->eval = v.eval;
+    snprintf(st->model, sizeof st->model, "%s", S.model);
+    snprintf(st->data, sizeof st->data, "%s", S.data);
+}
+
+static void be_wait(void *ud, double timeout)
+{
+    (void)ud;
+    sm_session_wait_idle(S.s, timeout);
+}
+
+static void be_poll(void *ud, con_ctx *c)
+{
+    (void)ud;
+    for (;;) {
+        pthread_mutex_lock(&S.mu);
+        char *msg = NULL;
+        if (S.n) {
+            msg = S.evq[S.head];
+            S.head = (S.head + 1) % EVQ;
+            S.n--;
+        }
+        pthread_mutex_unlock(&S.mu);
+        if (!msg)
+            break;
+        con_event(c, "%s", msg);
+        free(msg);
+    }
+}
+
+static const con_backend session_backend = {
+    .load_model = be_load_model,
+    .load_data = be_load_data,
+    .set_hparam = be_set_hparam,
+    .train = be_train,
+    .pause = be_pause,
+    .resume = be_resume,
+    .step = be_step,
+    .eval = be_eval,
+    .stop = be_stop,
+    .snapshot = be_snapshot,
+    .rewind = be_rewind,
+    .save = be_save,
+    .export_metrics = be_export,
+    .replay = be_replay,
+    .predict = be_predict,
+    .show = be_show,
+    .status = be_status,
+    .wait = be_wait,
+    .poll = be_poll,
+};
+
+void con_backend_attach(con_ctx *c)
+{
+    sm_error e;
+    memset(&S, 0, sizeof S);
+    pthread_mutex_init(&S.mu, NULL);
+    S.c = c;
+    if (session_make(&S.s, &e) != SM_OK || session_start(S.s, &e) != SM_OK) {
+        if (S.s)
+            sm_session_free(S.s);
+        S.s = NULL;
+        con_error(c, "the training session could not start: %s", e.msg);
+        con_set_backend(c, NULL, NULL);
+        return;
+    }
+    sm_session_set_break_fn(S.s, on_break, c);
+    con_set_backend(c, &session_backend, &S);
+}
+
+void con_backend_detach(con_ctx *c)
+{
+    if (S.s)
+        sm_session_free(S.s);
+    S.s = NULL;
+    be_poll(NULL, c);
+    for (; S.n; S.n--, S.head = (S.head + 1) % EVQ)
+        free(S.evq[S.head]);
+    pthread_mutex_destroy(&S.mu);
+    con_set_backend(c, NULL, NULL);
+}

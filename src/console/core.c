@@ -1,0 +1,312 @@
+/* core.c: the console context, its one output path, the dispatcher (tokenize, look up, check the
+ * arguments, run the handler), running files, waiting for a run and the rate-limited progress
+ * lines. It reads no terminal and knows no display: repl.c and the dashboard host it. */
+#include "console/console.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "console/parse.h"
+
+const char *con_run_state_name(con_run_state s)
+{
+    static const char *const names[] = {"no model", "idle", "running", "paused", "at a breakpoint",
+                                        "stepping", "done"};
+    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
+}
+
+void con_init(con_ctx *c, con_out_fn out, void *ud)
+{
+    memset(c, 0, sizeof *c);
+    c->out = out;
+    c->out_ud = ud;
+    con_settings_default(&c->set);
+    con_breaks_init(&c->breaks);
+    sm_hparams_default(&c->hp);
+    for (int i = 0; i < SM_HP_COUNT; i++)
+        c->hp_changed_at[i] = -1;
+    c->last_progress_step = -1;
+}
+
+void con_free(con_ctx *c) { con_breaks_destroy(&c->breaks); }
+
+void con_set_backend(con_ctx *c, const con_backend *be, void *ud)
+{
+    c->be = be;
+    c->be_ud = ud;
+}
+
+void con_set_host(con_ctx *c, const con_host *host, void *ud)
+{
+    c->host = host;
+    c->host_ud = ud;
+}
+
+static void emit(con_ctx *c, con_out_kind kind, const char *prefix, const char *fmt, va_list ap)
+{
+    char buf[8192];
+    size_t n = 0;
+    if (prefix)
+        n = (size_t)snprintf(buf, sizeof buf, "%s: ", prefix);
+    vsnprintf(buf + n, sizeof buf - n, fmt, ap);
+    size_t len = strlen(buf);
+    while (len && buf[len - 1] == '\n')
+        buf[--len] = '\0';
+    if (c->out)
+        c->out(c->out_ud, kind, buf);
+}
+
+#define EMIT(kind, prefix)            \
+    do {                              \
+        va_list ap;                   \
+        va_start(ap, fmt);            \
+        emit(c, kind, prefix, fmt, ap); \
+        va_end(ap);                   \
+    } while (0)
+
+void con_print(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_RESULT, NULL); }
+void con_info(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_INFO, NULL); }
+void con_event(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_EVENT, NULL); }
+void con_progress(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_PROGRESS, NULL); }
+
+int con_error(con_ctx *c, const char *fmt, ...)
+{
+    EMIT(CON_OUT_ERROR, c->where);
+    return 1;
+}
+
+int con_error_at(con_ctx *c, const char *text, int col, const char *fmt, ...)
+{
+    char msg[4096], pad[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int n = col < 0 ? 0 : col < (int)sizeof pad - 2 ? col : (int)sizeof pad - 2;
+    memset(pad, ' ', (size_t)n);
+    pad[n] = '^';
+    pad[n + 1] = '\0';
+    return con_error(c, "%s\n  %s\n  %s", msg, text, pad);
+}
+
+static int exec_words(con_ctx *c, con_tokens *t, const char *segment)
+{
+    size_t n;
+    const con_cmd *tab = con_commands(&n), *cmd;
+    char err[1024];
+    if (con_cmd_lookup(tab, n, t->argv[0], &cmd, err, sizeof err) != CON_LOOKUP_FOUND)
+        return con_error(c, "%s", err);
+    int bad;
+    if (con_args_check(cmd, t->argc - 1, t->argv + 1, err, sizeof err, &bad)) {
+        if (bad >= 0 && bad + 1 < t->argc)
+            return con_error_at(c, segment, t->col[bad + 1], "%s", err);
+        return con_error(c, "%s", err);
+    }
+    if (c->set.echo && !c->interactive)
+        con_info(c, "> %s", segment);
+    return cmd->exec(c, t->argc - 1, t->argv + 1) ? 1 : 0;
+}
+
+static int answer_confirm(con_ctx *c, const char *line)
+{
+    c->confirm_quit = 0;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    if (line[0] == 'y' || line[0] == 'Y') {
+        c->quit = 1;
+        return 0;
+    }
+    con_info(c, "not quitting");
+    return 0;
+}
+
+int con_exec_line(con_ctx *c, const char *line)
+{
+    if (c->confirm_quit)
+        return answer_confirm(c, line);
+    size_t len = strlen(line), off = 0;
+    int status = 0;
+    while (off < len && !c->quit && !(c->hup && *c->hup)) {
+        con_tokens t;
+        size_t rest;
+        char err[256];
+        int col;
+        if (con_tokenize(line + off, len - off, &t, &rest, err, sizeof err, &col)) {
+            con_tokens_free(&t);
+            return con_error_at(c, line + off, col, "%s", err);
+        }
+        char segment[4096];
+        size_t seglen = rest < sizeof segment - 1 ? rest : sizeof segment - 1;
+        memcpy(segment, line + off, seglen);
+        segment[seglen] = '\0';
+        if (seglen && segment[seglen - 1] == ';')
+            segment[seglen - 1] = '\0';
+        int rc = t.argc ? exec_words(c, &t, segment) : 0;
+        con_tokens_free(&t);
+        if (rc)
+            status = 1;
+        if (rc && c->set.on_error == CON_ON_ERROR_STOP)
+            break;
+        off += rest;
+    }
+    return status;
+}
+
+int con_exec_stream(con_ctx *c, FILE *f, const char *name)
+{
+    const char *saved_where = c->where;
+    char where[1100];
+    char *line = NULL;
+    size_t cap = 0;
+    long lineno = 0;
+    int status = 0;
+    ssize_t got;
+    while (!c->quit && (got = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
+            line[--got] = '\0';
+        snprintf(where, sizeof where, "%s:%ld", name, lineno);
+        c->where = where;
+        if (con_exec_line(c, line)) {
+            status = 1;
+            if (c->set.on_error == CON_ON_ERROR_STOP)
+                break;
+        }
+        if (c->hup && *c->hup)
+            break;
+        if (c->intr && *c->intr && !c->interactive) {
+            *c->intr = 0;
+            status = con_error(c, "interrupted");
+            break;
+        }
+        c->where = saved_where;
+    }
+    c->where = saved_where;
+    free(line);
+    return status;
+}
+
+int con_exec_file(con_ctx *c, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return con_error(c, "cannot open %s: %s", path, strerror(errno));
+    int status = con_exec_stream(c, f, path);
+    fclose(f);
+    return status;
+}
+
+void con_status_get(con_ctx *c, con_status *st)
+{
+    memset(st, 0, sizeof *st);
+    sm_eval_record_init(&st->eval);
+    st->state = CON_RUN_EMPTY;
+    if (c->be && c->be->status)
+        c->be->status(c->be_ud, st);
+}
+
+static void timestamp(char *buf, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void con_tick(con_ctx *c, int plain_progress)
+{
+    if (c->be && c->be->poll)
+        c->be->poll(c->be_ud, c);
+    if (!plain_progress)
+        return;
+    con_status st;
+    con_status_get(c, &st);
+    if (!st.has_step || st.last.step == c->last_progress_step)
+        return;
+    double now = sm_now();
+    int running = st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING;
+    if (running && now - c->last_progress < c->set.progress_every)
+        return;
+    c->last_progress = now;
+    c->last_progress_step = st.last.step;
+    char ts[32], planned[32] = "";
+    timestamp(ts, sizeof ts);
+    if (st.planned > 0)
+        snprintf(planned, sizeof planned, "/%lld", (long long)st.planned);
+    const sm_step_record *r = &st.last;
+    con_progress(c, "%s step %lld%s epoch %d loss %.4f rs %.4f breg %.4f total %.4f grad_norm %.3g lr %.3g %.0f ex/s",
+                 ts, (long long)r->step, planned, r->epoch + 1, r->loss, r->rs, r->breg, r->total,
+                 r->grad_norm, r->lr, r->examples_per_s);
+}
+
+int con_wait_run(con_ctx *c, int64_t until_step)
+{
+    if (!c->be || !c->be->status)
+        return 0;
+    for (;;) {
+        con_status st;
+        con_status_get(c, &st);
+        if (st.state != CON_RUN_RUNNING && st.state != CON_RUN_STEPPING)
+            break;
+        if (until_step > 0 && st.step >= until_step)
+            break;
+        if (c->hup && *c->hup)
+            return 1;
+        if (c->intr && *c->intr) {
+            *c->intr = 0;
+            sm_error e;
+            if (c->be->pause && c->be->pause(c->be_ud, &e) != SM_OK)
+                con_error(c, "pause: %s", e.msg);
+            con_tick(c, c->plain_progress);
+            con_info(c, "interrupted: training paused (`resume` continues)");
+            return 1;
+        }
+        if (c->be->wait)
+            c->be->wait(c->be_ud, 0.1);
+        else
+            nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        con_tick(c, c->plain_progress);
+    }
+    con_tick(c, c->plain_progress);
+    return 0;
+}
+
+const char *con_prompt(const con_ctx *c)
+{
+    return c->confirm_quit ? "quit and lose the unsaved training? [y/N] " : "smartty> ";
+}
+
+static int mkdir_p(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int rc = mkdir(path, 0700);
+        *p = '/';
+        if (rc && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0700) && errno != EEXIST ? -1 : 0;
+}
+
+char *con_state_path(char *buf, size_t cap, const char *name, int mkdir_ok)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[1024];
+    if (xdg && xdg[0] == '/')
+        snprintf(dir, sizeof dir, "%s/smartty", xdg);
+    else if (home && home[0])
+        snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (mkdir_ok && strcmp(dir, ".") && mkdir_p(dir))
+        snprintf(dir, sizeof dir, ".");
+    int n = snprintf(buf, cap, "%s/%s", dir, name);
+    return n < 0 || (size_t)n >= cap ? NULL : buf;
+}

@@ -1,0 +1,13 @@
+/* dash_source.h: the console as the dashboard's source (ui/source.h): what `smartty` runs when both
+ * standard input and output are terminals. The console's output then goes to the dashboard's log. */
+#ifndef SMARTTY_CONSOLE_DASH_SOURCE_H
+#define SMARTTY_CONSOLE_DASH_SOURCE_H
+
+#include "console/console.h"
+#include "ui/source.h"
+
+/* Fill out with c as the source, route c's output to the dashboard's log and install the
+ * dashboard's hooks (theme, curve markers). */
+void con_dash_source(con_ctx *c, ui_source *out);
+
+#endif

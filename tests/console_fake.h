@@ -1,0 +1,232 @@
+/* console_fake.h: a pretend training session for the console's tests: a small state machine
+ * (empty, idle, running, paused, at a breakpoint) that records the calls the commands make, so the
+ * dispatcher and handlers are tested without the trainer. It trains nothing. */
+#ifndef SMARTTY_TESTS_CONSOLE_FAKE_H
+#define SMARTTY_TESTS_CONSOLE_FAKE_H
+
+#include <string.h>
+
+#include "console/console.h"
+#include "smartty/data.h"
+
+typedef struct fake_session {
+    con_run_state state;
+    int64_t step, unsaved;
+    int has_model, has_train;
+    int calls;               /* operations called */
+    char last_op[32];
+    int64_t last_count;      /* train/step count */
+    int last_epochs;
+    int last_apply;          /* resume */
+    int last_id;             /* set_hparam */
+    double last_value;
+    int snapshots;
+    char snapshot[8][32];
+    int64_t snapshot_step[8];
+} fake_session;
+
+#define FAKE_OP(name)                         \
+    fake_session *f = ud;                     \
+    f->calls++;                               \
+    snprintf(f->last_op, sizeof f->last_op, "%s", name)
+
+static sm_status fake_load_model(void *ud, const char *path, sm_error *e)
+{
+    FAKE_OP("load_model");
+    if (strstr(path, "missing"))
+        return sm_err(e, SM_ERR_IO, "%s: no such folder", path);
+    f->has_model = 1;
+    if (f->state == CON_RUN_EMPTY)
+        f->state = CON_RUN_IDLE;
+    return SM_OK;
+}
+
+static sm_status fake_new_model(void *ud, int argc, char *const *argv, sm_error *e)
+{
+    FAKE_OP("new_model");
+    (void)argc, (void)argv, (void)e;
+    f->has_model = 1;
+    f->state = CON_RUN_IDLE;
+    return SM_OK;
+}
+
+static sm_status fake_load_data(void *ud, const char *split, const char *path, const struct sm_data_opts *o,
+                                sm_error *e)
+{
+    FAKE_OP("load_data");
+    f->last_count = (int64_t)o->limit;
+    if (strstr(path, "missing"))
+        return sm_err(e, SM_ERR_IO, "%s: no such file", path);
+    if (!strcmp(split, "train"))
+        f->has_train = 1;
+    return SM_OK;
+}
+
+static sm_status fake_set_hparam(void *ud, int id, double v, int64_t *at, sm_error *e)
+{
+    FAKE_OP("set_hparam");
+    (void)e;
+    f->last_id = id;
+    f->last_value = v;
+    *at = f->step;
+    return SM_OK;
+}
+
+static sm_status fake_train(void *ud, int64_t n, int epochs, sm_error *e)
+{
+    FAKE_OP("train");
+    if (!f->has_model)
+        return sm_err(e, SM_ERR_STATE, "no model loaded (`load model PATH`)");
+    f->last_count = n;
+    f->last_epochs = epochs;
+    f->state = CON_RUN_RUNNING;
+    return SM_OK;
+}
+
+static sm_status fake_pause(void *ud, sm_error *e)
+{
+    FAKE_OP("pause");
+    (void)e;
+    f->step++;
+    f->unsaved++;
+    f->state = CON_RUN_PAUSED;
+    return SM_OK;
+}
+
+static sm_status fake_resume(void *ud, int apply, sm_error *e)
+{
+    FAKE_OP("resume");
+    (void)e;
+    f->last_apply = apply;
+    f->state = CON_RUN_RUNNING;
+    return SM_OK;
+}
+
+static sm_status fake_step(void *ud, int64_t n, sm_error *e)
+{
+    FAKE_OP("step");
+    if (!f->has_model)
+        return sm_err(e, SM_ERR_STATE, "no model loaded");
+    f->last_count = n;
+    f->step += n;
+    f->unsaved += n;
+    f->state = CON_RUN_PAUSED;
+    return SM_OK;
+}
+
+static sm_status fake_eval(void *ud, sm_eval_record *out, sm_error *e)
+{
+    FAKE_OP("eval");
+    if (!f->has_model)
+        return sm_err(e, SM_ERR_STATE, "no model loaded");
+    out->step = f->step;
+    out->n = 10;
+    out->acc = 0.5;
+    return SM_OK;
+}
+
+static sm_status fake_stop(void *ud, sm_error *e)
+{
+    FAKE_OP("stop");
+    (void)e;
+    f->state = CON_RUN_IDLE;
+    return SM_OK;
+}
+
+static sm_status fake_snapshot(void *ud, const char *name, sm_error *e)
+{
+    FAKE_OP("snapshot");
+    if (f->snapshots == 8)
+        return sm_err(e, SM_ERR_RANGE, "too many snapshots");
+    snprintf(f->snapshot[f->snapshots], 32, "%s", name);
+    f->snapshot_step[f->snapshots++] = f->step;
+    return SM_OK;
+}
+
+static sm_status fake_rewind(void *ud, const char *name, int64_t *step, sm_error *e)
+{
+    FAKE_OP("rewind");
+    for (int i = 0; i < f->snapshots; i++)
+        if (!strcmp(f->snapshot[i], name)) {
+            f->step = *step = f->snapshot_step[i];
+            f->state = CON_RUN_PAUSED;
+            return SM_OK;
+        }
+    return sm_err(e, SM_ERR_NOTFOUND, "no snapshot '%s'", name);
+}
+
+static sm_status fake_save(void *ud, const char *dir, sm_error *e)
+{
+    FAKE_OP("save");
+    (void)dir, (void)e;
+    f->unsaved = 0;
+    return SM_OK;
+}
+
+static sm_status fake_path_op(void *ud, const char *path, sm_error *e)
+{
+    FAKE_OP("path_op");
+    (void)path, (void)e;
+    return SM_OK;
+}
+
+static sm_status fake_predict(void *ud, const char *a, const char *b, char *out, size_t cap, sm_error *e)
+{
+    FAKE_OP("predict");
+    (void)e;
+    snprintf(out, cap, "a=[%s] b=[%s]", a, b ? b : "(none)");
+    return SM_OK;
+}
+
+static sm_status fake_show(void *ud, const char *what, con_ctx *c, sm_error *e)
+{
+    FAKE_OP("show");
+    (void)e;
+    con_print(c, "fake %s", what);
+    return SM_OK;
+}
+
+static void fake_status(void *ud, con_status *st)
+{
+    fake_session *f = ud;
+    st->state = f->state;
+    st->step = f->step;
+    st->unsaved = f->unsaved;
+}
+
+/* Each wait lets the pretend run finish one step, and stop after reaching 5 steps in this run. */
+static void fake_wait(void *ud, double timeout)
+{
+    fake_session *f = ud;
+    (void)timeout;
+    if (f->state == CON_RUN_RUNNING || f->state == CON_RUN_STEPPING) {
+        f->step++;
+        f->unsaved++;
+        if (f->step % 5 == 0)
+            f->state = CON_RUN_DONE;
+    }
+}
+
+static const con_backend fake_backend = {
+    .load_model = fake_load_model,
+    .new_model = fake_new_model,
+    .load_data = fake_load_data,
+    .set_hparam = fake_set_hparam,
+    .train = fake_train,
+    .pause = fake_pause,
+    .resume = fake_resume,
+    .step = fake_step,
+    .eval = fake_eval,
+    .stop = fake_stop,
+    .snapshot = fake_snapshot,
+    .rewind = fake_rewind,
+    .save = fake_save,
+    .export_metrics = fake_path_op,
+    .replay = fake_path_op,
+    .predict = fake_predict,
+    .show = fake_show,
+    .status = fake_status,
+    .wait = fake_wait,
+};
+
+#endif

@@ -1,0 +1,142 @@
+#!/bin/sh
+# tests/dashboard_tmux.sh: end-to-end test of the dashboard in a real terminal: runs smartty in a
+# detached tmux session (its own server socket), types with send-keys and reads the screen with
+# capture-pane. Checks the header and curves, `set lambda_s 3` (knob panel and a marker on the time
+# axis), pause and `step 3`, resizes (down to too-small and back), themes (shipped, user directory,
+# a broken file), the help popup, --ascii and --no-color under TERM=screen, and quit.
+# Until the training session is in this build, it drives `smartty demo --synthetic`; set
+# SMARTTY_DEMO_ARGS to change what runs. Exit 77 (skip) without tmux.
+set -u
+command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed"; exit 77; }
+BIN=${SMARTTY_BIN:-$(pwd)/smartty}
+[ -x "$BIN" ] || { echo "FAIL: $BIN is not built"; exit 1; }
+DEMO_ARGS=${SMARTTY_DEMO_ARGS:---synthetic --rate 40}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-tmux.XXXXXX")
+sock="smartty-test-$$"
+T="tmux -L $sock -f /dev/null"
+fails=0
+cleanup() { $T kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+mkdir -p "$tmp/config/smartty/themes" "$tmp/state"
+cat >"$tmp/config/smartty/themes/mine.theme" <<'THEME'
+# a user's theme, found in $XDG_CONFIG_HOME/smartty/themes
+title = bold magenta
+curve1 = #ff0000
+THEME
+printf 'title = bold cyan\nborder = blu\n' >"$tmp/config/smartty/themes/broken.theme"
+
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+screen() { $T capture-pane -p -t t "$@" 2>/dev/null; }
+# wait_for PATTERN [SECONDS]: poll the screen until grep -E finds PATTERN
+wait_for() {
+    i=0; n=$(( ${2:-10} * 10 ))
+    while [ $i -lt $n ]; do
+        screen | grep -Eq -- "$1" && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+header_step() { screen | sed -n '2s/^ *step \([0-9]*\).*/\1/p'; }
+start() { # start COLS ROWS EXTRA-ENV ARGS...
+    cols=$1; rows=$2; envs=$3; shift 3
+    $T kill-session -t t >/dev/null 2>&1
+    $T new-session -d -s t -x "$cols" -y "$rows" \
+        "env LC_ALL=C.UTF-8 XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state SMARTTY_THEMES= $envs $BIN demo $* 2>$tmp/stderr; echo \$? >$tmp/status; sleep 60"
+}
+quit_and_status() {
+    rm -f "$tmp/status"
+    $T send-keys -t t 'quit' Enter
+    i=0; while [ ! -s "$tmp/status" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    cat "$tmp/status" 2>/dev/null
+}
+
+# ---- 120x40, UTF-8, the default terminal type of tmux ----
+rm -f "$tmp/status"
+start 120 40 "" $DEMO_ARGS
+if wait_for 'train losses' 10 && wait_for '^ step [0-9]+' 5; then ok "header and curve panels drawn"; else bad "no dashboard on screen"; screen; fi
+wait_for 'RUNNING' 5 && ok "state RUNNING in the header" || bad "no RUNNING state"
+sleep 1
+screen | LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" && ok "braille curves" || bad "no braille cells on screen"
+sgr_colour="$(printf '\033')\[([0-9;]*;)?(3[0-8]|4[0-8]|9[0-7]|10[0-7])(;[0-9;]*)?m"
+screen -e | grep -Eq "$sgr_colour" && ok "colours with the default theme" || bad "no colours with the default theme"
+screen -e | grep -q '38;5;' && ok "256 colours on a 256-colour terminal" || bad "no 256-colour codes under $($T show -gv default-terminal)"
+screen | grep -q 'knobs' && screen | grep -Eq 'lambda_s +1 ' && ok "knob panel lists lambda_s = 1" || bad "knob panel"
+
+# set lambda_s 3: the knob panel shows it with the step, and a marker appears on the time axis
+$T send-keys -t t 'set lambda_s 3' Enter
+if wait_for 'lambda_s +3 +@[0-9]+' 5; then ok "knob panel: lambda_s 3 @step"; else bad "knob panel did not change"; screen | grep lambda_s; fi
+wait_for '▲' 3 && ok "marker on the time axis" || bad "no marker after set"
+screen | grep -q 'lambda_s = 3 from step' && ok "event log says from which step" || bad "no change event in the log"
+
+# pause, then step 3: the step counter moves by exactly 3
+$T send-keys -t t 'pause' Enter
+wait_for 'PAUSED' 5 && ok "paused" || bad "did not pause"
+sleep 0.6
+s0=$(header_step)
+$T send-keys -t t 'step 3' Enter
+sleep 1
+s1=$(header_step)
+if [ -n "$s0" ] && [ -n "$s1" ] && [ "$s1" -eq $((s0 + 3)) ]; then ok "step 3: $s0 -> $s1"; else bad "step 3: $s0 -> $s1"; fi
+sleep 0.6
+[ "$(header_step)" = "$s1" ] && ok "still paused after step" || bad "counter moved while paused"
+
+# F1 help popup, closed by any key
+$T send-keys -t t F1
+wait_for 'dashboard: help' 3 && ok "F1 shows help" || bad "no help popup"
+$T send-keys -t t x
+sleep 0.5
+screen | grep -q 'dashboard: help' && bad "help did not close" || ok "help closed"
+
+# resize: smaller, too small, back
+$T resize-window -t t -x 80 -y 24
+sleep 0.8
+w=$(screen | sed -n 3p | LC_ALL=C.UTF-8 wc -m)
+if wait_for 'train losses' 3 && wait_for 'knobs' 1 && [ "$w" -eq 81 ]; then ok "relayout at 80x24"; else bad "80x24 layout (width $w)"; screen; fi
+$T resize-window -t t -x 50 -y 12
+wait_for 'too small' 3 && ok "too-small message at 50x12" || { bad "no too-small message"; screen; }
+$T resize-window -t t -x 120 -y 40
+wait_for 'train losses' 3 && ! screen | grep -q 'too small' && ok "back to 120x40" || bad "did not recover from too small"
+
+# themes: a shipped one, the user's, a broken one (the current theme stays, the line is named)
+c0=$(screen -e | md5sum)
+$T send-keys -t t 'theme light' Enter
+sleep 0.8
+c1=$(screen -e | md5sum)
+screen | grep -q 'theme: ' && bad "theme light failed" || ok "theme light applied"
+[ "$c0" != "$c1" ] && ok "colours changed with the theme" || bad "screen colours did not change"
+$T send-keys -t t 'theme mine' Enter
+sleep 0.5
+screen | grep -q 'theme: ' && bad "user theme not found" || ok "theme from the user's directory"
+$T send-keys -t t 'theme broken' Enter
+wait_for 'broken.theme:2:10' 3 && ok "broken theme names file:line:column" || { bad "broken theme message"; screen | tail -8; }
+wait_for 'PAUSED' 1 && ok "dashboard still running after a bad theme" || bad "dashboard gone after bad theme"
+
+st=$(quit_and_status)
+[ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
+[ -s "$tmp/stderr" ] && { bad "something went to stderr on the terminal"; cat "$tmp/stderr"; } || ok "nothing on stderr"
+[ -f "$tmp/state/smartty/dashboard.log" ] && ok "stderr log in the state folder" || bad "no dashboard.log"
+
+# ---- TERM=screen, --ascii, --no-color ----
+rm -f "$tmp/status"
+start 100 30 "TERM=screen" $DEMO_ARGS --ascii --no-color
+if wait_for 'train losses' 10; then ok "TERM=screen --ascii starts"; else bad "TERM=screen --ascii"; screen; fi
+sleep 1.5
+if screen | LC_ALL=C grep -q '[^ -~]'; then bad "non-ASCII on screen with --ascii"; screen | LC_ALL=C grep '[^ -~]' | head -3; else ok "only ASCII with --ascii"; fi
+if screen -e | grep -Eq "$sgr_colour"; then bad "colours with --no-color"; else ok "no colours with --no-color"; fi
+st=$(quit_and_status)
+[ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
+
+# ---- TERM=screen with colours: the theme's #rrggbb and 256-colour numbers degrade to 8 colours ----
+rm -f "$tmp/status"
+start 100 30 "TERM=screen" $DEMO_ARGS
+if wait_for 'train losses' 10; then ok "TERM=screen starts"; else bad "TERM=screen"; screen; fi
+sleep 1
+screen -e | grep -Eq "$sgr_colour" && ok "colours under TERM=screen" || bad "no colours under TERM=screen"
+screen -e | grep -q '38;5;\|48;5;' && bad "256-colour codes on an 8-colour terminal" || ok "only 8-colour codes under TERM=screen"
+st=$(quit_and_status)
+[ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
+
+[ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
+echo "all dashboard checks passed"
