@@ -102,7 +102,9 @@ typedef enum sm_pending_action { SM_PENDING_APPLY = 0, SM_PENDING_DISCARD } sm_p
 typedef enum sm_cmd_kind {
     SM_CMD_SET = 0,  /* name = value */
     SM_CMD_PRESET,   /* name */
-    SM_CMD_TRAIN,    /* n steps (n > 0), or epochs (epochs > 0), or the plan of hp (both 0) */
+    SM_CMD_TRAIN,    /* n steps (n > 0), or epochs (epochs > 0), or to the end of the plan (both
+                        0). The learning-rate schedule and beta switch always follow the plan of
+                        the hyperparameters (max_steps, else epochs), whatever n is */
     SM_CMD_STEP,     /* n steps (>= 1) from a paused or stopped state, then pause */
     SM_CMD_PAUSE,
     SM_CMD_RESUME,   /* pending: what to do with an update pending at a breakpoint */
