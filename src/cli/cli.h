@@ -9,5 +9,6 @@ int cli_tokenize(int argc, char **argv);
 int cli_gen_demo(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_data(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 #endif
