@@ -15,10 +15,10 @@
 
 #include "lib/ops.h"
 
-/* The elementwise kernels are also compiled for AVX2 + FMA and picked at load time (GCC's
+/* The elementwise kernels are also compiled for x86-64-v3 (AVX2, FMA) and picked at load time (GCC's
  * target_clones), the baseline being x86-64's SSE2. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SM_KERNEL __attribute__((target_clones("arch=haswell", "default")))
+#define SM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SM_KERNEL
 #endif
