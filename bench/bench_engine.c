@@ -180,8 +180,8 @@ static int run_shape(const shape *s, double peak)
     getrusage(RUSAGE_SELF, &ru);
     const double rss = ru.ru_maxrss * 1024.0;
 
-    printf("%-5s L=%d H=%d heads=%d ffn=%d  params %.2fM  forward %.2f GFLOP, training step %.2f GFLOP\n",
-           s->name, s->L, s->H, s->NH, s->F, P / 1e6, fwd / 1e9, train_flops / 1e9);
+    printf("%-5s L=%d H=%d heads=%d ffn=%d  params %.2fM  forward %.2f GFLOP, training step %.2f GFLOP, engine threads %d\n",
+           s->name, s->L, s->H, s->NH, s->F, P / 1e6, fwd / 1e9, train_flops / 1e9, sm_bert_threads(m));
     printf("      training step (fwd+bwd+AdamW, dropout 0.1): mean %.3f s, best %.3f s: %.1f GFLOP/s = %.0f%% of peak (best %.0f%%), loss %.4f\n",
            train_mean, train_best, train_flops / train_mean / 1e9, 100 * train_flops / train_mean / 1e9 / peak,
            100 * train_flops / train_best / 1e9 / peak, loss);

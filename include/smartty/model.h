@@ -66,7 +66,10 @@ const sm_bert_config *sm_bert_config_get(const sm_bert *m);
 
 /* Threads the engine uses for its own kernels (elementwise work, attention); the big matrix products
  * are threaded by OpenBLAS (OPENBLAS_NUM_THREADS). n <= 0: as many as OpenBLAS uses (the default at
- * creation). The model must then be driven from one thread at a time, and not across a fork(). */
+ * creation). The model must be driven from one thread at a time, and not across a fork(). While the
+ * engine's threads run attention (small per-head products), OpenBLAS is held to one thread with
+ * openblas_set_num_threads, a process-wide setting: do not run other BLAS work concurrently. A
+ * workspace serves up to the thread count its model had when it was created. */
 #define SM_BERT_MAX_THREADS 64
 sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e);
 int sm_bert_threads(const sm_bert *m);
