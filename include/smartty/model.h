@@ -157,7 +157,7 @@ sm_status sm_bert_task_loss(const sm_bert *m, const float *logits, const sm_batc
  * through classifier, pooler and encoder. g: gradient arena of m's layout, accumulated (+=); NULL
  * skips every weight-gradient product and touches no gradient (SMART's ascent). dx: caller's
  * [B, T, H], overwritten with d loss / d encoder input (= d loss / d delta = d loss / d emb), or NULL.
- * The workspace's stored activations are clobbered: one backward per forward. */
+ * The stored activations are only read: several backward passes may follow one forward. */
 sm_status sm_bert_backward(const sm_bert *m, const float *w, float *g, sm_bert_acts *a,
                            const float *dlogits, float *dx, sm_error *e);
 
