@@ -1,7 +1,9 @@
 /* model.h: the BERT sequence classifier (BertForSequenceClassification) on OpenBLAS: parameters in one
  * arena addressed by transformers' names, activation workspaces, forward (split at the encoder input,
  * where SMART perturbs), backward, the task losses. Loading checkpoints is hf.h's job, training is
- * the trainer's: this header only computes. Nothing here prints, exits or keeps global state.
+ * the trainer's: this header only computes. Nothing here prints or exits; the model owns a few threads
+ * (sm_bert_set_threads), and the one process-wide effect is OpenBLAS's thread count, held at one
+ * while those threads run attention.
  *
  * A typical training step (vanilla):
  *     sm_bert_zero_grads(m);
