@@ -1,6 +1,7 @@
 /* check_ui.c: tests of the dashboard's pure pieces, without a terminal: the layout at many sizes,
- * the chart renderer (braille, block and ASCII output into a cell buffer) and the theme parser
- * (good files, each kind of bad line, colour degradation, the search path). */
+ * the chart renderer (braille, block and ASCII output into a cell buffer), the theme parser (good
+ * files, each kind of bad line, colour degradation, the search path), and the demo's data and model
+ * (the labelling rules, determinism, the committed files, loading and tokenizing them). */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,10 @@
 #include "testutil.h"
 #include "ui/chart.h"
 #include "ui/demo_data.h"
+#include "ui/demo_model.h"
+#include "smartty/config.h"
+#include "smartty/hf.h"
+#include "smartty/model.h"
 #include "ui/layout.h"
 #include "ui/theme.h"
 
@@ -188,7 +193,7 @@ START_TEST(test_chart_marker_column)
         f->y[i] = (double)(i % 7);
     ui_series s = {NULL, f->y, 100, UI_ROLE_CURVE1};
     ui_marker m[2] = {{50, UI_MARK_CHANGE}, {80, UI_MARK_SNAPSHOT}};
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, m, 2};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, m, 2, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_ge(info.plot_w, 50); /* 100 steps fit at one step a dot, two a cell */
@@ -216,7 +221,7 @@ START_TEST(test_chart_ascii_only)
     f->y[100] = NAN;
     ui_series s = {f->x, f->y, 300, UI_ROLE_CURVE1};
     ui_marker m = {120, UI_MARK_REWIND};
-    ui_chart_opts o = {UI_GLYPHS_ASCII, 0, 0.5, 0, &m, 1};
+    ui_chart_opts o = {UI_GLYPHS_ASCII, 0, 0.5, 0, &m, 1, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     int marks = 0, drawn = 0;
@@ -239,7 +244,7 @@ START_TEST(test_chart_block_glyphs)
     for (int i = 0; i < 20; i++)
         f->y[i] = i < 10 ? 0 : 1;
     ui_series s = {NULL, f->y, 20, UI_ROLE_CURVE3};
-    ui_chart_opts o = {UI_GLYPHS_BLOCK, 0, 0, 0, NULL, 0};
+    ui_chart_opts o = {UI_GLYPHS_BLOCK, 0, 0, 0, NULL, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     for (int y = 0; y < info.plot_h; y++)
@@ -263,7 +268,7 @@ START_TEST(test_chart_log_scale)
         f->y[i] = v[i];
     f->y[4] = 0; /* not drawable in log scale: a gap */
     ui_series s = {NULL, f->y, 5, UI_ROLE_CURVE1};
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 1, 0, 0, NULL, 0};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 1, 0, 0, NULL, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_eq(info.points, 4);
@@ -285,14 +290,14 @@ START_TEST(test_chart_ema_and_window)
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, NULL, &info), 0);
     ck_assert(is_braille(ui_canvas_at(&f->c, 0, info.plot_x + 26)->ch));
     /* smoothed with weight 0.9: after 3 steps the curve is at 10*(1-0.9^3) = 2.7, far from the top */
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0.9, 0, NULL, 0};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0.9, 0, NULL, 0, 0};
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_eq(ui_canvas_at(&f->c, 0, info.plot_x + 26)->ch, ' ');
     /* window: the last 20 of 1000 steps */
     for (int i = 0; i < 1000; i++)
         f->y[i] = i;
     s.n = 1000;
-    ui_chart_opts w = {UI_GLYPHS_BRAILLE, 0, 0, 20, NULL, 0};
+    ui_chart_opts w = {UI_GLYPHS_BRAILLE, 0, 0, 20, NULL, 0, 0};
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &w, &info), 0);
     ck_assert(info.x_lo >= 981 - 1 && info.x_lo <= 981);
     ck_assert_int_le(info.points, 21);
@@ -315,6 +320,22 @@ START_TEST(test_chart_empty_and_tiny)
     f->y[0] = 1;
     ui_series one = {NULL, f->y, 1, UI_ROLE_CURVE1};
     ck_assert_int_eq(ui_chart_render(&f->c, &one, 1, NULL, NULL), -1);
+    fx_free(f);
+}
+END_TEST
+
+START_TEST(test_chart_x_from)
+{
+    fixture *f = fx_new(60, 10);
+    double x[3] = {25, 50, 75}, y[3] = {0.5, 0.7, 0.9};
+    ui_series s = {x, y, 3, UI_ROLE_CURVE3};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, NULL, 0, 1};
+    ui_chart_info info;
+    ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
+    ck_assert(info.x_lo == 1.0);
+    /* step 25 is the 25th step from 1: dot column 24, cell 12 */
+    ck_assert_int_eq(ui_canvas_at(&f->c, info.plot_h - 1, info.plot_x + 11)->ch, ' ');
+    ck_assert(is_braille(ui_canvas_at(&f->c, info.plot_h - 1, info.plot_x + 12)->ch));
     fx_free(f);
 }
 END_TEST
@@ -740,6 +761,41 @@ START_TEST(test_demo_loads_and_tokenizes)
 }
 END_TEST
 
+/* The demo's model: written as a Hugging Face folder that the library loads back with the shape
+ * asked for, the demo vocabulary's size and the data's label names. */
+START_TEST(test_demo_model)
+{
+    const char *src = getenv("SMARTTY_SRCDIR");
+    if (!src) {
+        fprintf(stderr, "SKIP: SMARTTY_SRCDIR is not set\n");
+        return;
+    }
+    char vocab[1200], tmpl[] = "/tmp/smartty-model-XXXXXX";
+    snprintf(vocab, sizeof vocab, "%s/datasets/vocab.txt", src);
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    sm_error e;
+    ck_assert_msg(ui_demo_make_model(tmpl, vocab, NULL, 7, &e) == SM_OK, "%s", e.msg);
+    sm_hf_load_opts o;
+    sm_hf_load_opts_default(&o);
+    sm_bert *m = NULL;
+    sm_bert_config cfg;
+    ck_assert_msg(sm_hf_load(tmpl, &o, &m, &cfg, NULL, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(cfg.vocab_size, 196);
+    ck_assert_int_eq(cfg.hidden_size, 64);
+    ck_assert_int_eq(cfg.num_layers, 2);
+    ck_assert_int_eq(cfg.num_heads, 2);
+    ck_assert_int_eq(cfg.num_labels, 2);
+    char b0[32], b1[32];
+    ck_assert_str_eq(sm_config_label(&cfg, 0, b0, sizeof b0), "0");
+    ck_assert_str_eq(sm_config_label(&cfg, 1, b1, sizeof b1), "1");
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -758,6 +814,7 @@ static Suite *ui_suite(void)
     tcase_add_test(tc, test_chart_ema_and_window);
     tcase_add_test(tc, test_chart_empty_and_tiny);
     tcase_add_test(tc, test_chart_two_series_roles);
+    tcase_add_test(tc, test_chart_x_from);
     suite_add_tcase(s, tc);
     TCase *tt = tcase_create("theme");
     tcase_add_test(tt, test_theme_good);
@@ -771,6 +828,7 @@ static Suite *ui_suite(void)
     tcase_add_test(td, test_demo_generate);
     tcase_add_test(td, test_demo_committed_files);
     tcase_add_test(td, test_demo_loads_and_tokenizes);
+    tcase_add_test(td, test_demo_model);
     suite_add_tcase(s, td);
     return s;
 }

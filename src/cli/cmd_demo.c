@@ -1,14 +1,23 @@
-/* cmd_demo.c: `smartty gen-demo` (writes the demo's data sets) and `smartty demo` (the dashboard
- * over a small model trained on them). gen-demo only generates; it does not train. */
+/* cmd_demo.c: `smartty gen-demo` (writes the demo's data sets) and `smartty demo`: builds the demo's
+ * small model, loads the generated data and trains with the paper preset through the console, shown
+ * by the dashboard (or, without a terminal, a short run with plain progress lines). `--synthetic`
+ * shows the dashboard over a synthetic signal instead, for testing the display; it trains nothing. */
 #include "config.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "console/backend.h"
+#include "console/console.h"
+#include "console/dash_source.h"
+#include "console/signals.h"
 #include "ui/dash.h"
+#include "ui/demo_model.h"
 #include "ui/demo_data.h"
 #include "ui/synth.h"
 
@@ -54,14 +63,128 @@ int cli_gen_demo(int argc, char **argv)
     return 0;
 }
 
+#ifndef SMARTTY_SRC_DATASETS
+#define SMARTTY_SRC_DATASETS ""
+#endif
+#ifndef SMARTTY_DEMODATADIR
+#define SMARTTY_DEMODATADIR ""
+#endif
+/* ---- the real demo: the console and its training session, hosted by the dashboard ---- */
+
+static void out_plain(void *ud, con_out_kind kind, const char *text)
+{
+    (void)ud;
+    FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
+    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
+    fflush(f);
+}
+
+/* The demo's data folder: $SMARTTY_DEMO_DATA, the source tree's datasets/ (a build directory), the
+ * installed copy, or ./datasets. */
+static const char *find_data(void)
+{
+    const char *env = getenv("SMARTTY_DEMO_DATA");
+    static const char *const dirs[] = {SMARTTY_SRC_DATASETS, SMARTTY_DEMODATADIR, "datasets"};
+    static char found[PATH_MAX];
+    char p[4096];
+    if (env && *env)
+        return env;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (*dirs[i] && sm_path_join(p, sizeof p, dirs[i], "vocab.txt") && sm_file_exists(p))
+            return realpath(dirs[i], found) ? found : dirs[i];
+    return NULL;
+}
+
+static void remove_model(const char *dir)
+{
+    static const char *const files[] = {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"};
+    char p[4096];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        if (sm_path_join(p, sizeof p, dir, files[i]))
+            unlink(p);
+    rmdir(dir);
+}
+
+static const char *demo_prompt(void *ud) { return con_prompt(ud); }
+
+/* Train the demo: returns the exit status. */
+static int run_demo(ui_options *o, const char *task, long steps, int tty)
+{
+    const char *data = find_data();
+    if (!data) {
+        fprintf(stderr, "smartty demo: the demo data was not found (set SMARTTY_DEMO_DATA to a folder "
+                        "written by `smartty gen-demo --out DIR`)\n");
+        return 1;
+    }
+    char vocab[4096], model[4096];
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", data);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(model, sizeof model, "%s/smartty-demo-model-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(model)) {
+        fprintf(stderr, "smartty demo: cannot create a folder for the model under %s\n", tmp && *tmp ? tmp : "/tmp");
+        return 1;
+    }
+    sm_error e;
+    if (ui_demo_make_model(model, vocab, NULL, UI_DEMO_SEED, &e)) {
+        fprintf(stderr, "smartty demo: %s\n", e.msg);
+        remove_model(model);
+        return 1;
+    }
+    char l_model[4200], l_train[4200], l_dev[4200], l_steps[64];
+    snprintf(l_model, sizeof l_model, "load model %s", model);
+    snprintf(l_train, sizeof l_train, "load train %s/%s/train.tsv", data, task);
+    snprintf(l_dev, sizeof l_dev, "load dev %s/%s/dev.tsv", data, task);
+    snprintf(l_steps, sizeof l_steps, "set max_steps %ld", steps ? steps : tty ? 0 : 40);
+    const char *lines[] = {l_model, l_train, l_dev, "preset paper", "set lr 0.0005", "set max_len 48",
+                           "set epochs 10", "set eval_every 25", l_steps, "train", NULL};
+    con_ctx c;
+    con_init(&c, out_plain, NULL);
+    con_backend_attach(&c);
+    c.intr = &con_sig_int;
+    c.hup = &con_sig_quit;
+    int status = 0;
+    if (tty) {
+        con_signals_install(0);
+        ui_source src;
+        con_dash_source(&c, &src);
+        src.prompt = demo_prompt;
+        c.interactive = 1;
+        c.set.train_wait = 0;
+        o->startup = lines;
+        char hist[1100];
+        if (con_state_path(hist, sizeof hist, "history", 1))
+            o->history_path = hist;
+        status = ui_dash_run(&src, o);
+        c.out = out_plain;
+    } else {
+        con_signals_install(1);
+        c.plain_progress = 1;
+        c.set.train_wait = 1;
+        for (int i = 0; lines[i] && !status; i++) {
+            printf("> %s\n", lines[i]);
+            status = con_exec_line(&c, lines[i]);
+        }
+        if (!status)
+            status = con_exec_line(&c, "show status");
+    }
+    con_backend_detach(&c);
+    con_free(&c);
+    remove_model(model);
+    return status;
+}
+
 static void demo_usage(FILE *out)
 {
     fprintf(out,
-            "usage: smartty demo [--ascii] [--no-color] [--theme NAME] [--fps N] [--steps N]\n"
-            "                    [--exit-when-done] [--synthetic [--rate STEPS_PER_S]]\n"
-            "Opens the dashboard over a small model trained with the paper preset on the generated\n"
-            "data in datasets/. --synthetic draws the dashboard over a synthetic signal instead (no\n"
-            "model, no training: for trying the display and for its tests).\n");
+            "usage: smartty demo [--task sentiment|pairs] [--steps N] [--ascii] [--no-color]\n"
+            "                    [--theme NAME] [--fps N] [--exit-when-done]\n"
+            "       smartty demo --synthetic [--rate STEPS_PER_S] [--steps N] [display options]\n"
+            "Builds a small BERT (2 layers, 64 hidden, random init), loads the generated demo data\n"
+            "(datasets/, or $SMARTTY_DEMO_DATA) and trains it with SMART's paper preset in the\n"
+            "dashboard, where you can change knobs and watch (F1 or ? for help). Without a terminal it\n"
+            "trains 40 steps (or --steps N) with plain progress lines and exits 0.\n"
+            "--synthetic draws the dashboard over a synthetic signal instead: no model, no training;\n"
+            "for trying the display and for its tests.\n");
 }
 
 int cli_demo(int argc, char **argv)
@@ -71,6 +194,7 @@ int cli_demo(int argc, char **argv)
     int synthetic = 0;
     double rate = 20;
     long steps = 0;
+    const char *task = "sentiment";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             demo_usage(stdout);
@@ -87,6 +211,12 @@ int cli_demo(int argc, char **argv)
             o.fps = atoi(argv[++i]);
             if (o.fps < 1 || o.fps > 60) {
                 fprintf(stderr, "smartty demo: --fps wants 1-60, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--task") && i + 1 < argc) {
+            task = argv[++i];
+            if (strcmp(task, "sentiment") && strcmp(task, "pairs")) {
+                fprintf(stderr, "smartty demo: --task is sentiment or pairs, not '%s'\n", task);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--exit-when-done")) {
@@ -109,11 +239,8 @@ int cli_demo(int argc, char **argv)
             return 2;
         }
     }
-    if (!synthetic) {
-        fprintf(stderr, "smartty demo: training is not available in this build yet "
-                        "(`smartty demo --synthetic` shows the dashboard over a synthetic signal)\n");
-        return 2;
-    }
+    if (!synthetic)
+        return run_demo(&o, task, steps, isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
     if (!isatty(STDOUT_FILENO)) {
         fprintf(stderr, "smartty demo --synthetic: standard output is not a terminal; nothing to show\n");
         return 0;

@@ -183,6 +183,8 @@ int ui_chart_render(ui_canvas *c, const ui_series *series, size_t n_series, cons
 
     /* x window and scale: cols*gx dot columns, each `per` steps, per a power of two >= 1 */
     double x_lo = x_first;
+    if (o->window <= 0 && o->x_from > 0 && o->x_from < x_first)
+        x_lo = o->x_from;
     if (o->window > 0 && x_last - o->window + 1 > x_lo)
         x_lo = x_last - o->window + 1;
     double span = x_last - x_lo + 1;
@@ -224,7 +226,7 @@ int ui_chart_render(ui_canvas *c, const ui_series *series, size_t n_series, cons
         per *= 2;
     if (o->window > 0) /* align so the view moves in whole dot columns */
         x_lo = floor((x_last - o->window + 1) / per) * per;
-    if (x_lo < x_first)
+    if (o->window > 0 && x_lo < x_first)
         x_lo = x_first;
 
     d.bits = calloc((size_t)pw * (size_t)ph, 1);

@@ -31,6 +31,9 @@ typedef struct ui_chart_opts {
     double window;           /* 0: all steps; N: the last N steps */
     const ui_marker *markers;
     size_t n_markers;
+    double x_from;           /* with window 0: start the axis here when that is before the first
+                                point (aligns a sparse series, e.g. evaluations, with the steps);
+                                0: at the first point */
 } ui_chart_opts;
 
 /* Where things went, for the caller (and the tests). */

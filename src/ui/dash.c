@@ -90,6 +90,7 @@ typedef struct dash {
     ui_marker *marks;
     size_t n_marks, cap_marks;
     double *xs, *ys[4];
+    int steps_from_source, evals_from_source, sampled_new;
     size_t cap_xy;
 
     log_line lines[LOG_CAP];
@@ -410,12 +411,33 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+/* History comes from the source when it keeps one (steps/evals report a total). A source that does
+ * not is sampled instead: its latest record at every tick (20 times a second or more), so every step
+ * shows when training runs slower than that and a sample of them when faster. */
 static int fetch_history(void)
 {
     int changed = 0;
     const ui_source *s = D.src;
-    for (int guard = 0; s->steps && guard < 1000; guard++) {
-        size_t total = 0;
+    sm_step_record probe;
+    sm_eval_record probe_ev;
+    size_t total = 0;
+    if (s->steps && !D.steps_from_source) {
+        s->steps(s->ud, 0, &probe, 0, &total);
+        if (total > 0) {
+            D.steps_from_source = 1;
+            D.n_steps = 0;
+        }
+    }
+    total = 0;
+    if (s->evals && !D.evals_from_source) {
+        s->evals(s->ud, 0, &probe_ev, 0, &total);
+        if (total > 0) {
+            D.evals_from_source = 1;
+            D.n_evals = 0;
+        }
+    }
+    for (int guard = 0; D.steps_from_source && guard < 1000; guard++) {
+        total = 0;
         if (grow((void **)&D.steps, &D.cap_steps, D.n_steps + 4096, sizeof *D.steps))
             break;
         size_t got = s->steps(s->ud, D.n_steps, D.steps + D.n_steps, 4096, &total);
@@ -429,8 +451,8 @@ static int fetch_history(void)
         if (got == 0 || D.n_steps >= total)
             break;
     }
-    for (int guard = 0; s->evals && guard < 1000; guard++) {
-        size_t total = 0;
+    for (int guard = 0; D.evals_from_source && guard < 1000; guard++) {
+        total = 0;
         if (grow((void **)&D.evals, &D.cap_evals, D.n_evals + 256, sizeof *D.evals))
             break;
         size_t got = s->evals(s->ud, D.n_evals, D.evals + D.n_evals, 256, &total);
@@ -444,7 +466,40 @@ static int fetch_history(void)
         if (got == 0 || D.n_evals >= total)
             break;
     }
+    changed |= D.sampled_new;
+    D.sampled_new = 0;
     return changed;
+}
+
+/* Sample the latest records of a source that keeps no history (see fetch_history). */
+static void sample_history(const ui_state *st)
+{
+    if (D.steps_from_source && D.evals_from_source)
+        return;
+    if (!D.steps_from_source) {
+        while (D.n_steps && D.steps[D.n_steps - 1].step > st->step) { /* rewound */
+            D.n_steps--;
+            D.sampled_new = 1;
+        }
+        if (st->has_step && st->last.step <= st->step &&
+            (!D.n_steps || st->last.step > D.steps[D.n_steps - 1].step) &&
+            !grow((void **)&D.steps, &D.cap_steps, D.n_steps + 1, sizeof *D.steps)) {
+            D.steps[D.n_steps++] = st->last;
+            D.sampled_new = 1;
+        }
+    }
+    if (!D.evals_from_source) {
+        while (D.n_evals && D.evals[D.n_evals - 1].step > st->step) {
+            D.n_evals--;
+            D.sampled_new = 1;
+        }
+        if (st->has_eval && st->eval.step <= st->step &&
+            (!D.n_evals || st->eval.step != D.evals[D.n_evals - 1].step) &&
+            !grow((void **)&D.evals, &D.cap_evals, D.n_evals + 1, sizeof *D.evals)) {
+            D.evals[D.n_evals++] = st->eval;
+            D.sampled_new = 1;
+        }
+    }
 }
 
 static void poll_source(void)
@@ -472,6 +527,7 @@ static void poll_source(void)
         D.opt.fps = st.fps;
     D.st = st;
     D.have_state = 1;
+    sample_history(&st);
     if (fetch_history())
         D.dirty_panels = 1;
     if (D.src->knobs) {
@@ -667,6 +723,7 @@ static void draw_panel(int i)
         o.log_y = D.log_y;
         o.ema = D.ema_on ? 0.9 : 0;
         o.window = window_steps[D.window_idx];
+        o.x_from = 1; /* every panel's time axis starts at step 1 */
         o.markers = D.marks;
         o.n_markers = D.n_marks;
         ui_chart_render(&c, ser, (size_t)ns, &o, NULL);
@@ -1116,7 +1173,9 @@ static void line_cb(char *line)
     while (*s == ' ')
         s++;
     if (*s) {
-        add_history(s);
+        HIST_ENTRY *h = history_length ? history_get(history_base + history_length - 1) : NULL;
+        if (!h || strcmp(h->line, s))
+            add_history(s);
         ui_dash_print(UI_LOG_COMMAND, -1, s);
         run_line(s);
     }
@@ -1137,12 +1196,18 @@ static void readline_start(void)
     rl_attempted_completion_function = complete_cb;
     rl_readline_name = "smartty";
     rl_variable_bind("bell-style", "none");
+    using_history();
+    stifle_history(2000);
+    if (D.opt.history_path)
+        read_history(D.opt.history_path);
     rl_callback_handler_install("smartty> ", line_cb);
 }
 
 static void readline_stop(void)
 {
     rl_callback_handler_remove();
+    if (D.opt.history_path)
+        write_history(D.opt.history_path);
     for (size_t i = 0; i < cands.n; i++)
         free(cands.v[i]);
     free(cands.v);
@@ -1376,6 +1441,11 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         }
         if (D.src->tick && D.src->tick(D.src->ud))
             D.quit = 1;
+        if (!D.steps_from_source || !D.evals_from_source) {
+            ui_state st;
+            D.src->state(D.src->ud, &st);
+            sample_history(&st);
+        }
         const char *pr = D.src->prompt ? D.src->prompt(D.src->ud) : NULL;
         if (pr && strcmp(pr, rl_prompt ? rl_prompt : "")) {
             rl_set_prompt(pr);

@@ -14,6 +14,7 @@ typedef struct ui_options {
     int fps;            /* frames a second at most (default 4) */
     const char *theme;  /* theme name or path (NULL: default) */
     const char *log_path; /* where stderr goes while the screen is ours (NULL: the state folder) */
+    const char *history_path; /* readline history read at start and written at the end (NULL: none) */
     int exit_when_done;  /* leave once a run that was seen running is done (benchmarks) */
     const char *const *startup; /* command lines run once the screen is up, shown in the log as if
                                    typed (NULL-terminated; NULL: none) */

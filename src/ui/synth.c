@@ -268,7 +268,7 @@ static int cmd_fn(void *ud, const char *line)
                     return fail("set: bad value '%s'", w[2]);
                 s->knob[i].v = v;
                 s->knob[i].changed_at = s->step + 1;
-                snprintf(msg, sizeof msg, "%s = %g from step %lld", w[1], v, (long long)s->step + 1);
+                snprintf(msg, sizeof msg, "%s = %g (takes effect at step %lld)", w[1], v, (long long)s->step + 1);
                 ui_dash_print(UI_LOG_CHANGE, s->step, msg);
                 return 0;
             }
@@ -332,7 +332,7 @@ static int cmd_fn(void *ud, const char *line)
         ui_dash_print(UI_LOG_INFO, -1, msg);
         return 0;
     }
-    if (!strcmp(w[0], "quit") && n == 1) {
+    if (!strcmp(w[0], "quit") && (n == 1 || (n == 2 && !strcmp(w[1], "force")))) {
         s->quit = 1;
         return 0;
     }
