@@ -1,7 +1,9 @@
 /* model.h: the BERT sequence classifier (BertForSequenceClassification) on OpenBLAS: parameters in one
  * arena addressed by transformers' names, activation workspaces, forward (split at the encoder input,
  * where SMART perturbs), backward, the task losses. Loading checkpoints is hf.h's job, training is
- * the trainer's: this header only computes. Nothing here prints, exits or keeps global state.
+ * the trainer's: this header only computes. Nothing here prints or exits; the model owns a few threads
+ * (sm_bert_set_threads), and the one process-wide effect is OpenBLAS's thread count, held at one
+ * while those threads run attention.
  *
  * A typical training step (vanilla):
  *     sm_bert_zero_grads(m);
@@ -66,7 +68,10 @@ const sm_bert_config *sm_bert_config_get(const sm_bert *m);
 
 /* Threads the engine uses for its own kernels (elementwise work, attention); the big matrix products
  * are threaded by OpenBLAS (OPENBLAS_NUM_THREADS). n <= 0: as many as OpenBLAS uses (the default at
- * creation). The model must then be driven from one thread at a time, and not across a fork(). */
+ * creation). The model must be driven from one thread at a time, and not across a fork(). While the
+ * engine's threads run attention (small per-head products), OpenBLAS is held to one thread with
+ * openblas_set_num_threads, a process-wide setting: do not run other BLAS work concurrently. A
+ * workspace serves up to the thread count its model had when it was created. */
 #define SM_BERT_MAX_THREADS 64
 sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e);
 int sm_bert_threads(const sm_bert *m);
@@ -154,7 +159,7 @@ sm_status sm_bert_task_loss(const sm_bert *m, const float *logits, const sm_batc
  * through classifier, pooler and encoder. g: gradient arena of m's layout, accumulated (+=); NULL
  * skips every weight-gradient product and touches no gradient (SMART's ascent). dx: caller's
  * [B, T, H], overwritten with d loss / d encoder input (= d loss / d delta = d loss / d emb), or NULL.
- * The workspace's stored activations are clobbered: one backward per forward. */
+ * The stored activations are only read: several backward passes may follow one forward. */
 sm_status sm_bert_backward(const sm_bert *m, const float *w, float *g, sm_bert_acts *a,
                            const float *dlogits, float *dx, sm_error *e);
 

@@ -218,10 +218,16 @@ sm_status sm_bert_grads_alloc(sm_bert *m, sm_error *e)
     return m->g ? SM_OK : SM_ERR_NOMEM;
 }
 
+static void zero_part(void *ctx, int part, size_t begin, size_t end)
+{
+    (void)part;
+    memset((float *)ctx + begin, 0, (end - begin) * sizeof(float));
+}
+
 void sm_bert_zero_grads(sm_bert *m)
 {
     if (m->g)
-        memset(m->g, 0, m->numel * sizeof(float));
+        sm_pool_for(m->pool, m->numel, (size_t)1 << 18, SM_BERT_MAX_THREADS, zero_part, m->g);
 }
 
 void sm_bert_init_tensor(sm_bert *m, int i, sm_rng *rng)

@@ -61,19 +61,6 @@ typedef struct job {
     size_t scratch_stride;
 } job;
 
-/* res[i] = x[i] + dropout(res[i]) */
-static void dropout_residual(float *res, const float *x, const uint8_t *keep, size_t n, float p)
-{
-    if (keep) {
-        const float s = 1.0f / (1.0f - p);
-        for (size_t i = 0; i < n; i++)
-            res[i] = x[i] + (keep[i] ? res[i] * s : 0.0f);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            res[i] += x[i];
-    }
-}
-
 static void job_run(void *ctx, int part, size_t b, size_t e)
 {
     const job *j = ctx;
@@ -100,7 +87,7 @@ static void job_run(void *ctx, int part, size_t b, size_t e)
         sm_dropout_mask_chunks(j->keep_w, j->n, j->p, j->seed, b, e);
         break;
     case J_RESID:
-        dropout_residual(j->y + b, j->x + b, j->keep ? j->keep + b : NULL, e - b, j->p);
+        sm_dropout_residual(j->y + b, j->x + b, j->keep ? j->keep + b : NULL, e - b, j->p);
         break;
     case J_DCOPY:
         sm_dropout_copy(j->y + b, j->x + b, j->keep + b, e - b, j->p);

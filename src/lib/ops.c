@@ -2,6 +2,9 @@
  * exact GELU, tanh, masked softmax, dropout, multi-head attention, embeddings. No allocation, no
  * state: callers own every buffer (model_pass.c decides the layout; see the comment at its top).
  *
+ * In-place use (out == in) is allowed where the header says so; those loops carry "GCC ivdep" so that
+ * the vectoriser does not fall back to scalar code when the pointers are equal.
+ *
  * Layout: activations are row-major [rows, features] with rows = B*T tokens, so that every linear
  * layer is ONE sgemm with M = B*T over the whole batch (weights stay [out, in] as transformers stores
  * them, used transposed by sgemm: no copies). Attention reads the fused projection [B*T, 3H] in place:
@@ -15,10 +18,10 @@
 
 #include "lib/ops.h"
 
-/* The elementwise kernels are also compiled for AVX2 + FMA and picked at load time (GCC's
+/* The elementwise kernels are also compiled for x86-64-v3 (AVX2, FMA) and picked at load time (GCC's
  * target_clones), the baseline being x86-64's SSE2. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SM_KERNEL __attribute__((target_clones("arch=haswell", "default")))
+#define SM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SM_KERNEL
 #endif
@@ -139,6 +142,7 @@ SM_KERNEL void sm_layernorm_backward(float *din, const float *dout, const float 
             s2 += a2[k];
         }
         const float m1 = (float)(s1 / H), m2 = (float)(s2 / H);
+        #pragma GCC ivdep
         for (i = 0; i < H; i++) {
             const float xh = (x[i] - mu) * r;
             dx[i] = r * (dy[i] * g[i] - m1 - xh * m2);
@@ -205,6 +209,7 @@ static inline float gelu_cdf(float x, float *e_out)
 
 SM_KERNEL void sm_gelu_forward(float *out, const float *in, size_t n)
 {
+    #pragma GCC ivdep
     for (size_t i = 0; i < n; i++) {
         const float x = in[i];
         float e;
@@ -214,6 +219,7 @@ SM_KERNEL void sm_gelu_forward(float *out, const float *in, size_t n)
 
 SM_KERNEL void sm_gelu_backward(float *din, const float *dout, const float *in, size_t n)
 {
+    #pragma GCC ivdep
     for (size_t i = 0; i < n; i++) {
         const float x = in[i];
         float e;
@@ -230,6 +236,7 @@ void sm_tanh_forward(float *out, const float *in, size_t n)
 
 void sm_tanh_backward(float *din, const float *dout, const float *out, size_t n)
 {
+    #pragma GCC ivdep
     for (size_t i = 0; i < n; i++)
         din[i] = dout[i] * (1.0f - out[i] * out[i]);
 }
@@ -292,6 +299,7 @@ SM_KERNEL void sm_softmax_backward(float *ds, const float *dp, const float *p, i
         for (int k = 0; k < LANES; k++)
             dot += acc[k];
         const float d = (float)dot;
+        #pragma GCC ivdep
         for (j = 0; j < C; j++)
             o[j] = pr[j] * (dr[j] - d);
     }
@@ -341,8 +349,21 @@ SM_KERNEL void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p
 SM_KERNEL void sm_dropout_copy(float *y, const float *x, const uint8_t *keep, size_t n, float p)
 {
     const float scale = 1.0f / (1.0f - p);
+    #pragma GCC ivdep
     for (size_t i = 0; i < n; i++)
         y[i] = keep[i] ? x[i] * scale : 0.0f;
+}
+
+SM_KERNEL void sm_dropout_residual(float *res, const float *x, const uint8_t *keep, size_t n, float p)
+{
+    if (keep) {
+        const float scale = 1.0f / (1.0f - p);
+        for (size_t i = 0; i < n; i++)
+            res[i] = x[i] + (keep[i] ? res[i] * scale : 0.0f);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            res[i] += x[i];
+    }
 }
 
 /* ---- attention --------------------------------------------------------------------------------- */

@@ -64,8 +64,10 @@ void sm_dropout_mask_chunks(uint8_t *keep, size_t n, float p, uint64_t seed, siz
 /* A whole site: seed from rng, every chunk. */
 void sm_dropout_mask(uint8_t *keep, size_t n, float p, sm_rng *rng);
 void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p);
-/* y[n] = x[n] * keep[n] / (1 - p) */
+/* y[n] = x[n] * keep[n] / (1 - p) (y may be x) */
 void sm_dropout_copy(float *y, const float *x, const uint8_t *keep, size_t n, float p);
+/* The residual connection after a dropout: res[n] = x[n] + dropout(res[n]); keep NULL: no dropout. */
+void sm_dropout_residual(float *res, const float *x, const uint8_t *keep, size_t n, float p);
 
 /* Multi-head self-attention core on a fused projection qkv[B*T, 3H] (query | key | value, head h in
  * columns h*D .. h*D+D-1 of each third): for each pair bh = b*NH + h with bh0 <= bh < bh1,
