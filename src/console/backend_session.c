@@ -192,6 +192,15 @@ static sm_status session_start(sm_session *s, sm_error *e)
 
 /* ---- operations (main thread) ---- */
 
+/* The console's copy of the hyperparameters follows the session's (a checkpoint's load, a rewind
+ * or a replay bring their own). */
+static void sync_hp(void)
+{
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    S.c->hp = v.hp;
+}
+
 static sm_status reply_status(const sm_session_reply *r, sm_error *e)
 {
     if (r->status != SM_OK && e)
@@ -227,6 +236,7 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
     S.has_model = 1;
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", path);
+    sync_hp();
     return SM_OK;
 }
 
@@ -339,6 +349,8 @@ static sm_status be_load_data(void *ud, const char *split, const char *path, con
         return reply_status(&r, e);
     if (!a.which)
         snprintf(S.data, sizeof S.data, "%s", path);
+    S.saved_step = sm_session_step_count(S.s); /* a resumed checkpoint is saved as it is */
+    sync_hp();
     return SM_OK;
 }
 
@@ -443,9 +455,7 @@ static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *
     if (r.status != SM_OK)
         return reply_status(&r, e);
     *step = sm_session_step_count(S.s);
-    sm_session_view v;
-    sm_session_view_get(S.s, &v);
-    S.c->hp = v.hp; /* the snapshot's hyperparameters are back */
+    sync_hp(); /* the snapshot's hyperparameters are back */
     hist_reload();
     return SM_OK;
 }
@@ -516,7 +526,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", model);
     snprintf(S.data, sizeof S.data, "%s", data);
-    S.c->hp = *sm_session_hparams(S.s);
+    sync_hp();
     hist_reload();
     return SM_OK;
 }
