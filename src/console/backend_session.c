@@ -150,6 +150,14 @@ static void on_event(void *ud, const sm_session_event *ev)
     }
 }
 
+/* The library's notices and warnings (any thread) join the event queue. */
+static void on_log(void *ud, sm_log_level level, const char *msg)
+{
+    (void)ud;
+    if (level >= SM_LOG_NOTICE)
+        push("%s%s", level == SM_LOG_WARN ? "warning: " : "", msg);
+}
+
 static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
                     size_t cap)
 {
@@ -807,6 +815,7 @@ void con_backend_attach(con_ctx *c)
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.mu, NULL);
     S.c = c;
+    sm_log_set(on_log, NULL); /* a dashboard installs its own when it starts */
     if (session_make(&S.s, &e) != SM_OK || session_start(S.s, &e) != SM_OK) {
         if (S.s)
             sm_session_free(S.s);
@@ -821,6 +830,7 @@ void con_backend_attach(con_ctx *c)
 
 void con_backend_detach(con_ctx *c)
 {
+    sm_log_set(NULL, NULL);
     if (S.s)
         sm_session_free(S.s);
     S.s = NULL;
