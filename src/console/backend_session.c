@@ -150,6 +150,14 @@ static void on_event(void *ud, const sm_session_event *ev)
     }
 }
 
+/* The library's notices and warnings (any thread) join the event queue. */
+static void on_log(void *ud, sm_log_level level, const char *msg)
+{
+    (void)ud;
+    if (level >= SM_LOG_NOTICE)
+        push("%s%s", level == SM_LOG_WARN ? "warning: " : "", msg);
+}
+
 static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
                     size_t cap)
 {
@@ -192,6 +200,15 @@ static sm_status session_start(sm_session *s, sm_error *e)
 
 /* ---- operations (main thread) ---- */
 
+/* The console's copy of the hyperparameters follows the session's (a checkpoint's load, a rewind
+ * or a replay bring their own). */
+static void sync_hp(void)
+{
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    S.c->hp = v.hp;
+}
+
 static sm_status reply_status(const sm_session_reply *r, sm_error *e)
 {
     if (r->status != SM_OK && e)
@@ -227,6 +244,7 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
     S.has_model = 1;
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", path);
+    sync_hp();
     return SM_OK;
 }
 
@@ -339,6 +357,8 @@ static sm_status be_load_data(void *ud, const char *split, const char *path, con
         return reply_status(&r, e);
     if (!a.which)
         snprintf(S.data, sizeof S.data, "%s", path);
+    S.saved_step = sm_session_step_count(S.s); /* a resumed checkpoint is saved as it is */
+    sync_hp();
     return SM_OK;
 }
 
@@ -443,9 +463,7 @@ static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *
     if (r.status != SM_OK)
         return reply_status(&r, e);
     *step = sm_session_step_count(S.s);
-    sm_session_view v;
-    sm_session_view_get(S.s, &v);
-    S.c->hp = v.hp; /* the snapshot's hyperparameters are back */
+    sync_hp(); /* the snapshot's hyperparameters are back */
     hist_reload();
     return SM_OK;
 }
@@ -516,7 +534,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", model);
     snprintf(S.data, sizeof S.data, "%s", data);
-    S.c->hp = *sm_session_hparams(S.s);
+    sync_hp();
     hist_reload();
     return SM_OK;
 }
@@ -797,6 +815,7 @@ void con_backend_attach(con_ctx *c)
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.mu, NULL);
     S.c = c;
+    sm_log_set(on_log, NULL); /* a dashboard installs its own when it starts */
     if (session_make(&S.s, &e) != SM_OK || session_start(S.s, &e) != SM_OK) {
         if (S.s)
             sm_session_free(S.s);
@@ -811,6 +830,7 @@ void con_backend_attach(con_ctx *c)
 
 void con_backend_detach(con_ctx *c)
 {
+    sm_log_set(NULL, NULL);
     if (S.s)
         sm_session_free(S.s);
     S.s = NULL;

@@ -110,6 +110,8 @@ static int exec_words(con_ctx *c, con_tokens *t, const char *segment)
     }
     if (c->set.echo && !c->interactive)
         con_info(c, "> %s", segment);
+    if (c->be && c->be->poll) /* what the trainer reported comes before this command's answer */
+        c->be->poll(c->be_ud, c);
     return cmd->exec(c, t->argc - 1, t->argv + 1) ? 1 : 0;
 }
 
