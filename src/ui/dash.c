@@ -521,8 +521,9 @@ static void poll_source(void)
     }
     if (st.run == UI_RUN_RUNNING)
         D.seen_running = 1;
-    if (D.opt.exit_when_done && D.seen_running && st.run == UI_RUN_DONE)
-        D.quit = 1;
+    if (D.opt.exit_when_done && D.seen_running &&
+        (st.run == UI_RUN_DONE || st.run == UI_RUN_IDLE || st.run == UI_RUN_EMPTY))
+        D.quit = 1; /* the run ended (finished or stopped) */
     if (st.fps > 0 && st.fps != D.opt.fps)
         D.opt.fps = st.fps;
     D.st = st;
