@@ -14,6 +14,7 @@
 #   SEEDS           seeds of the vanilla and paper runs (default "1 2 3")
 #   ABLATION_SEEDS  seeds of the ablations (default "1": the issue asks for them once)
 #   NICE            prefix for the runs (default "nice -n 10")
+#   EXTRA_ARGS      more arguments for every run, e.g. "--limit 64 --set epochs=1" for a smoke test
 # It reads each run's metrics CSV (written with --metrics) and uses its dev_f1 column: the rows where
 # dev_f1 is a number are the evaluations, one per epoch.
 set -eu
@@ -25,6 +26,7 @@ out=${1:-mrpc-experiment}
 seeds=${SEEDS:-"1 2 3"}
 ablation_seeds=${ABLATION_SEEDS:-"1"}
 nice_cmd=${NICE:-"nice -n 10"}
+extra=${EXTRA_ARGS:-}
 model=$shared/models/bert-mini-mlm
 data=$shared/datasets/mrpc
 
@@ -50,7 +52,7 @@ run() {
         --set lr=1e-4 --set batch_size=32 --set epochs=5 --set max_len=128 \
         --set optimizer=adamw --set weight_decay=0.01 --set warmup=0.1 --set schedule=linear \
         --set clip=1.0 --set dropout=0.1 --set eval_every=0 --set seed="$seed" \
-        "$@" --metrics "$csv" >"$log" 2>&1 || { echo "   failed: see $log" >&2; return 1; }
+        $extra "$@" --metrics "$csv" >"$log" 2>&1 || { echo "   failed: see $log" >&2; return 1; }
     echo "   $(( $(date +%s) - start )) s"
 }
 

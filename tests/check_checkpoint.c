@@ -3,6 +3,7 @@
  * at random moments leaves the previous checkpoint loadable, and a folder that is not a checkpoint
  * is never replaced. */
 #include <check.h>
+#include <glob.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,9 +193,16 @@ START_TEST(test_killed_at_each_stage)
         ck_assert_msg(sm_session_step_count(b) == want, "stage %s: step %lld", stages[k],
                       (long long)sm_session_step_count(b));
         sm_session_free(b);
-        /* and the next save works and cleans up */
+        glob_t g;
+        int left = glob(DIR ".tmp-*", 0, NULL, &g) == 0;
+        globfree(&g);
+        ck_assert_msg(left == (k >= 1 && k <= 6), "stage %s: a temporary folder %s", stages[k],
+                      left ? "was left" : "was expected");
+        /* and the next save works and cleans up, the killed save's temporary folder included */
         ok(sm_session_named(a, SM_CMD_SAVE, DIR, &r), &r);
         ck_assert(!sm_dir_exists(DIR ".old"));
+        ck_assert_int_eq(glob(DIR ".tmp-*", 0, NULL, &g), GLOB_NOMATCH);
+        globfree(&g);
         b = load(DIR, &e);
         ck_assert_msg(b != NULL, "%s", e.msg);
         ck_assert_int_eq(sm_session_step_count(b), 8);
@@ -234,8 +242,12 @@ START_TEST(test_killed_at_random)
         ck_assert_int_ge(sm_session_step_count(b), last);
         last = sm_session_step_count(b);
         sm_session_free(b);
-        rm_rf(DIR ".tmp-*");
     }
+    /* the next save removes what killed saves left beside */
+    ok(sm_session_named(a, SM_CMD_SAVE, DIR, &r), &r);
+    glob_t g;
+    ck_assert_int_eq(glob(DIR ".tmp-*", 0, NULL, &g), GLOB_NOMATCH);
+    globfree(&g);
     sm_session_free(a);
     rm_rf(DIR);
 }

@@ -649,6 +649,10 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(con_exec_line(&ctx, "show journal"), 0);
     ck_assert(strstr(out_buf, "fake journal") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "theme light"), 1); /* no dashboard here */
+    ck_assert_int_eq(con_exec_line(&ctx, "break rs > 1"), 0);
+    ck_assert_str_eq(fake.last_op, "break"); /* journalled */
+    ck_assert_int_eq(con_exec_line(&ctx, "delete all"), 0);
+    ck_assert_str_eq(fake.last_op, "delete");
 
     /* quit: a person is asked about unsaved training, a script is not */
     ctx.interactive = 1;
@@ -686,11 +690,104 @@ START_TEST(test_wait)
     ck_assert_int_eq(fake.state, CON_RUN_RUNNING);
     volatile sig_atomic_t intr = 1;
     ctx.intr = &intr;
-    ck_assert_int_eq(con_exec_line(&ctx, "wait"), 1); /* Ctrl-C pauses the run */
+    ck_assert_int_eq(con_exec_line(&ctx, "wait"), 1); /* Ctrl-C pauses the run and fails the script */
+    ck_assert(strstr(err_buf, "wait: interrupted (the run is paused)") != NULL);
     ck_assert_int_eq(fake.state, CON_RUN_PAUSED);
     ck_assert_int_eq(intr, 0);
     ck_assert_int_eq(con_exec_line(&ctx, "new model x"), 1);
     ck_assert(strstr(err_buf, "new: argument 2 'x'") != NULL);
+}
+END_TEST
+
+/* Every command rejects a bad argument with a message that names the command and the argument. */
+START_TEST(test_bad_arguments)
+{
+    static const struct { const char *line, *want; } cases[] = {
+        {"help nosuch", "help: unknown command 'nosuch'"},
+        {"load weights x", "load: argument 1 'weights': expected model, train or dev"},
+        {"load model m extra", "load: argument 3 'extra': `load model PATH` takes no options"},
+        {"load train t.tsv limit=-3", "load: "},
+        {"new tokenizer", "new: argument 1 'tokenizer': expected model"},
+        {"new model layers", "new: argument 2 'layers': model options are NAME=VALUE"},
+        {"set lambda_s", "set: missing argument 2 (VALUE)"},
+        {"set lambda_s abc", "set: "},
+        {"set ui_fps 100", "set: ui_fps: 100 is out of range [1, 60]"},
+        {"get nosuch", "get: argument 1 'nosuch': no such hyperparameter or setting"},
+        {"show everything", "show: argument 1 'everything': expected params, model"},
+        {"preset fancy", "preset: argument 1 'fancy'"},
+        {"train many", "train: argument 1 (N): 'many' is not an integer"},
+        {"train 5 minutes", "train: argument 2 'minutes': expected steps or epochs"},
+        {"wait soon", "wait: argument 1 (N): 'soon' is not an integer"},
+        {"pause now", "pause: takes no arguments, got 'now'"},
+        {"resume maybe", "resume: argument 1 'maybe': expected apply or discard"},
+        {"step -2", "step: argument 1 (N): -2 is out of range"},
+        {"eval dev", "eval: takes no arguments, got 'dev'"},
+        {"stop now", "stop: takes no arguments, got 'now'"},
+        {"break loss >", "break: expected a number but found the end at column 7"},
+        {"delete first", "delete: argument 1: 'first' is not an integer"},
+        {"delete 7", "delete: argument 1: there is no breakpoint 7"},
+        {"snapshot", "snapshot: missing argument 1 (NAME)"},
+        {"snapshot a b", "snapshot: unexpected argument 2 'b'"},
+        {"rewind nosuch", "rewind: no snapshot 'nosuch'"},
+        {"save", "save: missing argument 1 (DIR)"},
+        {"export metrics m.txt", "export: argument 2 'm.txt': the file name must end in .csv"},
+        {"export weights m.csv", "export: argument 1 'weights': expected metrics"},
+        {"replay", "replay: missing argument 1 (FILE)"},
+        {"source /nonexistent/cmds", "cannot open /nonexistent/cmds"},
+        {"predict || b", "predict: argument 1: '||' needs text on both sides"},
+        {"theme", "theme: missing argument 1 (THEME)"},
+        {"quit now", "quit: argument 1 'now': expected force"},
+        {"echo \"open", "unterminated \" quote at column 6"},
+    };
+    con_set_backend(&ctx, &fake_backend, &fake);
+    fake.state = CON_RUN_PAUSED;
+    fake.has_model = 1;
+    size_t n;
+    const con_cmd *tab = con_commands(&n);
+    int covered[64] = {0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        clear_out();
+        ck_assert_msg(con_exec_line(&ctx, cases[i].line) == 1, "'%s' must fail", cases[i].line);
+        ck_assert_msg(strstr(err_buf, cases[i].want) != NULL, "'%s': '%s' lacks '%s'", cases[i].line, err_buf,
+                      cases[i].want);
+        for (size_t k = 0; k < n; k++)
+            if (!strncmp(cases[i].line, tab[k].name, strlen(tab[k].name)))
+                covered[k] = 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        ck_assert_msg(covered[k], "no bad-argument case for %s", tab[k].name);
+}
+END_TEST
+
+static int count_lines(const char *buf, const char *needle)
+{
+    int n = 0;
+    for (const char *p = buf; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+/* Plain progress lines: timestamped, at most one per progress_every while running, and the last. */
+START_TEST(test_progress_lines)
+{
+    con_set_backend(&ctx, &fake_backend, &fake);
+    ctx.plain_progress = 1;
+    ctx.set.train_wait = 1;
+    ck_assert_int_eq(con_exec_line(&ctx, "set progress_every 3600; load model m; train"), 0);
+    ck_assert_int_eq(fake.step, 5);
+    ck_assert_msg(count_lines(out_buf, "Z step ") == 2, "%s", out_buf); /* the first step seen and the last */
+    ck_assert(strstr(out_buf, "Z step 5 epoch 1 loss 0.5000") != NULL);
+    const char *p = strstr(out_buf, "Z step ");
+    ck_assert(p && p - out_buf >= 19);
+    p -= 19; /* YYYY-MM-DDTHH:MM:SS */
+    ck_assert(p[4] == '-' && p[7] == '-' && p[10] == 'T' && p[13] == ':' && p[16] == ':');
+    ck_assert(!strchr(out_buf, '\r'));
+    clear_out();
+    ctx.set.progress_every = 0.05;
+    ck_assert_int_eq(con_exec_line(&ctx, "train"), 0);
+    ck_assert_int_eq(fake.step, 10);
+    ck_assert_int_le(count_lines(out_buf, "Z step "), 5); /* never more than one per step */
+    ck_assert_int_ge(count_lines(out_buf, "Z step "), 1);
 }
 END_TEST
 
@@ -786,6 +883,8 @@ int main(void)
     tcase_add_test(tc, test_exec_sequence);
     tcase_add_test(tc, test_exec_session);
     tcase_add_test(tc, test_wait);
+    tcase_add_test(tc, test_bad_arguments);
+    tcase_add_test(tc, test_progress_lines);
     tcase_add_test(tc, test_complete);
     tcase_add_test(tc, test_state_path);
     suite_add_tcase(s, tc);

@@ -201,6 +201,21 @@ START_TEST(test_opts_errors)
     ck_assert_int_eq(sm_data_opts_parse_one(&o, 3, argv, 1, &e), 0);
     ck_assert_int_eq(sm_data_opts_parse_one(&o, 3, argv, 2, &e), 0);
     free_argv(argv, 3);
+    /* "--" ends the data options: what follows is passed through */
+    static const char *const rest[] = {"cmd", "--delimiter", "tab", "--", "--limit", "3"};
+    char **rv = mkargv(rest, 6);
+    char *keep[6];
+    memcpy(keep, rv, sizeof keep);
+    int rc = 6;
+    ck_assert_int_eq(sm_data_opts_parse(&o, &rc, rv, 1, &e), SM_OK);
+    ck_assert_int_eq(rc, 4);
+    ck_assert_str_eq(rv[1], "--");
+    ck_assert_str_eq(rv[2], "--limit");
+    ck_assert_int_eq(o.delimiter, SM_DELIM_TAB);
+    ck_assert_uint_eq(o.limit, 0);
+    for (int k = 0; k < 6; k++)
+        free(keep[k]);
+    free(rv);
     const char *u = sm_data_opts_usage();
     const char *names[] = {"--text COL", "--text-pair COL", "--label COL", "--no-header", "--delimiter tab|comma",
                            "--quote none|csv", "--labels", "--regression", "--limit N", "--sample N", "--seed S",
@@ -317,6 +332,19 @@ START_TEST(test_labels_order_and_mapping)
     ck_assert_int_eq(sm_dataset_label(ds, 0), 0);
     ck_assert_int_eq(sm_dataset_label(ds, 1), 2);
     ck_assert_uint_eq(sm_dataset_label_count(ds, 1), 0);
+    /* a dev set read with the train set's mapping */
+    sm_data_opts dev_o;
+    sm_data_opts_init(&dev_o);
+    sm_error e0;
+    ck_assert_int_eq(sm_data_opts_set_labels(&dev_o, sm_dataset_label_names(ds), sm_dataset_num_labels(ds), &e0),
+                     SM_OK);
+    sm_dataset *devset;
+    const char *dtext = "text\tlabel\nz\tneu\n";
+    ck_assert_int_eq(sm_dataset_load_mem("d.tsv", dtext, strlen(dtext), &dev_o, &devset, &e0), SM_OK);
+    ck_assert_int_eq(sm_dataset_label(devset, 0), 1);
+    ck_assert_int_eq(sm_dataset_num_labels(devset), 3);
+    sm_dataset_free(devset);
+    sm_data_opts_free(&dev_o);
     sm_dataset_free(ds);
     /* a mapping given programmatically (from a model) */
     sm_data_opts o;
@@ -366,6 +394,49 @@ START_TEST(test_regression_and_columns)
     ck_assert_contains(msg, "needs a header row");
     ck_assert_int_eq(load_fail("c.tsv", t, strlen(t), "--label|1", msg, sizeof msg), SM_ERR_INVALID);
     ck_assert_contains(msg, "also a text column");
+    /* a default label column that holds floats or free text is refused with what to pass instead */
+    const char *sts = "sentence1\tsentence2\tscore\na\tb\t3.5\nc\td\t1.25\ne\tf\t0.5\n";
+    ck_assert_int_eq(load_fail("sts.tsv", sts, strlen(sts), "", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "column 3 (score) (taken by default), holds 3 different numbers: for a float target "
+                            "pass --regression");
+    ds = load_text("sts.tsv", sts, "--label|score");
+    ck_assert_int_eq(sm_dataset_num_labels(ds), 3);
+    ck_assert_str_eq(sm_dataset_label_name(ds, 0), "0.5");
+    sm_dataset_free(ds);
+    char many[16384];
+    size_t off = 0;
+    for (int i = 0; i < 300; i++)
+        off += (size_t)snprintf(many + off, sizeof many - off, "src%d\t1\tsentence number %d\n", i % 7, i);
+    ck_assert_int_eq(load_fail("cola.tsv", many, off, "--no-header", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "the label, column 3 (taken by default), has 300 different values in 300 rows");
+    ds = load_text("cola.tsv", many, "--no-header|--label|3|--text|1");
+    ck_assert_int_eq(sm_dataset_num_labels(ds), 300);
+    char rep[8192];
+    sm_data_report_format(ds, rep, sizeof rep);
+    ck_assert_contains(rep, ", ... and 240 more");
+    sm_dataset_free(ds);
+    /* 4-byte UTF-8 is text; a sequence past U+10FFFF is not; a bad header stops loading */
+    ds = load_text("emoji.tsv", "sentence1\tsentence2\tlabel\nok \xF0\x9F\x98\x80\tb\t1\nx\ty\t0\n",
+                   "--text-pair|none");
+    ck_assert_int_eq(sm_dataset_has_pair(ds), 0);
+    ck_assert_str_eq(sm_dataset_text(ds, 0), "ok \xF0\x9F\x98\x80");
+    sm_dataset_free(ds);
+    const char *hi = "sentence\tlabel\nok \xF4\x90\x80\x80\t1\n";
+    ck_assert_int_eq(load_fail("hi.tsv", hi, strlen(hi), "", msg, sizeof msg), SM_ERR_FORMAT);
+    ck_assert_contains(msg, "hi.tsv:2:4: invalid UTF-8 (byte 0xF4)");
+    const char *bad_head = "sent\xC3\x28nce\tlabel\nok\t1\n";
+    ck_assert_int_eq(load_fail("bh.tsv", bad_head, strlen(bad_head), "--skip-bad", msg, sizeof msg), SM_ERR_FORMAT);
+    ck_assert_contains(msg, "bh.tsv:1:5: invalid UTF-8 (byte 0xC3) in the header");
+    ck_assert_int_eq(load_fail("r.tsv", t, strlen(t), "--regression|--label|none", msg, sizeof msg), SM_ERR_INVALID);
+    ck_assert_contains(msg, "--regression needs a label column");
+    /* no options and no name: the defaults */
+    sm_dataset *dd;
+    sm_error e1;
+    const char *mini = "sentence\tlabel\nx\t1\n";
+    ck_assert_int_eq(sm_dataset_load_mem(NULL, mini, strlen(mini), NULL, &dd, &e1), SM_OK);
+    ck_assert_str_eq(sm_dataset_report(dd)->path, "(data)");
+    ck_assert_int_eq(sm_dataset_label(dd, 0), 0);
+    sm_dataset_free(dd);
     ck_assert_int_eq(load_fail("e.tsv", "", 0, "", msg, sizeof msg), SM_ERR_FORMAT);
     ck_assert_contains(msg, "e.tsv: the file has no rows");
     ck_assert_int_eq(load_fail("h.tsv", t, strlen(t), "", msg, sizeof msg), SM_ERR_FORMAT);
@@ -798,6 +869,13 @@ START_TEST(test_batch_padding_and_eval_order)
     sm_batcher_free(b);
     bo.batch_size = 64;
     ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    bo.batch_size = 0;
+    ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    ck_assert_contains(e.msg, "batch size 0");
+    bo.batch_size = 4;
+    bo.bucket = -1;
+    ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &b, &e), SM_ERR_INVALID);
+    ck_assert_int_eq(sm_batch_fill(&batch, ds, NULL, 0, 0, &e), SM_ERR_INVALID);
     sm_dataset_free(ds);
 }
 END_TEST
@@ -875,7 +953,13 @@ START_TEST(test_batcher_shuffle_determinism_and_restore)
             sm_batch_pos pos;
             sm_batcher_position(x, &pos);
             sm_batch_pos copy;
-            memcpy(&copy, &pos, sizeof pos); /* plain data: a byte copy is a valid position */
+            if (at % 2) {
+                memcpy(&copy, &pos, sizeof pos); /* plain data: a byte copy is a valid position */
+            } else {
+                uint64_t words[SM_BATCH_POS_WORDS];
+                sm_batch_pos_pack(&pos, words);
+                sm_batch_pos_unpack(&copy, words);
+            }
             bo.seed = 999; /* the seed in the position wins over the options' */
             ck_assert_int_eq(sm_batcher_new(ds, &bo, 0, &y, &e), SM_OK);
             ck_assert_int_eq(sm_batcher_restore(y, &copy, &e), SM_OK);
@@ -889,6 +973,10 @@ START_TEST(test_batcher_shuffle_determinism_and_restore)
         pos.batch_size = 8;
         ck_assert_int_eq(sm_batcher_restore(b, &pos, &e), SM_ERR_STATE);
         ck_assert_contains(e.msg, "batches of 8");
+        pos.batch_size = 16;
+        pos.index = 8;
+        ck_assert_int_eq(sm_batcher_restore(b, &pos, &e), SM_ERR_STATE);
+        ck_assert_contains(e.msg, "batch 8 of an epoch of 7 batches");
         sm_batcher_free(a);
         sm_batcher_free(b);
         sm_batcher_free(c);

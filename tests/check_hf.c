@@ -310,7 +310,9 @@ START_TEST(test_fixtures_roundtrip)
         ck_assert_int_eq(c.num_labels, k == 0 ? 3 : 1);
         /* saving writes transformers' file again, byte for byte */
         const char *out = sub(k == 0 ? "cls3" : "reg");
-        ck_assert_msg(sm_hf_save(out, m, &c, NULL, &e) == SM_OK, "%s", e.msg);
+        sm_tokenizer *tok;
+        ck_assert_msg(sm_tokenizer_load(dir, -1, &tok, &e) == SM_OK, "%s", e.msg);
+        ck_assert_msg(sm_hf_save(out, m, &c, tok, &e) == SM_OK, "%s", e.msg);
         char a_path[600], b_path[600];
         snprintf(a_path, sizeof a_path, "%s/model.safetensors", dir);
         snprintf(b_path, sizeof b_path, "%s/model.safetensors", out);
@@ -322,6 +324,21 @@ START_TEST(test_fixtures_roundtrip)
         ck_assert(memcmp(a, b, la) == 0);
         free(a);
         free(b);
+        /* the vocabulary is written back as it was, and the tokenizer reloads with the same settings */
+        snprintf(a_path, sizeof a_path, "%s/vocab.txt", dir);
+        snprintf(b_path, sizeof b_path, "%s/vocab.txt", out);
+        ck_assert_int_eq(sm_read_file(a_path, &a, &la, 0, &e), SM_OK);
+        ck_assert_int_eq(sm_read_file(b_path, &b, &lb, 0, &e), SM_OK);
+        ck_assert_uint_eq(la, lb);
+        ck_assert(memcmp(a, b, la) == 0);
+        free(a);
+        free(b);
+        sm_tokenizer *tok2;
+        ck_assert_msg(sm_tokenizer_load(out, -1, &tok2, &e) == SM_OK, "%s", e.msg);
+        ck_assert_int_eq(sm_tokenizer_lower_case(tok2), sm_tokenizer_lower_case(tok));
+        ck_assert_uint_eq(sm_tokenizer_vocab_size(tok2), sm_tokenizer_vocab_size(tok));
+        sm_tokenizer_free(tok2);
+        sm_tokenizer_free(tok);
         sm_bert *m2;
         sm_bert_config c2;
         ck_assert_msg(sm_hf_load(out, NULL, &m2, &c2, NULL, &e) == SM_OK, "%s", e.msg);

@@ -142,7 +142,7 @@ START_TEST(test_presets)
     ck_assert_int_eq(sm_hparams_preset(&h, "mtdnn", &e), SM_OK);
     ck_assert_str_eq(sm_hparam_choice(SM_HP_ADV_NORM, h.v[SM_HP_ADV_NORM]), "token");
     ck_assert(h.v[SM_HP_MU] == 0 && h.v[SM_HP_ETA] == 1e-5 && h.v[SM_HP_LAMBDA_S] == 1);
-    ck_assert_str_eq(sm_hparam_choice(SM_HP_OPTIMIZER, h.v[SM_HP_OPTIMIZER]), "adamax");
+    ck_assert_str_eq(sm_hparam_choice(SM_HP_OPTIMIZER, h.v[SM_HP_OPTIMIZER]), "adamw"); /* SMART knobs only */
     ck_assert_int_eq(sm_hparams_preset(&h, "r3f", &e), SM_OK);
     ck_assert(h.v[SM_HP_ADV_STEPS] == 0 && h.v[SM_HP_LAMBDA_S] == 1);
     ck_assert_str_eq(sm_hparam_choice(SM_HP_ADV_NORM, h.v[SM_HP_ADV_NORM]), "example");

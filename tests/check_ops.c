@@ -150,7 +150,9 @@ START_TEST(test_layernorm)
         ck_assert(fabs(s / LNH) < 1e-4 && fabs(s2 / LNH - 1) < 1e-3);
     }
     float din[LNN * LNH], dg[LNH] = {0}, db[LNH] = {0};
-    sm_layernorm_backward(din, dg, db, c.r, c.in, c.mean, c.rstd, c.g, LNN, LNH);
+    sm_layernorm_backward_params(dg, db, c.r, c.in, c.mean, c.rstd, LNN, LNH, 0, 4);
+    sm_layernorm_backward_params(dg, db, c.r, c.in, c.mean, c.rstd, LNN, LNH, 4, LNH); /* in two parts */
+    sm_layernorm_backward(din, c.r, c.in, c.mean, c.rstd, c.g, LNN, LNH);
     fd_check("LayerNorm d in", c.in, LNN * LNH, 1, din, ln_f, &c, 1e-2f, 5e-4, 5e-3);
     fd_check("LayerNorm d weight", c.g, LNH, 1, dg, ln_f, &c, 1e-2f, 5e-4, 5e-3);
     fd_check("LayerNorm d bias", c.b, LNH, 1, db, ln_f, &c, 1e-2f, 5e-4, 5e-3);
@@ -316,10 +318,11 @@ typedef struct att_ctx {
 static double att_f(void *p)
 {
     att_ctx *c = p;
-    sm_rng rng;
-    sm_rng_seed(&rng, c->seed); /* the same dropout mask on every evaluation */
+    /* the same dropout mask on every evaluation; pairs in two calls (as two threads would) */
     sm_attention_forward(c->ctx, c->probs, c->drop ? c->keep : NULL, c->qkv, c->mask, AB, AT, ANH, AD,
-                         0.3f, &rng, c->scratch);
+                         0.3f, c->seed, c->scratch, 0, 3);
+    sm_attention_forward(c->ctx, c->probs, c->drop ? c->keep : NULL, c->qkv, c->mask, AB, AT, ANH, AD,
+                         0.3f, c->seed, c->scratch, 3, AB * ANH);
     return dot(c->ctx, c->r, AB * AT * AH);
 }
 
@@ -336,7 +339,7 @@ static void attention_case(int drop)
     memcpy(c.mask, mask, sizeof mask);
     att_f(&c);
     float dqkv[AB * AT * 3 * AH];
-    sm_attention_backward(dqkv, c.r, c.qkv, c.probs, drop ? c.keep : NULL, AB, AT, ANH, AD, 0.3f, c.scratch);
+    sm_attention_backward(dqkv, c.r, c.qkv, c.probs, drop ? c.keep : NULL, AB, AT, ANH, AD, 0.3f, c.scratch, 0, AB * ANH);
     fd_check(drop ? "attention with dropout d qkv" : "attention d qkv", c.qkv, AB * AT * 3 * AH, 1, dqkv,
              att_f, &c, 1e-2f, 2e-4, 3e-3);
     /* keys and values of padding positions get no gradient and change nothing */
@@ -355,7 +358,7 @@ START_TEST(test_attention)
     sm_rng rng;
     sm_rng_seed(&rng, 8);
     fill_normal(qkv, T * 3 * D, 1, &rng);
-    sm_attention_forward(ctx, probs, NULL, qkv, mask, 1, T, 1, D, 0.0f, NULL, scratch);
+    sm_attention_forward(ctx, probs, NULL, qkv, mask, 1, T, 1, D, 0.0f, 0, scratch, 0, 1);
     for (int i = 0; i < T; i++) {
         double s[T], mx = -1e300, z = 0;
         for (int j = 0; j < T; j++) {
@@ -725,6 +728,67 @@ START_TEST(test_model_padding_and_arenas)
 }
 END_TEST
 
+/* The engine's threads change nothing: one and three threads give bit-identical logits, input
+ * gradients and parameter gradients in train mode (dropout masks included), on shapes large enough
+ * for every kernel to be split. */
+START_TEST(test_model_threads)
+{
+    enum { B = 16, T = 32, H = 64 };
+    float *res[2][3];
+    sm_bert_config cfg;
+    tiny_config(&cfg, 3);
+    cfg.hidden_size = H;
+    cfg.intermediate_size = 256;
+    cfg.max_position = T;
+    cfg.initializer_range = 0.1f;
+    int32_t ids[B * T], types[B * T], labels[B];
+    float mask[B * T];
+    for (int n = 0; n < B * T; n++) {
+        ids[n] = 1 + n % 22;
+        types[n] = (n % T) > T / 2;
+        mask[n] = (n % T) < T - (n / T) ? 1.0f : 0.0f;
+    }
+    for (int i = 0; i < B; i++)
+        labels[i] = i % 3;
+    sm_batch b = {.B = B, .T = T, .ids = ids, .types = types, .mask = mask, .labels = labels};
+    size_t numel = 0;
+    for (int run = 0; run < 2; run++) {
+        sm_bert *m;
+        sm_bert_acts *a;
+        sm_error e;
+        ck_assert_int_eq(sm_bert_create(&m, &cfg, 1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_set_threads(m, run ? 3 : 1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_threads(m), run ? 3 : 1);
+        ck_assert_int_eq(sm_bert_acts_create(&a, m, B, T, 1, &e), SM_OK);
+        sm_rng rng;
+        sm_rng_seed(&rng, 3);
+        sm_bert_init(m, &rng);
+        numel = sm_bert_numel(m);
+        float dl[B * 3];
+        double loss;
+        const float *w = sm_bert_weights(m);
+        float *g = sm_bert_grads(m);
+        ck_assert_int_eq(sm_bert_forward(m, w, a, &b, SM_BERT_TRAIN, &rng, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_task_loss(m, sm_bert_acts_logits(a), &b, &loss, dl, &e), SM_OK);
+        res[run][0] = malloc(sizeof dl);
+        memcpy(res[run][0], sm_bert_acts_logits(a), sizeof dl);
+        res[run][1] = malloc(B * T * H * sizeof(float));
+        ck_assert_int_eq(sm_bert_backward(m, w, g, a, dl, res[run][1], &e), SM_OK);
+        ck_assert_int_eq(sm_bert_embed_backward(m, w, g, a, res[run][1], &e), SM_OK);
+        res[run][2] = malloc(numel * sizeof(float));
+        memcpy(res[run][2], g, numel * sizeof(float));
+        sm_bert_acts_free(a);
+        sm_bert_free(m);
+    }
+    ck_assert(memcmp(res[0][0], res[1][0], B * 3 * sizeof(float)) == 0);
+    ck_assert(memcmp(res[0][1], res[1][1], B * T * H * sizeof(float)) == 0);
+    ck_assert(memcmp(res[0][2], res[1][2], numel * sizeof(float)) == 0);
+    for (int r = 0; r < 2; r++)
+        for (int k = 0; k < 3; k++)
+            free(res[r][k]);
+}
+END_TEST
+
 START_TEST(test_model_table_and_init)
 {
     sm_bert_config cfg;
@@ -856,6 +920,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tm, test_model_reg_eval);
     tcase_add_test(tm, test_model_reg_train);
     tcase_add_test(tm, test_model_padding_and_arenas);
+    tcase_add_test(tm, test_model_threads);
     tcase_add_test(tm, test_model_table_and_init);
     tcase_add_test(tm, test_model_errors);
     suite_add_tcase(s, tm);

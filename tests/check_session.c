@@ -411,6 +411,61 @@ START_TEST(test_export_metrics)
 }
 END_TEST
 
+static int eval_hook(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
+                     size_t cap)
+{
+    (void)s;
+    int *fired = ud;
+    if (when == 'e' && ev->acc >= 0) {
+        ++*fired;
+        snprintf(why, cap, "dev_acc = %g", ev->acc);
+        return 1;
+    }
+    return 0;
+}
+
+START_TEST(test_eval_break_and_stop)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    int fired = 0;
+    sm_session_set_break_fn(s, eval_hook, &fired);
+    ok(sm_session_train(s, 20, &r), &r); /* 7 batches per epoch: evaluates after step 7 */
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(fired, 1);
+    ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK);
+    ck_assert_int_eq(v.pending, 0); /* an evaluation breakpoint leaves no update pending */
+    ck_assert_int_eq(v.step, 7);
+    ck_assert(!strncmp(v.why, "dev_acc = ", 10));
+    /* a step breakpoint, then stop: the pending update is discarded */
+    break_at b = {9, 0};
+    sm_session_set_break_fn(s, hook, &b);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK);
+    ck_assert_int_eq(v.pending, 1);
+    float before[3 * NW], after[3 * NW];
+    all_state(s, before);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    all_state(s, after);
+    ck_assert_mem_eq(before, after, sizeof before);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.step, 9);
+    ck_assert_int_eq(v.last.skipped, 1);
+    sm_journal j;
+    sm_error e;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    ck_assert_str_eq(j.ev[j.n - 2].op, "discard");
+    ck_assert_int_eq(j.ev[j.n - 2].step, 8);
+    ck_assert_str_eq(j.ev[j.n - 1].op, "stop");
+    ck_assert_int_eq(j.ev[j.n - 1].step, 9);
+    sm_journal_free(&j);
+    sm_session_free(s);
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -424,6 +479,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_thread_control);
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);
+    tcase_add_test(tc, test_eval_break_and_stop);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,8 +1,8 @@
 /* check_session_bert.c: the session on the real BERT backend (bert-tiny, a slice of SST-2): a
  * breakpoint stops before the update (weights unchanged), rewind restores the weights exactly, and
  * the journal of a session with sets, a snapshot, a rewind, a discarded update and steps replays
- * into a fresh session to the same weights, moments and teacher bit for bit. Skips without the
- * shared data. */
+ * into a fresh session to the same weights, moments and teacher bit for bit, also when the run was
+ * driven through the trainer thread. Skips without the shared data. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +142,70 @@ START_TEST(test_break_rewind_replay)
 }
 END_TEST
 
+typedef struct load_arg {
+    int which; /* -1 model, 0 train */
+    const char *path;
+} load_arg;
+
+static sm_status do_load(sm_session *s, void *arg, sm_error *e)
+{
+    load_arg *a = arg;
+    if (a->which < 0)
+        return sm_session_load_model(s, a->path, e);
+    sm_data_opts o;
+    sm_data_opts_init(&o);
+    o.limit = 16;
+    sm_status st = sm_session_load_data(s, a->which, a->path, &o, e);
+    sm_data_opts_free(&o);
+    return st;
+}
+
+/* The same through the trainer thread: loads by call, a run paused, changed, stepped, resumed and
+ * stopped while it goes; the journal still replays to the same state. */
+START_TEST(test_threaded_replay)
+{
+    sm_session *s = open_session();
+    sm_session_reply r;
+    sm_error e;
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    const char *sets[][2] = {{"batch_size", "4"}, {"max_len", "16"}, {"max_steps", "40"}};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        ok(sm_session_set(s, sets[i][0], sets[i][1], &r), &r);
+    load_arg lm = {-1, model_dir}, lt = {0, train_path};
+    ok(sm_session_call(s, do_load, &lm, &r), &r);
+    ok(sm_session_call(s, do_load, &lt, &r), &r);
+    ok(sm_session_train(s, 1000, &r), &r);
+    ok(sm_session_set(s, "lambda_s", "0", &r), &r); /* while it runs */
+    ok(sm_session_simple(s, SM_CMD_PAUSE, &r), &r);
+    int64_t at = sm_session_step_count(s);
+    ok(sm_session_set(s, "lambda_s", "3", &r), &r);
+    ck_assert_int_eq(r.effect_step, at + 1);
+    ok(sm_session_step(s, 3, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 120));
+    ck_assert_int_eq(sm_session_step_count(s), at + 3);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_join(s);
+    size_t n, n2;
+    float *final = state_copy(s, &n);
+    sm_journal j;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    sm_session *p = open_session();
+    for (size_t i = 0; i < j.n; i++)
+        ck_assert_msg(sm_session_replay_event(p, &j.ev[i], &e) == SM_OK, "event %zu (%s): %s", i,
+                      j.ev[i].op, e.msg);
+    ck_assert_int_eq(sm_session_step_count(p), sm_session_step_count(s));
+    float *replayed = state_copy(p, &n2);
+    ck_assert_uint_eq(n, n2);
+    ck_assert_mem_eq(replayed, final, n * sizeof *final);
+    free(final);
+    free(replayed);
+    sm_journal_free(&j);
+    sm_session_free(p);
+    sm_session_free(s);
+}
+END_TEST
+
 int main(void)
 {
     char buf[1024];
@@ -157,6 +221,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_break_rewind_replay);
+    tcase_add_test(tc, test_threaded_replay);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

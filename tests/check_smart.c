@@ -551,7 +551,7 @@ START_TEST(test_p6_ascent_increases)
 }
 END_TEST
 
-/* P7: the ascent changes no parameter gradient. */
+/* P7: the ascent changes no parameter gradient (every adv_norm, three ascent steps). */
 START_TEST(test_p7_ascent_no_param_grad)
 {
     tbatch tb;
@@ -567,10 +567,21 @@ START_TEST(test_p7_ascent_no_param_grad)
     float *g = sm_bert_grads(m), *sentinel = malloc(n * sizeof *sentinel);
     random_fill(g, n, 1.0, 5);
     memcpy(sentinel, g, n * sizeof *g);
-    ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
-    ck_assert(!memcmp(g, sentinel, n * sizeof *g));
-    double dn = sm_delta_norm(t.delta, tb.mask, TB, TT, 16, SM_ADV_EXAMPLE);
-    ck_assert(dn > 0 && dn <= 1e-2);
+    for (int norm = SM_ADV_EXAMPLE; norm <= SM_ADV_L2; norm++) {
+        hp.v[SM_HP_ADV_NORM] = norm;
+        ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_OK);
+        ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
+        ck_assert(!memcmp(g, sentinel, n * sizeof *g));
+        /* P4 on the trainer's own delta: inside the ball (example, l2), zero on padding */
+        double dn = sm_delta_norm(t.delta, tb.mask, TB, TT, 16, norm);
+        ck_assert(dn > 0 && (norm == SM_ADV_TOKEN || dn <= 1e-2 * (1 + 1e-6)));
+        for (int bt = 0; bt < TB * TT; bt++)
+            for (int h = 0; h < 16; h++) {
+                float x = t.delta[bt * 16 + h];
+                ck_assert(tb.mask[bt] != 0 || x == 0.0f);
+                ck_assert(norm == SM_ADV_TOKEN || fabsf(x) <= 1e-2f * (1 + 1e-6f));
+            }
+    }
     free(sentinel);
     sm_trainer_free(&t);
     sm_bert_free(m);
@@ -753,6 +764,67 @@ START_TEST(test_eval_batch)
 }
 END_TEST
 
+
+/* adv_norm token follows SMART.md with g_i the gradient of example i's own ell_s (not of the batch
+ * mean): the trainer's delta equals the formula applied by hand to the engine's probe gradient. */
+START_TEST(test_token_step_per_example_gradient)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 15);
+    sm_bert *m = tiny_model(3, 0.1f, 19);
+    sm_hparams hp;
+    hp_for_tests(&hp, "mtdnn");
+    hp.v[SM_HP_SIGMA] = 1e-3;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+
+    enum { N = TB * TT * 16 };
+    sm_bert_acts *ca, *pa;
+    ck_assert_int_eq(sm_bert_acts_create(&ca, m, TB, TT, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create(&pa, m, TB, TT, 1, &e), SM_OK);
+    const float *w = sm_bert_weights(m);
+    sm_rng r;
+    sm_train_stream(&t.st.rng, 0, SM_STREAM_CLEAN, &r);
+    ck_assert_int_eq(sm_bert_forward(m, w, ca, &tb.b, SM_BERT_TRAIN, &r, &e), SM_OK);
+    float d[N], g[N], dl[TB * 3] = {0};
+    sm_train_stream(&t.st.rng, 0, SM_STREAM_START, &r);
+    sm_delta_init(d, tb.mask, TB, TT, 16, 1e-3, &r);
+    sm_train_stream(&t.st.rng, 0, SM_STREAM_PROBE, &r);
+    ck_assert_int_eq(sm_bert_encode(m, w, pa, &tb.b, sm_bert_acts_emb(ca), d, SM_BERT_TRAIN, &r, &e), SM_OK);
+    sm_symkl(sm_bert_acts_logits(pa), sm_bert_acts_logits(ca), TB, 3, dl, NULL, 1.0); /* batch mean */
+    ck_assert_int_eq(sm_bert_backward(m, w, NULL, pa, dl, g, &e), SM_OK);
+    /* eta such that eta * g_i is of the size of the random start: the scale of g then shows */
+    double ga = 0;
+    for (int i = 0; i < N; i++)
+        ga += fabs(g[i]);
+    const double eta = 1e-3 / (TB * ga / N);
+    hp.v[SM_HP_ETA] = eta;
+    ck_assert_int_eq(sm_trainer_set_hparams(&t, &hp, &e), SM_OK);
+    ck_assert_msg(sm_trainer_perturb(&t, &tb.b, &e) == SM_OK, "%s", e.msg);
+    int differs = 0; /* the batch-mean gradient would give another delta */
+    for (int bt = 0; bt < TB * TT; bt++) {
+        double mx = 0, mw = 0, x[16], xw[16];
+        for (int h = 0; h < 16; h++) {
+            x[h] = (double)d[bt * 16 + h] + eta * TB * (double)g[bt * 16 + h] * tb.mask[bt];
+            xw[h] = (double)d[bt * 16 + h] + eta * (double)g[bt * 16 + h] * tb.mask[bt];
+            mx = fmax(mx, fabs(x[h]));
+            mw = fmax(mw, fabs(xw[h]));
+        }
+        for (int h = 0; h < 16; h++) {
+            double want = tb.mask[bt] != 0 ? x[h] / (mx + 1e-6) : 0.0;
+            ck_assert_msg(fabs(t.delta[bt * 16 + h] - want) <= 1e-5 * fmax(1.0, fabs(want)),
+                          "delta[%d] = %.9g, SMART.md gives %.9g", bt * 16 + h, t.delta[bt * 16 + h], want);
+            differs |= tb.mask[bt] != 0 && fabs(xw[h] / (mw + 1e-6) - want) > 1e-3;
+        }
+    }
+    ck_assert(differs);
+    sm_bert_acts_free(ca);
+    sm_bert_acts_free(pa);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
 
 /* [CLS] one id per byte [SEP] (b [SEP]): a stand-in tokenizer for the evaluation test. */
 static sm_status byte_encode(void *ud, const char *a, const char *b, int max_len, sm_ids *ids,
@@ -946,6 +1018,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_p4_padding_invariance);
     tcase_add_test(tc, test_p6_ascent_increases);
     tcase_add_test(tc, test_p7_ascent_no_param_grad);
+    tcase_add_test(tc, test_token_step_per_example_gradient);
     tcase_add_test(tc, test_p8_teacher);
     tcase_add_test(tc, test_p10_determinism);
     tcase_add_test(tc, test_nonfinite_skipped);

@@ -186,12 +186,22 @@ static sm_status fake_show(void *ud, const char *what, con_ctx *c, sm_error *e)
     return SM_OK;
 }
 
+static sm_status fake_journal(void *ud, const char *op, int argc, const char *const *argv, sm_error *e)
+{
+    FAKE_OP(op);
+    (void)argc, (void)argv, (void)e;
+    return SM_OK;
+}
+
 static void fake_status(void *ud, con_status *st)
 {
     fake_session *f = ud;
     st->state = f->state;
     st->step = f->step;
     st->unsaved = f->unsaved;
+    st->has_step = f->step > 0;
+    st->last.step = f->step;
+    st->last.loss = 0.5;
 }
 
 /* Each wait lets the pretend run finish one step, and stop after reaching 5 steps in this run. */
@@ -226,6 +236,7 @@ static const con_backend fake_backend = {
     .predict = fake_predict,
     .show = fake_show,
     .status = fake_status,
+    .journal = fake_journal,
     .wait = fake_wait,
 };
 

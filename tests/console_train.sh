@@ -24,24 +24,24 @@ ok() { echo "ok: $*"; }
 same() { # same NAME FILE1 FILE2
     if cmp -s "$2" "$3"; then ok "$1"; else fail "$1: $2 and $3 differ"; fi
 }
-setup="load model $model; load train $data limit=64 max-len=32; set batch_size 8; set seed 7"
+setup="load model $model; load train $data limit=64 max-len=32; set batch_size 8; set max_len 32; set seed 7"
 run() { # run NAME COMMANDS: the console's output in $tmp/NAME.out, its status returned
     "$bin" -c "$setup; $2" >"$tmp/$1.out" 2>&1
 }
 
 # 1. a live `set` during a run: the reply and the journal give the step
-run live "set train_wait off; train 40 steps; wait 10; set lambda_s 3; wait; show journal"
+run live "set train_wait off; train 20 steps; wait 4; set lambda_s 3; wait; show journal"
 [ $? = 0 ] || fail "live set run failed: $(cat "$tmp/live.out")"
 at=$(sed -n 's/.*lambda_s = 3 (takes effect at step \([0-9]*\)).*/\1/p' "$tmp/live.out" | head -1)
 jstep=$(sed -n 's/^step \([0-9]*\): set lambda_s 3$/\1/p' "$tmp/live.out" | head -1)
-if [ -n "$at" ] && [ -n "$jstep" ] && [ "$at" = $((jstep + 1)) ] && [ "$jstep" -ge 10 ]; then
+if [ -n "$at" ] && [ -n "$jstep" ] && [ "$at" = $((jstep + 1)) ] && [ "$jstep" -ge 4 ]; then
     ok "set lambda_s 3 took effect at step $at, journalled at step $jstep"
 else
     fail "live set: reply step '$at', journal step '$jstep'"; cat "$tmp/live.out"
 fi
 
 # 2. pause, then step 3: the counter moves by exactly 3
-run step "set train_wait off; train 40 steps; wait 5; pause; step 3"
+run step "set train_wait off; train 20 steps; wait 3; pause; step 3"
 [ $? = 0 ] || fail "step run failed: $(cat "$tmp/step.out")"
 p=$(sed -n 's/^paused after step \([0-9]*\)$/\1/p' "$tmp/step.out" | head -1)
 q=$(sed -n 's/^step \([0-9]*\) (epoch.*/\1/p' "$tmp/step.out" | tail -1)
@@ -49,24 +49,24 @@ if [ -n "$p" ] && [ -n "$q" ] && [ "$q" = $((p + 3)) ]; then ok "step 3 from ste
     fail "pause/step: paused at '$p', after step 3 at '$q'"; cat "$tmp/step.out"; fi
 
 # 3. a breakpoint on loss > 0 fires before the update: the state saved there is the state before
-run brk "train 3 steps; save $tmp/before; break loss > 0; train 5 steps; show status; save $tmp/atbreak; resume; save $tmp/after"
+run brk "train 2 steps; save $tmp/before; break loss > 0; train 5 steps; show status; save $tmp/atbreak; resume; save $tmp/after"
 [ $? = 0 ] || fail "breakpoint run failed: $(cat "$tmp/brk.out")"
 grep -q "breakpoint 1 (loss > 0): loss = " "$tmp/brk.out" && ok "the breakpoint fired and said why" ||
     { fail "no breakpoint message"; cat "$tmp/brk.out"; }
-grep -q "^state: at a breakpoint; step 3" "$tmp/brk.out" && ok "paused at a breakpoint before step 4" ||
+grep -q "^state: at a breakpoint; step 2" "$tmp/brk.out" && ok "paused at a breakpoint before step 3" ||
     fail "status at the breakpoint: $(grep '^state' "$tmp/brk.out")"
 same "weights unchanged at the breakpoint" "$tmp/before/model.safetensors" "$tmp/atbreak/model.safetensors"
 if cmp -s "$tmp/before/model.safetensors" "$tmp/after/model.safetensors"; then
     fail "resume did not apply the pending update"; else ok "resume applied the pending update"; fi
 
 # 4. rewind returns exactly to a snapshot
-run rew "train 3 steps; snapshot s; save $tmp/snap; train 4 steps; rewind s; save $tmp/rewound"
+run rew "train 2 steps; snapshot s; save $tmp/snap; train 3 steps; rewind s; save $tmp/rewound"
 [ $? = 0 ] || fail "rewind run failed: $(cat "$tmp/rew.out")"
 same "rewind restores the weights" "$tmp/snap/model.safetensors" "$tmp/rewound/model.safetensors"
 same "rewind restores the optimizer and teacher" "$tmp/snap/trainer_state.safetensors" "$tmp/rewound/trainer_state.safetensors"
 
 # 5. replay of the saved journal reproduces the final weights bit for bit
-run orig "set train_wait off; set progress_every 3600; train 30 steps; wait 8; set lambda_s 3; set mu 2; wait; save $tmp/orig"
+run orig "set train_wait off; set progress_every 3600; train 16 steps; wait 4; set lambda_s 3; set mu 2; wait; save $tmp/orig"
 [ $? = 0 ] || fail "original run failed: $(cat "$tmp/orig.out")"
 cp "$tmp/orig/model.safetensors" "$tmp/orig.weights"
 cp "$tmp/orig/journal.jsonl" "$tmp/orig.journal"
@@ -74,7 +74,7 @@ cp "$tmp/orig/journal.jsonl" "$tmp/orig.journal"
     fail "replay failed: $(cat "$tmp/replay.out")"
 same "replay reproduces the final weights" "$tmp/orig.weights" "$tmp/replayed/model.safetensors"
 n=$(grep -c '^[0-9-]*T[0-9:]*Z step ' "$tmp/orig.out")
-[ "$n" -ge 1 ] && [ "$n" -le 4 ] && ok "$n timestamped progress lines for 30 steps at progress_every 3600" ||
+[ "$n" -ge 1 ] && [ "$n" -le 4 ] && ok "$n timestamped progress lines for 16 steps at progress_every 3600" ||
     fail "progress lines: $n"
 if LC_ALL=C grep -q "$(printf '\r')" "$tmp/orig.out"; then fail "carriage return in plain output"; fi
 
@@ -82,7 +82,7 @@ if LC_ALL=C grep -q "$(printf '\r')" "$tmp/orig.out"; then fail "carriage return
 "$bin" -c "$setup; train 100000 steps" >"$tmp/hup.out" 2>&1 &
 pid=$!
 i=0
-while [ $i -lt 100 ] && ! grep -q ' step [0-9]' "$tmp/hup.out"; do sleep 0.1; i=$((i + 1)); done
+while [ $i -lt 100 ] && ! grep -q 'Z step [0-9]' "$tmp/hup.out"; do sleep 0.1; i=$((i + 1)); done
 kill -HUP "$pid"
 wait "$pid"; st=$?
 [ "$st" = 0 ] && ok "SIGHUP: exit status 0" || fail "SIGHUP: exit status $st: $(cat "$tmp/hup.out")"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # train_resume.sh: training N steps, saving, resuming in a new process and training N more gives
 # weights, Adam moments and teacher bit-identical to 2N uninterrupted steps (one thread); and a
-# checkpoint survives runs killed with SIGKILL while they train and save over it.
+# checkpoint survives runs killed with SIGKILL while they train and save over it; SIGTERM saves.
 set -u
 bin=${SMARTTY_BIN:?}
 shared=${SMARTTY_SHARED:-}
@@ -42,4 +42,23 @@ for delay in 0.3 0.8 1.5 2.5; do
         --save "$tmp/probe" >"$tmp/out" 2>"$tmp/err" || fail "after kill at ${delay}s: $(cat "$tmp/err")"
     rm -rf "$tmp/probe"
 done
+
+# SIGTERM (or SIGHUP, SIGINT) stops at the next step boundary and saves what was trained
+"$bin" train --model "$model" --train "$data/train.tsv" --limit 40 --set batch_size=8 --set max_len=32 \
+    --set max_steps=100000 --set log_every=1 --save "$tmp/term" >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+i=0
+while ! grep -q '^step 2/' "$tmp/out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 600 ] || { kill -9 $pid; fail "no progress: $(cat "$tmp/err")"; }
+    sleep 0.1
+done
+kill -TERM $pid
+wait $pid
+rc=$?
+[ $rc -eq 143 ] || fail "SIGTERM: exit $rc, want 143 ($(cat "$tmp/err"))"
+grep -q "^interrupted by signal 15 at step" "$tmp/out" || fail "SIGTERM: no message: $(cat "$tmp/out")"
+"$bin" train --resume "$tmp/term" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out2" 2>"$tmp/err" \
+    || fail "the checkpoint written on SIGTERM does not load: $(cat "$tmp/err")"
+grep -q "from step [1-9]" "$tmp/out2" || fail "the SIGTERM checkpoint has no steps: $(cat "$tmp/out2")"
 exit 0

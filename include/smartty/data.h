@@ -19,6 +19,7 @@ extern "C" {
 #define SM_DATA_MAX_FIELD (1u << 20) /* a field longer than this (bytes) is a bad row */
 #define SM_DATA_MAX_BAD 5            /* bad rows whose message the report keeps */
 #define SM_DATA_COL_MAX 128          /* longest column spec (number or header name) */
+#define SM_DATA_REPORT_LABELS 60     /* classes listed by sm_data_report_format */
 
 typedef enum sm_quote {
     SM_QUOTE_AUTO = 0, /* by extension: .csv standard quoting, anything else none */
@@ -121,6 +122,9 @@ float sm_dataset_target(const sm_dataset *ds, size_t i);   /* regression target;
 uint32_t sm_dataset_line(const sm_dataset *ds, size_t i);  /* line of the row in its file */
 int sm_dataset_num_labels(const sm_dataset *ds);
 const char *sm_dataset_label_name(const sm_dataset *ds, int k);
+/* All class names in id order ([sm_dataset_num_labels]), e.g. to fix a dev set's mapping to the
+ * train set's: sm_data_opts_set_labels(&dev_opts, sm_dataset_label_names(train), n, e). */
+const char *const *sm_dataset_label_names(const sm_dataset *ds);
 size_t sm_dataset_label_count(const sm_dataset *ds, int k); /* rows with class k */
 const sm_data_report *sm_dataset_report(const sm_dataset *ds);
 
@@ -167,6 +171,11 @@ typedef struct sm_batch_pos {
     uint32_t batch_size;
     uint32_t reserved;
 } sm_batch_pos;
+
+/* The position as 10 words (for a checkpoint that stores integers, not structs), and back. */
+#define SM_BATCH_POS_WORDS 10
+void sm_batch_pos_pack(const sm_batch_pos *pos, uint64_t out[SM_BATCH_POS_WORDS]);
+void sm_batch_pos_unpack(sm_batch_pos *pos, const uint64_t in[SM_BATCH_POS_WORDS]);
 
 typedef struct sm_batcher sm_batcher;
 

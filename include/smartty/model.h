@@ -63,6 +63,13 @@ void sm_bert_free(sm_bert *m);
 
 /* The model's copy of the configuration, without id2label (NULL): label names are the caller's. */
 const sm_bert_config *sm_bert_config_get(const sm_bert *m);
+
+/* Threads the engine uses for its own kernels (elementwise work, attention); the big matrix products
+ * are threaded by OpenBLAS (OPENBLAS_NUM_THREADS). n <= 0: as many as OpenBLAS uses (the default at
+ * creation). The model must then be driven from one thread at a time, and not across a fork(). */
+#define SM_BERT_MAX_THREADS 64
+sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e);
+int sm_bert_threads(const sm_bert *m);
 size_t sm_bert_numel(const sm_bert *m);               /* floats in one arena = sum of the tensors' numel */
 int sm_bert_tensor_count(const sm_bert *m);
 const sm_tensor_info *sm_bert_tensor(const sm_bert *m, int i); /* 0 <= i < count, else NULL */

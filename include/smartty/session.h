@@ -102,7 +102,9 @@ typedef enum sm_pending_action { SM_PENDING_APPLY = 0, SM_PENDING_DISCARD } sm_p
 typedef enum sm_cmd_kind {
     SM_CMD_SET = 0,  /* name = value */
     SM_CMD_PRESET,   /* name */
-    SM_CMD_TRAIN,    /* n steps (n > 0), or epochs (epochs > 0), or the plan of hp (both 0) */
+    SM_CMD_TRAIN,    /* n steps (n > 0), or epochs (epochs > 0), or to the end of the plan (both
+                        0). The learning-rate schedule and beta switch always follow the plan of
+                        the hyperparameters (max_steps, else epochs), whatever n is */
     SM_CMD_STEP,     /* n steps (>= 1) from a paused or stopped state, then pause */
     SM_CMD_PAUSE,
     SM_CMD_RESUME,   /* pending: what to do with an update pending at a breakpoint */
@@ -262,7 +264,7 @@ sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e);
 /* After a restore: the backend is prepared again (optimizer and teacher allocated) so tensors can be
  * filled, and the state JSON applied. */
 sm_status sm_session_prepare(sm_session *s, sm_error *e);
-int64_t sm_session_step_count(sm_session *s);
+int64_t sm_session_step_count(sm_session *s); /* any thread */
 const sm_hparams *sm_session_hparams(sm_session *s);
 /* 1 while a run is in progress (running, stepping, paused or at a breakpoint). */
 int sm_session_busy(sm_session *s);

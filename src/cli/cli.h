@@ -8,5 +8,7 @@ int cli_predict(int argc, char **argv);
 int cli_tokenize(int argc, char **argv);
 int cli_gen_demo(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_data(int argc, char **argv);
+int cli_train(int argc, char **argv);
 
 #endif

@@ -399,7 +399,7 @@ int cli_train(int argc, char **argv)
         }
     }
     if (!status && sm_session_load_model(s, model, &e) != SM_OK)
-        status = fail(model, &e);
+        status = fail(a.resume ? "--resume" : "--model", &e);
     if (!status && sm_session_load_data(s, 0, a.train, &a.data, &e) != SM_OK)
         status = fail("--train", &e);
     if (!status && a.dev && sm_session_load_data(s, 1, a.dev, &a.data, &e) != SM_OK)

@@ -19,6 +19,8 @@ static const cli_command commands[] = {
     {"demo", cli_demo, "the dashboard over a small model trained on the generated demo data"},
     {"gen-demo", cli_gen_demo, "write the built-in demo's small data sets and vocabulary"},
     {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},
+    {"data", cli_data, "load a TSV/CSV data file and report rows, labels, lengths and bad rows"},
+    {"train", cli_train, "fine-tune a model with SMART (or vanilla) and save a checkpoint"},
 };
 
 static void usage(FILE *out)

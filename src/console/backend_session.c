@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "smartty/checkpoint.h"
 #include "smartty/config.h"
 #include "smartty/data.h"
+#include "smartty/hf.h"
 #include "smartty/journal.h"
 #include "smartty/model.h"
 #include "smartty/session.h"
@@ -30,10 +32,16 @@ typedef struct con_session {
     int has_model;
     int64_t saved_step;        /* the step of the last save or load */
     char model[256], data[256];
-    pthread_mutex_t mu;        /* guards the event queue */
+    pthread_mutex_t mu;        /* guards the event queue and the history */
     char *evq[EVQ];            /* messages from the trainer thread, oldest at head */
     int head, n;
+    sm_step_record *hist;      /* [n_hist] the steps of this session, for the dashboard's curves */
+    size_t n_hist, cap_hist;
+    sm_eval_record *evals;     /* [n_evals] */
+    size_t n_evals, cap_evals;
 } con_session;
+
+#define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
 
 static con_session S;
 
@@ -70,10 +78,55 @@ static void format_eval(char *buf, size_t cap, const sm_eval_record *ev)
     }
 }
 
+/* Append one record to a history under S.mu (dropping the older half when it is full). */
+static void hist_add(void **arr, size_t *n, size_t *cap, size_t size, const void *rec)
+{
+    if (*n == HIST_MAX) {
+        memmove(*arr, (char *)*arr + size * (HIST_MAX / 2), size * (HIST_MAX - HIST_MAX / 2));
+        *n = HIST_MAX - HIST_MAX / 2;
+    }
+    if (*n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 1024;
+        void *p = realloc(*arr, nc * size);
+        if (!p)
+            return;
+        *arr = p;
+        *cap = nc;
+    }
+    memcpy((char *)*arr + size * *n, rec, size);
+    (*n)++;
+}
+
+/* Replace the histories by the session's own (after a rewind or a replay). */
+static void hist_reload(void)
+{
+    sm_step_record *st = NULL;
+    sm_eval_record *ev = NULL;
+    size_t ns = sm_session_history(S.s, &st), ne = sm_session_evals(S.s, &ev);
+    pthread_mutex_lock(&S.mu);
+    free(S.hist);
+    free(S.evals);
+    S.hist = st;
+    S.n_hist = S.cap_hist = st ? ns : 0;
+    S.evals = ev;
+    S.n_evals = S.cap_evals = ev ? ne : 0;
+    pthread_mutex_unlock(&S.mu);
+}
+
 static void on_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
     char buf[600];
+    if (ev->kind == SM_EVENT_STEP && ev->rec) {
+        pthread_mutex_lock(&S.mu);
+        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, ev->rec);
+        pthread_mutex_unlock(&S.mu);
+    }
+    if (ev->kind == SM_EVENT_EVAL && ev->ev) {
+        pthread_mutex_lock(&S.mu);
+        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, ev->ev);
+        pthread_mutex_unlock(&S.mu);
+    }
     switch (ev->kind) {
     case SM_EVENT_EVAL:
         if (ev->ev) {
@@ -174,6 +227,104 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
     S.has_model = 1;
     S.saved_step = sm_session_step_count(S.s);
     snprintf(S.model, sizeof S.model, "%s", path);
+    return SM_OK;
+}
+
+/* `new model`: a randomly initialised classifier of the given shape over a vocabulary, written as a
+ * Hugging Face folder in the state directory (so the journal's load_model can replay it), then
+ * loaded like any model. */
+static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e)
+{
+    static const struct { const char *name; int min, max, def; } ints[] = {
+        {"layers", 1, 48, 2}, {"hidden", 8, 4096, 128}, {"heads", 1, 64, 2}, {"intermediate", 0, 16384, 0},
+        {"num_labels", 1, 1000, 2}, {"max_position", 8, 8192, 512}, {"seed", 0, 2147483647, 42},
+    };
+    enum { N_INTS = sizeof ints / sizeof ints[0] };
+    int v[N_INTS];
+    const char *vocab = NULL, *labels = NULL;
+    for (int k = 0; k < N_INTS; k++)
+        v[k] = ints[k].def;
+    for (int i = 0; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        size_t n = eq ? (size_t)(eq - argv[i]) : 0;
+        int found = 0;
+        if (eq && n == 5 && !strncmp(argv[i], "vocab", 5)) {
+            vocab = eq + 1;
+            continue;
+        }
+        if (eq && n == 6 && !strncmp(argv[i], "labels", 6)) {
+            labels = eq + 1;
+            continue;
+        }
+        for (int k = 0; k < N_INTS && eq; k++) {
+            if (strlen(ints[k].name) != n || strncmp(argv[i], ints[k].name, n))
+                continue;
+            char *end;
+            long x = strtol(eq + 1, &end, 10);
+            if (!eq[1] || *end || x < ints[k].min || x > ints[k].max)
+                return sm_err(e, SM_ERR_RANGE, "option %d '%s': %s must be an integer in [%d, %d]", i + 1,
+                              argv[i], ints[k].name, ints[k].min, ints[k].max);
+            v[k] = (int)x;
+            found = 1;
+        }
+        if (!found)
+            return sm_err(e, SM_ERR_INVALID, "option %d '%s' is not one of layers, hidden, heads, intermediate, "
+                          "num_labels, max_position, seed (=N), labels=A,B,... or vocab=FILE", i + 1, argv[i]);
+    }
+    if (!vocab)
+        return sm_err(e, SM_ERR_INVALID, "vocab=FILE is needed (a vocab.txt, e.g. datasets/vocab.txt)");
+    if (v[1] % v[2])
+        return sm_err(e, SM_ERR_INVALID, "hidden (%d) must be a multiple of heads (%d)", v[1], v[2]);
+    sm_tokenizer *tok = NULL;
+    sm_status st = sm_tokenizer_load(vocab, -1, &tok, e);
+    if (st != SM_OK)
+        return st;
+    sm_bert_config cfg;
+    sm_config_default(&cfg);
+    cfg.num_layers = v[0];
+    cfg.hidden_size = v[1];
+    cfg.num_heads = v[2];
+    cfg.intermediate_size = v[3] ? v[3] : 4 * v[1];
+    cfg.max_position = v[5];
+    cfg.vocab_size = (int)sm_tokenizer_vocab_size(tok);
+    cfg.pad_token_id = sm_tokenizer_pad_id(tok);
+    sm_bert *m = NULL;
+    char dir[1200] = "", name[96];
+    static int made;
+    snprintf(name, sizeof name, "new-model-%ld-%d", (long)getpid(), ++made);
+    /* label names: labels=A,B,... or 0..num_labels-1 (as data files usually write them) */
+    char namebuf[4096], *names[1000];
+    int nl = 0;
+    if (labels) {
+        snprintf(namebuf, sizeof namebuf, "%s", labels);
+        for (char *sv = NULL, *w = strtok_r(namebuf, ",", &sv); w && nl < 1000; w = strtok_r(NULL, ",", &sv))
+            names[nl++] = w;
+    } else {
+        size_t off = 0;
+        for (nl = 0; nl < v[4] && off + 8 < sizeof namebuf; nl++) {
+            names[nl] = namebuf + off;
+            off += (size_t)snprintf(namebuf + off, sizeof namebuf - off, "%d", nl) + 1;
+        }
+    }
+    if ((st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
+        (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
+        sm_rng r;
+        sm_rng_seed(&r, (uint64_t)v[6]);
+        sm_bert_init(m, &r);
+        if (!con_state_path(dir, sizeof dir, name, 1))
+            st = sm_err(e, SM_ERR_RANGE, "the state directory's path is too long");
+        else
+            st = sm_hf_save(dir, m, &cfg, tok, e);
+    }
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+    sm_tokenizer_free(tok);
+    if (st != SM_OK)
+        return st;
+    if ((st = be_load_model(ud, dir, e)) != SM_OK)
+        return st;
+    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads (%s)", v[0], v[1], v[2], dir);
+    con_info(S.c, "new model written to %s", dir);
     return SM_OK;
 }
 
@@ -292,6 +443,10 @@ static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *
     if (r.status != SM_OK)
         return reply_status(&r, e);
     *step = sm_session_step_count(S.s);
+    sm_session_view v;
+    sm_session_view_get(S.s, &v);
+    S.c->hp = v.hp; /* the snapshot's hyperparameters are back */
+    hist_reload();
     return SM_OK;
 }
 
@@ -323,35 +478,6 @@ static sm_status be_export(void *ud, const char *path, sm_error *e)
 
 /* Replay: a fresh session without a thread applies the journal's events (loads included), then
  * replaces the console's session. */
-static sm_status replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
-{
-    sm_status st = sm_session_apply_event(s, ev, e);
-    if (st != SM_ERR_UNSUPPORTED)
-        return st;
-    if (!strcmp(ev->op, "load_model") && ev->argc == 1)
-        return sm_session_load_model(s, ev->argv[0], e);
-    if ((!strcmp(ev->op, "load_train") || !strcmp(ev->op, "load_dev")) && ev->argc >= 1) {
-        sm_data_opts o;
-        sm_data_opts_init(&o);
-        int n = ev->argc;
-        char **argv = malloc((size_t)(n + 1) * sizeof *argv);
-        if (!argv)
-            return sm_err(e, SM_ERR_NOMEM, "out of memory");
-        for (int i = 0; i < n; i++)
-            argv[i] = ev->argv[i];
-        argv[n] = NULL;
-        st = sm_data_opts_parse(&o, &n, argv, 1, e);
-        if (st == SM_OK && n != 1)
-            st = sm_err(e, SM_ERR_FORMAT, "'%s' is not a data option", argv[1]);
-        if (st == SM_OK)
-            st = sm_session_load_data(s, strcmp(ev->op, "load_train") ? 1 : 0, ev->argv[0], &o, e);
-        free(argv);
-        sm_data_opts_free(&o);
-        return st;
-    }
-    return sm_err(e, SM_ERR_UNSUPPORTED, "replay cannot apply '%s' at step %lld", ev->op, (long long)ev->step);
-}
-
 static sm_status be_replay(void *ud, const char *path, sm_error *e)
 {
     (void)ud;
@@ -365,7 +491,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     char model[256] = "", data[256] = "";
     for (size_t i = 0; st == SM_OK && i < j.n; i++) {
         const sm_journal_event *ev = &j.ev[i];
-        st = replay_event(ns, ev, e);
+        st = sm_session_replay_event(ns, ev, e);
         if (st != SM_OK)
             sm_err_prefix(e, "%s: event %zu (%s at step %lld)", path, i + 1, ev->op, (long long)ev->step);
         else if (!strcmp(ev->op, "load_model")) {
@@ -391,6 +517,7 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     snprintf(S.model, sizeof S.model, "%s", model);
     snprintf(S.data, sizeof S.data, "%s", data);
     S.c->hp = *sm_session_hparams(S.s);
+    hist_reload();
     return SM_OK;
 }
 
@@ -400,6 +527,15 @@ typedef struct predict_arg {
     char *out;
     size_t cap;
 } predict_arg;
+
+/* Class k's name: the training set's label (the session maps labels through it), else the model's. */
+static const char *label_name(sm_session *s, const sm_bert_config *cfg, int k, char *buf, size_t cap)
+{
+    const sm_dataset *ds = sm_session_dataset(s, 0);
+    if (ds && k < sm_dataset_num_labels(ds) && sm_dataset_label_name(ds, k))
+        return sm_dataset_label_name(ds, k);
+    return sm_config_label(cfg, k, buf, cap);
+}
 
 static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
 {
@@ -450,10 +586,11 @@ static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
                 }
             for (int k = 0; k < C; k++)
                 z += exp(lg[k] - mx);
-            size_t w = (size_t)snprintf(p->out, p->cap, "%s", cfg->id2label ? cfg->id2label[best] : "?");
+            char name[32];
+            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(s, cfg, best, name, sizeof name));
             for (int k = 0; k < C && w < p->cap; k++)
                 w += (size_t)snprintf(p->out + w, p->cap - w, "%s%s %.4f", k ? ", " : "  (",
-                                      cfg->id2label ? cfg->id2label[k] : "?", exp(lg[k] - mx) / z);
+                                      label_name(s, cfg, k, name, sizeof name), exp(lg[k] - mx) / z);
             if (w < p->cap)
                 snprintf(p->out + w, p->cap - w, ")");
         }
@@ -495,8 +632,9 @@ static sm_status call_show(sm_session *s, void *arg, sm_error *e)
                                     c->vocab_size, c->max_position, sm_bert_numel(m),
                                     c->problem == SM_PROBLEM_REGRESSION ? "regression" : "classification",
                                     c->num_labels, c->num_labels == 1 ? "" : "s");
-        for (int k = 0; k < c->num_labels && c->id2label && w < a->cap; k++)
-            w += (size_t)snprintf(a->buf + w, a->cap - w, " %d=%s", k, c->id2label[k]);
+        char name[32];
+        for (int k = 0; k < c->num_labels && w < a->cap; k++)
+            w += (size_t)snprintf(a->buf + w, a->cap - w, " %d=%s", k, label_name(s, c, k, name, sizeof name));
         return SM_OK;
     }
     size_t w = 0;
@@ -567,6 +705,41 @@ static void be_status(void *ud, con_status *st)
     snprintf(st->data, sizeof st->data, "%s", S.data);
 }
 
+static sm_status be_journal(void *ud, const char *op, int argc, const char *const *argv, sm_error *e)
+{
+    (void)ud;
+    return sm_session_journal_add(S.s, op, argc, argv, e);
+}
+
+static size_t copy_from(const void *arr, size_t n, size_t size, size_t from, void *buf, size_t cap,
+                        size_t *total)
+{
+    *total = n;
+    if (from >= n)
+        return 0;
+    size_t k = n - from < cap ? n - from : cap;
+    memcpy(buf, (const char *)arr + size * from, size * k);
+    return k;
+}
+
+static size_t be_steps(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    pthread_mutex_lock(&S.mu);
+    size_t k = copy_from(S.hist, S.n_hist, sizeof *S.hist, from, buf, cap, total);
+    pthread_mutex_unlock(&S.mu);
+    return k;
+}
+
+static size_t be_evals(void *ud, size_t from, sm_eval_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    pthread_mutex_lock(&S.mu);
+    size_t k = copy_from(S.evals, S.n_evals, sizeof *S.evals, from, buf, cap, total);
+    pthread_mutex_unlock(&S.mu);
+    return k;
+}
+
 static void be_wait(void *ud, double timeout)
 {
     (void)ud;
@@ -594,6 +767,7 @@ static void be_poll(void *ud, con_ctx *c)
 
 static const con_backend session_backend = {
     .load_model = be_load_model,
+    .new_model = be_new_model,
     .load_data = be_load_data,
     .set_hparam = be_set_hparam,
     .train = be_train,
@@ -610,6 +784,9 @@ static const con_backend session_backend = {
     .predict = be_predict,
     .show = be_show,
     .status = be_status,
+    .journal = be_journal,
+    .steps = be_steps,
+    .evals = be_evals,
     .wait = be_wait,
     .poll = be_poll,
 };
@@ -640,6 +817,8 @@ void con_backend_detach(con_ctx *c)
     be_poll(NULL, c);
     for (; S.n; S.n--, S.head = (S.head + 1) % EVQ)
         free(S.evq[S.head]);
+    free(S.hist);
+    free(S.evals);
     pthread_mutex_destroy(&S.mu);
     con_set_backend(c, NULL, NULL);
 }

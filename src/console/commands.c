@@ -26,6 +26,14 @@ static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
         c->host->mark(c->host_ud, kind, step);
 }
 
+/* Journal a console action when the session keeps a journal (a failure is only reported). */
+static void journal(con_ctx *c, const char *op, int argc, const char *const *argv)
+{
+    sm_error e;
+    if (c->be && c->be->journal && c->be->journal(c->be_ud, op, argc, argv, &e) != SM_OK)
+        con_error(c, "journal: %s", e.msg);
+}
+
 static int is_running(const con_status *st)
 {
     return st->state == CON_RUN_RUNNING || st->state == CON_RUN_STEPPING;
@@ -334,12 +342,12 @@ static int cmd_new(con_ctx *c, int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (!strchr(argv[i], '=') || argv[i][0] == '=')
             return con_error(c, "new: argument %d '%s': model options are NAME=VALUE "
-                                "(layers=2 hidden=128 heads=2 vocab=FILE labels=2)", i + 1, argv[i]);
+                                "(vocab=FILE layers=2 hidden=128 heads=2 labels=2)", i + 1, argv[i]);
     NEED(new_model, "new");
     sm_error e;
     if (c->be->new_model(c->be_ud, argc - 1, argv + 1, &e) != SM_OK)
         return con_error(c, "new model: %s", e.msg);
-    con_info(c, "new model ready");
+    con_info(c, "new model ready (random weights)");
     return 0;
 }
 
@@ -370,8 +378,8 @@ static int cmd_train(con_ctx *c, int argc, char **argv)
     con_status_get(c, &st);
     con_info(c, "training from step %lld%s", (long long)st.step,
              c->set.train_wait ? "" : " (in the background: `pause`, `set`, `show status`)");
-    if (c->set.train_wait)
-        con_wait_run(c, 0);
+    if (c->set.train_wait && con_wait_run(c, 0) == 1 && !c->interactive)
+        return con_error(c, "train: interrupted (the run is paused)");
     return 0;
 }
 
@@ -381,7 +389,9 @@ static int cmd_wait(con_ctx *c, int argc, char **argv)
     char err[128];
     if (argc >= 1 && con_parse_long(argv[0], 1, (long long)1 << 53, &n, err, sizeof err))
         return con_error(c, "wait: argument 1: %s", err);
-    return con_wait_run(c, n);
+    if (con_wait_run(c, n) == 1 && !c->interactive)
+        return con_error(c, "wait: interrupted (the run is paused)");
+    return 0;
 }
 
 static int cmd_pause(con_ctx *c, int argc, char **argv)
@@ -418,8 +428,8 @@ static int cmd_resume(con_ctx *c, int argc, char **argv)
     if (st.state == CON_RUN_BREAK)
         con_info(c, "resuming; the pending update of step %lld was %s", (long long)st.step + 1,
                  apply ? "applied" : "discarded");
-    if (c->set.train_wait)
-        con_wait_run(c, 0);
+    if (c->set.train_wait && con_wait_run(c, 0) == 1 && !c->interactive)
+        return con_error(c, "resume: interrupted (the run is paused)");
     return 0;
 }
 
@@ -500,6 +510,8 @@ static int cmd_break(con_ctx *c, int argc, char **argv)
     int id = con_breaks_add(&c->breaks, text, err, sizeof err, &col);
     if (id < 0)
         return con_error_at(c, text, col, "break: %s", err);
+    const char *a = text;
+    journal(c, "break", 1, &a);
     con_info(c, "breakpoint %d: %s", id, text);
     return 0;
 }
@@ -509,6 +521,7 @@ static int cmd_delete(con_ctx *c, int argc, char **argv)
     (void)argc;
     if (!strcmp(argv[0], "all")) {
         con_breaks_clear(&c->breaks);
+        journal(c, "delete", 1, (const char *const *)argv);
         con_info(c, "deleted all breakpoints");
         return 0;
     }
@@ -518,6 +531,7 @@ static int cmd_delete(con_ctx *c, int argc, char **argv)
         return con_error(c, "delete: argument 1: %s; expected a breakpoint number (`show breaks`) or all", err);
     if (con_breaks_delete(&c->breaks, (int)id))
         return con_error(c, "delete: argument 1: there is no breakpoint %lld (`show breaks`)", id);
+    journal(c, "delete", 1, (const char *const *)argv);
     con_info(c, "deleted breakpoint %lld", id);
     return 0;
 }
@@ -661,8 +675,8 @@ static int cmd_quit(con_ctx *c, int argc, char **argv)
     int force = argc && !strcmp(argv[0], "force");
     if (st.unsaved > 0 && c->interactive && c->set.confirm && !force) {
         c->confirm_quit = 1;
-        con_info(c, "%lld step%s of training are unsaved (`save DIR` keeps them; `quit force` does not ask)",
-                 (long long)st.unsaved, st.unsaved == 1 ? "" : "s");
+        con_info(c, "%lld step%s of training %s unsaved (`save DIR` keeps them). Quit anyway? [y/N]",
+                 (long long)st.unsaved, st.unsaved == 1 ? "" : "s", st.unsaved == 1 ? "is" : "are");
         return 0;
     }
     c->quit = 1;
@@ -676,8 +690,11 @@ static const con_cmd commands[] = {
      "  load model PATH            a folder with config.json, vocab.txt and weights\n"
      "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)", cmd_load},
     {"new", "", "model [OPTIONS...]",
-     "make a model with random weights from a shape and a vocabulary\n"
-     "  options: layers=N hidden=N heads=N intermediate=N vocab=FILE labels=N seed=N", cmd_new},
+     "make a classifier with random weights from a shape and a vocabulary\n"
+     "  options: vocab=FILE (required) layers=N hidden=N heads=N intermediate=N num_labels=N labels=A,B,...\n"
+     "  max_position=N seed=N (defaults 2 layers, hidden 128, 2 heads, intermediate 4*hidden, labels 0 and 1,\n"
+     "  512 positions, seed 42);\n"
+     "  it is written to $XDG_STATE_HOME/smartty/new-model-PID-N so that a journal can replay it", cmd_new},
     {"set", "", "PARAM VALUE",
      "set a hyperparameter (checked against its range) or a console setting\n"
      "  during a run the change takes effect at the next step boundary, and the reply says which step", cmd_set},
@@ -712,7 +729,11 @@ static const con_cmd commands[] = {
     {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
     {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},
     {"echo", "", "[TEXT...]", "print TEXT", cmd_echo},
-    {"quit", "exit q", "[force]", "leave (asks first when training is unsaved, unless force or in a script)", cmd_quit},
+    {"quit", "exit q", "[force]",
+     "leave (asks first when training is unsaved, unless force or in a script, where it never saves)\n"
+     "  Ctrl-C pauses a run (at the prompt it clears the line; it never ends the console).\n"
+     "  SIGHUP or SIGTERM finish the current step, save unsaved training atomically to\n"
+     "  $XDG_STATE_HOME/smartty/autosave-PID (else ~/.local/state/smartty/autosave-PID), say where, and exit", cmd_quit},
 };
 
 const con_cmd *con_commands(size_t *n)

@@ -91,6 +91,8 @@ typedef struct con_backend {
     void (*status)(void *ud, con_status *out);
     /* Wait up to timeout seconds for news from the trainer. */
     void (*wait)(void *ud, double timeout);
+    /* Record a console action in the session's journal (break, delete): replay skips them. */
+    sm_status (*journal)(void *ud, const char *op, int argc, const char *const *argv, sm_error *e);
     /* Step records from position from (0-based) of the run's history, at most cap; *total gets the
      * history's length (shorter than before: it was replaced, e.g. by a rewind). Evaluations alike. */
     size_t (*steps)(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total);
@@ -171,7 +173,7 @@ void con_status_get(con_ctx *c, con_status *st);
 void con_tick(con_ctx *c, int plain_progress);
 /* Block until the run is no longer running (finished, paused, at a breakpoint) or *c->intr is set
  * (the run is then paused) or *c->hup is set, ticking meanwhile. With until_step > 0, also return
- * once that step is reached. Returns 0, or 1 when interrupted. */
+ * once that step is reached. Returns 0, 1 when interrupted by Ctrl-C, 2 by SIGHUP/SIGTERM. */
 int con_wait_run(con_ctx *c, int64_t until_step);
 
 /* Answer to a pending confirmation (the host shows con_prompt()). */

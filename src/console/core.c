@@ -31,6 +31,7 @@ void con_init(con_ctx *c, con_out_fn out, void *ud)
     for (int i = 0; i < SM_HP_COUNT; i++)
         c->hp_changed_at[i] = -1;
     c->last_progress_step = -1;
+    c->last_progress = -1e300; /* the first progress line is always due */
 }
 
 void con_free(con_ctx *c) { con_breaks_destroy(&c->breaks); }
@@ -256,7 +257,7 @@ int con_wait_run(con_ctx *c, int64_t until_step)
         if (until_step > 0 && st.step >= until_step)
             break;
         if (c->hup && *c->hup)
-            return 1;
+            return 2;
         if (c->intr && *c->intr) {
             *c->intr = 0;
             sm_error e;

@@ -184,11 +184,14 @@ int con_handle_signals(con_ctx *c)
 {
     if (con_sig_quit) {
         int sig = con_sig_quit;
+        con_readline_stop(); /* the prompt is not redrawn around what follows */
         char path[1200];
         con_event(c, "%s: finishing the current step and saving", sig == SIGHUP ? "SIGHUP" : "SIGTERM");
         int rc = con_autosave(c, path, sizeof path);
         if (path[0] && !rc)
             fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
+        else if (!rc)
+            con_event(c, "no unsaved training: nothing to save");
         c->exit_status = rc ? 1 : c->exit_status;
         c->quit = 1;
         return 1;
@@ -314,7 +317,15 @@ int con_main(int argc, char **argv)
         con_dash_source(&c, &src);
         c.interactive = 1;
         c.set.train_wait = 0;
+        /* the dashboard's readline shares the history list: keep it across sessions too */
+        using_history();
+        stifle_history(2000);
+        int have_hist = con_state_path(history_path, sizeof history_path, "history", 1) != NULL;
+        if (have_hist)
+            read_history(history_path);
         status = ui_dash_run(&src, &uo);
+        if (have_hist)
+            write_history(history_path);
         c.out = out_plain;
     } else if (!njobs && tty_in) {
         status = run_interactive(&c);

@@ -279,6 +279,33 @@ sm_status sm_batcher_next(sm_batcher *b, sm_batch *out, int *epoch_end, sm_error
 
 void sm_batcher_position(const sm_batcher *b, sm_batch_pos *pos) { *pos = b->pos; }
 
+void sm_batch_pos_pack(const sm_batch_pos *pos, uint64_t out[SM_BATCH_POS_WORDS])
+{
+    uint64_t spare;
+    memcpy(&spare, &pos->rng.spare, sizeof spare);
+    out[0] = pos->epoch;
+    out[1] = pos->index;
+    for (int k = 0; k < 4; k++)
+        out[2 + k] = pos->rng.s[k];
+    out[6] = spare;
+    out[7] = (uint64_t)pos->rng.has_spare;
+    out[8] = pos->n_rows;
+    out[9] = pos->batch_size;
+}
+
+void sm_batch_pos_unpack(sm_batch_pos *pos, const uint64_t in[SM_BATCH_POS_WORDS])
+{
+    memset(pos, 0, sizeof *pos);
+    pos->epoch = in[0];
+    pos->index = in[1];
+    for (int k = 0; k < 4; k++)
+        pos->rng.s[k] = in[2 + k];
+    memcpy(&pos->rng.spare, &in[6], sizeof pos->rng.spare);
+    pos->rng.has_spare = in[7] != 0;
+    pos->n_rows = in[8];
+    pos->batch_size = (uint32_t)in[9];
+}
+
 sm_status sm_batcher_restore(sm_batcher *b, const sm_batch_pos *pos, sm_error *e)
 {
     if (pos->n_rows != b->n || pos->batch_size != (uint32_t)b->o.batch_size)

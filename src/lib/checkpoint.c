@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,33 @@ static void parent_of(const char *dir, char *out, size_t cap)
         snprintf(out, cap, "%.*s", (int)(slash - dir), dir);
 }
 
+/* Remove dir.tmp-PID folders left by saves whose process is gone (killed mid-save). */
+static void remove_stale_tmp(const char *dir, const char *parent)
+{
+    const char *base = strrchr(dir, '/');
+    base = base ? base + 1 : dir;
+    char prefix[4200];
+    snprintf(prefix, sizeof prefix, "%s.tmp-", base);
+    size_t np = strlen(prefix);
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, np))
+            continue;
+        char *end;
+        long pid = strtol(de->d_name + np, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char p[4400];
+        sm_error ignored;
+        snprintf(p, sizeof p, "%s/%s", parent, de->d_name);
+        (void)remove_flat(p, &ignored);
+    }
+    closedir(d);
+}
+
 static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
 {
     char p[4400];
@@ -231,6 +259,7 @@ sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error 
     snprintf(old, sizeof old, "%s.old", dir);
     parent_of(dir, parent, sizeof parent);
     stage("begin");
+    remove_stale_tmp(dir, parent);
     if ((st = remove_flat(tmp, e)) != SM_OK)
         return st;
     if (mkdir(tmp, 0755) != 0)

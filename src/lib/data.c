@@ -837,6 +837,41 @@ static sm_status subsample(sm_dataset *ds, size_t want, uint64_t seed, sm_error 
     return SM_OK;
 }
 
+static int is_float_text(const char *s)
+{
+    char *end;
+    errno = 0;
+    (void)strtod(s, &end);
+    return end != s && !*end && !errno;
+}
+
+/* A label column chosen by default (header "label" or the last column) that does not look like
+ * classes is more likely a mistake than a task: say what to pass instead. */
+static sm_status check_auto_label(const sm_dataset *ds, sm_error *e)
+{
+    const sm_data_report *r = &ds->rep;
+    char col[128];
+    if (r->label_name[0])
+        snprintf(col, sizeof col, "column %d (%s)", r->label_col, r->label_name);
+    else
+        snprintf(col, sizeof col, "column %d", r->label_col);
+    int floats = 1, ints = 1;
+    for (int k = 0; k < ds->n_labels && floats; k++) {
+        floats = is_float_text(ds->label_names[k]);
+        ints = ints && is_integer(ds->label_names[k]);
+    }
+    if (floats && !ints && ds->n_labels > 2)
+        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), holds %d different numbers: for a "
+                      "float target pass --regression; to treat them as classes, name the column with --label",
+                      r->path, col, ds->n_labels);
+    if (ds->n_labels > 100 && (size_t)ds->n_labels * 2 > ds->n)
+        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), has %d different values in %zu "
+                      "rows, which looks like text: give the label column with --label COL, or --label none for "
+                      "unlabelled data%s", r->path, col, ds->n_labels, ds->n, r->header ? " (or --no-header if the "
+                      "first line is data)" : "");
+    return SM_OK;
+}
+
 static sm_status finalize(loader *L, sm_error *e)
 {
     sm_dataset *ds = L->ds;
@@ -854,28 +889,21 @@ static sm_status finalize(loader *L, sm_error *e)
                       o->no_header ? "" : " (or pass --no-header if the first line is data)");
     }
     r->rows_read = ds->n;
-    if (ds->has_labels && !ds->regression) {
-        if (o->n_labels) {
-            sm_error e2;
-            sm_data_opts tmp;
-            sm_data_opts_init(&tmp);
-            if (sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, &e2) != SM_OK)
-                return sm_err(e, e2.status, "%s", e2.msg);
-            ds->label_names = tmp.labels;
-            ds->n_labels = tmp.n_labels;
-        } else {
-            sm_status st = build_labels(ds, e);
-            if (st != SM_OK)
-                return st;
-        }
-    } else if (o->n_labels) {
-        sm_error e2;
+    if (o->n_labels) {
+        /* the fixed mapping (checked when it was set) becomes the dataset's */
         sm_data_opts tmp;
         sm_data_opts_init(&tmp);
-        if (sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, &e2) != SM_OK)
-            return sm_err(e, e2.status, "%s", e2.msg);
+        sm_status st = sm_data_opts_set_labels(&tmp, (const char *const *)o->labels, o->n_labels, e);
+        if (st != SM_OK)
+            return st;
         ds->label_names = tmp.labels;
         ds->n_labels = tmp.n_labels;
+    } else if (ds->has_labels && !ds->regression) {
+        sm_status st = build_labels(ds, e);
+        if (st == SM_OK && !o->label_col[0])
+            st = check_auto_label(ds, e);
+        if (st != SM_OK)
+            return st;
     }
     if (o->sample) {
         sm_status st = subsample(ds, o->sample, o->seed, e);
@@ -1036,6 +1064,11 @@ int sm_dataset_num_labels(const sm_dataset *ds) { return ds->n_labels; }
 const char *sm_dataset_label_name(const sm_dataset *ds, int k)
 {
     return k >= 0 && k < ds->n_labels ? ds->label_names[k] : NULL;
+}
+
+const char *const *sm_dataset_label_names(const sm_dataset *ds)
+{
+    return (const char *const *)ds->label_names;
 }
 
 size_t sm_dataset_label_count(const sm_dataset *ds, int k)
@@ -1204,9 +1237,12 @@ size_t sm_data_report_format(const sm_dataset *ds, char *buf, size_t cap)
         sb_printf(&b, "  targets: min %.4g, max %.4g, mean %.4g\n", r->target_min, r->target_max, r->target_mean);
     else if (ds->n_labels) {
         sb_printf(&b, "  labels (%d):", ds->n_labels);
-        for (int k = 0; k < ds->n_labels; k++)
+        int shown = ds->n_labels > SM_DATA_REPORT_LABELS ? SM_DATA_REPORT_LABELS : ds->n_labels;
+        for (int k = 0; k < shown; k++)
             sb_printf(&b, "%s %s %zu (%.1f%%)", k ? "," : "", ds->label_names[k], ds->label_counts[k],
                       r->rows ? 100.0 * (double)ds->label_counts[k] / (double)r->rows : 0.0);
+        if (shown < ds->n_labels)
+            sb_printf(&b, ", ... and %d more", ds->n_labels - shown);
         sb_printf(&b, "\n");
     }
     if (r->tokenized)

@@ -54,7 +54,8 @@ static const sm_hparam_def table[SM_HP_COUNT] = {
       "example: g/max|g| per example, clamp to [-eps, eps] (paper); token: mt-dnn's per-token "
       "normalisation of delta + eta*g (eps unused); l2: g/||g|| per example, l2 ball of radius eps"),
     E(SM_HP_OPTIMIZER, "optimizer", SM_HP_GROUP_OPTIM, optimizers, 0, "", 0,
-      "adamw (torch.optim.AdamW) or adamax (torch.optim.Adamax); weight decay is decoupled in both"),
+      "adamw (torch.optim.AdamW) or adamax (torch.optim.Adamax, which mt-dnn's code uses; presets do not "
+      "change it); weight decay is decoupled in both"),
     F(SM_HP_LR, "lr", SM_HP_GROUP_OPTIM, 0, 10, 2e-5, "", "learning_rate", 1,
       "peak learning rate (after warm-up)"),
     F(SM_HP_ADAM_BETA1, "adam_beta1", SM_HP_GROUP_OPTIM, 0, 0.999999, 0.9, "", "", 1, "first-moment decay"),
@@ -283,12 +284,12 @@ sm_status sm_hparams_preset(sm_hparams *h, const char *name, sm_error *e)
     } else if (!strcmp(name, "paper")) {
         set_paper(h);
     } else if (!strcmp(name, "mtdnn")) {
-        /* The official mt-dnn code: per-token normalisation, no ball, no teacher, eta 1e-5, Adamax. */
+        /* The official mt-dnn code: per-token normalisation, no ball, no teacher, eta 1e-5. Presets
+         * set SMART knobs only: its Adamax is `optimizer=adamax`, left to the user. */
         set_paper(h);
         h->v[SM_HP_MU] = 0;
         h->v[SM_HP_ADV_NORM] = 1 /* token */;
         h->v[SM_HP_ETA] = 1e-5;
-        h->v[SM_HP_OPTIMIZER] = 1; /* adamax */
     } else if (!strcmp(name, "r3f")) {
         /* Aghajanyan et al.: symmetric KL against a random perturbation only, no teacher. */
         set_paper(h);

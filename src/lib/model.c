@@ -6,6 +6,7 @@
  * Adam moments and a mean teacher are arenas of the same size and an optimizer can run over all
  * parameters as one flat vector. Within a layer the query, key and value weights are adjacent
  * ([3H, H] as one block) and so are their biases, so that one sgemm computes all three projections. */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,10 @@ sm_status sm_bert_create(sm_bert **out, const sm_bert_config *cfg, int with_grad
         sm_bert_free(m);
         return SM_ERR_NOMEM;
     }
+    if ((st = sm_bert_set_threads(m, 0, e)) != SM_OK) {
+        sm_bert_free(m);
+        return st;
+    }
     if (with_grads && (st = sm_bert_grads_alloc(m, e)) != SM_OK) {
         sm_bert_free(m);
         return st;
@@ -160,6 +165,7 @@ void sm_bert_free(sm_bert *m)
 {
     if (!m)
         return;
+    sm_pool_free(m->pool);
     sm_free_aligned(m->w);
     sm_free_aligned(m->g);
     free(m->tensors);
@@ -167,6 +173,21 @@ void sm_bert_free(sm_bert *m)
     free(m->layer);
     free(m);
 }
+
+sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e)
+{
+    if (n <= 0)
+        n = openblas_get_num_threads();
+    if (n > SM_BERT_MAX_THREADS)
+        n = SM_BERT_MAX_THREADS;
+    if (m->pool && sm_pool_size(m->pool) == n)
+        return SM_OK;
+    sm_pool_free(m->pool);
+    m->pool = NULL;
+    return sm_pool_create(&m->pool, n, e);
+}
+
+int sm_bert_threads(const sm_bert *m) { return sm_pool_size(m->pool); }
 
 const sm_bert_config *sm_bert_config_get(const sm_bert *m) { return &m->cfg; }
 size_t sm_bert_numel(const sm_bert *m) { return m->numel; }

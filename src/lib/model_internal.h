@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/pool.h"
 #include "smartty/model.h"
 
 /* Offsets (in floats) of one encoder layer's tensors in any arena. The query, key and value weights
@@ -34,6 +35,7 @@ struct sm_bert {
     size_t cls_w, cls_b;       /* [C, H], [C] */
     float *w;                  /* [numel] weights */
     float *g;                  /* [numel] gradients, or NULL */
+    sm_pool *pool;             /* threads for the elementwise kernels and attention */
 };
 
 /* Per-layer stored activations (store workspaces: one per layer; no-store: one shared). Row-major
@@ -75,7 +77,8 @@ struct sm_bert_acts {
     uint8_t *pool_mask;    /* [B, H] classifier dropout keep mask */
     float *pooled_drop;    /* [B, H] dropout(pooled): the classifier's input */
     float *logits;         /* [B, C] */
-    float *scratch;        /* [2 T T] attention scratch */
+    float *scratch;        /* [parts][2 T T] attention scratch, one per thread */
+    int parts;             /* threads the scratch is for */
     /* backward scratch (store workspaces only) */
     float *d_a, *d_b, *d_c; /* [N, H] */
     float *d_big;          /* [N, max(3H, F)] */

@@ -32,6 +32,196 @@
 #include "lib/model_internal.h"
 #include "lib/ops.h"
 
+/* ---- parallel kernels: one job description, split over the model's pool ----------------------- */
+
+typedef enum job_kind {
+    J_LN_FWD, J_LN_BWD, J_LN_PARAMS, J_GELU_FWD, J_GELU_BWD, J_MASK, J_RESID, J_DCOPY, J_COLSUM,
+    J_ATT_FWD, J_ATT_BWD
+} job_kind;
+
+typedef struct job {
+    job_kind kind;
+    float *y;                 /* output */
+    const float *x, *x2;      /* inputs (x2: the incoming gradient of backward kernels) */
+    const float *g, *b;       /* LayerNorm gamma, beta */
+    float *mean, *rstd;       /* LayerNorm statistics */
+    const float *cmean, *crstd;
+    float *dg, *db;           /* parameter gradients */
+    uint8_t *keep_w;          /* dropout mask being drawn */
+    const uint8_t *keep;      /* dropout mask being applied (NULL: none) */
+    int N, H;
+    size_t n;
+    float eps, p;
+    uint64_t seed;
+    /* attention */
+    sm_layer_acts *la;
+    const float *mask;
+    int B, T, NH, D;
+    float *scratch;           /* [parts][2 T T] */
+    size_t scratch_stride;
+} job;
+
+/* res[i] = x[i] + dropout(res[i]) */
+static void dropout_residual(float *res, const float *x, const uint8_t *keep, size_t n, float p)
+{
+    if (keep) {
+        const float s = 1.0f / (1.0f - p);
+        for (size_t i = 0; i < n; i++)
+            res[i] = x[i] + (keep[i] ? res[i] * s : 0.0f);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            res[i] += x[i];
+    }
+}
+
+static void job_run(void *ctx, int part, size_t b, size_t e)
+{
+    const job *j = ctx;
+    const size_t H = (size_t)j->H;
+    switch (j->kind) {
+    case J_LN_FWD:
+        sm_layernorm_forward(j->y + b * H, j->mean + b, j->rstd + b, j->x + b * H, j->g, j->b, (int)(e - b),
+                             j->H, j->eps);
+        break;
+    case J_LN_BWD:
+        sm_layernorm_backward(j->y + b * H, j->x2 + b * H, j->x + b * H, j->cmean + b, j->crstd + b, j->g,
+                              (int)(e - b), j->H);
+        break;
+    case J_LN_PARAMS:
+        sm_layernorm_backward_params(j->dg, j->db, j->x2, j->x, j->cmean, j->crstd, j->N, j->H, (int)b, (int)e);
+        break;
+    case J_GELU_FWD:
+        sm_gelu_forward(j->y + b, j->x + b, e - b);
+        break;
+    case J_GELU_BWD:
+        sm_gelu_backward(j->y + b, j->x2 + b, j->x + b, e - b);
+        break;
+    case J_MASK:
+        sm_dropout_mask_chunks(j->keep_w, j->n, j->p, j->seed, b, e);
+        break;
+    case J_RESID:
+        dropout_residual(j->y + b, j->x + b, j->keep ? j->keep + b : NULL, e - b, j->p);
+        break;
+    case J_DCOPY:
+        sm_dropout_copy(j->y + b, j->x + b, j->keep + b, e - b, j->p);
+        break;
+    case J_COLSUM:
+        sm_column_sums_add(j->db, j->x2, j->N, j->H, (int)b, (int)e);
+        break;
+    case J_ATT_FWD:
+        sm_attention_forward(j->la->ctx, j->la->probs, j->keep_w, j->la->qkv, j->mask, j->B, j->T, j->NH, j->D,
+                             j->p, j->seed, j->scratch + (size_t)part * j->scratch_stride, (int)b, (int)e);
+        break;
+    case J_ATT_BWD:
+        sm_attention_backward(j->y, j->x2, j->la->qkv, j->la->probs, j->keep, j->B, j->T, j->NH, j->D, j->p,
+                              j->scratch + (size_t)part * j->scratch_stride, (int)b, (int)e);
+        break;
+    }
+}
+
+/* A split gives each thread at least WORK_GRAIN elements of work: below that, waking a thread costs
+ * more than it saves. */
+#define WORK_GRAIN 8192
+#define ELEMS_GRAIN WORK_GRAIN
+
+/* items of `cost` elements each, in units of at least `align` items */
+static size_t grain_for(size_t cost, size_t align)
+{
+    size_t g = (WORK_GRAIN + cost - 1) / (cost ? cost : 1);
+    return (g + align - 1) / align * align;
+}
+
+static void run(const sm_bert *m, job *j, size_t total, size_t grain)
+{
+    sm_pool_for(m->pool, total, grain, SM_BERT_MAX_THREADS, job_run, j);
+}
+
+static void p_layernorm_forward(const sm_bert *m, float *out, float *mean, float *rstd, const float *in,
+                                const float *g, const float *b, int N, int H)
+{
+    job j = {.kind = J_LN_FWD, .y = out, .mean = mean, .rstd = rstd, .x = in, .g = g, .b = b, .N = N, .H = H,
+             .eps = m->cfg.layer_norm_eps};
+    run(m, &j, (size_t)N, grain_for((size_t)H, 1));
+}
+
+/* din may alias dout: the parameter pass runs first. dg, db NULL: no parameter gradients. */
+static void p_layernorm_backward(const sm_bert *m, float *din, float *dg, float *db, const float *dout,
+                                 const float *in, const float *mean, const float *rstd, const float *g, int N,
+                                 int H)
+{
+    job j = {.kind = J_LN_PARAMS, .y = din, .dg = dg, .db = db, .x2 = dout, .x = in, .cmean = mean,
+             .crstd = rstd, .g = g, .N = N, .H = H};
+    if (dg)
+        run(m, &j, (size_t)H, grain_for((size_t)N, 8));
+    j.kind = J_LN_BWD;
+    run(m, &j, (size_t)N, grain_for((size_t)H, 1));
+}
+
+static void p_gelu_forward(const sm_bert *m, float *out, const float *in, size_t n)
+{
+    job j = {.kind = J_GELU_FWD, .y = out, .x = in};
+    run(m, &j, n, ELEMS_GRAIN);
+}
+
+static void p_gelu_backward(const sm_bert *m, float *din, const float *dout, const float *in, size_t n)
+{
+    job j = {.kind = J_GELU_BWD, .y = din, .x2 = dout, .x = in};
+    run(m, &j, n, ELEMS_GRAIN);
+}
+
+static void p_dropout_mask(const sm_bert *m, uint8_t *keep, size_t n, float p, sm_rng *rng)
+{
+    job j = {.kind = J_MASK, .keep_w = keep, .n = n, .p = p, .seed = sm_dropout_seed(rng)};
+    run(m, &j, (n + SM_DROPOUT_CHUNK - 1) / SM_DROPOUT_CHUNK, 1);
+}
+
+static void p_dropout_residual(const sm_bert *m, float *res, const float *x, const uint8_t *keep, size_t n,
+                               float p)
+{
+    job j = {.kind = J_RESID, .y = res, .x = x, .keep = keep, .p = p};
+    run(m, &j, n, ELEMS_GRAIN);
+}
+
+static void p_dropout_copy(const sm_bert *m, float *y, const float *x, const uint8_t *keep, size_t n, float p)
+{
+    job j = {.kind = J_DCOPY, .y = y, .x = x, .keep = keep, .p = p};
+    run(m, &j, n, ELEMS_GRAIN);
+}
+
+/* linear backward with the bias column sums split over the pool */
+static void p_linear_backward(const sm_bert *m, float *din, int din_accumulate, float *dw, float *db,
+                              const float *dout, const float *in, const float *w, int N, int K, int O)
+{
+    sm_linear_backward(din, din_accumulate, dw, NULL, dout, in, w, N, K, O);
+    if (db) {
+        job j = {.kind = J_COLSUM, .db = db, .x2 = dout, .N = N, .H = O};
+        run(m, &j, (size_t)O, grain_for((size_t)N, 8));
+    }
+}
+
+/* Attention over the (example, head) pairs, split over the pool; the small per-pair products then
+ * run single-threaded in each thread, so OpenBLAS is held to one thread meanwhile. */
+static void p_attention(const sm_bert *m, sm_bert_acts *a, job *j)
+{
+    int parts = sm_pool_size(m->pool) < a->parts ? sm_pool_size(m->pool) : a->parts;
+    if ((size_t)j->B * m->NH * j->T * j->T * m->D < 8 * WORK_GRAIN)
+        parts = 1;
+    j->scratch = a->scratch;
+    j->scratch_stride = 2 * (size_t)a->max_T * a->max_T;
+    j->NH = m->NH;
+    j->D = m->D;
+    if (parts > 1) {
+        const int blas_threads = openblas_get_num_threads();
+        if (blas_threads > 1)
+            openblas_set_num_threads(1);
+        sm_pool_for(m->pool, (size_t)j->B * m->NH, 1, parts, job_run, j);
+        if (blas_threads > 1)
+            openblas_set_num_threads(blas_threads);
+    } else {
+        job_run(j, 0, 0, (size_t)j->B * m->NH);
+    }
+}
+
 /* ---- workspaces ------------------------------------------------------------------------------- */
 
 typedef struct acts_alloc {
@@ -135,7 +325,8 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
     a->pool_mask = take(&al, B * H, 1, "activations (classifier dropout mask)");
     a->pooled_drop = take(&al, B * H, sizeof(float), "activations (classifier input)");
     a->logits = take(&al, B * (size_t)m->C, sizeof(float), "activations (logits)");
-    a->scratch = take(&al, 2 * TT, sizeof(float), "activations (attention scratch)");
+    a->parts = sm_bert_threads(m);
+    a->scratch = take(&al, (size_t)a->parts * 2 * TT, sizeof(float), "activations (attention scratch)");
     if (store) {
         a->d_a = take(&al, N * H, sizeof(float), "gradient scratch");
         a->d_b = take(&al, N * H, sizeof(float), "gradient scratch");
@@ -211,11 +402,10 @@ sm_status sm_bert_embed(const sm_bert *m, const float *w, sm_bert_acts *a, const
     memcpy(a->ids, b->ids, N * sizeof(int32_t));
     memcpy(a->types, b->types, N * sizeof(int32_t));
     sm_embed_forward(a->emb_sum, b->ids, b->types, w + m->word, w + m->pos, w + m->type, B, T, H);
-    sm_layernorm_forward(a->emb, a->emb_mean, a->emb_rstd, a->emb_sum, w + m->eln_w, w + m->eln_b,
-                         (int)N, H, m->cfg.layer_norm_eps);
+    p_layernorm_forward(m, a->emb, a->emb_mean, a->emb_rstd, a->emb_sum, w + m->eln_w, w + m->eln_b, (int)N, H);
     if (drop) {
-        sm_dropout_mask(a->emb_mask, N * H, p, rng);
-        sm_dropout_apply(a->emb, a->emb_mask, N * H, p);
+        p_dropout_mask(m, a->emb_mask, N * H, p, rng);
+        p_dropout_copy(m, a->emb, a->emb, a->emb_mask, N * H, p);
     }
     a->emb_B = B;
     a->emb_T = T;
@@ -236,11 +426,12 @@ sm_status sm_bert_embed_backward(const sm_bert *m, const float *w, float *g, sm_
     const int B = a->emb_B, T = a->emb_T, H = m->H;
     const size_t NH = (size_t)B * T * H;
     float *d = a->d_c; /* free outside sm_bert_backward */
-    memcpy(d, demb, NH * sizeof(float));
     if (a->emb_drop)
-        sm_dropout_apply(d, a->emb_mask, NH, m->cfg.hidden_dropout);
-    sm_layernorm_backward(d, g + m->eln_w, g + m->eln_b, d, a->emb_sum, a->emb_mean, a->emb_rstd,
-                          w + m->eln_w, B * T, H);
+        p_dropout_copy(m, d, demb, a->emb_mask, NH, m->cfg.hidden_dropout);
+    else
+        memcpy(d, demb, NH * sizeof(float));
+    p_layernorm_backward(m, d, g + m->eln_w, g + m->eln_b, d, a->emb_sum, a->emb_mean, a->emb_rstd,
+                         w + m->eln_w, B * T, H);
     sm_embed_backward(g + m->word, g + m->pos, g + m->type, d, a->ids, a->types, B, T, H,
                       m->cfg.pad_token_id);
     return SM_OK;
@@ -248,44 +439,32 @@ sm_status sm_bert_embed_backward(const sm_bert *m, const float *w, float *g, sm_
 
 /* ---- encoder ---------------------------------------------------------------------------------- */
 
-/* res[n] = x[n] + dropout(res[n]) */
-static void dropout_residual(float *res, const float *x, const uint8_t *keep, size_t n, float p)
-{
-    if (keep) {
-        const float s = 1.0f / (1.0f - p);
-        for (size_t i = 0; i < n; i++)
-            res[i] = x[i] + (keep[i] ? res[i] * s : 0.0f);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            res[i] += x[i];
-    }
-}
-
 static void layer_forward(const sm_bert *m, const float *w, const sm_layer_off *o, sm_layer_acts *la,
                           const float *x, const float *mask, int B, int T, int train, sm_rng *rng,
-                          float *scratch)
+                          sm_bert_acts *a)
 {
     const int H = m->H, F = m->F, N = B * T;
     const size_t NH = (size_t)N * H;
-    const float ph = m->cfg.hidden_dropout, pa = m->cfg.attn_dropout, eps = m->cfg.layer_norm_eps;
+    const float ph = m->cfg.hidden_dropout, pa = m->cfg.attn_dropout;
     const int drop_h = train && ph > 0.0f, drop_a = train && pa > 0.0f;
 
     sm_linear_forward(la->qkv, x, w + o->qkv_w, w + o->qkv_b, N, H, 3 * H);
-    sm_attention_forward(la->ctx, la->probs, drop_a ? la->pmask : NULL, la->qkv, mask, B, T, m->NH,
-                         m->D, pa, rng, scratch);
+    job j = {.kind = J_ATT_FWD, .la = la, .keep_w = drop_a ? la->pmask : NULL, .mask = mask, .B = B, .T = T,
+             .p = pa, .seed = drop_a ? sm_dropout_seed(rng) : 0};
+    p_attention(m, a, &j);
     sm_linear_forward(la->res1, la->ctx, w + o->ao_w, w + o->ao_b, N, H, H);
     if (drop_h)
-        sm_dropout_mask(la->m1, NH, ph, rng);
-    dropout_residual(la->res1, x, drop_h ? la->m1 : NULL, NH, ph);
-    sm_layernorm_forward(la->h1, la->mean1, la->rstd1, la->res1, w + o->ln1_w, w + o->ln1_b, N, H, eps);
+        p_dropout_mask(m, la->m1, NH, ph, rng);
+    p_dropout_residual(m, la->res1, x, drop_h ? la->m1 : NULL, NH, ph);
+    p_layernorm_forward(m, la->h1, la->mean1, la->rstd1, la->res1, w + o->ln1_w, w + o->ln1_b, N, H);
 
     sm_linear_forward(la->ff_pre, la->h1, w + o->ff1_w, w + o->ff1_b, N, H, F);
-    sm_gelu_forward(la->ff_act, la->ff_pre, (size_t)N * F);
+    p_gelu_forward(m, la->ff_act, la->ff_pre, (size_t)N * F);
     sm_linear_forward(la->res2, la->ff_act, w + o->ff2_w, w + o->ff2_b, N, F, H);
     if (drop_h)
-        sm_dropout_mask(la->m2, NH, ph, rng);
-    dropout_residual(la->res2, la->h1, drop_h ? la->m2 : NULL, NH, ph);
-    sm_layernorm_forward(la->out, la->mean2, la->rstd2, la->res2, w + o->ln2_w, w + o->ln2_b, N, H, eps);
+        p_dropout_mask(m, la->m2, NH, ph, rng);
+    p_dropout_residual(m, la->res2, la->h1, drop_h ? la->m2 : NULL, NH, ph);
+    p_layernorm_forward(m, la->out, la->mean2, la->rstd2, la->res2, w + o->ln2_w, w + o->ln2_b, N, H);
 }
 
 sm_status sm_bert_encode(const sm_bert *m, const float *w, sm_bert_acts *a, const sm_batch *b,
@@ -321,7 +500,7 @@ sm_status sm_bert_encode(const sm_bert *m, const float *w, sm_bert_acts *a, cons
 
     const float *x = a->x0;
     for (int l = 0; l < m->L; l++) {
-        layer_forward(m, w, &m->layer[l], &a->layer[l], x, b->mask, B, T, train, rng, a->scratch);
+        layer_forward(m, w, &m->layer[l], &a->layer[l], x, b->mask, B, T, train, rng, a);
         x = a->layer[l].out;
     }
     a->hidden = x;
@@ -335,7 +514,7 @@ sm_status sm_bert_encode(const sm_bert *m, const float *w, sm_bert_acts *a, cons
     const float pc = c->classifier_dropout;
     a->pool_drop = train && pc > 0.0f;
     if (a->pool_drop) {
-        sm_dropout_mask(a->pool_mask, (size_t)B * H, pc, rng);
+        p_dropout_mask(m, a->pool_mask, (size_t)B * H, pc, rng);
         sm_dropout_apply(a->pooled_drop, a->pool_mask, (size_t)B * H, pc);
     }
     sm_linear_forward(a->logits, a->pooled_drop, w + m->cls_w, w + m->cls_b, B, H, C);
@@ -368,31 +547,28 @@ static void layer_backward(const sm_bert *m, const float *w, float *g, const sm_
 #define G(off) (g ? g + (off) : NULL)
 
     /* out = LN2(res2), res2 = h1 + dropout(ff2(ff_act)) */
-    sm_layernorm_backward(db, G(o->ln2_w), G(o->ln2_b), da, la->res2, la->mean2, la->rstd2,
-                          w + o->ln2_w, N, H);
+    p_layernorm_backward(m, db, G(o->ln2_w), G(o->ln2_b), da, la->res2, la->mean2, la->rstd2, w + o->ln2_w, N, H);
     const float *dff2 = db; /* db also stays d h1 (residual part) */
     if (drop_h) {
-        memcpy(da, db, NH * sizeof(float));
-        sm_dropout_apply(da, la->m2, NH, ph);
+        p_dropout_copy(m, da, db, la->m2, NH, ph);
         dff2 = da;
     }
-    sm_linear_backward(dbig, 0, G(o->ff2_w), G(o->ff2_b), dff2, la->ff_act, w + o->ff2_w, N, F, H);
-    sm_gelu_backward(dbig, dbig, la->ff_pre, (size_t)N * F);
-    sm_linear_backward(db, 1, G(o->ff1_w), G(o->ff1_b), dbig, la->h1, w + o->ff1_w, N, H, F);
+    p_linear_backward(m, dbig, 0, G(o->ff2_w), G(o->ff2_b), dff2, la->ff_act, w + o->ff2_w, N, F, H);
+    p_gelu_backward(m, dbig, dbig, la->ff_pre, (size_t)N * F);
+    p_linear_backward(m, db, 1, G(o->ff1_w), G(o->ff1_b), dbig, la->h1, w + o->ff1_w, N, H, F);
 
     /* h1 = LN1(res1), res1 = x + dropout(ao(ctx)) */
-    sm_layernorm_backward(da, G(o->ln1_w), G(o->ln1_b), db, la->res1, la->mean1, la->rstd1,
-                          w + o->ln1_w, N, H);
+    p_layernorm_backward(m, da, G(o->ln1_w), G(o->ln1_b), db, la->res1, la->mean1, la->rstd1, w + o->ln1_w, N, H);
     const float *dao = da; /* da also stays d x (residual part) */
     if (drop_h) {
-        memcpy(db, da, NH * sizeof(float));
-        sm_dropout_apply(db, la->m1, NH, ph);
+        p_dropout_copy(m, db, da, la->m1, NH, ph);
         dao = db;
     }
-    sm_linear_backward(dc, 0, G(o->ao_w), G(o->ao_b), dao, la->ctx, w + o->ao_w, N, H, H);
-    sm_attention_backward(dbig, dc, la->qkv, la->probs, drop_a ? la->pmask : NULL, B, T, m->NH, m->D,
-                          pa, a->scratch);
-    sm_linear_backward(da, 1, G(o->qkv_w), G(o->qkv_b), dbig, x, w + o->qkv_w, N, H, 3 * H);
+    p_linear_backward(m, dc, 0, G(o->ao_w), G(o->ao_b), dao, la->ctx, w + o->ao_w, N, H, H);
+    job j = {.kind = J_ATT_BWD, .la = la, .y = dbig, .x2 = dc, .keep = drop_a ? la->pmask : NULL, .B = B, .T = T,
+             .p = pa};
+    p_attention(m, a, &j);
+    p_linear_backward(m, da, 1, G(o->qkv_w), G(o->qkv_b), dbig, x, w + o->qkv_w, N, H, 3 * H);
 #undef G
 }
 

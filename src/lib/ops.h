@@ -16,17 +16,24 @@ void sm_linear_forward(float *out, const float *in, const float *w, const float 
  * db[O] += column sums of dout (dw and db NULL: skipped, the weight-gradient sgemm too). */
 void sm_linear_backward(float *din, int din_accumulate, float *dw, float *db, const float *dout,
                         const float *in, const float *w, int N, int K, int O);
+/* db[c] += sum over the N rows of d[N,O] at column c, for c0 <= c < c1 (a bias gradient). */
+void sm_column_sums_add(float *db, const float *d, int N, int O, int c0, int c1);
 
 /* LayerNorm over the last dimension: out[N,H] = (in - mean) * rstd * g[H] + b[H];
  * mean[N], rstd[N] = 1 / sqrt(var + eps) (biased variance) are kept for the backward pass. */
 void sm_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *g,
                           const float *b, int N, int H, float eps);
-/* din[N,H] = d loss / d in (overwritten; may alias dout); dg[H] += sum dout * xhat, db[H] += sum dout
- * (dg, db NULL: skipped). in, mean, rstd: as given to / produced by the forward. */
-void sm_layernorm_backward(float *din, float *dg, float *db, const float *dout, const float *in,
-                           const float *mean, const float *rstd, const float *g, int N, int H);
+/* din[N,H] = d loss / d in (overwritten; may alias dout). in, mean, rstd: as given to / produced by
+ * the forward. */
+void sm_layernorm_backward(float *din, const float *dout, const float *in, const float *mean,
+                           const float *rstd, const float *g, int N, int H);
+/* The parameter gradients, for columns c0 <= i < c1: dg[i] += sum_n dout * xhat, db[i] += sum_n dout
+ * (a separate pass so that threads can split it by columns, in the same order as one thread). */
+void sm_layernorm_backward_params(float *dg, float *db, const float *dout, const float *in,
+                                  const float *mean, const float *rstd, int N, int H, int c0, int c1);
 
-/* Exact GELU: out[n] = 0.5 x (1 + erf(x / sqrt 2)). out may alias in. */
+/* Exact (erf) GELU: out[n] = 0.5 x (1 + erf(x / sqrt 2)), with erf to 1.5e-7 absolute (not the tanh
+ * approximation). out may alias in. */
 void sm_gelu_forward(float *out, const float *in, size_t n);
 /* din[n] = dout[n] * gelu'(in[n]) with gelu'(x) = Phi(x) + x phi(x). din may alias dout. */
 void sm_gelu_backward(float *din, const float *dout, const float *in, size_t n);
@@ -43,22 +50,37 @@ void sm_softmax_forward(float *p, const float *s, const float *mask, int R, int 
 /* ds[R,C] = p * (dp - sum_j dp p) (may alias dp). */
 void sm_softmax_backward(float *ds, const float *dp, const float *p, int R, int C);
 
-/* Inverted dropout (torch): keep[n] = 1 with probability 1 - p, drawn from rng; then
- * x[n] *= keep[n] / (1 - p). The same scaling is the backward (applied to the gradient). */
+/* Inverted dropout (torch): keep[n] = 1 with probability 1 - p; then x[n] *= keep[n] / (1 - p). The
+ * same scaling is the backward (applied to the gradient). A dropout site draws one seed from the
+ * caller's generator; its mask is made of independent streams derived from that seed (one per chunk
+ * of SM_DROPOUT_CHUNK elements, or one per attention head), so that threads can draw parts of it and
+ * the mask does not depend on how many threads there are. */
+#define SM_DROPOUT_CHUNK 16384
+uint64_t sm_dropout_seed(sm_rng *rng);
+/* keep[0..n) from stream `stream` of seed. */
+void sm_dropout_mask_stream(uint8_t *keep, size_t n, float p, uint64_t seed, uint64_t stream);
+/* Chunks c0 <= c < c1 of a site of n elements. */
+void sm_dropout_mask_chunks(uint8_t *keep, size_t n, float p, uint64_t seed, size_t c0, size_t c1);
+/* A whole site: seed from rng, every chunk. */
 void sm_dropout_mask(uint8_t *keep, size_t n, float p, sm_rng *rng);
 void sm_dropout_apply(float *x, const uint8_t *keep, size_t n, float p);
+/* y[n] = x[n] * keep[n] / (1 - p) */
+void sm_dropout_copy(float *y, const float *x, const uint8_t *keep, size_t n, float p);
 
 /* Multi-head self-attention core on a fused projection qkv[B*T, 3H] (query | key | value, head h in
- * columns h*D .. h*D+D-1 of each third): for each (b, h), probs = softmax(Q K^T / sqrt(D) + mask) with
- * mask[B*T] the padding mask of the keys, ctx[b*T + i, h*D + d] = (dropout(probs) V)[i, d].
- * probs[B, NH, T, T] is stored before dropout, keep[B, NH, T, T] (train, p > 0) holds the dropout mask;
- * keep NULL: no dropout. scratch[T*T] holds the dropped probabilities of one (b, h). */
+ * columns h*D .. h*D+D-1 of each third): for each pair bh = b*NH + h with bh0 <= bh < bh1,
+ * probs = softmax(Q K^T / sqrt(D) + mask) with mask[B*T] the padding mask of the keys, and
+ * ctx[b*T + i, h*D + d] = (dropout(probs) V)[i, d]. probs[B, NH, T, T] is stored before dropout,
+ * keep[B, NH, T, T] (train, p > 0) holds the dropout mask (stream bh of seed); keep NULL: no dropout.
+ * scratch[T*T] holds the dropped probabilities of one pair. */
 void sm_attention_forward(float *ctx, float *probs, uint8_t *keep, const float *qkv, const float *mask,
-                          int B, int T, int NH, int D, float p, sm_rng *rng, float *scratch);
-/* dqkv[B*T, 3H] = d loss / d qkv (overwritten) from dctx[B*T, H]; probs, keep as stored by the
- * forward (probs is not modified). scratch[2*T*T]. */
+                          int B, int T, int NH, int D, float p, uint64_t seed, float *scratch, int bh0,
+                          int bh1);
+/* dqkv[B*T, 3H] = d loss / d qkv (overwritten, for the pairs bh0 <= bh < bh1) from dctx[B*T, H];
+ * probs, keep as stored by the forward (not modified). scratch[2*T*T]. */
 void sm_attention_backward(float *dqkv, const float *dctx, const float *qkv, const float *probs,
-                           const uint8_t *keep, int B, int T, int NH, int D, float p, float *scratch);
+                           const uint8_t *keep, int B, int T, int NH, int D, float p, float *scratch,
+                           int bh0, int bh1);
 
 /* Embedding sum: out[b*T + t] = wte[ids] + wpe[t] + wtt[types] (rows of H). ids, types [B*T] must be
  * in range (the caller checks). */

@@ -125,10 +125,16 @@ int64_t sm_warmup_steps(double fraction, int64_t total_steps)
 
 double sm_grad_norm(const float *g, size_t n)
 {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += (double)g[i] * (double)g[i];
-    return sqrt(s);
+    /* Eight partial sums in a fixed order: the same result on every run, and no chain of dependent
+     * additions for the whole arena. */
+    double s[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            s[k] += (double)g[i + (size_t)k] * (double)g[i + (size_t)k];
+    for (; i < n; i++)
+        s[0] += (double)g[i] * (double)g[i];
+    return sqrt(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
 }
 
 void sm_clip_grad_scaled(float *g, size_t n, double norm, double max_norm)

@@ -1374,7 +1374,13 @@ sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e)
 
 sm_status sm_session_prepare(sm_session *s, sm_error *e) { return prepare(s, e); }
 
-int64_t sm_session_step_count(sm_session *s) { return s->step; }
+int64_t sm_session_step_count(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t step = s->view_step; /* kept equal to step by the owner, readable from any thread */
+    pthread_mutex_unlock(&s->mu);
+    return step;
+}
 
 const sm_hparams *sm_session_hparams(sm_session *s) { return &s->hp; }
 

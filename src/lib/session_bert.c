@@ -29,7 +29,7 @@ typedef struct bert_ctx {
     char path[2][4096];
     sm_dataset *ds[2];
     sm_batcher *batcher;
-    sm_batch batch, ebatch;
+    sm_batch batch;
     sm_trainer tr;
     int tr_ready;
     sm_hparams hp;
@@ -315,27 +315,8 @@ static sm_status bert_eval(void *ctx, sm_eval_record *ev, sm_error *e)
         return sm_err(e, SM_ERR_STATE, "no dev set: `load dev FILE` (or --dev FILE) first");
     if (!c->tr_ready)
         return sm_err(e, SM_ERR_STATE, "the trainer is not ready");
-    double t0 = sm_now();
-    sm_eval_acc acc;
-    sm_eval_acc_init(&acc, c->cfg.num_labels);
-    size_t n = sm_dataset_size(c->ds[1]);
-    int B = (int)c->hp.v[SM_HP_BATCH_SIZE];
-    uint32_t *rows = calloc((size_t)B, sizeof *rows);
-    sm_status st = rows ? SM_OK : sm_err(e, SM_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; st == SM_OK && i < n; i += (size_t)B) {
-        int k = (int)(n - i < (size_t)B ? n - i : (size_t)B);
-        for (int j = 0; j < k; j++)
-            rows[j] = (uint32_t)(i + (size_t)j);
-        st = sm_batch_fill(&c->ebatch, c->ds[1], rows, k, sm_tokenizer_pad_id(c->tok), e);
-        if (st == SM_OK)
-            st = sm_trainer_eval_batch(&c->tr, &c->ebatch, &acc, e);
-    }
-    free(rows);
-    if (st == SM_OK)
-        st = sm_eval_acc_finish(&acc, ev, e);
-    sm_eval_acc_free(&acc);
-    ev->seconds = sm_now() - t0;
-    return st;
+    return sm_trainer_evaluate(&c->tr, c->ds[1], (int)c->hp.v[SM_HP_BATCH_SIZE],
+                               sm_tokenizer_pad_id(c->tok), ev, e);
 }
 
 static size_t bert_tensor_count(void *ctx)
@@ -537,7 +518,6 @@ static void bert_free(void *ctx)
         sm_trainer_free(&c->tr);
     sm_batcher_free(c->batcher);
     sm_batch_free(&c->batch);
-    sm_batch_free(&c->ebatch);
     for (int i = 0; i < 2; i++) {
         sm_dataset_free(c->ds[i]);
         sm_data_opts_free(&c->dopts[i]);
@@ -684,6 +664,8 @@ sm_status sm_session_load_data(sm_session *s, int which, const char *path, const
         return st;
     c->hp = *sm_session_hparams(s);
     if ((st = bert_load_data(c, which, path, o, e)) != SM_OK)
+        return st;
+    if (which == 0 && (st = sm_session_reset(s, e)) != SM_OK) /* the plan counts the new rows */
         return st;
     char args[24][160];
     const char *argv[25];

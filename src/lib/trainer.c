@@ -208,7 +208,9 @@ static sm_status find_delta(sm_trainer *t, const sm_batch *b, const float *emb, 
         if (st != SM_OK)
             return st;
         memset(t->dadv, 0, (size_t)B * (size_t)C * sizeof *t->dadv);
-        sm_ell_s(sm_bert_acts_logits(t->adv_ws), t->clean_logits, B, C, t->dadv, NULL, 1.0);
+        /* scale B: g_i is the gradient of example i's own ell_s (SMART.md), not of the batch mean;
+         * it matters for adv_norm token, where eta * g is added to delta unnormalised */
+        sm_ell_s(sm_bert_acts_logits(t->adv_ws), t->clean_logits, B, C, t->dadv, NULL, (double)B);
         st = sm_bert_backward(m, w, NULL, t->adv_ws, t->dadv, t->gdelta, e);
         if (st != SM_OK)
             return st;
