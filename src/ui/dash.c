@@ -724,7 +724,8 @@ static void draw_panel(int i)
         o.log_y = D.log_y;
         o.ema = D.ema_on ? 0.9 : 0;
         o.window = window_steps[D.window_idx];
-        o.x_from = 1; /* every panel's time axis starts at step 1 */
+        o.x_from = 1;  /* every panel's time axis starts at step 1 ... */
+        o.label_w = 7; /* ... and has the same width, so side-by-side panels share a scale */
         o.markers = D.marks;
         o.n_markers = D.n_marks;
         ui_chart_render(&c, ser, (size_t)ns, &o, NULL);
