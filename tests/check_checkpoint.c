@@ -239,8 +239,9 @@ START_TEST(test_killed_at_random)
         ck_assert_msg(WIFSIGNALED(status), "the saving child failed on its own (status %d)", status);
         sm_session *b = load(DIR, &e);
         ck_assert_msg(b != NULL, "round %d: %s", round, e.msg);
+        /* every child restarts from the parent's step 1, so a later round may leave an earlier
+         * step than the round before: what matters is that a whole checkpoint is always there */
         ck_assert_int_ge(sm_session_step_count(b), last);
-        last = sm_session_step_count(b);
         sm_session_free(b);
     }
     /* the next save removes what killed saves left beside */
