@@ -193,7 +193,7 @@ START_TEST(test_chart_marker_column)
         f->y[i] = (double)(i % 7);
     ui_series s = {NULL, f->y, 100, UI_ROLE_CURVE1};
     ui_marker m[2] = {{50, UI_MARK_CHANGE}, {80, UI_MARK_SNAPSHOT}};
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, m, 2, 0};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, m, 2, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_ge(info.plot_w, 50); /* 100 steps fit at one step a dot, two a cell */
@@ -221,7 +221,7 @@ START_TEST(test_chart_ascii_only)
     f->y[100] = NAN;
     ui_series s = {f->x, f->y, 300, UI_ROLE_CURVE1};
     ui_marker m = {120, UI_MARK_REWIND};
-    ui_chart_opts o = {UI_GLYPHS_ASCII, 0, 0.5, 0, &m, 1, 0};
+    ui_chart_opts o = {UI_GLYPHS_ASCII, 0, 0.5, 0, &m, 1, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     int marks = 0, drawn = 0;
@@ -244,7 +244,7 @@ START_TEST(test_chart_block_glyphs)
     for (int i = 0; i < 20; i++)
         f->y[i] = i < 10 ? 0 : 1;
     ui_series s = {NULL, f->y, 20, UI_ROLE_CURVE3};
-    ui_chart_opts o = {UI_GLYPHS_BLOCK, 0, 0, 0, NULL, 0, 0};
+    ui_chart_opts o = {UI_GLYPHS_BLOCK, 0, 0, 0, NULL, 0, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     for (int y = 0; y < info.plot_h; y++)
@@ -268,7 +268,7 @@ START_TEST(test_chart_log_scale)
         f->y[i] = v[i];
     f->y[4] = 0; /* not drawable in log scale: a gap */
     ui_series s = {NULL, f->y, 5, UI_ROLE_CURVE1};
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 1, 0, 0, NULL, 0, 0};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 1, 0, 0, NULL, 0, 0, 0};
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_eq(info.points, 4);
@@ -290,14 +290,14 @@ START_TEST(test_chart_ema_and_window)
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, NULL, &info), 0);
     ck_assert(is_braille(ui_canvas_at(&f->c, 0, info.plot_x + 26)->ch));
     /* smoothed with weight 0.9: after 3 steps the curve is at 10*(1-0.9^3) = 2.7, far from the top */
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0.9, 0, NULL, 0, 0};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0.9, 0, NULL, 0, 0, 0};
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert_int_eq(ui_canvas_at(&f->c, 0, info.plot_x + 26)->ch, ' ');
     /* window: the last 20 of 1000 steps */
     for (int i = 0; i < 1000; i++)
         f->y[i] = i;
     s.n = 1000;
-    ui_chart_opts w = {UI_GLYPHS_BRAILLE, 0, 0, 20, NULL, 0, 0};
+    ui_chart_opts w = {UI_GLYPHS_BRAILLE, 0, 0, 20, NULL, 0, 0, 0};
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &w, &info), 0);
     ck_assert(info.x_lo >= 981 - 1 && info.x_lo <= 981);
     ck_assert_int_le(info.points, 21);
@@ -329,10 +329,12 @@ START_TEST(test_chart_x_from)
     fixture *f = fx_new(60, 10);
     double x[3] = {25, 50, 75}, y[3] = {0.5, 0.7, 0.9};
     ui_series s = {x, y, 3, UI_ROLE_CURVE3};
-    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, NULL, 0, 1};
+    ui_chart_opts o = {UI_GLYPHS_BRAILLE, 0, 0, 0, NULL, 0, 1, 7};
+    ck_assert_int_eq(o.label_w, 7);
     ui_chart_info info;
     ck_assert_int_eq(ui_chart_render(&f->c, &s, 1, &o, &info), 0);
     ck_assert(info.x_lo == 1.0);
+    ck_assert_int_eq(info.plot_x, 8); /* labels padded to 7 columns, then the axis */
     /* step 25 is the 25th step from 1: dot column 24, cell 12 */
     ck_assert_int_eq(ui_canvas_at(&f->c, info.plot_h - 1, info.plot_x + 11)->ch, ' ');
     ck_assert(is_braille(ui_canvas_at(&f->c, info.plot_h - 1, info.plot_x + 12)->ch));

@@ -136,7 +136,7 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
     snprintf(l_dev, sizeof l_dev, "load dev %s/%s/dev.tsv", data, task);
     snprintf(l_steps, sizeof l_steps, "set max_steps %ld", steps ? steps : tty ? 0 : 40);
     const char *lines[] = {l_model, l_train, l_dev, "preset paper", "set lr 0.0005", "set max_len 48",
-                           "set epochs 10", "set eval_every 25", l_steps, "train", NULL};
+                           "set epochs 30", "set eval_every 25", l_steps, "train", NULL};
     con_ctx c;
     con_init(&c, out_plain, NULL);
     con_backend_attach(&c);

@@ -212,7 +212,7 @@ int ui_chart_render(ui_canvas *c, const ui_series *series, size_t n_series, cons
 
     char lab[3][32];
     double lv[3] = {y_hi, (y_lo + y_hi) / 2, y_lo};
-    int lw = 1;
+    int lw = o->label_w > 0 && o->label_w < c->w / 3 ? o->label_w : 1;
     for (int i = 0; i < 3; i++) {
         ui_format_value(o->log_y ? pow(10.0, lv[i]) : lv[i], lab[i], sizeof lab[i]);
         int n = (int)strlen(lab[i]);

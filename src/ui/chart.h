@@ -34,6 +34,8 @@ typedef struct ui_chart_opts {
     double x_from;           /* with window 0: start the axis here when that is before the first
                                 point (aligns a sparse series, e.g. evaluations, with the steps);
                                 0: at the first point */
+    int label_w;             /* at least this many columns for the y labels (charts side by side
+                                then share one time scale); 0: as narrow as the labels allow */
 } ui_chart_opts;
 
 /* Where things went, for the caller (and the tests). */

@@ -521,8 +521,9 @@ static void poll_source(void)
     }
     if (st.run == UI_RUN_RUNNING)
         D.seen_running = 1;
-    if (D.opt.exit_when_done && D.seen_running && st.run == UI_RUN_DONE)
-        D.quit = 1;
+    if (D.opt.exit_when_done && D.seen_running &&
+        (st.run == UI_RUN_DONE || st.run == UI_RUN_IDLE || st.run == UI_RUN_EMPTY))
+        D.quit = 1; /* the run ended (finished or stopped) */
     if (st.fps > 0 && st.fps != D.opt.fps)
         D.opt.fps = st.fps;
     D.st = st;
@@ -723,7 +724,8 @@ static void draw_panel(int i)
         o.log_y = D.log_y;
         o.ema = D.ema_on ? 0.9 : 0;
         o.window = window_steps[D.window_idx];
-        o.x_from = 1; /* every panel's time axis starts at step 1 */
+        o.x_from = 1;  /* every panel's time axis starts at step 1 ... */
+        o.label_w = 7; /* ... and has the same width, so side-by-side panels share a scale */
         o.markers = D.marks;
         o.n_markers = D.n_marks;
         ui_chart_render(&c, ser, (size_t)ns, &o, NULL);

@@ -15,7 +15,7 @@ typedef struct ui_options {
     const char *theme;  /* theme name or path (NULL: default) */
     const char *log_path; /* where stderr goes while the screen is ours (NULL: the state folder) */
     const char *history_path; /* readline history read at start and written at the end (NULL: none) */
-    int exit_when_done;  /* leave once a run that was seen running is done (benchmarks) */
+    int exit_when_done;  /* leave once a run that was seen running has ended (benchmarks) */
     const char *const *startup; /* command lines run once the screen is up, shown in the log as if
                                    typed (NULL-terminated; NULL: none) */
 } ui_options;
