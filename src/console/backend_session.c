@@ -341,7 +341,7 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
         return st;
     if ((st = be_load_model(ud, dir, e)) != SM_OK)
         return st;
-    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads (%s)", v[0], v[1], v[2], dir);
+    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads", v[0], v[1], v[2]);
     con_info(S.c, "new model written to %s", dir);
     return SM_OK;
 }

@@ -43,14 +43,27 @@ static void out_dash(void *ud, con_out_kind kind, const char *text)
     }
 }
 
+/* A path as the header shows it: its last two components ("sentiment/train.tsv"), so that a long
+ * folder does not push the run's state off the line. */
+static const char *short_path(const char *p)
+{
+    const char *last = strrchr(p, '/');
+    if (!last || last == p)
+        return p;
+    const char *prev = last - 1;
+    while (prev > p && *prev != '/')
+        prev--;
+    return *prev == '/' ? prev + 1 : prev;
+}
+
 static void st_fn(void *ud, ui_state *out)
 {
     con_ctx *c = ud;
     con_status st;
     con_status_get(c, &st);
     memset(out, 0, sizeof *out);
-    snprintf(out->model, sizeof out->model, "%s", st.model[0] ? st.model : "no model (`load model PATH`)");
-    snprintf(out->data, sizeof out->data, "%s", st.data);
+    snprintf(out->model, sizeof out->model, "%s", st.model[0] ? short_path(st.model) : "no model (`load model PATH`)");
+    snprintf(out->data, sizeof out->data, "%s", short_path(st.data));
     static const int map[] = {UI_RUN_EMPTY, UI_RUN_IDLE, UI_RUN_RUNNING, UI_RUN_PAUSED, UI_RUN_BREAK,
                               UI_RUN_STEPPING, UI_RUN_DONE};
     out->run = map[st.state];
@@ -114,6 +127,8 @@ static int complete_fn(void *ud, const char *line, void (*add)(void *a, const ch
 
 static int exit_fn(void *ud) { return ((con_ctx *)ud)->exit_status; }
 
+static const char *prompt_fn(void *ud) { return con_prompt(ud); }
+
 static sm_status theme_fn(void *ud, const char *name, sm_error *e)
 {
     (void)ud;
@@ -142,6 +157,7 @@ void con_dash_source(con_ctx *c, ui_source *out)
     out->tick = tick_fn;
     out->complete = complete_fn;
     out->exit_status = exit_fn;
+    out->prompt = prompt_fn;
     c->out = out_dash;
     c->out_ud = NULL;
     con_set_host(c, &dash_host, NULL);

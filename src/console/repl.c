@@ -317,15 +317,9 @@ int con_main(int argc, char **argv)
         con_dash_source(&c, &src);
         c.interactive = 1;
         c.set.train_wait = 0;
-        /* the dashboard's readline shares the history list: keep it across sessions too */
-        using_history();
-        stifle_history(2000);
-        int have_hist = con_state_path(history_path, sizeof history_path, "history", 1) != NULL;
-        if (have_hist)
-            read_history(history_path);
+        if (con_state_path(history_path, sizeof history_path, "history", 1))
+            uo.history_path = history_path; /* kept across sessions, as at the plain prompt */
         status = ui_dash_run(&src, &uo);
-        if (have_hist)
-            write_history(history_path);
         c.out = out_plain;
     } else if (!njobs && tty_in) {
         status = run_interactive(&c);
