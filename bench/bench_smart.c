@@ -226,6 +226,14 @@ int main(int argc, char **argv)
     if (pk > peak)
         peak = pk;
     printf("sgemm 2048^3 peak, best of all measurements: %.1f GFLOP/s\n", peak);
+    /* paired ratios: each repetition's three steps ran back to back under the same outside load */
+    double *rp = calloc((size_t)reps, sizeof *rp), *rz = calloc((size_t)reps, sizeof *rz);
+    for (int i = 0; i < reps; i++) {
+        rp[i] = tps[i] / tv[i];
+        rz[i] = tzs[i] / tv[i];
+    }
+    qsort(rp, (size_t)reps, sizeof *rp, cmp_double);
+    qsort(rz, (size_t)reps, sizeof *rz, cmp_double);
     qsort(tv, (size_t)reps, sizeof *tv, cmp_double);
     qsort(tzs, (size_t)reps, sizeof *tzs, cmp_double);
     qsort(tps, (size_t)reps, sizeof *tps, cmp_double);
@@ -243,7 +251,10 @@ int main(int argc, char **argv)
     for (int k = 0; k < 3; k++)
         printf("%-28s %10.3f %10.3f %12.1f %9.1f%%\n", names[k], ts[k][0], ts[k][reps / 2],
                fl[k] / ts[k][0] / 1e9, 100.0 * fl[k] / ts[k][0] / 1e9 / peak);
-    double ratio_p = tps[0] / tv[0], ratio_z = tzs[0] / tv[0];
+    printf("ratios of the fastest steps: paper / vanilla = %.3f, zero-weights / vanilla = %.3f\n",
+           tps[0] / tv[0], tzs[0] / tv[0]);
+    double ratio_p = rp[reps / 2], ratio_z = rz[reps / 2];
+    printf("median of the paired ratios (the criteria below):\n");
     double frac = 9 * F / tps[0] / 1e9 / peak;
     printf("paper / vanilla       = %.3f  (criterion <= 3.1: %s)\n", ratio_p, ratio_p <= 3.1 ? "met" : "NOT met");
     printf("zero-weights / vanilla = %.3f  (criterion within 3 %%: %s)\n", ratio_z,
@@ -271,6 +282,8 @@ int main(int argc, char **argv)
     free(tps);
     free(cv);
     free(cz);
+    free(rp);
+    free(rz);
     free(cp);
     sm_trainer_free(&tz);
     sm_trainer_free(&tp);
