@@ -1410,8 +1410,8 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         double frame = 1.0 / (D.opt.fps > 0 ? D.opt.fps : 4);
         double wait = D.last_frame + frame - sm_now();
         int ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
-        if (ms > 50) /* wake at least 20 times a second so the source can sample (tick) */
-            ms = 50;
+        if (ms > 50 && (!D.steps_from_source || !D.evals_from_source))
+            ms = 50; /* sampling a source without history: wake 20 times a second */
         if (D.cmd)
             wtimeout(D.cmd, ms);
         wint_t wc;
