@@ -130,9 +130,11 @@ static void vanilla_step(vanilla *v, const sm_batch *b)
     check(sm_bert_task_loss(v->m, sm_bert_acts_logits(v->a), b, &loss, v->dlogits, &e), &e);
     check(sm_bert_backward(v->m, w, g, v->a, v->dlogits, v->demb, &e), &e);
     check(sm_bert_embed_backward(v->m, w, g, v->a, v->demb, &e), &e);
-    sm_clip_grad_norm(g, v->o.n, 1.0);
+    /* clipping folded into AdamW, both on the engine's threads, as the trainer does */
+    sm_par par = sm_bert_par(v->m);
+    double norm = sm_grad_norm_par(g, v->o.n, &par);
     sm_optim_params p = {SM_OPTIM_ADAMW, 1e-5, 0.9, 0.999, 1e-8, 0.01};
-    sm_optim_step(&v->o, &p, w, g);
+    sm_optim_step_par(&v->o, &p, w, g, sm_clip_coef(norm, 1.0), &par);
 }
 
 /* CPU time of the whole process (all threads): less sensitive than wall time to other jobs on a

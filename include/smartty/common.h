@@ -102,6 +102,18 @@ int sm_dir_exists(const char *path);
 /* Monotonic time in seconds. */
 double sm_now(void);
 
+/* A parallel-for lent by whoever owns threads (the engine: sm_bert_par), so that flat passes over
+ * the parameter arena (optimizer, gradient norm, teacher) use them without knowing about pools.
+ * run(self, total, grain, fn, ctx) calls fn(ctx, part, begin, end) on disjoint ranges covering
+ * [0, total) whose bounds are multiples of grain, and returns when all are done. A NULL sm_par, or
+ * one whose run is NULL, means: run fn(ctx, 0, 0, total) in the caller. */
+typedef void (*sm_par_body)(void *ctx, int part, size_t begin, size_t end);
+typedef struct sm_par {
+    void (*run)(void *self, size_t total, size_t grain, sm_par_body fn, void *ctx);
+    void *self;
+} sm_par;
+void sm_par_for(const sm_par *par, size_t total, size_t grain, sm_par_body fn, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

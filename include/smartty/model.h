@@ -75,6 +75,9 @@ const sm_bert_config *sm_bert_config_get(const sm_bert *m);
 #define SM_BERT_MAX_THREADS 64
 sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e);
 int sm_bert_threads(const sm_bert *m);
+/* The engine's threads as a parallel-for for flat passes over the arena (optimizer, clipping,
+ * teacher): valid while m lives; not to be used while another call on m runs. */
+sm_par sm_bert_par(const sm_bert *m);
 size_t sm_bert_numel(const sm_bert *m);               /* floats in one arena = sum of the tensors' numel */
 int sm_bert_tensor_count(const sm_bert *m);
 const sm_tensor_info *sm_bert_tensor(const sm_bert *m, int i); /* 0 <= i < count, else NULL */

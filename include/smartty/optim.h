@@ -50,6 +50,11 @@ void sm_optim_reset(sm_optim *o);
  * decoupled decay) or torch.optim.Adamax (u = max(beta2 * u, |g| + eps), lr / (1 - beta1^t)) except
  * that Adamax's weight decay is also decoupled (as mt-dnn's Adamax and BertAdam do), not added to g. */
 void sm_optim_step(sm_optim *o, const sm_optim_params *p, float *w, const float *g);
+/* The same update with the clipping folded in: g is first scaled in place by gscale (when not 1:
+ * sm_clip_coef), and the arena is split over par's threads in fixed chunks, so that the result is
+ * bit-identical to sm_clip_grad_scaled + sm_optim_step for any number of threads. */
+void sm_optim_step_par(sm_optim *o, const sm_optim_params *p, float *w, float *g, double gscale,
+                       const sm_par *par);
 
 /* transformers' get_linear_schedule_with_warmup / get_constant_schedule_with_warmup: the factor for
  * the optimizer step numbered `step` (0-based: the first update uses step 0, so a warm-up starts at
@@ -61,6 +66,11 @@ int64_t sm_warmup_steps(double fraction, int64_t total_steps);
 
 /* Euclidean norm of g [n], accumulated in double; NaN or infinity when some element is not finite. */
 double sm_grad_norm(const float *g, size_t n);
+/* The same norm with the chunks' sums spread over par's threads (bit-identical to sm_grad_norm). */
+double sm_grad_norm_par(const float *g, size_t n, const sm_par *par);
+/* The factor torch's clip_grad_norm_ multiplies the gradient by, as a float: min(1, max / (norm +
+ * 1e-6)); 1 when max_norm <= 0 (clipping off) or the norm is not finite. */
+double sm_clip_coef(double norm, double max_norm);
 /* torch.nn.utils.clip_grad_norm_: with norm = sm_grad_norm(g) and max_norm > 0, scale g by
  * min(1, max_norm / (norm + 1e-6)). Returns the norm before clipping. max_norm <= 0: no clipping. */
 double sm_clip_grad_norm(float *g, size_t n, double max_norm);

@@ -52,6 +52,8 @@ double sm_delta_norm(const float *delta, const float *mask, int B, int T, int H,
 
 /* teacher [n] = beta * teacher + (1 - beta) * w [n] (in double, rounded once to float). */
 void sm_teacher_update(float *teacher, const float *w, size_t n, double beta);
+/* The same over par's threads (elementwise: bit-identical for any number of threads). */
+void sm_teacher_update_par(float *teacher, const float *w, size_t n, double beta, const sm_par *par);
 /* beta for the optimizer step numbered `step` (1-based) of `planned` steps: under beta_schedule
  * "paper", hp beta while step <= floor(beta_switch * planned), then beta_late; "constant": beta. */
 double sm_teacher_beta(const sm_hparams *hp, int64_t step, int64_t planned);

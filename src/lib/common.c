@@ -353,3 +353,13 @@ double sm_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+void sm_par_for(const sm_par *par, size_t total, size_t grain, sm_par_body fn, void *ctx)
+{
+    if (total == 0)
+        return;
+    if (par && par->run)
+        par->run(par->self, total, grain ? grain : 1, fn, ctx);
+    else
+        fn(ctx, 0, 0, total);
+}

@@ -189,6 +189,13 @@ sm_status sm_bert_set_threads(sm_bert *m, int n, sm_error *e)
 
 int sm_bert_threads(const sm_bert *m) { return sm_pool_size(m->pool); }
 
+static void par_run(void *self, size_t total, size_t grain, sm_par_body fn, void *ctx)
+{
+    sm_pool_for(self, total, grain, SM_BERT_MAX_THREADS, fn, ctx);
+}
+
+sm_par sm_bert_par(const sm_bert *m) { return (sm_par){par_run, m->pool}; }
+
 const sm_bert_config *sm_bert_config_get(const sm_bert *m) { return &m->cfg; }
 size_t sm_bert_numel(const sm_bert *m) { return m->numel; }
 int sm_bert_tensor_count(const sm_bert *m) { return m->ntensors; }

@@ -6,7 +6,10 @@
  * Activation layout and why:
  * - Every activation is row-major [N, features] with N = B*T rows (token n = b*T + t) of the CURRENT
  *   batch, packed at the start of buffers sized for max_B*max_T: a smaller batch or a shorter padded
- *   length (dynamic padding) just uses fewer rows. Every nn.Linear is then one sgemm with M = B*T.
+ *   length (dynamic padding) just uses fewer rows. Every nn.Linear is then one sgemm with M = B*T,
+ *   cut into one block of rows (or of columns, for the weight gradients) per engine thread, each a
+ *   single-threaded sgemm (p_gemm): the engine's threads do all the work, so OpenBLAS's own threads
+ *   never spin against them between products. Results are bit-identical for a given thread count.
  * - The query, key and value projections are one sgemm into qkv [N, 3H] (their weights are adjacent
  *   in the arena, [3H, H]). Attention works per (example, head) on T x D blocks of qkv read in place
  *   with leading dimension 3H, and writes its context straight into ctx [N, H] (leading dimension H),
@@ -36,8 +39,34 @@
 
 typedef enum job_kind {
     J_LN_FWD, J_LN_BWD, J_LN_PARAMS, J_GELU_FWD, J_GELU_BWD, J_MASK, J_RESID, J_DCOPY, J_COLSUM,
-    J_ATT_FWD, J_ATT_BWD
+    J_ATT_FWD, J_ATT_BWD, J_BIAS, J_GEMM
 } job_kind;
+
+/* One row-major sgemm C = alpha op(A) op(B) + beta C, split over the rows (split_rows) or the columns
+ * of C: every part is a single-threaded sgemm on its own block of C. */
+typedef struct gemm_job {
+    int ta, tb; /* op(A) = A^T, op(B) = B^T */
+    int M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    int lda, ldb, ldc;
+    int split_rows;
+} gemm_job;
+
+static void gemm_part(const gemm_job *g, size_t b, size_t e)
+{
+    const int n = (int)(e - b);
+    if (g->split_rows) {
+        const float *A = g->ta ? g->A + b : g->A + b * (size_t)g->lda;
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, n, g->N,
+                    g->K, g->alpha, A, g->lda, g->B, g->ldb, g->beta, g->C + b * (size_t)g->ldc, g->ldc);
+    } else {
+        const float *B = g->tb ? g->B + b * (size_t)g->ldb : g->B + b;
+        cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->M, n,
+                    g->K, g->alpha, g->A, g->lda, B, g->ldb, g->beta, g->C + b, g->ldc);
+    }
+}
 
 typedef struct job {
     job_kind kind;
@@ -59,6 +88,7 @@ typedef struct job {
     int B, T, NH, D;
     float *scratch;           /* [parts][2 T T] */
     size_t scratch_stride;
+    const gemm_job *gemm;
 } job;
 
 static void job_run(void *ctx, int part, size_t b, size_t e)
@@ -92,6 +122,12 @@ static void job_run(void *ctx, int part, size_t b, size_t e)
     case J_DCOPY:
         sm_dropout_copy(j->y + b, j->x + b, j->keep + b, e - b, j->p);
         break;
+    case J_GEMM:
+        gemm_part(j->gemm, b, e);
+        break;
+    case J_BIAS:
+        sm_bias_rows(j->y, j->b, j->H, (int)b, (int)e);
+        break;
     case J_COLSUM:
         sm_column_sums_add(j->db, j->x2, j->N, j->H, (int)b, (int)e);
         break;
@@ -121,6 +157,28 @@ static size_t grain_for(size_t cost, size_t align)
 static void run(const sm_bert *m, job *j, size_t total, size_t grain)
 {
     sm_pool_for(m->pool, total, grain, SM_BERT_MAX_THREADS, job_run, j);
+}
+
+/* An sgemm on the engine's threads, each running a single-threaded sgemm on a block of C (rows, or
+ * columns when C is wider than tall), with OpenBLAS's own threads held to one meanwhile: one set of
+ * threads for the whole pass instead of two that take turns spinning. A small product runs as it is. */
+static void p_gemm(const sm_bert *m, int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
+                   const float *B, int ldb, float beta, float *C, int ldc)
+{
+    gemm_job g = {ta, tb, M, N, K, alpha, beta, A, B, C, lda, ldb, ldc, M >= N};
+    const int parts = sm_pool_size(m->pool);
+    if (parts <= 1 || (double)M * N * K < 4e6) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+                    A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    job j = {.kind = J_GEMM, .gemm = &g};
+    const int blas_threads = openblas_get_num_threads();
+    if (blas_threads > 1)
+        openblas_set_num_threads(1);
+    sm_pool_for(m->pool, (size_t)(g.split_rows ? M : N), 16, SM_BERT_MAX_THREADS, job_run, &j);
+    if (blas_threads > 1)
+        openblas_set_num_threads(blas_threads);
 }
 
 static void p_layernorm_forward(const sm_bert *m, float *out, float *mean, float *rstd, const float *in,
@@ -175,11 +233,23 @@ static void p_dropout_copy(const sm_bert *m, float *y, const float *x, const uin
     run(m, &j, n, ELEMS_GRAIN);
 }
 
+/* linear forward with the bias rows (a memory pass as large as the output) split over the pool */
+static void p_linear_forward(const sm_bert *m, float *out, const float *in, const float *w, const float *b,
+                             int N, int K, int O)
+{
+    job j = {.kind = J_BIAS, .y = out, .b = b, .H = O};
+    run(m, &j, (size_t)N, grain_for((size_t)O, 1));
+    p_gemm(m, 0, 1, N, O, K, 1.0f, in, K, w, K, 1.0f, out, O);
+}
+
 /* linear backward with the bias column sums split over the pool */
 static void p_linear_backward(const sm_bert *m, float *din, int din_accumulate, float *dw, float *db,
                               const float *dout, const float *in, const float *w, int N, int K, int O)
 {
-    sm_linear_backward(din, din_accumulate, dw, NULL, dout, in, w, N, K, O);
+    if (din)
+        p_gemm(m, 0, 0, N, K, O, 1.0f, dout, O, w, K, din_accumulate ? 1.0f : 0.0f, din, K);
+    if (dw)
+        p_gemm(m, 1, 0, O, K, N, 1.0f, dout, O, in, K, 1.0f, dw, K);
     if (db) {
         job j = {.kind = J_COLSUM, .db = db, .x2 = dout, .N = N, .H = O};
         run(m, &j, (size_t)O, grain_for((size_t)N, 8));
@@ -435,19 +505,19 @@ static void layer_forward(const sm_bert *m, const float *w, const sm_layer_off *
     const float ph = m->cfg.hidden_dropout, pa = m->cfg.attn_dropout;
     const int drop_h = train && ph > 0.0f, drop_a = train && pa > 0.0f;
 
-    sm_linear_forward(la->qkv, x, w + o->qkv_w, w + o->qkv_b, N, H, 3 * H);
+    p_linear_forward(m, la->qkv, x, w + o->qkv_w, w + o->qkv_b, N, H, 3 * H);
     job j = {.kind = J_ATT_FWD, .la = la, .keep_w = drop_a ? la->pmask : NULL, .mask = mask, .B = B, .T = T,
              .p = pa, .seed = drop_a ? sm_dropout_seed(rng) : 0};
     p_attention(m, a, &j);
-    sm_linear_forward(la->res1, la->ctx, w + o->ao_w, w + o->ao_b, N, H, H);
+    p_linear_forward(m, la->res1, la->ctx, w + o->ao_w, w + o->ao_b, N, H, H);
     if (drop_h)
         p_dropout_mask(m, la->m1, NH, ph, rng);
     p_dropout_residual(m, la->res1, x, drop_h ? la->m1 : NULL, NH, ph);
     p_layernorm_forward(m, la->h1, la->mean1, la->rstd1, la->res1, w + o->ln1_w, w + o->ln1_b, N, H);
 
-    sm_linear_forward(la->ff_pre, la->h1, w + o->ff1_w, w + o->ff1_b, N, H, F);
+    p_linear_forward(m, la->ff_pre, la->h1, w + o->ff1_w, w + o->ff1_b, N, H, F);
     p_gelu_forward(m, la->ff_act, la->ff_pre, (size_t)N * F);
-    sm_linear_forward(la->res2, la->ff_act, w + o->ff2_w, w + o->ff2_b, N, F, H);
+    p_linear_forward(m, la->res2, la->ff_act, w + o->ff2_w, w + o->ff2_b, N, F, H);
     if (drop_h)
         p_dropout_mask(m, la->m2, NH, ph, rng);
     p_dropout_residual(m, la->res2, la->h1, drop_h ? la->m2 : NULL, NH, ph);

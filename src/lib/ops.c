@@ -18,25 +18,28 @@
 
 #include "lib/ops.h"
 
-/* The elementwise kernels are also compiled for x86-64-v3 (AVX2, FMA) and picked at load time (GCC's
- * target_clones), the baseline being x86-64's SSE2. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SM_KERNEL
-#endif
 
 #define SM_SQRT1_2_F 0.70710678118654752440f
 #define SM_INV_SQRT_2PI 0.39894228040143267794f
 
 /* ---- linear ---------------------------------------------------------------------------------- */
 
+void sm_bias_rows(float *out, const float *b, int O, int n0, int n1)
+{
+    for (int n = n0; n < n1; n++)
+        memcpy(out + (size_t)n * O, b, (size_t)O * sizeof(float));
+}
+
+void sm_linear_forward_acc(float *out, const float *in, const float *w, int N, int K, int O)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, K, 1.0f, in, K, w, K, 1.0f, out, O);
+}
+
 void sm_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int K, int O)
 {
     float beta = 0.0f;
     if (b) { /* out starts as the bias, sgemm adds in w^T: no separate bias pass */
-        for (int n = 0; n < N; n++)
-            memcpy(out + (size_t)n * O, b, (size_t)O * sizeof(float));
+        sm_bias_rows(out, b, O, 0, N);
         beta = 1.0f;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, O, K, 1.0f, in, K, w, K, beta, out, O);

@@ -10,8 +10,21 @@
 
 #include "smartty/common.h"
 
+/* The elementwise kernels are also compiled for x86-64-v3 (AVX2, FMA) and picked at load time (GCC's
+ * target_clones), the baseline being x86-64's SSE2. The files that use it are built into
+ * libsmartty_kernels.a with the loop vectoriser on (mk/core.am). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SM_KERNEL
+#endif
+
 /* Linear (nn.Linear): out[N,O] = in[N,K] w[O,K]^T + b[O] (b may be NULL). One sgemm over all N rows. */
 void sm_linear_forward(float *out, const float *in, const float *w, const float *b, int N, int K, int O);
+/* The two halves of sm_linear_forward with a bias, for callers that split the first over threads:
+ * rows n0..n1-1 of out[N,O] = b[O]; then out[N,O] += in[N,K] w[O,K]^T. */
+void sm_bias_rows(float *out, const float *b, int O, int n0, int n1);
+void sm_linear_forward_acc(float *out, const float *in, const float *w, int N, int K, int O);
 /* din[N,K] = dout[N,O] w[O,K] (din_accumulate: +=; din NULL: skipped); dw[O,K] += dout^T in;
  * db[O] += column sums of dout (dw and db NULL: skipped, the weight-gradient sgemm too). */
 void sm_linear_backward(float *din, int din_accumulate, float *dw, float *db, const float *dout,

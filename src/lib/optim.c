@@ -3,6 +3,8 @@
  * float arenas; which elements decay is given by segments, never by knowledge of the model. */
 #include "smartty/optim.h"
 
+#include "lib/ops.h" /* SM_KERNEL */
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +51,7 @@ void sm_optim_reset(sm_optim *o)
 /* AdamW on one segment, following torch's single-tensor implementation:
  *   w *= 1 - lr*wd; m = m + (1-b1)(g - m) (lerp); v = b2 v + (1-b2) g^2;
  *   w -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps). */
-static void adamw_segment(float *restrict w, const float *restrict g, float *restrict m,
+SM_KERNEL static void adamw_segment(float *restrict w, const float *restrict g, float *restrict m,
                           float *restrict v, size_t n, float lr, float decay, float b1, float b2,
                           float step_size, float bc2_sqrt, float eps)
 {
@@ -67,7 +69,7 @@ static void adamw_segment(float *restrict w, const float *restrict g, float *res
 
 /* Adamax on one segment (torch.optim.Adamax, with decoupled decay):
  *   w *= 1 - lr*wd; m = m + (1-b1)(g - m); u = max(b2 u, |g| + eps); w -= (lr / (1-b1^t)) m / u. */
-static void adamax_segment(float *restrict w, const float *restrict g, float *restrict m,
+SM_KERNEL static void adamax_segment(float *restrict w, const float *restrict g, float *restrict m,
                            float *restrict u, size_t n, float lr, float decay, float b1, float b2,
                            float clr, float eps)
 {
@@ -84,23 +86,59 @@ static void adamax_segment(float *restrict w, const float *restrict g, float *re
     }
 }
 
-void sm_optim_step(sm_optim *o, const sm_optim_params *p, float *w, const float *g)
+/* The flat passes run in parts of whole chunks, so that a chunk's work never depends on how the
+ * arena was split among threads: every result is the same for 1 thread or many. */
+#define OPTIM_CHUNK ((size_t)1 << 14)
+
+typedef struct optim_job {
+    const sm_optim *o;
+    const sm_optim_params *p;
+    float *w;
+    float *g;
+    float gscale; /* 1: unscaled */
+    float lr, b1, b2, eps, clr, bc2_sqrt;
+} optim_job;
+
+/* one chunk range [b, e) of the arena: the parts of every segment that fall inside it */
+static void optim_part(void *ctx, int part, size_t b, size_t e)
+{
+    (void)part;
+    const optim_job *j = ctx;
+    const sm_optim *o = j->o;
+    for (size_t s = 0; s < o->nsegs; s++) {
+        const sm_param_segment *sg = &o->segs[s];
+        size_t lo = sg->offset > b ? sg->offset : b;
+        size_t hi = sg->offset + sg->count < e ? sg->offset + sg->count : e;
+        if (lo >= hi)
+            continue;
+        if (j->gscale != 1.0f)
+            for (size_t i = lo; i < hi; i++)
+                j->g[i] *= j->gscale;
+        float decay = sg->decay ? (float)j->p->weight_decay : 0.0f;
+        if (j->p->kind == SM_OPTIM_ADAMAX)
+            adamax_segment(j->w + lo, j->g + lo, o->m + lo, o->v + lo, hi - lo, j->lr, decay, j->b1, j->b2,
+                           j->clr, j->eps);
+        else
+            adamw_segment(j->w + lo, j->g + lo, o->m + lo, o->v + lo, hi - lo, j->lr, decay, j->b1, j->b2,
+                          j->clr, j->bc2_sqrt, j->eps);
+    }
+}
+
+void sm_optim_step_par(sm_optim *o, const sm_optim_params *p, float *w, float *g, double gscale,
+                       const sm_par *par)
 {
     o->t++;
     double t = (double)o->t;
-    float lr = (float)p->lr, b1 = (float)p->beta1, b2 = (float)p->beta2, eps = (float)p->eps;
     double bc1 = 1.0 - pow(p->beta1, t), bc2 = 1.0 - pow(p->beta2, t);
-    for (size_t s = 0; s < o->nsegs; s++) {
-        const sm_param_segment *sg = &o->segs[s];
-        size_t off = sg->offset;
-        float decay = sg->decay ? (float)p->weight_decay : 0.0f;
-        if (p->kind == SM_OPTIM_ADAMAX)
-            adamax_segment(w + off, g + off, o->m + off, o->v + off, sg->count, lr, decay, b1, b2,
-                           (float)(p->lr / bc1), eps);
-        else
-            adamw_segment(w + off, g + off, o->m + off, o->v + off, sg->count, lr, decay, b1, b2,
-                          (float)(p->lr / bc1), (float)sqrt(bc2), eps);
-    }
+    optim_job j = {o, p, w, g, (float)gscale, (float)p->lr, (float)p->beta1, (float)p->beta2,
+                   (float)p->eps, (float)(p->lr / bc1), (float)sqrt(bc2)};
+    sm_par_for(par, o->n, OPTIM_CHUNK, optim_part, &j);
+}
+
+void sm_optim_step(sm_optim *o, const sm_optim_params *p, float *w, const float *g)
+{
+    /* gscale 1: g is only read */
+    sm_optim_step_par(o, p, w, (float *)(uintptr_t)g, 1.0, NULL);
 }
 
 double sm_lr_factor(sm_lr_schedule s, int64_t step, int64_t warmup_steps, int64_t total_steps)
@@ -123,10 +161,9 @@ int64_t sm_warmup_steps(double fraction, int64_t total_steps)
     return (int64_t)ceil(fraction * (double)total_steps);
 }
 
-double sm_grad_norm(const float *g, size_t n)
+/* Sum of squares of one chunk in eight partial sums (vectorisable; no chain of dependent additions). */
+SM_KERNEL static double chunk_sumsq(const float *g, size_t n)
 {
-    /* Eight partial sums in a fixed order: the same result on every run, and no chain of dependent
-     * additions for the whole arena. */
     double s[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -134,14 +171,61 @@ double sm_grad_norm(const float *g, size_t n)
             s[k] += (double)g[i + (size_t)k] * (double)g[i + (size_t)k];
     for (; i < n; i++)
         s[0] += (double)g[i] * (double)g[i];
-    return sqrt(((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])));
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+typedef struct norm_job {
+    const float *g;
+    size_t n;
+    double *partial; /* [chunks] */
+} norm_job;
+
+static void norm_part(void *ctx, int part, size_t b, size_t e)
+{
+    (void)part;
+    const norm_job *j = ctx;
+    for (size_t c = b; c < e; c++) {
+        size_t lo = c * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < j->n ? lo + OPTIM_CHUNK : j->n;
+        j->partial[c] = chunk_sumsq(j->g + lo, hi - lo);
+    }
+}
+
+double sm_grad_norm_par(const float *g, size_t n, const sm_par *par)
+{
+    /* per-chunk sums, then added in chunk order: the same result for any number of threads */
+    size_t chunks = (n + OPTIM_CHUNK - 1) / OPTIM_CHUNK;
+    double local[64];
+    double *partial = chunks <= 64 ? local : malloc(chunks * sizeof *partial);
+    norm_job j = {g, n, partial};
+    double s = 0.0;
+    if (!partial) { /* out of memory: the same sums, one chunk at a time */
+        for (size_t c = 0; c < chunks; c++) {
+            size_t lo = c * OPTIM_CHUNK, hi = lo + OPTIM_CHUNK < n ? lo + OPTIM_CHUNK : n;
+            s += chunk_sumsq(g + lo, hi - lo);
+        }
+        return sqrt(s);
+    }
+    sm_par_for(par, chunks, 1, norm_part, &j);
+    for (size_t c = 0; c < chunks; c++)
+        s += partial[c];
+    if (partial != local)
+        free(partial);
+    return sqrt(s);
+}
+
+double sm_grad_norm(const float *g, size_t n) { return sm_grad_norm_par(g, n, NULL); }
+
+double sm_clip_coef(double norm, double max_norm)
+{
+    if (!(max_norm > 0.0) || !isfinite(norm))
+        return 1.0;
+    double coef = max_norm / (norm + 1e-6);
+    return coef < 1.0 ? (double)(float)coef : 1.0;
 }
 
 void sm_clip_grad_scaled(float *g, size_t n, double norm, double max_norm)
 {
-    if (!(max_norm > 0.0) || !isfinite(norm))
-        return;
-    double coef = max_norm / (norm + 1e-6);
+    double coef = sm_clip_coef(norm, max_norm);
     if (coef < 1.0) {
         float c = (float)coef;
         for (size_t i = 0; i < n; i++)

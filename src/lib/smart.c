@@ -203,11 +203,30 @@ double sm_delta_norm(const float *delta, const float *mask, int B, int T, int H,
     return total / B;
 }
 
+typedef struct teacher_job {
+    float *teacher;
+    const float *w;
+    double beta;
+} teacher_job;
+
+static void teacher_part(void *ctx, int part, size_t b, size_t e)
+{
+    (void)part;
+    const teacher_job *j = ctx;
+    const double beta = j->beta, a = 1.0 - beta;
+    for (size_t i = b; i < e; i++)
+        j->teacher[i] = (float)(beta * j->teacher[i] + a * j->w[i]);
+}
+
+void sm_teacher_update_par(float *teacher, const float *w, size_t n, double beta, const sm_par *par)
+{
+    teacher_job j = {teacher, w, beta};
+    sm_par_for(par, n, (size_t)1 << 14, teacher_part, &j);
+}
+
 void sm_teacher_update(float *teacher, const float *w, size_t n, double beta)
 {
-    double a = 1.0 - beta;
-    for (size_t i = 0; i < n; i++)
-        teacher[i] = (float)(beta * teacher[i] + a * w[i]);
+    sm_teacher_update_par(teacher, w, n, beta, NULL);
 }
 
 double sm_teacher_beta(const sm_hparams *hp, int64_t step, int64_t planned)

@@ -315,7 +315,8 @@ sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_ste
         return st;
 
     r.total = r.loss + r.rs + r.breg;
-    r.grad_norm = sm_grad_norm(g, t->n_params);
+    sm_par par = sm_bert_par(m);
+    r.grad_norm = sm_grad_norm_par(g, t->n_params, &par);
     r.seconds = sm_now() - t0;
     t->pending_tokens = batch_tokens(b);
     t->pending = r;
@@ -334,13 +335,14 @@ sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e)
     const sm_hparams *hp = &t->hp;
     float *w = sm_bert_weights(t->model), *g = sm_bert_grads(t->model);
     if (isfinite(r.total) && isfinite(r.grad_norm)) {
-        sm_clip_grad_scaled(g, t->n_params, r.grad_norm, hp->v[SM_HP_CLIP]);
+        /* clipping, AdamW and the teacher: flat passes over the arena on the engine's threads */
+        sm_par par = sm_bert_par(t->model);
         sm_optim_params p = {(sm_optim_kind)(int)hp->v[SM_HP_OPTIMIZER], r.lr,
                              hp->v[SM_HP_ADAM_BETA1], hp->v[SM_HP_ADAM_BETA2],
                              hp->v[SM_HP_ADAM_EPS], hp->v[SM_HP_WEIGHT_DECAY]};
-        sm_optim_step(&t->opt, &p, w, g);
+        sm_optim_step_par(&t->opt, &p, w, g, sm_clip_coef(r.grad_norm, hp->v[SM_HP_CLIP]), &par);
         if (t->teacher)
-            sm_teacher_update(t->teacher, w, t->n_params, r.beta);
+            sm_teacher_update_par(t->teacher, w, t->n_params, r.beta, &par);
     } else {
         r.skipped = 1;
         t->st.skipped++;
