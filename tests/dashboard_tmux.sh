@@ -40,6 +40,15 @@ $T new-session -d -s keep -x 80 -y 24 "sleep 900" || { echo "FAIL: tmux cannot s
 
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# without a terminal: a short run with plain progress lines, its throughput, exit status 0
+if [ -z "$DEMO_ARGS" ]; then
+    "$BIN" demo --steps 30 </dev/null >"$tmp/plain.out" 2>&1
+    st=$?
+    [ $st -eq 0 ] && ok "demo without a terminal exits 0" || { bad "demo without a terminal: status $st"; tail -5 "$tmp/plain.out"; }
+    grep -Eq '^run finished at step 30: 30 steps in [0-9.]+ s .*\([0-9.]+ steps/s' "$tmp/plain.out" &&
+        ok "the end of a run reports its throughput" || { bad "no throughput at the end of the plain run"; tail -5 "$tmp/plain.out"; }
+fi
 screen() { $T capture-pane -p -t t "$@" 2>/dev/null; }
 # wait_for PATTERN [SECONDS]: poll the screen until grep -E finds PATTERN
 wait_for() {
@@ -129,6 +138,7 @@ st=$(quit_and_status)
 [ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
 [ -s "$tmp/stderr" ] && { bad "something went to stderr on the terminal"; cat "$tmp/stderr"; } || ok "nothing on stderr"
 [ -f "$tmp/state/smartty/dashboard.log" ] && ok "stderr log in the state folder" || bad "no dashboard.log"
+grep -Eq '^[0-9T:-]+Z (command|change) .*lambda_s' "$tmp/state/smartty/dashboard.log" && ok "the event log is in dashboard.log, stamped" || { bad "no stamped 'set lambda_s' line in dashboard.log"; tail -5 "$tmp/state/smartty/dashboard.log"; }
 
 # ---- TERM=screen, --ascii, --no-color ----
 rm -f "$tmp/status"

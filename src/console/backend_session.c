@@ -39,6 +39,8 @@ typedef struct con_session {
     size_t n_hist, cap_hist;
     sm_eval_record *evals;     /* [n_evals] */
     size_t n_evals, cap_evals;
+    double run_t0;             /* when the session last started running (trainer thread only) */
+    int64_t run_step0;         /* and at which step */
 } con_session;
 
 #define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
@@ -144,7 +146,23 @@ static void on_event(void *ud, const sm_session_event *ev)
         break;
     case SM_EVENT_CHECKPOINT: push("checkpoint written to %s", ev->msg ? ev->msg : "?"); break;
     case SM_EVENT_WARN: push("warning at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
-    case SM_EVENT_DONE: push("run finished at step %lld", (long long)ev->step); break;
+    case SM_EVENT_STATE:
+        if (ev->msg && strcmp(ev->msg, sm_session_state_name(SM_SESSION_RUNNING)) == 0) {
+            S.run_t0 = sm_now();
+            S.run_step0 = ev->step;
+        }
+        break;
+    case SM_EVENT_DONE: {
+        /* the throughput of the stretch that just ended: what the dashboard's cost is measured on */
+        double dt = S.run_t0 > 0 ? sm_now() - S.run_t0 : 0;
+        long long n = (long long)(ev->step - S.run_step0);
+        if (dt > 0 && n > 0)
+            push("run finished at step %lld: %lld steps in %.2f s since it last started running "
+                 "(%.2f steps/s, evaluations included)", (long long)ev->step, n, dt, (double)n / dt);
+        else
+            push("run finished at step %lld", (long long)ev->step);
+        break;
+    }
     case SM_EVENT_ERROR: push("training stopped at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
     default: break;
     }

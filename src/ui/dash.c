@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -181,12 +182,31 @@ static void log_add_one(int kind, int64_t step, const char *text, size_t len)
     D.dirty_log = 1;
 }
 
+/* Every line of the event log also goes to the log file (standard error while the dashboard is up),
+ * stamped, so that a session's history survives the screen (a dropped SSH link, a scrolled pane). */
+static void log_to_file(int kind, int64_t step, const char *text)
+{
+    static const char *const tag[] = {"output", "info", "error", "event", "change", "break", "warn", "command"};
+    char ts[32] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (gmtime_r(&now, &tm))
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *k = kind >= 0 && kind < (int)(sizeof tag / sizeof tag[0]) ? tag[kind] : "log";
+    if (step >= 0)
+        fprintf(stderr, "%s %s [step %lld] %s\n", ts, k, (long long)step, text);
+    else
+        fprintf(stderr, "%s %s %s\n", ts, k, text);
+    fflush(stderr);
+}
+
 void ui_dash_print(int kind, int64_t step, const char *text)
 {
     if (!D.active) {
         fprintf(stderr, "%s\n", text);
         return;
     }
+    log_to_file(kind, step, text);
     const char *p = text;
     for (;;) {
         const char *nl = strchr(p, '\n');
@@ -1370,6 +1390,10 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         fprintf(stderr, "smartty: cannot set up the terminal (TERM=%s)\n", getenv("TERM") ? getenv("TERM") : "");
         return 1;
     }
+    /* No typeahead check in the middle of an update: ncurses would poll the keyboard and flush
+     * what it has before every check, turning one frame into dozens of small writes, each waking
+     * the terminal (and sshd, or tmux) on the way. A frame is one write; keys wait for it. */
+    typeahead(-1);
     if (open_log() != 0) {
         endwin();
         delscreen(scr);
