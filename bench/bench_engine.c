@@ -34,36 +34,6 @@ static const shape shapes[] = {
 };
 enum { BATCH = 32, LEN = 128, VOCAB = 30522, POSITIONS = 512, LABELS = 2 };
 
-/* Best GFLOP/s of reps runs of an n^3 sgemm; *worst gets the slowest (the spread shows the load). */
-static double sgemm_peak(int n, int reps, double *worst)
-{
-    float *a = malloc((size_t)n * n * sizeof(float)), *b = malloc((size_t)n * n * sizeof(float));
-    float *c = malloc((size_t)n * n * sizeof(float));
-    if (!a || !b || !c) {
-        fprintf(stderr, "bench_engine: out of memory for the sgemm peak\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < (size_t)n * n; i++) {
-        a[i] = (float)((i % 17) - 8) * 0.01f;
-        b[i] = (float)((i % 13) - 6) * 0.01f;
-    }
-    double best = 1e30, slow = 0;
-    for (int r = 0; r < reps + 1; r++) { /* the first run warms the thread pool and the caches */
-        double t0 = sm_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double t = sm_now() - t0;
-        if (r > 0 && t < best)
-            best = t;
-        if (r > 0 && t > slow)
-            slow = t;
-    }
-    free(a);
-    free(b);
-    free(c);
-    *worst = 2.0 * n * (double)n * n / slow / 1e9;
-    return 2.0 * n * (double)n * n / best / 1e9;
-}
-
 /* One 2048^3 sgemm on buffers kept for the whole run, as GFLOP/s: measured before every timed step,
  * so that the steps are compared with what the machine could do at that moment (these machines are
  * shared, and their speed drifts by 10-20 % from minute to minute). */
@@ -318,8 +288,13 @@ int main(int argc, char **argv)
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
     printf("bench_engine: OpenBLAS %s, %d thread(s) (OPENBLAS_NUM_THREADS=%s), batch %d, length %d, vocab %d\n",
            openblas_get_config(), openblas_get_num_threads(), threads ? threads : "unset", BATCH, LEN, VOCAB);
-    double worst;
-    const double peak = sgemm_peak(2048, 5, &worst);
+    double peak = 0, worst = 1e30;
+    for (int r = 0; r < 5; r++) { /* peak_once warms up on its first call */
+        double pk = peak_once();
+        peak = pk > peak ? pk : peak;
+        worst = pk < worst ? pk : worst;
+    }
+    peak_free();
     printf("sgemm peak: %.1f GFLOP/s (2048^3, best of 5, 2 n^3 FLOPs; slowest of the 5: %.1f)\n", peak, worst);
     fflush(stdout);
     char pk[64];

@@ -41,6 +41,7 @@ typedef struct con_session {
     size_t n_evals, cap_evals;
     double run_t0;             /* when the session last started running (trainer thread only) */
     int64_t run_step0;         /* and at which step */
+    double run_busy;           /* seconds spent in the steps themselves since then */
 } con_session;
 
 #define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
@@ -120,6 +121,7 @@ static void on_event(void *ud, const sm_session_event *ev)
     (void)ud;
     char buf[600];
     if (ev->kind == SM_EVENT_STEP && ev->rec) {
+        S.run_busy += ev->rec->seconds;
         pthread_mutex_lock(&S.mu);
         hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, ev->rec);
         pthread_mutex_unlock(&S.mu);
@@ -150,6 +152,7 @@ static void on_event(void *ud, const sm_session_event *ev)
         if (ev->msg && strcmp(ev->msg, sm_session_state_name(SM_SESSION_RUNNING)) == 0) {
             S.run_t0 = sm_now();
             S.run_step0 = ev->step;
+            S.run_busy = 0;
         }
         break;
     case SM_EVENT_DONE: {
@@ -158,7 +161,8 @@ static void on_event(void *ud, const sm_session_event *ev)
         long long n = (long long)(ev->step - S.run_step0);
         if (dt > 0 && n > 0)
             push("run finished at step %lld: %lld steps in %.2f s since it last started running "
-                 "(%.2f steps/s, evaluations included)", (long long)ev->step, n, dt, (double)n / dt);
+                 "(%.2f steps/s, evaluations included; %.2f s in the steps themselves)", (long long)ev->step, n,
+                 dt, (double)n / dt, S.run_busy);
         else
             push("run finished at step %lld", (long long)ev->step);
         break;
