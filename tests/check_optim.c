@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smartty/model.h"
 #include "smartty/optim.h"
 #include "testutil.h"
 
@@ -125,6 +126,92 @@ START_TEST(test_clip)
 }
 END_TEST
 
+/* A parallel-for that runs its parts in the caller, last part first, in uneven pieces: the flat
+ * passes must give the same bits however the arena is cut and in whatever order the parts run. */
+static void reversed_run(void *self, size_t total, size_t grain, sm_par_body fn, void *ctx)
+{
+    int parts = *(const int *)self;
+    size_t units = (total + grain - 1) / grain;
+    for (int i = parts - 1; i >= 0; i--) {
+        size_t b = units * (size_t)i * (size_t)i / ((size_t)parts * (size_t)parts) * grain;
+        size_t e = units * (size_t)(i + 1) * (size_t)(i + 1) / ((size_t)parts * (size_t)parts) * grain;
+        if (e > total)
+            e = total;
+        if (b < e)
+            fn(ctx, i, b, e);
+    }
+}
+
+/* The trainer's path (norm over chunks, clipping folded into the update, parts on threads) gives
+ * bit-for-bit what sm_clip_grad_norm + sm_optim_step give: split in the caller, and on a model's
+ * three real threads. */
+START_TEST(test_parallel_update_bits)
+{
+    enum { N = 200003 }; /* several chunks and a ragged end */
+    sm_param_segment sg[3] = {{0, 70001, 1}, {70001, 9, 0}, {70010, N - 70010 - 5, 1}}; /* 5 untouched */
+    float *w[3], *g[3];
+    for (int k = 0; k < 3; k++) {
+        w[k] = malloc(N * sizeof(float));
+        g[k] = malloc(N * sizeof(float));
+    }
+    sm_rng r;
+    sm_rng_seed(&r, 7);
+    for (int i = 0; i < N; i++) {
+        w[0][i] = (float)(sm_rng_uniform(&r) - 0.5);
+        g[0][i] = (float)(sm_rng_uniform(&r) - 0.5) * 0.01f;
+    }
+    for (int k = 1; k < 3; k++) {
+        memcpy(w[k], w[0], N * sizeof(float));
+        memcpy(g[k], g[0], N * sizeof(float));
+    }
+    sm_bert_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.vocab_size = 10;
+    cfg.hidden_size = 4;
+    cfg.num_layers = 1;
+    cfg.num_heads = 1;
+    cfg.intermediate_size = 4;
+    cfg.max_position = 4;
+    cfg.type_vocab_size = 1;
+    cfg.layer_norm_eps = 1e-12f;
+    cfg.initializer_range = 0.02f;
+    strcpy(cfg.hidden_act, "gelu");
+    cfg.num_labels = 2;
+    sm_bert *m;
+    sm_error e;
+    ck_assert_int_eq(sm_bert_create(&m, &cfg, 0, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_set_threads(m, 3, &e), SM_OK);
+    int five = 5;
+    const sm_par pars[3] = {{NULL, NULL}, {reversed_run, &five}, sm_bert_par(m)};
+    sm_optim o[3];
+    for (int k = 0; k < 3; k++)
+        ck_assert_int_eq(sm_optim_init(&o[k], N, sg, 3, &e), SM_OK);
+    for (int step = 0; step < 3; step++) {
+        sm_optim_params p = {step == 2 ? SM_OPTIM_ADAMAX : SM_OPTIM_ADAMW, 1e-3, 0.9, 0.999, 1e-8, 0.01};
+        for (int i = 0; i < N; i++) /* a large gradient at step 1: clipping acts */
+            g[0][i] = g[1][i] = g[2][i] = g[0][i] * (step == 1 ? 300.0f : 1.0f);
+        double n0 = sm_clip_grad_norm(g[0], N, 1.0);
+        sm_optim_step(&o[0], &p, w[0], g[0]);
+        for (int k = 1; k < 3; k++) {
+            double nk = sm_grad_norm_par(g[k], N, &pars[k]);
+            ck_assert_msg(nk == n0, "step %d, par %d: norm %.17g, serial %.17g", step, k, nk, n0);
+            sm_optim_step_par(&o[k], &p, w[k], g[k], sm_clip_coef(nk, 1.0), &pars[k]);
+            ck_assert_msg(!memcmp(w[k], w[0], N * sizeof(float)), "step %d, par %d: weights differ", step, k);
+            ck_assert(!memcmp(o[k].m, o[0].m, N * sizeof(float)) && !memcmp(o[k].v, o[0].v, N * sizeof(float)));
+        }
+        if (step == 1)
+            ck_assert(n0 > 1.0); /* the clipping did act */
+    }
+    ck_assert(sm_clip_coef(NAN, 1.0) == 1.0 && sm_clip_coef(5.0, 0.0) == 1.0 && sm_clip_coef(0.5, 1.0) == 1.0);
+    for (int k = 0; k < 3; k++) {
+        sm_optim_free(&o[k]);
+        free(w[k]);
+        free(g[k]);
+    }
+    sm_bert_free(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("optim");
@@ -134,6 +221,7 @@ int main(void)
     tcase_add_test(tc, test_bad_segment);
     tcase_add_test(tc, test_schedule);
     tcase_add_test(tc, test_clip);
+    tcase_add_test(tc, test_parallel_update_bits);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
