@@ -2,6 +2,7 @@
  * subcommand, or with an option first (-x FILE, -c CMDS...), the console starts (src/console). */
 #include "config.h"
 
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* The terminal's character set for readline, curses and messages; numbers stay in the C locale
+     * (a '.' in every file, command and message, as the parsers expect). */
+    setlocale(LC_CTYPE, "");
     if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "-h") && strcmp(argv[1], "--help") &&
                      strcmp(argv[1], "--version")))
         return cli_console(argc, argv); /* smartty [-x FILE] [-c CMDS] [--plain]...: the console */

@@ -1372,7 +1372,9 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         ui_options_default(&D.opt);
     if (D.opt.fps <= 0)
         D.opt.fps = 4;
-    setlocale(LC_ALL, "");
+    /* characters only (wide curses, readline): numbers are always read and written with a '.',
+     * whatever LC_NUMERIC says (main() does the same for every subcommand) */
+    setlocale(LC_CTYPE, "");
     D.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
     D.ascii = D.opt.ascii || !D.utf8;
     D.glyphs = D.ascii ? UI_GLYPHS_ASCII : UI_GLYPHS_BRAILLE;
