@@ -47,8 +47,8 @@ sleep 0.5
 $T kill-session -t b >/dev/null 2>&1
 
 # (2) the same training (`smartty demo --steps N`) without a terminal and in the dashboard, REPS
-# pairs, the order alternating (plain first, then dashboard first) so that a drift of the machine's
-# speed does not favour either. The throughput is the session's own: "run finished at step N: N
+# rounds, the order rotating so that a drift of the machine's speed does not favour either; each
+# round also runs the no-terminal mode launched from a tmux pane, as the dashboard is. The throughput is the session's own: "run finished at step N: N
 # steps in X s since it last started running (R steps/s, evaluations included)", printed on standard
 # output without a terminal and written to the dashboard's log file with it, so that start-up and
 # shut-down (curses, the first paint, tmux) are not counted. Reported: the median of the paired
@@ -65,7 +65,7 @@ if ! "$BIN" demo --steps 2 </dev/null >/dev/null 2>&1; then
 fi
 TIME=/usr/bin/time
 [ -x "$TIME" ] || TIME=""
-echo "== training throughput: smartty demo --steps $STEPS, no terminal against the dashboard at 120x40, $REPS pairs"
+echo "== training throughput: smartty demo --steps $STEPS, no terminal against the dashboard at 120x40, $REPS rounds"
 rate_of() { sed -n 's/.*run finished at step [0-9]*: .*(\([0-9.]*\) steps\/s.*/\1/p' "$1" | tail -1; }
 plain_run() {
     if [ -n "$TIME" ]; then
@@ -75,6 +75,17 @@ plain_run() {
     fi
     p=$(rate_of "$tmp/plain.out")
     [ -n "$p" ] || { echo "bench_ui: no throughput in the plain run's output:"; tail -5 "$tmp/plain.out"; exit 1; }
+}
+# the same no-terminal run, launched from a tmux pane like the dashboard (standard input /dev/null,
+# output to a file): it separates what the dashboard costs from what being launched by tmux does
+plain_tmux_run() {
+    rm -f "$tmp/done"
+    $T new-session -d -s p$r -x 120 -y 40 "$BIN demo --steps $STEPS </dev/null >$tmp/pt.out 2>&1; touch $tmp/done; sleep 600"
+    i=0
+    while [ ! -f "$tmp/done" ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
+    $T kill-session -t p$r >/dev/null 2>&1
+    q=$(rate_of "$tmp/pt.out")
+    [ -n "$q" ] || { echo "bench_ui: no throughput in the plain run from tmux:"; tail -5 "$tmp/pt.out"; exit 1; }
 }
 dash_run() {
     rm -f "$tmp/done"
@@ -90,15 +101,21 @@ dash_run() {
     d=$(rate_of "$tmp/d$r/smartty/dashboard.log")
     [ -n "$d" ] || { echo "bench_ui: no throughput in the dashboard's log:"; tail -5 "$tmp/d$r/smartty/dashboard.log"; exit 1; }
 }
-: >"$tmp/plain.r"; : >"$tmp/dash.r"; : >"$tmp/ratio"; : >"$tmp/plain.cpu"; : >"$tmp/dash.cpu"; : >"$tmp/uicpu"
+: >"$tmp/plain.r"; : >"$tmp/dash.r"; : >"$tmp/ptmux.r"; : >"$tmp/ratio"; : >"$tmp/ratio_t"; : >"$tmp/plain.cpu"; : >"$tmp/dash.cpu"; : >"$tmp/uicpu"
 r=0
 while [ $r -lt "$REPS" ]; do
     r=$((r + 1))
-    if [ $((r % 2)) -eq 1 ]; then plain_run; dash_run; else dash_run; plain_run; fi
+    case $((r % 3)) in
+    1) plain_run; dash_run; plain_tmux_run ;;
+    2) dash_run; plain_tmux_run; plain_run ;;
+    *) plain_tmux_run; plain_run; dash_run ;;
+    esac
     echo "$p" >>"$tmp/plain.r"
     echo "$d" >>"$tmp/dash.r"
+    echo "$q" >>"$tmp/ptmux.r"
     echo "$p $d" | awk '{ print $2 / $1 }' >>"$tmp/ratio"
-    echo "   pair $r: no terminal $p steps/s, dashboard $d steps/s"
+    echo "$q $d" | awk '{ print $2 / $1 }' >>"$tmp/ratio_t"
+    echo "   round $r: no terminal $p steps/s, no terminal from tmux $q, dashboard $d"
 done
 best() { sort -n "$1" | tail -1; }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -109,4 +126,5 @@ m=$(median "$tmp/ratio")
 echo "$m $(best "$tmp/plain.r") $(best "$tmp/dash.r") $(cpu "$tmp/plain.cpu") $(cpu "$tmp/dash.cpu")" | awk '{
     printf "dashboard / no terminal: median of the paired throughput ratios %.3f (target >= 0.98: %s); best rates %.3f; CPU time %.3f\n",
            $1, ($1 >= 0.98 ? "met" : "NOT met"), $3 / $2, ($4 > 0 ? $5 / $4 : 0) }'
+echo "no terminal, launched from tmux like the dashboard: median $(median "$tmp/ptmux.r") steps/s; dashboard / that: median of the paired ratios $(median "$tmp/ratio_t")"
 echo "the dashboard's own thread: median $(median "$tmp/uicpu") % of one core while it was up (the training thread uses one whole core)"
