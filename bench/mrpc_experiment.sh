@@ -12,8 +12,8 @@
 #   SMARTTY_BIN     the program (default ./smartty, i.e. run from the build folder)
 #   SMARTTY_SHARED  the shared data folder (default ../shared beside the source tree)
 #   SEEDS           seeds of the vanilla and paper runs (default "1 2 3")
-#   ABLATION_SEEDS  seeds of the ablations (default "1": the issue asks for them once)
-#   NICE            prefix for the runs (default "nice -n 10")
+#   ABLATION_SEEDS  seeds of the ablations (default "1": the issue asks for them once; "" for none)
+#   NICE            prefix for the runs (default "nice -n 10"; "" for none)
 #   EXTRA_ARGS      more arguments for every run, e.g. "--limit 64 --set epochs=1" for a smoke test
 # It reads each run's metrics CSV (written with --metrics) and uses its dev_f1 column: the rows where
 # dev_f1 is a number are the evaluations, one per epoch.
@@ -24,8 +24,8 @@ bin=${SMARTTY_BIN:-./smartty}
 shared=${SMARTTY_SHARED:-$here/../shared}
 out=${1:-mrpc-experiment}
 seeds=${SEEDS:-"1 2 3"}
-ablation_seeds=${ABLATION_SEEDS:-"1"}
-nice_cmd=${NICE:-"nice -n 10"}
+ablation_seeds=${ABLATION_SEEDS-1}
+nice_cmd=${NICE-"nice -n 10"}
 extra=${EXTRA_ARGS:-}
 model=$shared/models/bert-mini-mlm
 data=$shared/datasets/mrpc
