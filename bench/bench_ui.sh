@@ -76,27 +76,27 @@ plain_run() {
     p=$(rate_of "$tmp/plain.out")
     [ -n "$p" ] || { echo "bench_ui: no throughput in the plain run's output:"; tail -5 "$tmp/plain.out"; exit 1; }
 }
+# tmux_run NAME COMMAND: COMMAND in a new 120x40 tmux session, waited for (at most 30 min)
+tmux_run() {
+    rm -f "$tmp/done"
+    $T new-session -d -s "$1" -x 120 -y 40 "$2; touch $tmp/done; sleep 600"
+    i=0
+    while [ ! -f "$tmp/done" ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
+    [ -f "$tmp/done" ] || { echo "bench_ui: the run in tmux session $1 did not end within 30 min"; exit 1; }
+    $T kill-session -t "$1" >/dev/null 2>&1
+}
 # the same no-terminal run, launched from a tmux pane like the dashboard (standard input /dev/null,
 # output to a file): it separates what the dashboard costs from what being launched by tmux does
 plain_tmux_run() {
-    rm -f "$tmp/done"
-    $T new-session -d -s p$r -x 120 -y 40 "$BIN demo --steps $STEPS </dev/null >$tmp/pt.out 2>&1; touch $tmp/done; sleep 600"
-    i=0
-    while [ ! -f "$tmp/done" ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
-    $T kill-session -t p$r >/dev/null 2>&1
+    tmux_run p$r "$BIN demo --steps $STEPS </dev/null >$tmp/pt.out 2>&1"
     q=$(rate_of "$tmp/pt.out")
     [ -n "$q" ] || { echo "bench_ui: no throughput in the plain run from tmux:"; tail -5 "$tmp/pt.out"; exit 1; }
 }
 dash_run() {
-    rm -f "$tmp/done"
     mkdir -p "$tmp/d$r"
     tcmd=""
     [ -n "$TIME" ] && tcmd="$TIME -f '%U %S' -a -o $tmp/dash.cpu"
-    $T new-session -d -s c$r -x 120 -y 40 "env LC_ALL=C.UTF-8 XDG_STATE_HOME=$tmp/d$r $tcmd $BIN demo --steps $STEPS --exit-when-done; touch $tmp/done; sleep 600"
-    i=0
-    while [ ! -f "$tmp/done" ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
-    [ -f "$tmp/done" ] || { echo "bench_ui: the dashboard run did not end within 30 min"; exit 1; }
-    $T kill-session -t c$r >/dev/null 2>&1
+    tmux_run c$r "env LC_ALL=C.UTF-8 XDG_STATE_HOME=$tmp/d$r $tcmd $BIN demo --steps $STEPS --exit-when-done"
     sed -n 's/^dashboard: .*(\([0-9.]*\) % of one core).*/\1/p' "$tmp/d$r/smartty/dashboard.log" | tail -1 >>"$tmp/uicpu"
     d=$(rate_of "$tmp/d$r/smartty/dashboard.log")
     [ -n "$d" ] || { echo "bench_ui: no throughput in the dashboard's log:"; tail -5 "$tmp/d$r/smartty/dashboard.log"; exit 1; }
