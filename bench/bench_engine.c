@@ -117,6 +117,36 @@ static void die(const sm_error *e)
     exit(1);
 }
 
+/* What one training step needs: the trainer's vanilla step (clipping folded into AdamW, the flat
+ * passes on the engine's threads). */
+typedef struct train_ctx {
+    sm_bert *m;
+    sm_bert_acts *a;
+    const sm_batch *batch;
+    sm_optim *opt;
+    const sm_optim_params *adamw;
+    sm_rng *rng;
+    float *dlogits, *demb;
+    sm_par par;
+} train_ctx;
+
+/* One training step; returns its task loss. */
+static double train_step(train_ctx *t)
+{
+    sm_error e;
+    double loss = 0;
+    float *w = sm_bert_weights(t->m), *g = sm_bert_grads(t->m);
+    sm_bert_zero_grads(t->m);
+    if (sm_bert_forward(t->m, w, t->a, t->batch, SM_BERT_TRAIN, t->rng, &e) != SM_OK ||
+        sm_bert_task_loss(t->m, sm_bert_acts_logits(t->a), t->batch, &loss, t->dlogits, &e) != SM_OK ||
+        sm_bert_backward(t->m, w, g, t->a, t->dlogits, t->demb, &e) != SM_OK ||
+        sm_bert_embed_backward(t->m, w, g, t->a, t->demb, &e) != SM_OK)
+        die(&e);
+    double gn = sm_grad_norm_par(g, sm_bert_numel(t->m), &t->par);
+    sm_optim_step_par(t->opt, t->adamw, w, g, sm_clip_coef(gn, 1.0), &t->par);
+    return loss;
+}
+
 static int run_shape(const shape *s, double peak0)
 {
     sm_bert_config c;
@@ -184,28 +214,17 @@ static int run_shape(const shape *s, double peak0)
                        2.0 * BATCH * (H * H + H * LABELS);
     const double train_flops = 3 * fwd;
 
-    float *w = sm_bert_weights(m), *g = sm_bert_grads(m);
+    float *w = sm_bert_weights(m);
     const sm_par par = sm_bert_par(m);
     enum { MAX_STEPS = 16 };
     const int steps = s->H <= 128 ? 12 : s->H <= 256 ? 8 : 4;
     double peak = peak0, tt[MAX_STEPS], ti[MAX_STEPS], ft[MAX_STEPS], fi[MAX_STEPS], loss = 0;
-    /* one training step: what the trainer does for vanilla fine-tuning (clipping folded into AdamW,
-     * the flat passes on the engine's threads) */
-#define TRAIN_STEP()                                                                                       \
-    do {                                                                                                   \
-        sm_bert_zero_grads(m);                                                                             \
-        if (sm_bert_forward(m, w, a, &batch, SM_BERT_TRAIN, &rng, &e) != SM_OK ||                          \
-            sm_bert_task_loss(m, sm_bert_acts_logits(a), &batch, &loss, dlogits, &e) != SM_OK ||           \
-            sm_bert_backward(m, w, g, a, dlogits, demb, &e) != SM_OK ||                                    \
-            sm_bert_embed_backward(m, w, g, a, demb, &e) != SM_OK)                                         \
-            die(&e);                                                                                       \
-        double gn = sm_grad_norm_par(g, P, &par);                                                          \
-        sm_optim_step_par(&opt, &adamw, w, g, sm_clip_coef(gn, 1.0), &par);                                \
-    } while (0)
+    train_ctx tc = {.m = m, .a = a, .batch = &batch, .opt = &opt, .adamw = &adamw, .rng = &rng,
+                    .dlogits = dlogits, .demb = demb, .par = par};
     for (int it = 0; it <= steps; it++) { /* step 0 warms up */
         double pk = peak_once();
         double t0 = sm_now();
-        TRAIN_STEP();
+        loss = train_step(&tc);
         double t = sm_now() - t0;
         if (it > 0) {
             tt[it - 1] = t;
@@ -232,10 +251,9 @@ static int run_shape(const shape *s, double peak0)
     /* the peak's buffers go, then the memory high-water mark is taken over one more step and forward */
     peak_free();
     reset_hwm();
-    TRAIN_STEP();
+    train_step(&tc);
     if (sm_bert_forward(m, w, inf, &batch, SM_BERT_EVAL, NULL, &e) != SM_OK)
         die(&e);
-#undef TRAIN_STEP
     qsort(tt, (size_t)steps, sizeof *tt, cmp_double);
     qsort(ti, (size_t)steps, sizeof *ti, cmp_double);
     qsort(ft, (size_t)steps, sizeof *ft, cmp_double);
