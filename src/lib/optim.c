@@ -94,8 +94,9 @@ typedef struct optim_job {
     const sm_optim *o;
     const sm_optim_params *p;
     float *w;
-    float *g;
-    float gscale; /* 1: unscaled */
+    const float *g;
+    float *gscaled; /* g itself, scaled in place by gscale first; NULL: g is only read (gscale 1) */
+    float gscale;
     float lr, b1, b2, eps, clr, bc2_sqrt;
 } optim_job;
 
@@ -111,9 +112,9 @@ static void optim_part(void *ctx, int part, size_t b, size_t e)
         size_t hi = sg->offset + sg->count < e ? sg->offset + sg->count : e;
         if (lo >= hi)
             continue;
-        if (j->gscale != 1.0f)
+        if (j->gscaled)
             for (size_t i = lo; i < hi; i++)
-                j->g[i] *= j->gscale;
+                j->gscaled[i] *= j->gscale;
         float decay = sg->decay ? (float)j->p->weight_decay : 0.0f;
         if (j->p->kind == SM_OPTIM_ADAMAX)
             adamax_segment(j->w + lo, j->g + lo, o->m + lo, o->v + lo, hi - lo, j->lr, decay, j->b1, j->b2,
@@ -124,21 +125,26 @@ static void optim_part(void *ctx, int part, size_t b, size_t e)
     }
 }
 
-void sm_optim_step_par(sm_optim *o, const sm_optim_params *p, float *w, float *g, double gscale,
-                       const sm_par *par)
+static void optim_run(sm_optim *o, const sm_optim_params *p, float *w, const float *g, float *gscaled,
+                      double gscale, const sm_par *par)
 {
     o->t++;
     double t = (double)o->t;
     double bc1 = 1.0 - pow(p->beta1, t), bc2 = 1.0 - pow(p->beta2, t);
-    optim_job j = {o, p, w, g, (float)gscale, (float)p->lr, (float)p->beta1, (float)p->beta2,
+    optim_job j = {o, p, w, g, gscaled, (float)gscale, (float)p->lr, (float)p->beta1, (float)p->beta2,
                    (float)p->eps, (float)(p->lr / bc1), (float)sqrt(bc2)};
     sm_par_for(par, o->n, OPTIM_CHUNK, optim_part, &j);
 }
 
+void sm_optim_step_par(sm_optim *o, const sm_optim_params *p, float *w, float *g, double gscale,
+                       const sm_par *par)
+{
+    optim_run(o, p, w, g, (float)gscale != 1.0f ? g : NULL, gscale, par);
+}
+
 void sm_optim_step(sm_optim *o, const sm_optim_params *p, float *w, const float *g)
 {
-    /* gscale 1: g is only read */
-    sm_optim_step_par(o, p, w, (float *)(uintptr_t)g, 1.0, NULL);
+    optim_run(o, p, w, g, NULL, 1.0, NULL);
 }
 
 double sm_lr_factor(sm_lr_schedule s, int64_t step, int64_t warmup_steps, int64_t total_steps)
