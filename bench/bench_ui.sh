@@ -105,7 +105,7 @@ dash_run() {
     d=$(rate_of "$tmp/d$r/smartty/dashboard.log")
     [ -n "$d" ] || { echo "bench_ui: no throughput in the dashboard's log:"; tail -5 "$tmp/d$r/smartty/dashboard.log"; exit 1; }
 }
-: >"$tmp/plain.r"; : >"$tmp/dash.r"; : >"$tmp/ptmux.r"; : >"$tmp/ratio"; : >"$tmp/ratio_t"; : >"$tmp/plain.cpu"; : >"$tmp/dash.cpu"; : >"$tmp/uicpu"
+: >"$tmp/plain.r"; : >"$tmp/dash.r"; : >"$tmp/ptmux.r"; : >"$tmp/ratio"; : >"$tmp/ratio_t"; : >"$tmp/ratio_p"; : >"$tmp/plain.cpu"; : >"$tmp/ptmux.cpu"; : >"$tmp/dash.cpu"; : >"$tmp/uicpu"
 r=0
 while [ $r -lt "$REPS" ]; do
     r=$((r + 1))
@@ -119,16 +119,18 @@ while [ $r -lt "$REPS" ]; do
     echo "$q" >>"$tmp/ptmux.r"
     echo "$p $d" | awk '{ print $2 / $1 }' >>"$tmp/ratio"
     echo "$q $d" | awk '{ print $2 / $1 }' >>"$tmp/ratio_t"
+    echo "$p $q" | awk '{ print $2 / $1 }' >>"$tmp/ratio_p"
     echo "   round $r: no terminal $p steps/s, no terminal from tmux $q, dashboard $d"
 done
 best() { sort -n "$1" | tail -1; }
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 cpu() { awk '{ s += $1 + $2; n++ } END { if (n) printf "%.2f", s / n; else print "?" }' "$1"; }
-echo "no terminal: best $(best "$tmp/plain.r") steps/s, median $(median "$tmp/plain.r"); CPU time per run $(cpu "$tmp/plain.cpu") s"
-echo "dashboard:   best $(best "$tmp/dash.r") steps/s, median $(median "$tmp/dash.r"); CPU time per run $(cpu "$tmp/dash.cpu") s"
-m=$(median "$tmp/ratio")
-echo "$m $(best "$tmp/plain.r") $(best "$tmp/dash.r") $(cpu "$tmp/plain.cpu") $(cpu "$tmp/dash.cpu")" | awk '{
-    printf "dashboard / no terminal: median of the paired throughput ratios %.3f (target >= 0.98: %s); best rates %.3f; CPU time %.3f\n",
+echo "no terminal, from this shell:   best $(best "$tmp/plain.r") steps/s, median $(median "$tmp/plain.r"); CPU time per run $(cpu "$tmp/plain.cpu") s"
+echo "no terminal, from a tmux pane:  best $(best "$tmp/ptmux.r") steps/s, median $(median "$tmp/ptmux.r"); CPU time per run $(cpu "$tmp/ptmux.cpu") s"
+echo "dashboard, from a tmux pane:    best $(best "$tmp/dash.r") steps/s, median $(median "$tmp/dash.r"); CPU time per run $(cpu "$tmp/dash.cpu") s"
+echo "$(median "$tmp/ratio_t") $(best "$tmp/ptmux.r") $(best "$tmp/dash.r") $(cpu "$tmp/ptmux.cpu") $(cpu "$tmp/dash.cpu")" | awk '{
+    printf "dashboard / no terminal, both launched from a tmux pane: median of the paired throughput ratios %.3f (target >= 0.98: %s); best rates %.3f; CPU time %.3f\n",
            $1, ($1 >= 0.98 ? "met" : "NOT met"), $3 / $2, ($4 > 0 ? $5 / $4 : 0) }'
-echo "no terminal, launched from tmux like the dashboard: median $(median "$tmp/ptmux.r") steps/s; dashboard / that: median of the paired ratios $(median "$tmp/ratio_t")"
-echo "the dashboard's own thread: median $(median "$tmp/uicpu") % of one core while it was up (the training thread uses one whole core)"
+echo "$(median "$tmp/ratio") $(median "$tmp/ratio_p")" | awk '{
+    printf "against the no-terminal run launched from this shell instead: dashboard %.3f, no terminal from tmux %.3f (the launch, not the dashboard)\n", $1, $2 }'
+echo "the dashboard's own thread: median $(median "$tmp/uicpu") % of one core while it was up"

@@ -160,5 +160,25 @@ screen -e | grep -q '38;5;\|48;5;' && bad "256-colour codes on an 8-colour termi
 st=$(quit_and_status)
 [ "$st" = 0 ] && ok "quit, exit status 0" || bad "quit: status '$st'"
 
+# ---- one write per frame: the dashboard over a synthetic signal, under strace, default frame rate ----
+# (ncurses 6.4 would flush at every cursor jump, about 25 writes a frame, each an SSH packet)
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true >/dev/null 2>&1; then
+    rm -f "$tmp/status"
+    $T kill-session -t t >/dev/null 2>&1
+    $T new-session -d -s t -x 120 -y 40 \
+        "env LC_ALL=C.UTF-8 XDG_CONFIG_HOME=$tmp/config XDG_STATE_HOME=$tmp/state strace -f -tt -e trace=write,writev -o $tmp/writes $BIN demo --synthetic --rate 40 2>$tmp/stderr; echo \$? >$tmp/status; sleep 60"
+    wait_for 'train losses' 10 >/dev/null
+    sleep 4.5
+    st=$(quit_and_status)
+    # writes to the terminal (fd 1) from 1 s to 4 s after the first: at most 4 frames a second
+    n=$(awk '$3 ~ /^writev?\(1,/ { split($2, t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+                                    if (!t0) t0 = s; if (s > t0 + 1 && s <= t0 + 4) n++ } END { print n + 0 }' "$tmp/writes")
+    if [ "$n" -ge 3 ] && [ "$n" -le 15 ]; then ok "one write per frame: $n writes in 3 s at 4 frames/s"
+    else bad "$n writes to the terminal in 3 s at 4 frames/s (expected 3-15: one per frame)"; fi
+    [ "$st" = 0 ] || bad "quit under strace: status '$st'"
+else
+    echo "NOTE: strace cannot trace here: the one-write-per-frame check is skipped"
+fi
+
 [ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all dashboard checks passed"

@@ -4,7 +4,7 @@
 # Usage: sh tests/setup.sh [extra configure options]
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="build-essential autoconf automake libtool pkg-config libncurses-dev libreadline-dev libopenblas-dev libcsv-dev check libjansson-dev libutf8proc-dev zlib1g-dev tmux"
+PKGS="build-essential autoconf automake libtool pkg-config libncurses-dev libreadline-dev libopenblas-dev libcsv-dev check libjansson-dev libutf8proc-dev zlib1g-dev tmux strace"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1430,6 +1430,11 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
     if (theme_err[0])
         ui_dash_print(UI_LOG_ERROR, -1, theme_err);
     logf_(UI_LOG_INFO, "F1 or ? for help; library messages go to %s", D.log_path);
+    /* ncurses (6.4) flushes its output after every cursor movement for as long as the screen has
+     * never been resumed after endwin(): a frame went out as one small write per jump (about 25),
+     * each a packet over SSH and a wake-up of the terminal. Leaving and resuming once before the
+     * first paint (which the first doupdate does) makes every frame a single write. */
+    endwin();
     poll_source();
     draw_frame();
     for (int i = 0; D.opt.startup && D.opt.startup[i] && !D.quit; i++) {
