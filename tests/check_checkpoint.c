@@ -281,6 +281,39 @@ START_TEST(test_refuses_foreign_folder)
 }
 END_TEST
 
+/* A damaged or hand-edited trainer_state.json: hyperparameters outside their ranges (or not a choice
+ * of an enum, or fractional integers) are refused with the name and the allowed values, as `set`
+ * would refuse them, and the session keeps its values. */
+START_TEST(test_state_bad_hparams)
+{
+    static const struct {
+        const char *hp;
+        const char *needle;
+    } cases[] = {
+        {"\"batch_size\": 0", "'batch_size' is 0 (allowed: an integer from 1 to 4096)"},
+        {"\"batch_size\": 1e30", "'batch_size' is 1e+30"},
+        {"\"batch_size\": 8.5", "'batch_size' is 8.5"},
+        {"\"max_len\": -5", "'max_len' is -5"},
+        {"\"seed\": -1", "'seed' is -1"},
+        {"\"lr\": 1e300", "'lr' is 1e+300 (allowed: 0 to 10)"},
+        {"\"optimizer\": 7", "'optimizer' is 7, which is not a choice index (0 to 1)"},
+        {"\"adv_norm\": 0.5", "'adv_norm' is 0.5"},
+    };
+    sm_session *a = fresh(NULL);
+    sm_hparams before = *sm_session_hparams(a);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"step\": 0, \"hparams\": {%s}, \"backend\": {}}", cases[i].hp);
+        sm_error e;
+        sm_error_clear(&e);
+        ck_assert_int_eq(sm_session_state_from_json(a, text, &e), SM_ERR_RANGE);
+        ck_assert_msg(strstr(e.msg, cases[i].needle), "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].needle);
+        ck_assert(!memcmp(sm_session_hparams(a), &before, sizeof before));
+    }
+    sm_session_free(a);
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -291,6 +324,7 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_killed_at_each_stage);
     tcase_add_test(tc, test_killed_at_random);
     tcase_add_test(tc, test_refuses_foreign_folder);
+    tcase_add_test(tc, test_state_bad_hparams);
     suite_add_tcase(s, tc);
     return s;
 }
