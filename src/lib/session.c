@@ -561,7 +561,8 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
     int64_t n = c->n, end;
     char arg[48];
     if (n > 0) {
-        end = s->step + n;
+        if (__builtin_add_overflow(s->step, n, &end)) /* `--steps 9223372036854775807`: no end */
+            end = INT64_MAX;
         snprintf(arg, sizeof arg, "%lld", (long long)n);
     } else if (c->epochs > 0) {
         sm_hparams one = s->hp;
@@ -570,7 +571,8 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
         int64_t per = s->be.planned_steps ? s->be.planned_steps(s->be.ctx, &one) : 0;
         if (per <= 0)
             return sm_err(&r->err, SM_ERR_STATE, "train: no training data to count epochs over");
-        end = s->step + c->epochs * per;
+        if (__builtin_mul_overflow(c->epochs, per, &end) || __builtin_add_overflow(s->step, end, &end))
+            end = INT64_MAX;
         snprintf(arg, sizeof arg, "%lld epochs", (long long)c->epochs);
     } else {
         end = planned(s);
