@@ -310,6 +310,12 @@ START_TEST(test_state_bad_hparams)
         ck_assert_msg(strstr(e.msg, cases[i].needle), "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].needle);
         ck_assert(!memcmp(sm_session_hparams(a), &before, sizeof before));
     }
+    /* a step count past 2^53 would overflow the step counter */
+    sm_error e;
+    ck_assert_int_eq(sm_session_state_from_json(a, "{\"step\": 9223372036854775807, \"hparams\": {}, "
+                                                   "\"backend\": {}}", &e), SM_ERR_RANGE);
+    ck_assert_msg(strstr(e.msg, "\"step\" is 9223372036854775807, more than 2^53"), "%s", e.msg);
+    ck_assert_int_eq(sm_session_step_count(a), 0);
     sm_session_free(a);
 }
 END_TEST

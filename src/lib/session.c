@@ -1318,6 +1318,9 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
         !json_is_object(b)) {
         st = sm_err(e, SM_ERR_FORMAT, "session state: \"step\", \"hparams\" or \"backend\" is missing "
                                       "or of the wrong type");
+    } else if (json_integer_value(step) > (json_int_t)1 << 53) {
+        st = sm_err(e, SM_ERR_RANGE, "session state: \"step\" is %lld, more than 2^53 steps",
+                    (long long)json_integer_value(step));
     } else {
         const char *k;
         json_t *v;

@@ -468,6 +468,19 @@ static sm_status restore_position(bert_ctx *c, sm_error *e)
     return st;
 }
 
+/* A step counter of the trainer's state: absent is 0; otherwise an integer from 0 to 2^53 (a
+ * damaged value would overflow the counter or turn Adam's bias correction negative). */
+static sm_status state_count(json_t *t, const char *key, int64_t *out, sm_error *e)
+{
+    json_t *v = json_object_get(t, key);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+              json_integer_value(v) > (json_int_t)1 << 53))
+        return sm_err(e, SM_ERR_FORMAT, "training state: trainer \"%s\" must be an integer from 0 to "
+                      "2^53", key);
+    *out = v ? (int64_t)json_integer_value(v) : 0;
+    return SM_OK;
+}
+
 static sm_status bert_state_from_json(void *ctx, const char *text, sm_error *e)
 {
     bert_ctx *c = ctx;
@@ -477,17 +490,24 @@ static sm_status bert_state_from_json(void *ctx, const char *text, sm_error *e)
         return sm_err(e, SM_ERR_FORMAT, "training state: %s", je.text);
     sm_status st = SM_OK;
     json_t *t = json_object_get(o, "trainer"), *b = json_object_get(o, "data_position");
+    int64_t n[5];
     if (json_is_object(t)) {
         if (!c->tr_ready) {
             st = sm_err(e, SM_ERR_STATE, "training state: the trainer is not ready");
+        } else if ((st = state_count(t, "step", &n[0], e)) != SM_OK ||
+                   (st = state_count(t, "planned", &n[1], e)) != SM_OK ||
+                   (st = state_count(t, "skipped", &n[2], e)) != SM_OK ||
+                   (st = state_count(t, "rs_skipped", &n[3], e)) != SM_OK ||
+                   (st = state_count(t, "optimizer_steps", &n[4], e)) != SM_OK) {
+            /* st and e are set */
         } else if (rng_from_json(json_object_get(t, "rng"), &c->tr.st.rng) != 0) {
             st = sm_err(e, SM_ERR_FORMAT, "training state: bad trainer generator");
         } else {
-            c->tr.st.step = (int64_t)json_integer_value(json_object_get(t, "step"));
-            c->tr.st.planned = (int64_t)json_integer_value(json_object_get(t, "planned"));
-            c->tr.st.skipped = (int64_t)json_integer_value(json_object_get(t, "skipped"));
-            c->tr.st.rs_skipped = (int64_t)json_integer_value(json_object_get(t, "rs_skipped"));
-            c->tr.opt.t = (int64_t)json_integer_value(json_object_get(t, "optimizer_steps"));
+            c->tr.st.step = n[0];
+            c->tr.st.planned = n[1];
+            c->tr.st.skipped = n[2];
+            c->tr.st.rs_skipped = n[3];
+            c->tr.opt.t = n[4];
             if (json_is_true(json_object_get(t, "teacher")))
                 st = sm_trainer_teacher_alloc(&c->tr, e);
             c->tr.phase = SM_PHASE_IDLE;
