@@ -197,6 +197,8 @@ static void fmt_bytes(char *buf, size_t cap, size_t n)
  * is 26 TB; AddressSanitizer aborts on such a request rather than returning NULL). 1 when refused. */
 static int beyond_memory(size_t bytes, sm_error *e, const char *what)
 {
+    if (bytes <= (size_t)1 << 30) /* ordinary requests: no system call */
+        return 0;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0 || bytes / (size_t)page <= (size_t)pages)
         return 0;
