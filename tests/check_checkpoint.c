@@ -4,6 +4,7 @@
  * is never replaced. */
 #include <check.h>
 #include <glob.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "smartty/checkpoint.h"
+#include "smartty/safetensors.h"
 #include "smartty/session.h"
 #include "testutil.h"
 #include "toy_backend.h"
@@ -281,6 +283,91 @@ START_TEST(test_refuses_foreign_folder)
 }
 END_TEST
 
+/* A damaged or hand-edited trainer_state.json: hyperparameters outside their ranges (or not a choice
+ * of an enum, or fractional integers) are refused with the name and the allowed values, as `set`
+ * would refuse them, and the session keeps its values. */
+START_TEST(test_state_bad_hparams)
+{
+    static const struct {
+        const char *hp;
+        const char *needle;
+    } cases[] = {
+        {"\"batch_size\": 0", "'batch_size' is 0 (allowed: an integer from 1 to 4096)"},
+        {"\"batch_size\": 1e30", "'batch_size' is 1e+30"},
+        {"\"batch_size\": 8.5", "'batch_size' is 8.5"},
+        {"\"max_len\": -5", "'max_len' is -5"},
+        {"\"seed\": -1", "'seed' is -1"},
+        {"\"lr\": 1e300", "'lr' is 1e+300 (allowed: 0 to 10)"},
+        {"\"optimizer\": 7", "'optimizer' is 7, which is not a choice index (0 to 1)"},
+        {"\"adv_norm\": 0.5", "'adv_norm' is 0.5"},
+    };
+    sm_session *a = fresh(NULL);
+    sm_hparams before = *sm_session_hparams(a);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[256];
+        snprintf(text, sizeof text, "{\"step\": 0, \"hparams\": {%s}, \"backend\": {}}", cases[i].hp);
+        sm_error e;
+        sm_error_clear(&e);
+        ck_assert_int_eq(sm_session_state_from_json(a, text, &e), SM_ERR_RANGE);
+        ck_assert_msg(strstr(e.msg, cases[i].needle), "case %zu: '%s' lacks '%s'", i, e.msg, cases[i].needle);
+        ck_assert(!memcmp(sm_session_hparams(a), &before, sizeof before));
+    }
+    /* a step count past 2^53 would overflow the step counter */
+    sm_error e;
+    ck_assert_int_eq(sm_session_state_from_json(a, "{\"step\": 9223372036854775807, \"hparams\": {}, "
+                                                   "\"backend\": {}}", &e), SM_ERR_RANGE);
+    ck_assert_msg(strstr(e.msg, "\"step\" is 9223372036854775807, more than 2^53"), "%s", e.msg);
+    ck_assert_int_eq(sm_session_step_count(a), 0);
+    sm_session_free(a);
+}
+END_TEST
+
+/* A non-finite value in trainer_state.safetensors (a moment or the teacher) is refused on restore,
+ * as model.safetensors' are, instead of spreading into the weights at the first update. */
+START_TEST(test_state_nonfinite_tensor)
+{
+    rm_rf(DIR);
+    sm_session *a = fresh(NULL);
+    sm_session_reply r;
+    ok(sm_session_train(a, 3, &r), &r);
+    ok(sm_session_named(a, SM_CMD_SAVE, DIR, &r), &r);
+    sm_session_free(a);
+    const char *path = DIR "/" SM_CKPT_STATE_TENSORS;
+    sm_st_file *f;
+    sm_error e;
+    ck_assert_msg(sm_st_open(path, &f, &e) == SM_OK, "%s", e.msg);
+    size_t n = sm_st_count(f);
+    ck_assert_uint_gt(n, 0);
+    sm_st_entry ents[8];
+    float *data[8];
+    char *names[8];
+    ck_assert_uint_le(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        const sm_st_tensor *t = sm_st_tensor_at(f, i);
+        data[i] = malloc(t->numel * sizeof(float) + 1);
+        names[i] = strdup(t->name);
+        ck_assert_int_eq(sm_st_read_float(f, i, data[i], t->numel, &e), SM_OK);
+        ents[i].name = names[i];
+        ents[i].data = data[i];
+        ents[i].ndim = 1;
+        ents[i].shape[0] = (int64_t)t->numel;
+    }
+    sm_st_close(f);
+    data[n - 1][0] = NAN;
+    sm_st_meta meta[] = {{"format", SM_CKPT_FORMAT}};
+    ck_assert_int_eq(sm_st_write(path, ents, n, SM_ST_F32, meta, 1, &e), SM_OK);
+    ck_assert_ptr_null(load(DIR, &e));
+    ck_assert_int_eq(e.status, SM_ERR_NONFINITE);
+    ck_assert_msg(strstr(e.msg, SM_CKPT_STATE_TENSORS ": tensor '") && strstr(e.msg, names[n - 1]) &&
+                      strstr(e.msg, "non-finite value (nan at element 0)"), "%s", e.msg);
+    for (size_t i = 0; i < n; i++) {
+        free(data[i]);
+        free(names[i]);
+    }
+    rm_rf(DIR);
+}
+END_TEST
+
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
@@ -291,6 +378,8 @@ static Suite *checkpoint_suite(void)
     tcase_add_test(tc, test_killed_at_each_stage);
     tcase_add_test(tc, test_killed_at_random);
     tcase_add_test(tc, test_refuses_foreign_folder);
+    tcase_add_test(tc, test_state_bad_hparams);
+    tcase_add_test(tc, test_state_nonfinite_tensor);
     suite_add_tcase(s, tc);
     return s;
 }

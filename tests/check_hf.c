@@ -487,6 +487,16 @@ START_TEST(test_refusals)
     EXPECT_LOAD_FAIL(dir, NULL, SM_ERR_NONFINITE, "tensor 'bert.encoder.layer.0.output.dense.weight'",
                      "non-finite value");
 
+    /* sizes within config.json's ranges whose model is far larger than any memory (26 TB): refused
+     * before the allocator is asked (AddressSanitizer used to abort on the request) */
+    dir = make_ckpt("huge");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    write_text(path, "{\"hidden_size\": 65536, \"num_hidden_layers\": 2, \"num_attention_heads\": 1, "
+                     "\"intermediate_size\": 16, \"vocab_size\": 100000000, \"max_position_embeddings\": 10, "
+                     "\"num_labels\": 3}");
+    EXPECT_LOAD_FAIL(dir, NULL, SM_ERR_NOMEM, "the model's weights would need", "of memory",
+                     "check the sizes in its config.json");
+
     /* a config.json with a wrongly-typed field, a broken safetensors file */
     dir = make_ckpt("badcfg");
     snprintf(path, sizeof path, "%s/config.json", dir);

@@ -107,6 +107,19 @@ START_TEST(test_rejects)
         snprintf(buf, sizeof buf, "%s%s\n", ok, bad[i].line);
         expect_bad(buf, "f.jsonl:2:", bad[i].what);
     }
+    /* the column of a JSON error counts the line's leading blanks too */
+    int col[2];
+    for (int k = 0; k < 2; k++) {
+        sm_journal jk;
+        sm_error ek;
+        sm_journal_init(&jk);
+        snprintf(buf, sizeof buf, "%s%s{\"step\":0, \"op\":\"set\", bad}\n", ok, k ? " \t " : "");
+        ck_assert_int_eq(sm_journal_parse(&jk, buf, strlen(buf), "f.jsonl", &ek), SM_ERR_FORMAT);
+        ck_assert_msg(sscanf(ek.msg, "f.jsonl:2:%d:", &col[k]) == 1, "%s", ek.msg);
+        sm_journal_free(&jk);
+    }
+    ck_assert_int_gt(col[0], 20);
+    ck_assert_int_eq(col[1], col[0] + 3);
     sm_journal j;
     sm_error e;
     sm_journal_init(&j);

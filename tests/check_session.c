@@ -334,6 +334,30 @@ START_TEST(test_thread_control)
 }
 END_TEST
 
+/* `train N` or `train N epochs` so large that the end step does not fit in 64 bits trains without
+ * end (the end step saturates) instead of overflowing (smartty train --resume DIR --steps 2^63-1). */
+START_TEST(test_train_huge_count)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    ok(sm_session_train(s, 5, &r), &r);
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    ok(sm_session_train(s, INT64_MAX, &r), &r);
+    ck_assert_msg(strstr(r.msg, "from step 5 to 9223372036854775807"), "%s", r.msg);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = SM_CMD_TRAIN;
+    c.epochs = INT64_MAX / 2;
+    ok(sm_session_command(s, &c, &r), &r);
+    ck_assert_msg(strstr(r.msg, "to 9223372036854775807"), "%s", r.msg);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_join(s);
+    sm_session_free(s);
+}
+END_TEST
+
 START_TEST(test_thread_breakpoint)
 {
     sm_session *s = new_session();
@@ -477,6 +501,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_snapshot_rewind_replay);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_thread_control);
+    tcase_add_test(tc, test_train_huge_count);
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);
     tcase_add_test(tc, test_eval_break_and_stop);

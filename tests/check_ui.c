@@ -424,6 +424,11 @@ START_TEST(test_theme_bad_lines)
         {"good = green on black red\n", 1, "after the background"},
         {"good = green red\n", 1, "second foreground"},
         {"good = green\ndim = 244\ngood = red\n", 3, "set twice (first on line 1)"},
+        /* a long word after "bright" (no dash): the dash inserted used to write past the buffer */
+        {"text = brightxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 1,
+         "unknown colour or attribute 'brightxxxx"},
+        {"text = brightxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", 1,
+         "unknown colour or attribute 'brightxxxx"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ui_theme t, before;

@@ -27,6 +27,15 @@ fails=0
 cleanup() { $T kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
+# a --rate the synthetic signal cannot use (its steps due are elapsed seconds x rate, as an integer)
+for r in 0 nan inf 1e308 40x; do
+    "$BIN" demo --synthetic --rate "$r" </dev/null >/dev/null 2>"$tmp/rate.err"
+    rc=$?
+    if [ $rc -ne 2 ] || ! grep -q "rate wants .* not '$r'" "$tmp/rate.err"; then
+        echo "FAIL: demo --synthetic --rate $r: exit $rc, $(cat "$tmp/rate.err")"; fails=$((fails + 1))
+    fi
+done
+
 mkdir -p "$tmp/config/smartty/themes" "$tmp/state"
 cat >"$tmp/config/smartty/themes/mine.theme" <<'THEME'
 # a user's theme, found in $XDG_CONFIG_HOME/smartty/themes

@@ -67,6 +67,9 @@ mkdir -p "$tmp/req" && printf '{"hidden_size": 4, "num_hidden_layers": 1, "inter
 expect 1 "required field \"num_attention_heads\" is missing" -- --model "$tmp/req" $d
 mkdir -p "$tmp/act" && printf '{"hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 8, "vocab_size": 10, "hidden_act": "gelu_new"}' >"$tmp/act/config.json"
 expect 1 "hidden_act \"gelu_new\" is not supported" -- --model "$tmp/act" $d
+mkdir -p "$tmp/vast" && printf '{"hidden_size": 65536, "num_hidden_layers": 1, "num_attention_heads": 1, "intermediate_size": 8, "vocab_size": 100000000}' >"$tmp/vast/config.json"
+st "$tmp/vast/model.safetensors" '{}'
+expect 1 "the model's weights would need" "more than this machine's" "check the sizes in its config.json" -- --model "$tmp/vast" $d
 
 # hostile model.safetensors
 mkf short; printf 'abc' >"$tmp/short/model.safetensors"
@@ -100,6 +103,12 @@ if [ -n "${SMARTTY_SHARED:-}" ] && [ -d "$fix" ]; then
     expect 1 "tensor 'bert.encoder.layer.0.intermediate.dense.weight' has shape [64, 32]" "needs [128, 32]" \
         "use the config.json saved with these weights" -- --model "$tmp/shape" $d
     expect 1 "$tmp/absent.tsv" -- --model "$fix" --data "$tmp/absent.tsv"
+    # a vocab.txt with more tokens than the weights' vocab_size: a text using the extra one
+    mkdir -p "$tmp/vocab" && cp "$fix/model.safetensors" "$fix/config.json" "$fix/tokenizer_config.json" "$tmp/vocab/"
+    { cat "$fix/vocab.txt"; echo zzqqzz; } >"$tmp/vocab/vocab.txt"
+    printf 'text\nzzqqzz\n' >"$tmp/extra.tsv"
+    expect 1 "is outside the vocabulary" "use the vocab.txt (or tokenizer.json) saved with these weights" \
+        -- --model "$tmp/vocab" --data "$tmp/extra.tsv"
     printf 'text\n"unclosed\n' >"$tmp/bad.csv"
     expect 1 "bad.csv:2" -- --model "$fix" --data "$tmp/bad.csv"
 else

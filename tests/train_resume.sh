@@ -29,6 +29,37 @@ cmp "$tmp/full/trainer_state.safetensors" "$tmp/resumed/trainer_state.safetensor
 cmp "$tmp/full/model.safetensors" "$tmp/half/model.safetensors" >/dev/null \
     && fail "the half-way checkpoint equals the full one: the test cannot tell"
 
+# a damaged trainer_state.json: a step counter past 2^53 (it would overflow), a negative one (Adam's
+# bias correction) or a data position that does not fit is refused with the field's name
+for edit in 's/^ "step": [0-9]*/ "step": 9223372036854775807/' \
+            's/"optimizer_steps": [0-9]*/"optimizer_steps": 9223372036854775807/' \
+            's/"optimizer_steps": [0-9]*/"optimizer_steps": -5/' \
+            's/"planned": [0-9]*/"planned": "twelve"/' \
+            's/"batch_size": 8$/"batch_size": 4294967297/' 's/"n_rows": 40/"n_rows": -40/'; do
+    rm -rf "$tmp/bad"
+    cp -r "$tmp/half" "$tmp/bad"
+    sed "$edit" "$tmp/half/trainer_state.json" >"$tmp/bad/trainer_state.json"
+    cmp -s "$tmp/half/trainer_state.json" "$tmp/bad/trainer_state.json" && fail "'$edit' changed nothing"
+    "$bin" train --resume "$tmp/bad" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out" 2>"$tmp/err" \
+        && fail "resumed from a state edited with '$edit'"
+    grep -q 'trainer_state.json: .*"\(step\|optimizer_steps\|planned\|batch_size\|n_rows\)"' "$tmp/err" \
+        || fail "'$edit': no message naming the field: $(cat "$tmp/err")"
+    grep -q "runtime error" "$tmp/err" && fail "'$edit': $(cat "$tmp/err")"
+done
+# a huge --steps on a resumed run trains without end rather than overflowing the end step
+"$bin" train --resume "$tmp/half" --train "$data/train.tsv" --limit 40 --steps 9223372036854775807 --save "$tmp/huge" \
+    >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+i=0
+while ! grep -q '^step 10/' "$tmp/out" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 600 ] || { kill -9 $pid; fail "huge --steps: no progress: $(cat "$tmp/err")"; }
+    grep -q "runtime error" "$tmp/err" && { kill -9 $pid; fail "huge --steps: $(cat "$tmp/err")"; }
+    sleep 0.1
+done
+kill -TERM $pid
+wait $pid
+grep -q "runtime error" "$tmp/err" && fail "huge --steps: $(cat "$tmp/err")"
+
 # kill -9 runs that train and save over a checkpoint, at several moments: it always loads
 cp -r "$tmp/half" "$tmp/victim"
 for delay in 0.3 0.8 1.5 2.5; do

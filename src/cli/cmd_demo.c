@@ -228,9 +228,12 @@ int cli_demo(int argc, char **argv)
                 return 2;
             }
         } else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
-            rate = atof(argv[++i]);
-            if (!(rate > 0)) {
-                fprintf(stderr, "smartty demo: --rate wants a positive number of steps a second\n");
+            char *end;
+            rate = strtod(argv[++i], &end);
+            /* bounded: steps due = elapsed seconds x rate is converted to an integer */
+            if (end == argv[i] || *end || !(rate > 0 && rate <= 1e6)) {
+                fprintf(stderr, "smartty demo: --rate wants a number of steps a second above 0 and at most "
+                                "1000000, not '%s'\n", argv[i]);
                 return 2;
             }
         } else {

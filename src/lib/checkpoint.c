@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +386,12 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
             st = sm_err(e, SM_ERR_FORMAT, "%s: tensor '%s' is missing", p, t.name);
         else
             st = sm_st_read_float(f, (size_t)k, t.data, t.n, e);
+        /* as for the model's weights (hf.c): a NaN moment or teacher weight would spread into the
+         * model at the first update */
+        for (size_t q = 0; st == SM_OK && q < t.n; q++)
+            if (!isfinite(t.data[q]))
+                st = sm_err(e, SM_ERR_NONFINITE, "%s: tensor '%s' holds a non-finite value (%g at element %zu): "
+                            "the checkpoint is damaged", p, t.name, (double)t.data[q], q);
     }
     sm_st_close(f);
     if (st != SM_OK)

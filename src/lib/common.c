@@ -192,8 +192,28 @@ static void fmt_bytes(char *buf, size_t cap, size_t n)
         snprintf(buf, cap, "%zu bytes", n);
 }
 
+/* A request larger than the machine's physical memory cannot be met usefully: say so instead of
+ * asking the allocator (a size from a damaged config.json, say vocab_size 1e8 x hidden_size 65536,
+ * is 26 TB; AddressSanitizer aborts on such a request rather than returning NULL). 1 when refused. */
+static int beyond_memory(size_t bytes, sm_error *e, const char *what)
+{
+    if (bytes <= (size_t)1 << 30) /* ordinary requests: no system call */
+        return 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0 || bytes / (size_t)page <= (size_t)pages)
+        return 0;
+    char b[32], m[32];
+    fmt_bytes(b, sizeof b, bytes);
+    fmt_bytes(m, sizeof m, (size_t)pages * (size_t)page);
+    sm_err(e, SM_ERR_NOMEM, "%s would need %s, more than this machine's %s of memory: use a smaller "
+           "model/batch (or check the sizes in its config.json)", what ? what : "data", b, m);
+    return 1;
+}
+
 void *sm_malloc(size_t n, sm_error *e, const char *what)
 {
+    if (beyond_memory(n, e, what))
+        return NULL;
     void *p = malloc(n ? n : 1);
     if (!p) {
         char b[32];
@@ -210,6 +230,8 @@ void *sm_calloc(size_t count, size_t size, sm_error *e, const char *what)
         sm_err(e, SM_ERR_NOMEM, "allocation size overflow for %s", what ? what : "data");
         return NULL;
     }
+    if (beyond_memory(count * size, e, what))
+        return NULL;
     void *p = calloc(count ? count : 1, size ? size : 1);
     if (!p) {
         char b[32];
@@ -227,6 +249,8 @@ float *sm_alloc_floats(size_t n, sm_error *e, const char *what)
         return NULL;
     }
     size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63;
+    if (beyond_memory(bytes, e, what ? what : "tensor"))
+        return NULL;
     void *p = NULL;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
         char b[32];

@@ -163,14 +163,15 @@ char *sm_journal_to_text(const sm_journal *j)
     return out;
 }
 
-static sm_status parse_line(sm_journal *j, const char *line, size_t len, const char *source,
+/* line is the text of line lineno from column col0 + 1 on (after its leading blanks). */
+static sm_status parse_line(sm_journal *j, const char *line, size_t len, size_t col0, const char *source,
                             size_t lineno, sm_error *e)
 {
     json_error_t je;
     json_t *o = json_loadb(line, len, 0, &je);
     if (!o)
-        return sm_err(e, SM_ERR_FORMAT, "%s:%zu:%d: not a JSON object: %s", source, lineno,
-                      je.column, je.text);
+        return sm_err(e, SM_ERR_FORMAT, "%s:%zu:%zu: not a JSON object: %s", source, lineno,
+                      col0 + (je.column > 0 ? (size_t)je.column : 1), je.text);
     sm_status st = SM_OK;
     json_t *step = json_object_get(o, "step"), *op = json_object_get(o, "op");
     json_t *args = json_object_get(o, "args"), *tm = json_object_get(o, "time");
@@ -227,7 +228,7 @@ sm_status sm_journal_parse(sm_journal *j, const char *text, size_t len, const ch
         while (b > a && isspace((unsigned char)text[b - 1]))
             b--;
         if (b > a && text[a] != '#') {
-            sm_status st = parse_line(j, text + a, b - a, source, lineno, e);
+            sm_status st = parse_line(j, text + a, b - a, a - i, source, lineno, e);
             if (st != SM_OK)
                 return st;
         }

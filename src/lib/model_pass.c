@@ -445,7 +445,9 @@ sm_status sm_bert_embed(const sm_bert *m, const float *w, sm_bert_acts *a, const
     for (size_t n = 0; n < N; n++) {
         if (b->ids[n] < 0 || b->ids[n] >= m->V)
             return sm_err(e, SM_ERR_RANGE,
-                          "embedding: token id %d (example %zu, position %zu) is outside the vocabulary [0, %d)",
+                          "embedding: token id %d (example %zu, position %zu) is outside the vocabulary [0, %d): "
+                          "the tokenizer has more tokens than the model's vocab_size; use the vocab.txt (or "
+                          "tokenizer.json) saved with these weights",
                           (int)b->ids[n], n / (size_t)T, n % (size_t)T, m->V);
         if (b->types[n] < 0 || b->types[n] >= m->TV)
             return sm_err(e, SM_ERR_RANGE,

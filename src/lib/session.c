@@ -561,7 +561,8 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
     int64_t n = c->n, end;
     char arg[48];
     if (n > 0) {
-        end = s->step + n;
+        if (__builtin_add_overflow(s->step, n, &end)) /* `--steps 9223372036854775807`: no end */
+            end = INT64_MAX;
         snprintf(arg, sizeof arg, "%lld", (long long)n);
     } else if (c->epochs > 0) {
         sm_hparams one = s->hp;
@@ -570,7 +571,8 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
         int64_t per = s->be.planned_steps ? s->be.planned_steps(s->be.ctx, &one) : 0;
         if (per <= 0)
             return sm_err(&r->err, SM_ERR_STATE, "train: no training data to count epochs over");
-        end = s->step + c->epochs * per;
+        if (__builtin_mul_overflow(c->epochs, per, &end) || __builtin_add_overflow(s->step, end, &end))
+            end = INT64_MAX;
         snprintf(arg, sizeof arg, "%lld epochs", (long long)c->epochs);
     } else {
         end = planned(s);
@@ -1316,6 +1318,9 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
         !json_is_object(b)) {
         st = sm_err(e, SM_ERR_FORMAT, "session state: \"step\", \"hparams\" or \"backend\" is missing "
                                       "or of the wrong type");
+    } else if (json_integer_value(step) > (json_int_t)1 << 53) {
+        st = sm_err(e, SM_ERR_RANGE, "session state: \"step\" is %lld, more than 2^53 steps",
+                    (long long)json_integer_value(step));
     } else {
         const char *k;
         json_t *v;
@@ -1326,7 +1331,27 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
                                               "number", k);
                 break;
             }
-            nh.v[id] = json_number_value(v);
+            /* the same checks as `set`: a hand-edited or damaged state must not reach the trainer */
+            const sm_hparam_def *d = sm_hparam_def_at(id);
+            double x = json_number_value(v);
+            if (d->type == SM_HP_ENUM ? !sm_hparam_choice(id, x)
+                                      : (!(x >= d->min && x <= d->max) || (d->type == SM_HP_INT && x != floor(x)))) {
+                char lo[32], hi[32];
+                sm_hparam_format(id, d->min, lo, sizeof lo);
+                sm_hparam_format(id, d->max, hi, sizeof hi);
+                if (d->type == SM_HP_ENUM) {
+                    int nc = 0;
+                    while (d->choices[nc])
+                        nc++;
+                    st = sm_err(e, SM_ERR_RANGE, "session state: hyperparameter '%s' is %g, which is "
+                                                 "not a choice index (0 to %d)", k, x, nc - 1);
+                } else
+                    st = sm_err(e, SM_ERR_RANGE, "session state: hyperparameter '%s' is %g (allowed: %s%s "
+                                                 "to %s)", k, x, d->type == SM_HP_INT ? "an integer from " : "",
+                                lo, hi);
+                break;
+            }
+            nh.v[id] = x;
         }
     }
     if (st == SM_OK) {

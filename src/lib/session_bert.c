@@ -169,6 +169,20 @@ static int64_t bert_planned(void *ctx, const sm_hparams *hp)
     return (int64_t)hp->v[SM_HP_EPOCHS] * ((n + b - 1) / b);
 }
 
+/* A counter of the training state (the trainer's steps, the data position): absent is 0; otherwise
+ * an integer from 0 to 2^53 (a damaged value would overflow a step counter, turn Adam's bias
+ * correction negative, or be cut to another value by a narrower type). */
+static sm_status state_count(json_t *t, const char *what, const char *key, int64_t *out, sm_error *e)
+{
+    json_t *v = json_object_get(t, key);
+    if (v && (!json_is_integer(v) || json_integer_value(v) < 0 ||
+              json_integer_value(v) > (json_int_t)1 << 53))
+        return sm_err(e, SM_ERR_FORMAT, "training state: %s \"%s\" must be an integer from 0 to 2^53", what,
+                      key);
+    *out = v ? (int64_t)json_integer_value(v) : 0;
+    return SM_OK;
+}
+
 static sm_status restore_position(bert_ctx *c, sm_error *e);
 
 /* The model's dropout follows the hyperparameter: a model of the same shape with the new rates
@@ -454,13 +468,23 @@ static sm_status restore_position(bert_ctx *c, sm_error *e)
     json_t *b = c->pending_pos;
     sm_batch_pos p;
     memset(&p, 0, sizeof p);
-    p.epoch = (uint64_t)json_integer_value(json_object_get(b, "epoch"));
-    p.index = (uint64_t)json_integer_value(json_object_get(b, "index"));
-    p.n_rows = (uint64_t)json_integer_value(json_object_get(b, "n_rows"));
-    p.batch_size = (uint32_t)json_integer_value(json_object_get(b, "batch_size"));
+    int64_t n[4];
+    sm_status st;
+    if ((st = state_count(b, "data_position", "epoch", &n[0], e)) != SM_OK ||
+        (st = state_count(b, "data_position", "index", &n[1], e)) != SM_OK ||
+        (st = state_count(b, "data_position", "n_rows", &n[2], e)) != SM_OK ||
+        (st = state_count(b, "data_position", "batch_size", &n[3], e)) != SM_OK)
+        return st;
+    if (n[3] > UINT32_MAX)
+        return sm_err(e, SM_ERR_FORMAT, "training state: data_position \"batch_size\" %lld is too large",
+                      (long long)n[3]);
+    p.epoch = (uint64_t)n[0];
+    p.index = (uint64_t)n[1];
+    p.n_rows = (uint64_t)n[2];
+    p.batch_size = (uint32_t)n[3];
     if (rng_from_json(json_object_get(b, "rng"), &p.rng) != 0)
         return sm_err(e, SM_ERR_FORMAT, "training state: bad data position");
-    sm_status st = sm_batcher_restore(c->batcher, &p, e);
+    st = sm_batcher_restore(c->batcher, &p, e);
     if (st == SM_OK) {
         json_decref(c->pending_pos);
         c->pending_pos = NULL;
@@ -477,17 +501,24 @@ static sm_status bert_state_from_json(void *ctx, const char *text, sm_error *e)
         return sm_err(e, SM_ERR_FORMAT, "training state: %s", je.text);
     sm_status st = SM_OK;
     json_t *t = json_object_get(o, "trainer"), *b = json_object_get(o, "data_position");
+    int64_t n[5];
     if (json_is_object(t)) {
         if (!c->tr_ready) {
             st = sm_err(e, SM_ERR_STATE, "training state: the trainer is not ready");
+        } else if ((st = state_count(t, "trainer", "step", &n[0], e)) != SM_OK ||
+                   (st = state_count(t, "trainer", "planned", &n[1], e)) != SM_OK ||
+                   (st = state_count(t, "trainer", "skipped", &n[2], e)) != SM_OK ||
+                   (st = state_count(t, "trainer", "rs_skipped", &n[3], e)) != SM_OK ||
+                   (st = state_count(t, "trainer", "optimizer_steps", &n[4], e)) != SM_OK) {
+            /* st and e are set */
         } else if (rng_from_json(json_object_get(t, "rng"), &c->tr.st.rng) != 0) {
             st = sm_err(e, SM_ERR_FORMAT, "training state: bad trainer generator");
         } else {
-            c->tr.st.step = (int64_t)json_integer_value(json_object_get(t, "step"));
-            c->tr.st.planned = (int64_t)json_integer_value(json_object_get(t, "planned"));
-            c->tr.st.skipped = (int64_t)json_integer_value(json_object_get(t, "skipped"));
-            c->tr.st.rs_skipped = (int64_t)json_integer_value(json_object_get(t, "rs_skipped"));
-            c->tr.opt.t = (int64_t)json_integer_value(json_object_get(t, "optimizer_steps"));
+            c->tr.st.step = n[0];
+            c->tr.st.planned = n[1];
+            c->tr.st.skipped = n[2];
+            c->tr.st.rs_skipped = n[3];
+            c->tr.opt.t = n[4];
             if (json_is_true(json_object_get(t, "teacher")))
                 st = sm_trainer_teacher_alloc(&c->tr, e);
             c->tr.phase = SM_PHASE_IDLE;

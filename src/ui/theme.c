@@ -118,7 +118,8 @@ static int parse_color(const char *w, ui_color *c, char *why, size_t cap)
     snprintf(norm, sizeof norm, "%s", w);
     for (char *p = norm; *p; p++)
         *p = (char)tolower((unsigned char)*p);
-    if (!strncmp(norm, "bright", 6) && norm[6] && norm[6] != '-') { /* brightred -> bright-red */
+    if (!strncmp(norm, "bright", 6) && norm[6] && norm[6] != '-' &&
+        strlen(norm) + 1 < sizeof norm) { /* brightred -> bright-red (when the dash fits) */
         memmove(norm + 7, norm + 6, strlen(norm + 6) + 1);
         norm[6] = '-';
     }
