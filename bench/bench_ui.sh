@@ -76,13 +76,12 @@ plain_run() {
     p=$(rate_of "$tmp/plain.out")
     [ -n "$p" ] || { echo "bench_ui: no throughput in the plain run's output:"; tail -5 "$tmp/plain.out"; exit 1; }
 }
-# tmux_run NAME COMMAND: COMMAND in a new 120x40 tmux session, waited for (at most 30 min)
+# tmux_run NAME COMMAND: COMMAND in a new 120x40 tmux session, waited for (at most 30 min) on a tmux
+# channel: the waiting shell sleeps rather than polling (a poll forks `sleep` 20 times a second on
+# the core the training does not use)
 tmux_run() {
-    rm -f "$tmp/done"
-    $T new-session -d -s "$1" -x 120 -y 40 "$2; touch $tmp/done; sleep 600"
-    i=0
-    while [ ! -f "$tmp/done" ] && [ $i -lt 36000 ]; do sleep 0.05; i=$((i + 1)); done
-    [ -f "$tmp/done" ] || { echo "bench_ui: the run in tmux session $1 did not end within 30 min"; exit 1; }
+    $T new-session -d -s "$1" -x 120 -y 40 "$2; $T wait-for -S ran-$1; sleep 600"
+    timeout 1800 $T wait-for "ran-$1" || { echo "bench_ui: the run in tmux session $1 did not end within 30 min"; exit 1; }
     $T kill-session -t "$1" >/dev/null 2>&1
 }
 # the same no-terminal run launched exactly as the dashboard is (from a tmux pane, the same

@@ -35,6 +35,15 @@ for r in 0 nan inf 1e308 40x; do
         echo "FAIL: demo --synthetic --rate $r: exit $rc, $(cat "$tmp/rate.err")"; fails=$((fails + 1))
     fi
 done
+# --fps and --steps are whole numbers in range, with nothing after them
+for a in "--fps 4x" "--fps 0" "--fps 61" "--steps 10x" "--steps 0" "--steps 99999999999999999999"; do
+    # shellcheck disable=SC2086
+    "$BIN" demo $a </dev/null >/dev/null 2>"$tmp/arg.err"
+    rc=$?
+    if [ $rc -ne 2 ] || ! grep -q -e "${a%% *} wants .* not '${a#* }'" "$tmp/arg.err"; then
+        echo "FAIL: demo $a: exit $rc, $(cat "$tmp/arg.err")"; fails=$((fails + 1))
+    fi
+done
 
 mkdir -p "$tmp/config/smartty/themes" "$tmp/state"
 cat >"$tmp/config/smartty/themes/mine.theme" <<'THEME'

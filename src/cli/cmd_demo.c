@@ -4,6 +4,7 @@
  * shows the dashboard over a synthetic signal instead, for testing the display; it trains nothing. */
 #include "config.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,18 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
     return status;
 }
 
+/* s is a whole decimal number in [lo, hi] (nothing after it): 1, and *out; else 0 */
+static int whole_number(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
 static void demo_usage(FILE *out)
 {
     fprintf(out,
@@ -208,11 +221,12 @@ int cli_demo(int argc, char **argv)
         } else if (!strcmp(argv[i], "--theme") && i + 1 < argc) {
             o.theme = argv[++i];
         } else if (!strcmp(argv[i], "--fps") && i + 1 < argc) {
-            o.fps = atoi(argv[++i]);
-            if (o.fps < 1 || o.fps > 60) {
+            long v;
+            if (!whole_number(argv[++i], 1, 60, &v)) {
                 fprintf(stderr, "smartty demo: --fps wants 1-60, not '%s'\n", argv[i]);
                 return 2;
             }
+            o.fps = (int)v;
         } else if (!strcmp(argv[i], "--task") && i + 1 < argc) {
             task = argv[++i];
             if (strcmp(task, "sentiment") && strcmp(task, "pairs")) {
@@ -222,11 +236,13 @@ int cli_demo(int argc, char **argv)
         } else if (!strcmp(argv[i], "--exit-when-done")) {
             o.exit_when_done = 1;
         } else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
-            steps = atol(argv[++i]);
-            if (steps < 1) {
-                fprintf(stderr, "smartty demo: --steps wants a positive number of steps\n");
+            long v;
+            if (!whole_number(argv[++i], 1, 1000000000L, &v)) {
+                fprintf(stderr, "smartty demo: --steps wants a number of steps from 1 to 1000000000, not '%s'\n",
+                        argv[i]);
                 return 2;
             }
+            steps = v;
         } else if (!strcmp(argv[i], "--rate") && i + 1 < argc) {
             char *end;
             rate = strtod(argv[++i], &end);

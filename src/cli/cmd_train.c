@@ -25,7 +25,7 @@ typedef struct train_args {
     const char *model, *train, *dev, *preset, *save, *metrics, *resume;
     const char *sets[MAX_SETS];
     int n_sets;
-    long long steps;  /* --steps: at most this many steps now; 0 = to the plan's end */
+    long long steps;  /* --steps: this many steps now, even past the plan; 0 = to the plan's end */
     sm_data_opts data;
 } train_args;
 
@@ -73,8 +73,9 @@ static void usage(FILE *out)
             "  --dev FILE        evaluation set (same columns and labels)\n"
             "  --preset NAME     vanilla, paper, mtdnn or r3f (before the --set values)\n"
             "  --set NAME=VALUE  a hyperparameter (repeatable), e.g. --set lambda_s=3\n"
-            "  --steps N         train at most N steps in this run (the plan still decides the\n"
-            "                    schedule); default: until the plan (epochs or max_steps) ends\n"
+            "  --steps N         train N steps in this run, even past the plan's end (the plan,\n"
+            "                    epochs or max_steps, still sets the learning-rate schedule);\n"
+            "                    default: until the plan ends\n"
             "  --save DIR        write a checkpoint there at the end (atomically)\n"
             "  --metrics FILE    write every step's record as CSV\n"
             "  --resume DIR      continue a checkpoint (its model, state and hyperparameters;\n"
