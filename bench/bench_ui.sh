@@ -3,8 +3,9 @@
 # steady training at the default frame rate on a 120x40 terminal: smartty runs in a detached tmux
 # session and `pipe-pane` counts every byte it writes after the first full paint (target: at most
 # 4096 B/s). (2) When this build can train: the training throughput (steps/s, as the session
-# measures it) of the same run (`smartty demo --steps N`) without a terminal and in the dashboard,
-# in the same run (target: within 2 %).
+# measures it) of the same run (`smartty demo --steps N`) in the dashboard and without a terminal,
+# both launched the same way from a tmux pane (target: within 2 %), and once more without a
+# terminal from this shell.
 # Both modes run with OPENBLAS_NUM_THREADS=1 (as the tests do) unless it is set: OpenBLAS's
 # spinning worker threads make timings on a shared 2-core machine mostly noise.
 # Usage: sh bench/bench_ui.sh [SECONDS]   (env: SMARTTY_BIN, SMARTTY_DEMO_ARGS, SMARTTY_BENCH_STEPS)
@@ -46,17 +47,19 @@ $T send-keys -t b 'quit force' Enter
 sleep 0.5
 $T kill-session -t b >/dev/null 2>&1
 
-# (2) the same training (`smartty demo --steps N`) without a terminal and in the dashboard, REPS
-# rounds, the order rotating so that a drift of the machine's speed does not favour either; each
-# round also runs the no-terminal mode launched from a tmux pane, as the dashboard is. The throughput is the session's own: "run finished at step N: N
-# steps in X s since it last started running (R steps/s, evaluations included)", printed on standard
-# output without a terminal and written to the dashboard's log file with it, so that start-up and
-# shut-down (curses, the first paint, tmux) are not counted. Reported: the median of the paired
-# ratios (the criterion), the best rates, the CPU time of the whole process per mode, and the CPU
-# time of the dashboard's own thread as a share of one core while it was up (written to its log at
-# exit): that share is what the dashboard takes from a trainer that uses every core, and unlike
-# wall time it does not move with the machine's noise (on these shared machines two runs of the
-# same thing differ by up to 15 %).
+# (2) the same training (`smartty demo --steps N`) in REPS rounds of three runs, their order rotating
+# so that a drift of the machine's speed favours none: the dashboard in a 120x40 tmux pane; no
+# terminal, launched from a tmux pane the same way (same environment, same wrapper, standard output a
+# file): the two differ only in the dashboard, and their ratio is the criterion; and no terminal
+# launched from this shell, which shows what the launch itself does (a process started by the tmux
+# server has run up to 5 % slower with no dashboard at all). The throughput is the session's own:
+# "run finished at step N: N steps in X s since it last started running (R steps/s, evaluations
+# included)", printed on standard output without a terminal and written to the dashboard's log file
+# with it, so that start-up and shut-down (curses, the first paint, tmux) are not counted. Reported:
+# the median of the paired ratios, the best rates, the CPU time of the whole process per mode, and
+# the CPU time of the dashboard's own thread as a share of one core while it was up (written to its
+# log at exit): unlike wall time it does not move with the machine's noise (on these shared
+# machines two runs of the same thing differ by up to 15 %).
 STEPS=${SMARTTY_BENCH_STEPS:-600}
 REPS=${SMARTTY_BENCH_REPS:-6}
 if ! "$BIN" demo --steps 2 </dev/null >/dev/null 2>&1; then

@@ -46,6 +46,19 @@ for edit in 's/^ "step": [0-9]*/ "step": 9223372036854775807/' \
         || fail "'$edit': no message naming the field: $(cat "$tmp/err")"
     grep -q "runtime error" "$tmp/err" && fail "'$edit': $(cat "$tmp/err")"
 done
+# a damaged generator state: a word that is not 16 hex digits, all four words zero (xoshiro would
+# stay at zero), has_spare other than 0 or 1
+for edit in '0,/^ *"[0-9a-f]\{16\}",$/s/"[0-9a-f]\{16\}"/"zz"/' 's/"[0-9a-f]\{16\}"/"0000000000000000"/' \
+            's/"has_spare": 0/"has_spare": 2/'; do
+    rm -rf "$tmp/bad"
+    cp -r "$tmp/half" "$tmp/bad"
+    sed "$edit" "$tmp/half/trainer_state.json" >"$tmp/bad/trainer_state.json"
+    cmp -s "$tmp/half/trainer_state.json" "$tmp/bad/trainer_state.json" && fail "'$edit' changed nothing"
+    "$bin" train --resume "$tmp/bad" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out" 2>"$tmp/err" \
+        && fail "resumed from a state edited with '$edit'"
+    grep -q 'trainer_state.json: .*rng: a generator.s state is' "$tmp/err" \
+        || fail "'$edit': no message naming the generator: $(cat "$tmp/err")"
+done
 # a huge --steps on a resumed run trains without end rather than overflowing the end step
 "$bin" train --resume "$tmp/half" --train "$data/train.tsv" --limit 40 --steps 9223372036854775807 --save "$tmp/huge" \
     >"$tmp/out" 2>"$tmp/err" &

@@ -373,19 +373,31 @@ static json_t *rng_json(const sm_rng *r)
     return o;
 }
 
+#define RNG_FORMAT                                                                                       \
+    "a generator's state is \"s\": 4 strings of 16 hex digits (not all zero), a finite \"spare\" and "     \
+    "\"has_spare\" 0 or 1; the checkpoint is damaged: use another or start afresh"
+
 static int rng_from_json(const json_t *o, sm_rng *r)
 {
     json_t *s = json_object_get(o, "s");
     if (json_array_size(s) != 4 || !json_is_number(json_object_get(o, "spare")))
         return -1;
+    uint64_t any = 0;
     for (int i = 0; i < 4; i++) {
+        /* 16 hex digits, as written */
         const char *t = json_string_value(json_array_get(s, (size_t)i));
-        if (!t)
+        if (!t || strlen(t) != 16 || strspn(t, "0123456789abcdefABCDEF") != 16)
             return -1;
         r->s[i] = strtoull(t, NULL, 16);
+        any |= r->s[i];
     }
+    if (!any) /* xoshiro's one state that never leaves zero */
+        return -1;
+    const json_t *hs = json_object_get(o, "has_spare");
     r->spare = json_number_value(json_object_get(o, "spare"));
-    r->has_spare = (int)json_integer_value(json_object_get(o, "has_spare"));
+    if (!isfinite(r->spare) || !json_is_integer(hs) || json_integer_value(hs) < 0 || json_integer_value(hs) > 1)
+        return -1;
+    r->has_spare = (int)json_integer_value(hs);
     return 0;
 }
 
@@ -483,7 +495,7 @@ static sm_status restore_position(bert_ctx *c, sm_error *e)
     p.n_rows = (uint64_t)n[2];
     p.batch_size = (uint32_t)n[3];
     if (rng_from_json(json_object_get(b, "rng"), &p.rng) != 0)
-        return sm_err(e, SM_ERR_FORMAT, "training state: bad data position");
+        return sm_err(e, SM_ERR_FORMAT, "training state: data_position.rng: %s", RNG_FORMAT);
     st = sm_batcher_restore(c->batcher, &p, e);
     if (st == SM_OK) {
         json_decref(c->pending_pos);
@@ -512,7 +524,7 @@ static sm_status bert_state_from_json(void *ctx, const char *text, sm_error *e)
                    (st = state_count(t, "trainer", "optimizer_steps", &n[4], e)) != SM_OK) {
             /* st and e are set */
         } else if (rng_from_json(json_object_get(t, "rng"), &c->tr.st.rng) != 0) {
-            st = sm_err(e, SM_ERR_FORMAT, "training state: bad trainer generator");
+            st = sm_err(e, SM_ERR_FORMAT, "training state: trainer.rng: %s", RNG_FORMAT);
         } else {
             c->tr.st.step = n[0];
             c->tr.st.planned = n[1];
