@@ -51,8 +51,9 @@ $T kill-session -t b >/dev/null 2>&1
 # so that a drift of the machine's speed favours none: the dashboard in a 120x40 tmux pane; no
 # terminal, launched from a tmux pane the same way (same environment, same wrapper, standard output a
 # file): the two differ only in the dashboard, and their ratio is the criterion; and no terminal
-# launched from this shell, which shows what the launch itself does (a process started by the tmux
-# server has run up to 5 % slower with no dashboard at all). The throughput is the session's own:
+# launched from this shell, which shows what the launch itself does. (While this script waited for a
+# tmux run by polling, forking `sleep` 20 times a second, that alone made the runs launched from
+# tmux 2-5 % slower, dashboard or not; it now waits on a tmux channel.) The throughput is the session's own:
 # "run finished at step N: N steps in X s since it last started running (R steps/s, evaluations
 # included)", printed on standard output without a terminal and written to the dashboard's log file
 # with it, so that start-up and shut-down (curses, the first paint, tmux) are not counted. Reported:
