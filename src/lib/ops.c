@@ -176,7 +176,8 @@ SM_KERNEL void sm_layernorm_backward_params(float *dg, float *db, const float *d
  * so masked softmax entries are exactly 0. */
 static inline float exp_nonpos(float x)
 {
-    const float xc = x < -87.3f ? -87.3f : x;
+    /* clamped into [-87.3, 0], NaN included, so that the integer conversion below is always defined */
+    const float xc = x >= -87.3f ? (x <= 0.0f ? x : 0.0f) : -87.3f;
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     const float n = (xc * 1.44269504088896341f + shifter) - shifter;
     const float r = (xc - n * 0.693145751953125f) - n * 1.42860682030941723e-6f; /* ln2 = hi + lo */
@@ -191,7 +192,7 @@ static inline float exp_nonpos(float x)
     const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return x < -87.3f ? 0.0f : p * scale;
+    return x >= -87.3f ? p * scale : x < -87.3f ? 0.0f : x; /* a NaN stays NaN */
 }
 
 /* Phi(x) = 0.5 (1 + erf(x / sqrt 2)) and, through e = exp(-x^2 / 2), the density's exponential:
