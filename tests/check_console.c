@@ -392,6 +392,8 @@ START_TEST(test_bp_errors)
     bp_error("loss > 2 & rs > 1", 9, "unexpected '&'");
     bp_error("loss > 2 or > 1", 12, "expected nan or a field name but found '>'");
     bp_error("grad_norm >= -", 13, "expected a number");
+    bp_error("loss > 1e999", 7, "beyond the range of a double");
+    bp_error("loss < -1e400", 7, "beyond the range of a double");
     char deep[200] = "";
     for (int i = 0; i < 40; i++)
         strcat(deep, "(");

@@ -170,6 +170,9 @@ static int parse_unary(con_bp_expr *x, lexer *L, int depth)
         return perr(L, "expected a number but found %s", tok_name(L));
     if (isnan(L->num))
         return perr(L, "'%s' is not a number to compare with (use `break nan`)", L->text);
+    if (isinf(L->num)) /* 1e999 and inf: a comparison with infinity is always or never true */
+        return perr(L, "'%s' is beyond the range of a double (about 1.8e308): give a finite threshold, or "
+                       "`break nan` for non-finite values", L->text);
     double v = L->num;
     next(L);
     return add(x, L, (con_bp_node){.op = CON_BP_CMP, .cmp = cmp, .field = f, .number = v});
