@@ -29,6 +29,18 @@ cmp "$tmp/full/trainer_state.safetensors" "$tmp/resumed/trainer_state.safetensor
 cmp "$tmp/full/model.safetensors" "$tmp/half/model.safetensors" >/dev/null \
     && fail "the half-way checkpoint equals the full one: the test cannot tell"
 
+# refused EDIT PATTERN: a copy of the half-way checkpoint whose trainer_state.json is edited with
+# the sed expression EDIT does not resume, and the message matches PATTERN (grep)
+refused() {
+    rm -rf "$tmp/bad"
+    cp -r "$tmp/half" "$tmp/bad"
+    sed "$1" "$tmp/half/trainer_state.json" >"$tmp/bad/trainer_state.json"
+    cmp -s "$tmp/half/trainer_state.json" "$tmp/bad/trainer_state.json" && fail "'$1' changed nothing"
+    "$bin" train --resume "$tmp/bad" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out" 2>"$tmp/err" \
+        && fail "resumed from a state edited with '$1'"
+    grep -q "$2" "$tmp/err" || fail "'$1': no message matching '$2': $(cat "$tmp/err")"
+    grep -q "runtime error" "$tmp/err" && fail "'$1': $(cat "$tmp/err")"
+}
 # a damaged trainer_state.json: a step counter past 2^53 (it would overflow), a negative one (Adam's
 # bias correction) or a data position that does not fit is refused with the field's name
 for edit in 's/^ "step": [0-9]*/ "step": 9223372036854775807/' \
@@ -36,28 +48,13 @@ for edit in 's/^ "step": [0-9]*/ "step": 9223372036854775807/' \
             's/"optimizer_steps": [0-9]*/"optimizer_steps": -5/' \
             's/"planned": [0-9]*/"planned": "twelve"/' \
             's/"batch_size": 8$/"batch_size": 4294967297/' 's/"n_rows": 40/"n_rows": -40/'; do
-    rm -rf "$tmp/bad"
-    cp -r "$tmp/half" "$tmp/bad"
-    sed "$edit" "$tmp/half/trainer_state.json" >"$tmp/bad/trainer_state.json"
-    cmp -s "$tmp/half/trainer_state.json" "$tmp/bad/trainer_state.json" && fail "'$edit' changed nothing"
-    "$bin" train --resume "$tmp/bad" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out" 2>"$tmp/err" \
-        && fail "resumed from a state edited with '$edit'"
-    grep -q 'trainer_state.json: .*"\(step\|optimizer_steps\|planned\|batch_size\|n_rows\)"' "$tmp/err" \
-        || fail "'$edit': no message naming the field: $(cat "$tmp/err")"
-    grep -q "runtime error" "$tmp/err" && fail "'$edit': $(cat "$tmp/err")"
+    refused "$edit" 'trainer_state.json: .*"\(step\|optimizer_steps\|planned\|batch_size\|n_rows\)"'
 done
 # a damaged generator state: a word that is not 16 hex digits, all four words zero (xoshiro would
 # stay at zero), has_spare other than 0 or 1
 for edit in '0,/^ *"[0-9a-f]\{16\}",$/s/"[0-9a-f]\{16\}"/"zz"/' 's/"[0-9a-f]\{16\}"/"0000000000000000"/' \
             's/"has_spare": 0/"has_spare": 2/'; do
-    rm -rf "$tmp/bad"
-    cp -r "$tmp/half" "$tmp/bad"
-    sed "$edit" "$tmp/half/trainer_state.json" >"$tmp/bad/trainer_state.json"
-    cmp -s "$tmp/half/trainer_state.json" "$tmp/bad/trainer_state.json" && fail "'$edit' changed nothing"
-    "$bin" train --resume "$tmp/bad" --train "$data/train.tsv" --limit 40 --steps 1 >"$tmp/out" 2>"$tmp/err" \
-        && fail "resumed from a state edited with '$edit'"
-    grep -q 'trainer_state.json: .*rng: a generator.s state is' "$tmp/err" \
-        || fail "'$edit': no message naming the generator: $(cat "$tmp/err")"
+    refused "$edit" "trainer_state.json: .*rng: a generator's state is"
 done
 # a huge --steps on a resumed run trains without end rather than overflowing the end step
 "$bin" train --resume "$tmp/half" --train "$data/train.tsv" --limit 40 --steps 9223372036854775807 --save "$tmp/huge" \
