@@ -586,6 +586,17 @@ START_TEST(test_exec_sequence)
     ck_assert(strstr(err_buf, "nested too deeply") != NULL);
     unlink(path);
     ck_assert_int_eq(con_exec_line(&ctx, "source /nonexistent/file"), 1);
+    ck_assert(strstr(err_buf, "cannot open '/nonexistent/file'") != NULL);
+    /* a folder, a device that never ends a line, and a read error are failures, not empty scripts */
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source ."), 1);
+    ck_assert(strstr(err_buf, "'.' is a folder, not a file of commands") != NULL);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source /dev/zero"), 1);
+    ck_assert(strstr(err_buf, "'/dev/zero' is a device") != NULL);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source /proc/self/mem"), 1);
+    ck_assert(strstr(err_buf, "/proc/self/mem: cannot read line 1") != NULL);
 }
 END_TEST
 
@@ -735,7 +746,7 @@ START_TEST(test_bad_arguments)
         {"export metrics m.txt", "export: argument 2 'm.txt': the file name must end in .csv"},
         {"export weights m.csv", "export: argument 1 'weights': expected metrics"},
         {"replay", "replay: missing argument 1 (FILE)"},
-        {"source /nonexistent/cmds", "cannot open /nonexistent/cmds"},
+        {"source /nonexistent/cmds", "cannot open '/nonexistent/cmds'"},
         {"predict || b", "predict: argument 1: '||' needs text on both sides"},
         {"theme", "theme: missing argument 1 (THEME)"},
         {"quit now", "quit: argument 1 'now': expected force"},
