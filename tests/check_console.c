@@ -683,6 +683,17 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(ctx.quit, 1);
     ctx.quit = 0;
     ctx.interactive = 0;
+    /* replay starts a new session: never over unsaved training, unless forced */
+    fake.unsaved = 5;
+    fake.state = CON_RUN_IDLE;
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl"), 1);
+    ck_assert(strstr(err_buf, "replay: j.jsonl: replaying starts a new session, and 5 steps of training would be "
+                              "lost: `save DIR` first, or `replay j.jsonl force`") != NULL);
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl now"), 1);
+    ck_assert(strstr(err_buf, "argument 2 'now': expected force") != NULL);
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl force"), 0);
+    ck_assert_str_eq(fake.last_op, "path_op");
     fake.unsaved = 5;
     ck_assert_int_eq(con_exec_line(&ctx, "quit"), 0);
     ck_assert_int_eq(ctx.quit, 1);

@@ -524,6 +524,9 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     sm_journal j;
     sm_journal_init(&j);
     sm_status st = sm_journal_load(&j, path, e);
+    if (st == SM_OK && j.n == 0) /* it would only empty the session */
+        st = sm_err(e, SM_ERR_INVALID, "%s: the journal holds no events: give a journal.jsonl that `save DIR` "
+                    "wrote", path);
     sm_session *ns = NULL;
     if (st == SM_OK)
         st = session_make(&ns, e);

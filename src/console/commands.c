@@ -604,6 +604,10 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
     con_status_get(c, &st);
     if (in_run(&st))
         return con_error(c, "replay: a run is in progress; `stop` first");
+    if (st.unsaved > 0 && !(argc > 1 && !strcmp(argv[1], "force")))
+        return con_error(c, "replay: %s: replaying starts a new session, and %lld step%s of training would be lost: "
+                            "`save DIR` first, or `replay %s force`", argv[0], (long long)st.unsaved,
+                         st.unsaved == 1 ? "" : "s", argv[0]);
     sm_error e;
     if (c->be->replay(c->be_ud, argv[0], &e) != SM_OK)
         return con_error(c, "replay: %s", e.msg);
@@ -724,7 +728,9 @@ static const con_cmd commands[] = {
     {"rewind", "", "NAME", "return exactly to snapshot NAME (a pending breakpoint update is discarded)", cmd_rewind},
     {"save", "", "DIR", "write a checkpoint (weights, optimizer, teacher, RNG, data position, journal) to DIR", cmd_save},
     {"export", "", "metrics FILE.csv", "write the step and evaluation records to a CSV file", cmd_export},
-    {"replay", "", "FILE", "run a journal (a checkpoint's journal.jsonl) from the start", cmd_replay},
+    {"replay", "", "FILE [force]",
+     "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
+     "  with unsaved training it refuses unless force is given (the training would be lost)", cmd_replay},
     {"source", "", "FILE", "run the console commands in FILE", cmd_source},
     {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
     {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},
