@@ -179,15 +179,8 @@ static int cmd_preset(con_ctx *c, int argc, char **argv)
     (void)argc;
     sm_hparams h = c->hp;
     sm_error e;
-    if (sm_hparams_preset(&h, argv[0], &e) != SM_OK) {
-        const char *const *p = sm_hparam_presets();
-        char names[256];
-        size_t w = 0;
-        names[0] = '\0';
-        for (int i = 0; p[i] && w < sizeof names; i++)
-            w += (size_t)snprintf(names + w, sizeof names - w, "%s%s", i ? ", " : "", p[i]);
-        return con_error(c, "preset: argument 1 '%s': %s (presets: %s)", argv[0], e.msg, names);
-    }
+    if (sm_hparams_preset(&h, argv[0], &e) != SM_OK) /* the library's message lists the presets */
+        return con_error(c, "preset: argument 1 '%s': %s", argv[0], e.msg);
     char list[1024] = "";
     size_t w = 0;
     for (int id = 0; id < SM_HP_COUNT; id++) {
