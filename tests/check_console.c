@@ -656,6 +656,23 @@ START_TEST(test_exec_session)
     ck_assert(strstr(out_buf, "a=[not bad at all] b=[fine]") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "predict a || b || c"), 1);
     ck_assert_int_eq(con_exec_line(&ctx, "predict || b"), 1);
+    /* a long text reaches the model whole (it was cut at 2047 bytes, inside the UTF-8 character here) */
+    static char longline[4200];
+    memcpy(longline, "predict ", 8);
+    memset(longline + 8, 'a', 2046);
+    snprintf(longline + 8 + 2046, sizeof longline - 8 - 2046, "\xc3\xa9 and more words || b");
+    ck_assert_int_eq(con_exec_line(&ctx, longline), 0);
+    ck_assert_int_eq(fake.last_count, 2046 + 2 + 15);
+    /* a condition too long for the breakpoint's text is refused, not cut short into another one */
+    memcpy(longline, "break '", 7);
+    size_t w = 7;
+    for (int i = 0; i < 30; i++)
+        w += (size_t)snprintf(longline + w, sizeof longline - w, "%sloss > 0.00000000000000000000000000001",
+                              i ? " or " : "");
+    snprintf(longline + w, sizeof longline - w, "'");
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, longline), 1);
+    ck_assert(strstr(err_buf, "break: the condition is 1256 characters long, at most 1023") != NULL);
     clear_out();
     ck_assert_int_eq(con_exec_line(&ctx, "eval"), 0);
     ck_assert(strstr(out_buf, "acc 0.5000") != NULL);

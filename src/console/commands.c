@@ -499,6 +499,12 @@ static int cmd_break(con_ctx *c, int argc, char **argv)
 {
     char text[1024], err[256];
     int col = 0;
+    size_t len = 0;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + (i > 0);
+    if (len >= sizeof text) /* cut short, it could still parse, as another condition */
+        return con_error(c, "break: the condition is %zu characters long, at most %zu: split it over several "
+                            "breakpoints", len, sizeof text - 1);
     con_join(text, sizeof text, argc, argv);
     int id = con_breaks_add(&c->breaks, text, err, sizeof err, &col);
     if (id < 0)
@@ -625,7 +631,6 @@ static int cmd_source(con_ctx *c, int argc, char **argv)
 
 static int cmd_predict(con_ctx *c, int argc, char **argv)
 {
-    char a[2048], b[2048];
     int sep = -1;
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "||")) {
@@ -635,13 +640,26 @@ static int cmd_predict(con_ctx *c, int argc, char **argv)
         }
     if (sep == 0 || sep == argc - 1)
         return con_error(c, "predict: argument %d: '||' needs text on both sides", sep + 1);
-    con_join(a, sizeof a, sep < 0 ? argc : sep, argv);
-    if (sep >= 0)
-        con_join(b, sizeof b, argc - sep - 1, argv + sep + 1);
     NEED(predict, "predict");
+    /* the texts whole: a fixed buffer cut a long one short, even inside a UTF-8 character */
+    size_t cap = 1;
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) + 1;
+    char *a = malloc(cap), *b = malloc(cap);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return con_error(c, "predict: out of memory");
+    }
+    con_join(a, cap, sep < 0 ? argc : sep, argv);
+    if (sep >= 0)
+        con_join(b, cap, argc - sep - 1, argv + sep + 1);
     char out[1024];
     sm_error e;
-    if (c->be->predict(c->be_ud, a, sep >= 0 ? b : NULL, out, sizeof out, &e) != SM_OK)
+    sm_status st = c->be->predict(c->be_ud, a, sep >= 0 ? b : NULL, out, sizeof out, &e);
+    free(a);
+    free(b);
+    if (st != SM_OK)
         return con_error(c, "predict: %s", e.msg);
     con_print(c, "%s", out);
     return 0;
