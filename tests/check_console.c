@@ -611,6 +611,15 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(con_exec_line(&ctx, "load model m; load train t.tsv text=sentence label=label limit=20"), 0);
     ck_assert_int_eq(fake.has_train, 1);
     ck_assert_int_eq(fake.last_count, 20);
+    /* a long option reaches the parser whole (a 300-byte copy cut a label list short) */
+    {
+        char line[1024];
+        size_t w = (size_t)snprintf(line, sizeof line, "load dev d.tsv labels=");
+        for (int i = 0; i < 40; i++)
+            w += (size_t)snprintf(line + w, sizeof line - w, "%sclass%03d", i ? "," : "", i);
+        ck_assert_int_eq(con_exec_line(&ctx, line), 0);
+        ck_assert_int_eq(fake.last_labels, 40);
+    }
     ck_assert_int_eq(con_exec_line(&ctx, "load dev d.tsv --limit 30 no-header"), 0);
     ck_assert_int_eq(fake.last_count, 30);
     clear_out();

@@ -276,31 +276,40 @@ static int cmd_show(con_ctx *c, int argc, char **argv)
  * (limit=200, no-header), parsed by the library's shared parser into *o. Returns 0 or 1 (reported). */
 static int data_options(con_ctx *c, int argc, char **argv, sm_data_opts *o)
 {
-    char store[CON_MAX_ARGS][300];
+    char *owned[CON_MAX_ARGS]; /* as long as typed: a fixed 300 bytes cut a long label list short */
     char *words[CON_MAX_ARGS + 1];
-    int n = 0;
+    int n = 0, rc = 0;
     for (int i = 0; i < argc && n < CON_MAX_ARGS; i++) {
         const char *w = argv[i];
         int value_of_prev = i > 0 && !strncmp(argv[i - 1], "--", 2) && !strchr(argv[i - 1], '=');
+        size_t cap = strlen(w) + 3;
+        if (!(owned[n] = malloc(cap))) {
+            rc = con_error(c, "load: out of memory");
+            break;
+        }
         if (!strncmp(w, "--", 2) || value_of_prev)
-            snprintf(store[n], sizeof store[n], "%s", w);
+            snprintf(owned[n], cap, "%s", w);
         else
-            snprintf(store[n], sizeof store[n], "--%s", w);
-        words[n] = store[n];
+            snprintf(owned[n], cap, "--%s", w);
+        words[n] = owned[n];
         n++;
     }
+    int count = n;
     words[n] = NULL;
     sm_error e;
     sm_data_opts_init(o);
-    if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
+    if (rc) {
         sm_data_opts_free(o);
-        return con_error(c, "load: %s", e.msg);
-    }
-    if (n > 0) {
+    } else if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
         sm_data_opts_free(o);
-        return con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
+        rc = con_error(c, "load: %s", e.msg);
+    } else if (n > 0) {
+        sm_data_opts_free(o);
+        rc = con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
     }
-    return 0;
+    for (int i = 0; i < count; i++)
+        free(owned[i]);
+    return rc;
 }
 
 static int cmd_load(con_ctx *c, int argc, char **argv)
