@@ -85,6 +85,14 @@ same "replay force reproduces the final weights" "$tmp/orig.weights" "$tmp/force
 "$bin" -c "replay $tmp/empty.journal" >"$tmp/emptyreplay.out" 2>&1
 [ $? = 1 ] && grep -q "the journal holds no events" "$tmp/emptyreplay.out" && ok "an empty journal is refused" ||
     fail "empty journal: $(cat "$tmp/emptyreplay.out")"
+# a rewind at a breakpoint is journalled (it was lost with the pending update's deferred events)
+run brew "break loss > 0; train 5 steps; snapshot s1; step 2; rewind s1; delete all; resume; show journal; save $tmp/brew"
+[ $? = 0 ] || fail "rewind at a breakpoint failed: $(cat "$tmp/brew.out")"
+grep -q '^step 1: rewind s1$' "$tmp/brew.out" && ok "a rewind at a breakpoint is journalled" ||
+    fail "no rewind in the journal: $(cat "$tmp/brew.out")"
+"$bin" -c "replay $tmp/brew/journal.jsonl; save $tmp/brew2" >"$tmp/brew2.out" 2>&1 ||
+    fail "replay after a rewind at a breakpoint: $(cat "$tmp/brew2.out")"
+same "replay after a rewind at a breakpoint" "$tmp/brew/model.safetensors" "$tmp/brew2/model.safetensors"
 n=$(grep -c '^[0-9-]*T[0-9:]*Z step ' "$tmp/orig.out")
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] && ok "$n timestamped progress lines for 16 steps at progress_every 3600" ||
     fail "progress lines: $n"
