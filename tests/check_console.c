@@ -712,6 +712,9 @@ START_TEST(test_exec_session)
     /* replay starts a new session: never over unsaved training, unless forced */
     fake.unsaved = 5;
     fake.state = CON_RUN_IDLE;
+    FILE *jf = fopen("j.jsonl", "w");
+    ck_assert_ptr_nonnull(jf);
+    fclose(jf);
     clear_out();
     ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl"), 1);
     ck_assert(strstr(err_buf, "replay: j.jsonl: replaying starts a new session, and 5 steps of training would be "
@@ -720,6 +723,10 @@ START_TEST(test_exec_session)
     ck_assert(strstr(err_buf, "argument 2 'now': expected force") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl force"), 0);
     ck_assert_str_eq(fake.last_op, "path_op");
+    unlink("j.jsonl");
+    clear_out(); /* a missing file is named first */
+    ck_assert_int_eq(con_exec_line(&ctx, "replay /nonexistent/j.jsonl"), 1);
+    ck_assert(strstr(err_buf, "replay: /nonexistent/j.jsonl: cannot open: No such file or directory") != NULL);
     fake.unsaved = 5;
     ck_assert_int_eq(con_exec_line(&ctx, "quit"), 0);
     ck_assert_int_eq(ctx.quit, 1);

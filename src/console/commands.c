@@ -2,10 +2,12 @@
  * spec = usage, help, handler) and the handlers. Handlers check what the spec cannot (values,
  * states), keep the console's own state (settings, breakpoints, hyperparameters) and drive the
  * training session through the backend; `help` is generated from the table. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "console/console.h"
 #include "console/parse.h"
@@ -612,6 +614,8 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
     con_status_get(c, &st);
     if (in_run(&st))
         return con_error(c, "replay: a run is in progress; `stop` first");
+    if (st.unsaved > 0 && access(argv[0], R_OK) != 0) /* a typo is reported as such, before the warning */
+        return con_error(c, "replay: %s: cannot open: %s", argv[0], strerror(errno));
     if (st.unsaved > 0 && !(argc > 1 && !strcmp(argv[1], "force")))
         return con_error(c, "replay: %s: replaying starts a new session, and %lld step%s of training would be lost: "
                             "`save DIR` first, or `replay %s force`", argv[0], (long long)st.unsaved,
