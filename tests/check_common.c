@@ -3,6 +3,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smartty/common.h"
@@ -80,6 +81,13 @@ START_TEST(test_atomic_write)
     unlink(path);
     ck_assert_int_eq(sm_read_file("/nonexistent/x", &d, &n, 0, &e), SM_ERR_IO);
     ck_assert(strstr(e.msg, "/nonexistent/x") != NULL);
+    /* a FIFO is refused before it is opened (opening it waited for a writer for ever: `replay FIFO`) */
+    char fifo[] = "check_common_fifo.tmp";
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(sm_read_file(fifo, &d, &n, 0, &e), SM_ERR_IO);
+    ck_assert(strstr(e.msg, "check_common_fifo.tmp: not a regular file") != NULL);
+    unlink(fifo);
 }
 END_TEST
 

@@ -586,6 +586,17 @@ START_TEST(test_exec_sequence)
     ck_assert(strstr(err_buf, "nested too deeply") != NULL);
     unlink(path);
     ck_assert_int_eq(con_exec_line(&ctx, "source /nonexistent/file"), 1);
+    ck_assert(strstr(err_buf, "cannot open '/nonexistent/file'") != NULL);
+    /* a folder, a device that never ends a line, and a read error are failures, not empty scripts */
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source ."), 1);
+    ck_assert(strstr(err_buf, "'.' is a folder, not a file of commands") != NULL);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source /dev/zero"), 1);
+    ck_assert(strstr(err_buf, "'/dev/zero' is a device") != NULL);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "source /proc/self/mem"), 1);
+    ck_assert(strstr(err_buf, "/proc/self/mem: cannot read line 1") != NULL);
 }
 END_TEST
 
@@ -600,6 +611,15 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(con_exec_line(&ctx, "load model m; load train t.tsv text=sentence label=label limit=20"), 0);
     ck_assert_int_eq(fake.has_train, 1);
     ck_assert_int_eq(fake.last_count, 20);
+    /* a long option reaches the parser whole (a 300-byte copy cut a label list short) */
+    {
+        char line[1024];
+        size_t w = (size_t)snprintf(line, sizeof line, "load dev d.tsv labels=");
+        for (int i = 0; i < 40; i++)
+            w += (size_t)snprintf(line + w, sizeof line - w, "%sclass%03d", i ? "," : "", i);
+        ck_assert_int_eq(con_exec_line(&ctx, line), 0);
+        ck_assert_int_eq(fake.last_labels, 40);
+    }
     ck_assert_int_eq(con_exec_line(&ctx, "load dev d.tsv --limit 30 no-header"), 0);
     ck_assert_int_eq(fake.last_count, 30);
     clear_out();
@@ -645,6 +665,23 @@ START_TEST(test_exec_session)
     ck_assert(strstr(out_buf, "a=[not bad at all] b=[fine]") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "predict a || b || c"), 1);
     ck_assert_int_eq(con_exec_line(&ctx, "predict || b"), 1);
+    /* a long text reaches the model whole (it was cut at 2047 bytes, inside the UTF-8 character here) */
+    static char longline[4200];
+    memcpy(longline, "predict ", 8);
+    memset(longline + 8, 'a', 2046);
+    snprintf(longline + 8 + 2046, sizeof longline - 8 - 2046, "\xc3\xa9 and more words || b");
+    ck_assert_int_eq(con_exec_line(&ctx, longline), 0);
+    ck_assert_int_eq(fake.last_count, 2046 + 2 + 15);
+    /* a condition too long for the breakpoint's text is refused, not cut short into another one */
+    memcpy(longline, "break '", 7);
+    size_t w = 7;
+    for (int i = 0; i < 30; i++)
+        w += (size_t)snprintf(longline + w, sizeof longline - w, "%sloss > 0.00000000000000000000000000001",
+                              i ? " or " : "");
+    snprintf(longline + w, sizeof longline - w, "'");
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, longline), 1);
+    ck_assert(strstr(err_buf, "break: the condition is 1256 characters long, at most 1023") != NULL);
     clear_out();
     ck_assert_int_eq(con_exec_line(&ctx, "eval"), 0);
     ck_assert(strstr(out_buf, "acc 0.5000") != NULL);
@@ -672,6 +709,24 @@ START_TEST(test_exec_session)
     ck_assert_int_eq(ctx.quit, 1);
     ctx.quit = 0;
     ctx.interactive = 0;
+    /* replay starts a new session: never over unsaved training, unless forced */
+    fake.unsaved = 5;
+    fake.state = CON_RUN_IDLE;
+    FILE *jf = fopen("j.jsonl", "w");
+    ck_assert_ptr_nonnull(jf);
+    fclose(jf);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl"), 1);
+    ck_assert(strstr(err_buf, "replay: j.jsonl: replaying starts a new session, and 5 steps of training would be "
+                              "lost: `save DIR` first, or `replay j.jsonl force`") != NULL);
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl now"), 1);
+    ck_assert(strstr(err_buf, "argument 2 'now': expected force") != NULL);
+    ck_assert_int_eq(con_exec_line(&ctx, "replay j.jsonl force"), 0);
+    ck_assert_str_eq(fake.last_op, "path_op");
+    unlink("j.jsonl");
+    clear_out(); /* a missing file is named first */
+    ck_assert_int_eq(con_exec_line(&ctx, "replay /nonexistent/j.jsonl"), 1);
+    ck_assert(strstr(err_buf, "replay: /nonexistent/j.jsonl: cannot open: No such file or directory") != NULL);
     fake.unsaved = 5;
     ck_assert_int_eq(con_exec_line(&ctx, "quit"), 0);
     ck_assert_int_eq(ctx.quit, 1);
@@ -735,7 +790,7 @@ START_TEST(test_bad_arguments)
         {"export metrics m.txt", "export: argument 2 'm.txt': the file name must end in .csv"},
         {"export weights m.csv", "export: argument 1 'weights': expected metrics"},
         {"replay", "replay: missing argument 1 (FILE)"},
-        {"source /nonexistent/cmds", "cannot open /nonexistent/cmds"},
+        {"source /nonexistent/cmds", "cannot open '/nonexistent/cmds'"},
         {"predict || b", "predict: argument 1: '||' needs text on both sides"},
         {"theme", "theme: missing argument 1 (THEME)"},
         {"quit now", "quit: argument 1 'now': expected force"},

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smartty/safetensors.h"
@@ -163,6 +164,12 @@ START_TEST(test_hostile_offsets)
                 SM_ERR_FORMAT, "cover 4 bytes but the data section has 6");
     EXPECT_FAIL(write_hdr("o10", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,"
                           "99999999999999999999999]}}", 4), SM_ERR_FORMAT, "not valid JSON");
+    /* a FIFO is refused before it is opened (opening it waited for a writer for ever) */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo.safetensors", tmpdir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    EXPECT_FAIL(fifo, SM_ERR_IO, "not a regular file");
+    unlink(fifo);
 }
 END_TEST
 

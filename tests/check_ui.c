@@ -510,6 +510,8 @@ START_TEST(test_theme_search_path)
     ck_assert_str_eq(used, p1);
     ck_assert_int_eq(t.role[UI_ROLE_TITLE].fg.value, 1);
     ck_assert_int_eq(ui_theme_load("nope", dirs, &t, NULL, 0, &e), SM_ERR_NOTFOUND);
+    ck_assert_int_eq(ui_theme_load("", dirs, &t, NULL, 0, &e), SM_ERR_INVALID); /* `theme ''` said theme: twice */
+    ck_assert_msg(!strncmp(e.msg, "the theme name is empty", 23), "%s", e.msg);
     ck_assert_int_eq(ui_theme_load(p1, NULL, &t, NULL, 0, &e), SM_OK); /* a path works too */
     char names[8][64];
     ck_assert_int_eq(ui_theme_list(dirs, names, 8), 2);

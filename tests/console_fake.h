@@ -20,6 +20,7 @@ typedef struct fake_session {
     int last_apply;          /* resume */
     int last_id;             /* set_hparam */
     double last_value;
+    int last_labels;         /* load_data: how many --labels */
     int snapshots;
     char snapshot[8][32];
     int64_t snapshot_step[8];
@@ -55,6 +56,7 @@ static sm_status fake_load_data(void *ud, const char *split, const char *path, c
 {
     FAKE_OP("load_data");
     f->last_count = (int64_t)o->limit;
+    f->last_labels = o->n_labels;
     if (strstr(path, "missing"))
         return sm_err(e, SM_ERR_IO, "%s: no such file", path);
     if (!strcmp(split, "train"))
@@ -174,6 +176,7 @@ static sm_status fake_predict(void *ud, const char *a, const char *b, char *out,
 {
     FAKE_OP("predict");
     (void)e;
+    f->last_count = (int64_t)strlen(a); /* the text arrives whole */
     snprintf(out, cap, "a=[%s] b=[%s]", a, b ? b : "(none)");
     return SM_OK;
 }

@@ -48,6 +48,14 @@ has "argument named" "$tmp/err" "train: argument 2 'weeks': expected steps or ep
 for cmd in load new set get show preset train pause resume step eval stop break delete snapshot rewind save export replay source predict quit; do
     grep -q "^  $cmd " "$tmp/out" || { echo "FAIL: help lacks $cmd"; fails=$((fails + 1)); }
 done
+"$bin" -c 'preset fast' >"$tmp/out" 2>"$tmp/err"; check "unknown preset" 1 $?
+has "presets listed once" "$tmp/err" "preset: argument 1 'fast': unknown preset 'fast' (choices: vanilla, paper, mtdnn, r3f)"
+if grep -q "presets:" "$tmp/err"; then echo "FAIL: the presets listed twice"; fails=$((fails + 1)); fi
+vocab=${srcdir:-..}/datasets/vocab.txt
+if [ -f "$vocab" ]; then
+    "$bin" -c "new model vocab=$vocab labels=,," >"$tmp/out" 2>"$tmp/err"; check "new model labels=,," 1 $?
+    has "labels= with no name named" "$tmp/err" "new model: labels=',,' names no class"
+fi
 "$bin" -x "$tmp/missing" >"$tmp/out" 2>"$tmp/err"; check "missing script" 1 $?
 "$bin" -x >"$tmp/out" 2>&1; check "usage error" 2 $?
 "$bin" -c 'echo hi' --bogus >"$tmp/out" 2>&1; check "unknown option" 2 $?

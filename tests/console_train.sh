@@ -73,6 +73,26 @@ cp "$tmp/orig/journal.jsonl" "$tmp/orig.journal"
 "$bin" -c "replay $tmp/orig.journal; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
     fail "replay failed: $(cat "$tmp/replay.out")"
 same "replay reproduces the final weights" "$tmp/orig.weights" "$tmp/replayed/model.safetensors"
+# replay never throws away unsaved training, and an empty journal is refused (it emptied the session)
+: >"$tmp/empty.journal"
+run noreplay "train 2 steps; replay $tmp/orig.journal"
+[ $? = 1 ] && grep -q "2 steps of training would be lost: \`save DIR\` first, or \`replay $tmp/orig.journal force\`" \
+    "$tmp/noreplay.out" && ok "replay refuses to discard unsaved training" ||
+    fail "replay over unsaved training: $(cat "$tmp/noreplay.out")"
+run forcereplay "train 2 steps; replay $tmp/orig.journal force; save $tmp/forced"
+[ $? = 0 ] || fail "replay force failed: $(cat "$tmp/forcereplay.out")"
+same "replay force reproduces the final weights" "$tmp/orig.weights" "$tmp/forced/model.safetensors"
+"$bin" -c "replay $tmp/empty.journal" >"$tmp/emptyreplay.out" 2>&1
+[ $? = 1 ] && grep -q "the journal holds no events" "$tmp/emptyreplay.out" && ok "an empty journal is refused" ||
+    fail "empty journal: $(cat "$tmp/emptyreplay.out")"
+# a rewind at a breakpoint is journalled (it was lost with the pending update's deferred events)
+run brew "break loss > 0; train 5 steps; snapshot s1; step 2; rewind s1; delete all; resume; show journal; save $tmp/brew"
+[ $? = 0 ] || fail "rewind at a breakpoint failed: $(cat "$tmp/brew.out")"
+grep -q '^step 1: rewind s1$' "$tmp/brew.out" && ok "a rewind at a breakpoint is journalled" ||
+    fail "no rewind in the journal: $(cat "$tmp/brew.out")"
+"$bin" -c "replay $tmp/brew/journal.jsonl; save $tmp/brew2" >"$tmp/brew2.out" 2>&1 ||
+    fail "replay after a rewind at a breakpoint: $(cat "$tmp/brew2.out")"
+same "replay after a rewind at a breakpoint" "$tmp/brew/model.safetensors" "$tmp/brew2/model.safetensors"
 n=$(grep -c '^[0-9-]*T[0-9:]*Z step ' "$tmp/orig.out")
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] && ok "$n timestamped progress lines for 16 steps at progress_every 3600" ||
     fail "progress lines: $n"

@@ -339,6 +339,9 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
         snprintf(namebuf, sizeof namebuf, "%s", labels);
         for (char *sv = NULL, *w = strtok_r(namebuf, ",", &sv); w && nl < 1000; w = strtok_r(NULL, ",", &sv))
             names[nl++] = w;
+        if (nl == 0) /* else reported as "num_labels 0 is out of range", an option not given */
+            st = sm_err(e, SM_ERR_INVALID, "labels='%s' names no class: give the names separated by commas, "
+                        "e.g. labels=neg,pos", labels);
     } else {
         size_t off = 0;
         for (nl = 0; nl < v[4] && off + 8 < sizeof namebuf; nl++) {
@@ -346,7 +349,7 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
             off += (size_t)snprintf(namebuf + off, sizeof namebuf - off, "%d", nl) + 1;
         }
     }
-    if ((st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
+    if (st == SM_OK && (st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
         (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
         sm_rng r;
         sm_rng_seed(&r, (uint64_t)v[6]);
@@ -524,6 +527,9 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     sm_journal j;
     sm_journal_init(&j);
     sm_status st = sm_journal_load(&j, path, e);
+    if (st == SM_OK && j.n == 0) /* it would only empty the session */
+        st = sm_err(e, SM_ERR_INVALID, "%s: the journal holds no events: give a journal.jsonl that `save DIR` "
+                    "wrote", path);
     sm_session *ns = NULL;
     if (st == SM_OK)
         st = session_make(&ns, e);

@@ -2,10 +2,12 @@
  * spec = usage, help, handler) and the handlers. Handlers check what the spec cannot (values,
  * states), keep the console's own state (settings, breakpoints, hyperparameters) and drive the
  * training session through the backend; `help` is generated from the table. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "console/console.h"
 #include "console/parse.h"
@@ -179,15 +181,8 @@ static int cmd_preset(con_ctx *c, int argc, char **argv)
     (void)argc;
     sm_hparams h = c->hp;
     sm_error e;
-    if (sm_hparams_preset(&h, argv[0], &e) != SM_OK) {
-        const char *const *p = sm_hparam_presets();
-        char names[256];
-        size_t w = 0;
-        names[0] = '\0';
-        for (int i = 0; p[i] && w < sizeof names; i++)
-            w += (size_t)snprintf(names + w, sizeof names - w, "%s%s", i ? ", " : "", p[i]);
-        return con_error(c, "preset: argument 1 '%s': %s (presets: %s)", argv[0], e.msg, names);
-    }
+    if (sm_hparams_preset(&h, argv[0], &e) != SM_OK) /* the library's message lists the presets */
+        return con_error(c, "preset: argument 1 '%s': %s", argv[0], e.msg);
     char list[1024] = "";
     size_t w = 0;
     for (int id = 0; id < SM_HP_COUNT; id++) {
@@ -283,31 +278,40 @@ static int cmd_show(con_ctx *c, int argc, char **argv)
  * (limit=200, no-header), parsed by the library's shared parser into *o. Returns 0 or 1 (reported). */
 static int data_options(con_ctx *c, int argc, char **argv, sm_data_opts *o)
 {
-    char store[CON_MAX_ARGS][300];
+    char *owned[CON_MAX_ARGS]; /* as long as typed: a fixed 300 bytes cut a long label list short */
     char *words[CON_MAX_ARGS + 1];
-    int n = 0;
+    int n = 0, rc = 0;
     for (int i = 0; i < argc && n < CON_MAX_ARGS; i++) {
         const char *w = argv[i];
         int value_of_prev = i > 0 && !strncmp(argv[i - 1], "--", 2) && !strchr(argv[i - 1], '=');
+        size_t cap = strlen(w) + 3;
+        if (!(owned[n] = malloc(cap))) {
+            rc = con_error(c, "load: out of memory");
+            break;
+        }
         if (!strncmp(w, "--", 2) || value_of_prev)
-            snprintf(store[n], sizeof store[n], "%s", w);
+            snprintf(owned[n], cap, "%s", w);
         else
-            snprintf(store[n], sizeof store[n], "--%s", w);
-        words[n] = store[n];
+            snprintf(owned[n], cap, "--%s", w);
+        words[n] = owned[n];
         n++;
     }
+    int count = n;
     words[n] = NULL;
     sm_error e;
     sm_data_opts_init(o);
-    if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
+    if (rc) {
         sm_data_opts_free(o);
-        return con_error(c, "load: %s", e.msg);
-    }
-    if (n > 0) {
+    } else if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
         sm_data_opts_free(o);
-        return con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
+        rc = con_error(c, "load: %s", e.msg);
+    } else if (n > 0) {
+        sm_data_opts_free(o);
+        rc = con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
     }
-    return 0;
+    for (int i = 0; i < count; i++)
+        free(owned[i]);
+    return rc;
 }
 
 static int cmd_load(con_ctx *c, int argc, char **argv)
@@ -506,6 +510,12 @@ static int cmd_break(con_ctx *c, int argc, char **argv)
 {
     char text[1024], err[256];
     int col = 0;
+    size_t len = 0;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + (i > 0);
+    if (len >= sizeof text) /* cut short, it could still parse, as another condition */
+        return con_error(c, "break: the condition is %zu characters long, at most %zu: split it over several "
+                            "breakpoints", len, sizeof text - 1);
     con_join(text, sizeof text, argc, argv);
     int id = con_breaks_add(&c->breaks, text, err, sizeof err, &col);
     if (id < 0)
@@ -604,6 +614,12 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
     con_status_get(c, &st);
     if (in_run(&st))
         return con_error(c, "replay: a run is in progress; `stop` first");
+    if (st.unsaved > 0 && access(argv[0], R_OK) != 0) /* a typo is reported as such, before the warning */
+        return con_error(c, "replay: %s: cannot open: %s", argv[0], strerror(errno));
+    if (st.unsaved > 0 && !(argc > 1 && !strcmp(argv[1], "force")))
+        return con_error(c, "replay: %s: replaying starts a new session, and %lld step%s of training would be lost: "
+                            "`save DIR` first, or `replay %s force`", argv[0], (long long)st.unsaved,
+                         st.unsaved == 1 ? "" : "s", argv[0]);
     sm_error e;
     if (c->be->replay(c->be_ud, argv[0], &e) != SM_OK)
         return con_error(c, "replay: %s", e.msg);
@@ -628,7 +644,6 @@ static int cmd_source(con_ctx *c, int argc, char **argv)
 
 static int cmd_predict(con_ctx *c, int argc, char **argv)
 {
-    char a[2048], b[2048];
     int sep = -1;
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], "||")) {
@@ -638,13 +653,26 @@ static int cmd_predict(con_ctx *c, int argc, char **argv)
         }
     if (sep == 0 || sep == argc - 1)
         return con_error(c, "predict: argument %d: '||' needs text on both sides", sep + 1);
-    con_join(a, sizeof a, sep < 0 ? argc : sep, argv);
-    if (sep >= 0)
-        con_join(b, sizeof b, argc - sep - 1, argv + sep + 1);
     NEED(predict, "predict");
+    /* the texts whole: a fixed buffer cut a long one short, even inside a UTF-8 character */
+    size_t cap = 1;
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) + 1;
+    char *a = malloc(cap), *b = malloc(cap);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return con_error(c, "predict: out of memory");
+    }
+    con_join(a, cap, sep < 0 ? argc : sep, argv);
+    if (sep >= 0)
+        con_join(b, cap, argc - sep - 1, argv + sep + 1);
     char out[1024];
     sm_error e;
-    if (c->be->predict(c->be_ud, a, sep >= 0 ? b : NULL, out, sizeof out, &e) != SM_OK)
+    sm_status st = c->be->predict(c->be_ud, a, sep >= 0 ? b : NULL, out, sizeof out, &e);
+    free(a);
+    free(b);
+    if (st != SM_OK)
         return con_error(c, "predict: %s", e.msg);
     con_print(c, "%s", out);
     return 0;
@@ -724,7 +752,9 @@ static const con_cmd commands[] = {
     {"rewind", "", "NAME", "return exactly to snapshot NAME (a pending breakpoint update is discarded)", cmd_rewind},
     {"save", "", "DIR", "write a checkpoint (weights, optimizer, teacher, RNG, data position, journal) to DIR", cmd_save},
     {"export", "", "metrics FILE.csv", "write the step and evaluation records to a CSV file", cmd_export},
-    {"replay", "", "FILE", "run a journal (a checkpoint's journal.jsonl) from the start", cmd_replay},
+    {"replay", "", "FILE [force]",
+     "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
+     "  with unsaved training it refuses unless force is given (the training would be lost)", cmd_replay},
     {"source", "", "FILE", "run the console commands in FILE", cmd_source},
     {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
     {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},

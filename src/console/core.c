@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "console/parse.h"
 
@@ -168,8 +169,9 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name)
     size_t cap = 0;
     long lineno = 0;
     int status = 0;
-    ssize_t got;
-    while (!c->quit && (got = getline(&line, &cap, f)) >= 0) {
+    ssize_t got = 0;
+    int read_errno = 0;
+    while (!c->quit && (errno = 0, got = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
             line[--got] = '\0';
@@ -189,7 +191,11 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name)
         }
         c->where = saved_where;
     }
+    read_errno = errno;
     c->where = saved_where;
+    /* a read error is not the end of the file (a signal, EINTR, is handled by the caller) */
+    if (got < 0 && ferror(f) && !c->quit && read_errno != EINTR)
+        status = con_error(c, "%s: cannot read line %ld: %s", name, lineno + 1, strerror(read_errno));
     free(line);
     return status;
 }
@@ -198,7 +204,15 @@ int con_exec_file(con_ctx *c, const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return con_error(c, "cannot open %s: %s", path, strerror(errno));
+        return con_error(c, "cannot open '%s': %s", path, strerror(errno));
+    /* a folder opens but cannot be read, and a device such as /dev/zero never ends a line */
+    struct stat sb;
+    if (fstat(fileno(f), &sb) == 0 && (S_ISDIR(sb.st_mode) || S_ISBLK(sb.st_mode) ||
+                                       (S_ISCHR(sb.st_mode) && !isatty(fileno(f))))) {
+        fclose(f);
+        return con_error(c, "'%s' is %s, not a file of commands: give a text file with one command a line",
+                         path, S_ISDIR(sb.st_mode) ? "a folder" : "a device");
+    }
     int status = con_exec_stream(c, f, path);
     fclose(f);
     return status;

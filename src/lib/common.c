@@ -282,10 +282,13 @@ sm_status sm_read_file(const char *path, char **data, size_t *len, size_t max_le
     *data = NULL;
     if (len)
         *len = 0;
+    struct stat st;
+    /* before opening: opening a FIFO waits for a writer, for ever */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return sm_err(e, SM_ERR_IO, "%s: not a regular file", path);
     FILE *f = fopen(path, "rb");
     if (!f)
         return sm_err(e, SM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);
         return sm_err(e, SM_ERR_IO, "%s: not a regular file", path);

@@ -388,10 +388,13 @@ sm_status sm_st_open_memory(const void *data, size_t len, const char *name, sm_s
 sm_status sm_st_open(const char *path, sm_st_file **out, sm_error *e)
 {
     *out = NULL;
+    struct stat sb;
+    /* before opening: opening a FIFO waits for a writer, for ever */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return sm_err(e, SM_ERR_IO, "%s: not a regular file", path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return sm_err(e, SM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return sm_err(e, SM_ERR_IO, "%s: not a regular file", path);

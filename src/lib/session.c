@@ -668,12 +668,14 @@ static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_r
     sm_status st = snap_restore(s, c->name, &r->err);
     if (st != SM_OK)
         return st;
-    journal(s, from, "rewind", 1, &a);
     pthread_mutex_lock(&s->mu);
     s->pending = 0;
     s->view_step = s->step;
     sm_journal_clear(&s->deferred);
     pthread_mutex_unlock(&s->mu);
+    /* after the pending update is dropped: at a breakpoint, journal() put an event at a step beyond
+     * the restored one among the deferred events, which were just cleared, and the rewind was lost */
+    journal(s, from, "rewind", 1, &a);
     free(s->pre_state);
     s->pre_state = NULL;
     reply_ok(r, s->step, "rewound from step %lld to snapshot %s at step %lld", (long long)from,

@@ -289,7 +289,8 @@ sm_status ui_theme_load(const char *name, const char *const *dirs, ui_theme *out
     char path[4096];
     const char *found = NULL;
     if (!name || !*name)
-        return sm_err(e, SM_ERR_INVALID, "theme: missing theme name");
+        return sm_err(e, SM_ERR_INVALID, "the theme name is empty: give a name such as light, or the path of "
+                      "a .theme file"); /* the caller says `theme:` or --theme */
     if (strchr(name, '/')) {
         if (sm_file_exists(name))
             found = name;
