@@ -51,6 +51,9 @@ done
 "$bin" -c 'preset fast' >"$tmp/out" 2>"$tmp/err"; check "unknown preset" 1 $?
 has "presets listed once" "$tmp/err" "preset: argument 1 'fast': unknown preset 'fast' (choices: vanilla, paper, mtdnn, r3f)"
 if grep -q "presets:" "$tmp/err"; then echo "FAIL: the presets listed twice"; fails=$((fails + 1)); fi
+"$bin" -c "save ''" >"$tmp/out" 2>"$tmp/err"; check "save with no folder" 1 $?
+has "the command named once" "$tmp/err" "save: no folder given"
+if grep -q "save: save:" "$tmp/err"; then echo "FAIL: the command named twice"; fails=$((fails + 1)); fi
 vocab=${srcdir:-..}/datasets/vocab.txt
 if [ -f "$vocab" ]; then
     "$bin" -c "new model vocab=$vocab labels=,," >"$tmp/out" 2>"$tmp/err"; check "new model labels=,," 1 $?

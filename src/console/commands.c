@@ -22,6 +22,15 @@
             return con_error(c, "%s: " NO_SESSION, name);     \
     } while (0)
 
+/* "CMD: what went wrong", unless the library's message already begins with "CMD: " */
+static int cmd_failed(con_ctx *c, const char *cmd, const char *msg)
+{
+    size_t n = strlen(cmd);
+    if (!strncmp(msg, cmd, n) && msg[n] == ':' && msg[n + 1] == ' ')
+        return con_error(c, "%s", msg);
+    return con_error(c, "%s: %s", cmd, msg);
+}
+
 static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
 {
     if (c->host && c->host->mark)
@@ -33,7 +42,7 @@ static void journal(con_ctx *c, const char *op, int argc, const char *const *arg
 {
     sm_error e;
     if (c->be && c->be->journal && c->be->journal(c->be_ud, op, argc, argv, &e) != SM_OK)
-        con_error(c, "journal: %s", e.msg);
+        cmd_failed(c, "journal", e.msg);
 }
 
 static int is_running(const con_status *st)
@@ -84,7 +93,7 @@ static int apply_hparam(con_ctx *c, const char *cmd, int id, double v, char *not
     if (c->be && c->be->set_hparam) {
         sm_error e;
         if (c->be->set_hparam(c->be_ud, id, v, &at, &e) != SM_OK)
-            return con_error(c, "%s: %s", cmd, e.msg);
+            return cmd_failed(c, cmd, e.msg);
     }
     c->hp.v[id] = v;
     c->hp_changed_at[id] = at;
@@ -102,7 +111,7 @@ static int cmd_set(con_ctx *c, int argc, char **argv)
         double v;
         sm_error e;
         if (sm_hparam_parse(id, argv[1], &v, &e) != SM_OK)
-            return con_error(c, "set: %s", e.msg);
+            return cmd_failed(c, "set", e.msg);
         char note[64], txt[64];
         if (apply_hparam(c, "set", id, v, note, sizeof note))
             return 1;
@@ -304,7 +313,7 @@ static int data_options(con_ctx *c, int argc, char **argv, sm_data_opts *o)
         sm_data_opts_free(o);
     } else if (sm_data_opts_parse(o, &n, words, 0, &e) != SM_OK) {
         sm_data_opts_free(o);
-        rc = con_error(c, "load: %s", e.msg);
+        rc = cmd_failed(c, "load", e.msg);
     } else if (n > 0) {
         sm_data_opts_free(o);
         rc = con_error(c, "load: '%s' is not a data option (`help load` lists them)", words[0]);
@@ -322,7 +331,7 @@ static int cmd_load(con_ctx *c, int argc, char **argv)
             return con_error(c, "load: argument 3 '%s': `load model PATH` takes no options", argv[2]);
         NEED(load_model, "load");
         if (c->be->load_model(c->be_ud, argv[1], &e) != SM_OK)
-            return con_error(c, "load model: %s", e.msg);
+            return cmd_failed(c, "load model", e.msg);
         con_info(c, "loaded model %s", argv[1]);
         return 0;
     }
@@ -350,7 +359,7 @@ static int cmd_new(con_ctx *c, int argc, char **argv)
     NEED(new_model, "new");
     sm_error e;
     if (c->be->new_model(c->be_ud, argc - 1, argv + 1, &e) != SM_OK)
-        return con_error(c, "new model: %s", e.msg);
+        return cmd_failed(c, "new model", e.msg);
     con_info(c, "new model ready (random weights)");
     return 0;
 }
@@ -378,7 +387,7 @@ static int cmd_train(con_ctx *c, int argc, char **argv)
         return con_error(c, "train: already running (at step %lld); `pause` or `stop` first", (long long)st.step);
     sm_error e;
     if (c->be->train(c->be_ud, n, epochs, &e) != SM_OK)
-        return con_error(c, "train: %s", e.msg);
+        return cmd_failed(c, "train", e.msg);
     con_status_get(c, &st);
     con_info(c, "training from step %lld%s", (long long)st.step,
              c->set.train_wait ? "" : " (in the background: `pause`, `set`, `show status`)");
@@ -409,7 +418,7 @@ static int cmd_pause(con_ctx *c, int argc, char **argv)
         return con_error(c, "pause: nothing is running (state: %s)", con_run_state_name(st.state));
     sm_error e;
     if (c->be->pause(c->be_ud, &e) != SM_OK)
-        return con_error(c, "pause: %s", e.msg);
+        return cmd_failed(c, "pause", e.msg);
     con_status_get(c, &st);
     con_info(c, "paused after step %lld", (long long)st.step);
     return 0;
@@ -428,7 +437,7 @@ static int cmd_resume(con_ctx *c, int argc, char **argv)
     int apply = !(argc && !strcmp(argv[0], "discard"));
     sm_error e;
     if (c->be->resume(c->be_ud, apply, &e) != SM_OK)
-        return con_error(c, "resume: %s", e.msg);
+        return cmd_failed(c, "resume", e.msg);
     if (st.state == CON_RUN_BREAK)
         con_info(c, "resuming; the pending update of step %lld was %s", (long long)st.step + 1,
                  apply ? "applied" : "discarded");
@@ -450,7 +459,7 @@ static int cmd_step(con_ctx *c, int argc, char **argv)
         return con_error(c, "step: training is running; `pause` first");
     sm_error e;
     if (c->be->step(c->be_ud, n, &e) != SM_OK)
-        return con_error(c, "step: %s", e.msg);
+        return cmd_failed(c, "step", e.msg);
     con_tick(c, 0);
     con_status_get(c, &st);
     if (st.has_step)
@@ -482,7 +491,7 @@ static int cmd_eval(con_ctx *c, int argc, char **argv)
     sm_eval_record_init(&ev);
     sm_error e;
     if (c->be->eval(c->be_ud, &ev, &e) != SM_OK)
-        return con_error(c, "eval: %s", e.msg);
+        return cmd_failed(c, "eval", e.msg);
     print_eval(c, &ev);
     return 0;
 }
@@ -498,7 +507,7 @@ static int cmd_stop(con_ctx *c, int argc, char **argv)
         return con_error(c, "stop: no run to stop (state: %s)", con_run_state_name(st.state));
     sm_error e;
     if (c->be->stop(c->be_ud, &e) != SM_OK)
-        return con_error(c, "stop: %s", e.msg);
+        return cmd_failed(c, "stop", e.msg);
     con_status_get(c, &st);
     con_info(c, "stopped at step %lld", (long long)st.step);
     return 0;
@@ -554,7 +563,7 @@ static int cmd_snapshot(con_ctx *c, int argc, char **argv)
     NEED(snapshot, "snapshot");
     sm_error e;
     if (c->be->snapshot(c->be_ud, argv[0], &e) != SM_OK)
-        return con_error(c, "snapshot: %s", e.msg);
+        return cmd_failed(c, "snapshot", e.msg);
     con_status st;
     con_status_get(c, &st);
     mark(c, CON_MARK_SNAPSHOT, st.step);
@@ -573,7 +582,7 @@ static int cmd_rewind(con_ctx *c, int argc, char **argv)
     int64_t step = 0;
     sm_error e;
     if (c->be->rewind(c->be_ud, argv[0], &step, &e) != SM_OK)
-        return con_error(c, "rewind: %s", e.msg);
+        return cmd_failed(c, "rewind", e.msg);
     mark(c, CON_MARK_REWIND, step);
     con_info(c, "rewound to snapshot %s (step %lld)", argv[0], (long long)step);
     return 0;
@@ -585,7 +594,7 @@ static int cmd_save(con_ctx *c, int argc, char **argv)
     NEED(save, "save");
     sm_error e;
     if (c->be->save(c->be_ud, argv[0], &e) != SM_OK)
-        return con_error(c, "save: %s", e.msg);
+        return cmd_failed(c, "save", e.msg);
     con_status st;
     con_status_get(c, &st);
     con_info(c, "saved step %lld to %s", (long long)st.step, argv[0]);
@@ -601,7 +610,7 @@ static int cmd_export(con_ctx *c, int argc, char **argv)
     NEED(export_metrics, "export");
     sm_error e;
     if (c->be->export_metrics(c->be_ud, argv[1], &e) != SM_OK)
-        return con_error(c, "export: %s", e.msg);
+        return cmd_failed(c, "export", e.msg);
     con_info(c, "wrote metrics to %s", argv[1]);
     return 0;
 }
@@ -622,7 +631,7 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
                          st.unsaved == 1 ? "" : "s", argv[0]);
     sm_error e;
     if (c->be->replay(c->be_ud, argv[0], &e) != SM_OK)
-        return con_error(c, "replay: %s", e.msg);
+        return cmd_failed(c, "replay", e.msg);
     con_status_get(c, &st);
     con_info(c, "replayed %s: step %lld", argv[0], (long long)st.step);
     return 0;
@@ -673,7 +682,7 @@ static int cmd_predict(con_ctx *c, int argc, char **argv)
     free(a);
     free(b);
     if (st != SM_OK)
-        return con_error(c, "predict: %s", e.msg);
+        return cmd_failed(c, "predict", e.msg);
     con_print(c, "%s", out);
     return 0;
 }
@@ -685,7 +694,7 @@ static int cmd_theme(con_ctx *c, int argc, char **argv)
         return con_error(c, "theme: there is no dashboard (the output is not a terminal, or it is off)");
     sm_error e;
     if (c->host->theme(c->host_ud, argv[0], &e) != SM_OK)
-        return con_error(c, "theme: %s", e.msg);
+        return cmd_failed(c, "theme", e.msg);
     return 0;
 }
 
