@@ -72,10 +72,7 @@ START_TEST(test_fuzz_lines)
     sm_rng_seed(&r, 20201125);
     con_ctx c;
     fake_session f;
-    memset(&f, 0, sizeof f);
-    con_init(&c, sink, NULL);
-    con_set_backend(&c, &fake_backend, &f);
-    c.set.train_wait = 0;
+    fake_console(&c, &f, sink);
     char line[512];
     int failed = 0;
     for (int i = 0; i < 20000; i++) {
@@ -123,10 +120,7 @@ START_TEST(test_fuzz_mutations)
     sm_rng_seed(&r, 7);
     con_ctx c;
     fake_session f;
-    memset(&f, 0, sizeof f);
-    con_init(&c, sink, NULL);
-    con_set_backend(&c, &fake_backend, &f);
-    c.set.train_wait = 0;
+    fake_console(&c, &f, sink);
     char line[256];
     for (int i = 0; i < 10000; i++) {
         const char *g = good[sm_rng_below(&r, sizeof good / sizeof good[0])];

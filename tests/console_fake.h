@@ -243,4 +243,13 @@ static const con_backend fake_backend = {
     .wait = fake_wait,
 };
 
+/* A console over a fresh pretend session f, writing to out; `train` does not wait for its steps. */
+static inline void fake_console(con_ctx *c, fake_session *f, con_out_fn out)
+{
+    memset(f, 0, sizeof *f);
+    con_init(c, out, NULL);
+    con_set_backend(c, &fake_backend, f);
+    c->set.train_wait = 0;
+}
+
 #endif

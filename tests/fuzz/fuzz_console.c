@@ -28,10 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size - 1] = '\0';
     con_ctx c;
     fake_session f;
-    memset(&f, 0, sizeof f);
-    con_init(&c, sink, NULL);
-    con_set_backend(&c, &fake_backend, &f);
-    c.set.train_wait = 0;
+    fake_console(&c, &f, sink);
     f.state = (con_run_state)(data[0] % (CON_RUN_DONE + 1));
     f.has_model = (data[0] & 0x10) != 0;
     f.unsaved = data[0] & 0x20 ? 3 : 0;
