@@ -73,6 +73,10 @@ void sm_hparams_default(sm_hparams *h);
 /* Parse text for hyperparameter id: type, enum choice and range checked; the error names the
  * parameter, the value and the allowed range or choices. */
 sm_status sm_hparam_parse(int id, const char *text, double *out, sm_error *e);
+/* A value for hyperparameter id as the table allows it (in range; an integer where the type is one;
+ * a choice index for an enum), e.g. read back from a file; the error says "hyperparameter 'name' is VALUE (allowed
+ * ...)". */
+sm_status sm_hparam_check(int id, double v, sm_error *e);
 /* "name=value" or (name, value): lookup, parse, store. */
 sm_status sm_hparams_set(sm_hparams *h, const char *name, const char *value, sm_error *e);
 /* Canonical text of a value (what `get` prints and the journal stores). */

@@ -302,6 +302,29 @@ sm_status sm_hparams_preset(sm_hparams *h, const char *name, sm_error *e)
     return SM_OK;
 }
 
+sm_status sm_hparam_check(int id, double v, sm_error *e)
+{
+    const sm_hparam_def *d = sm_hparam_def_at(id);
+    if (!d)
+        return sm_err(e, SM_ERR_INVALID, "no hyperparameter with id %d", id);
+    if (d->type == SM_HP_ENUM) {
+        if (sm_hparam_choice(id, v))
+            return SM_OK;
+        int nc = 0;
+        while (d->choices[nc])
+            nc++;
+        return sm_err(e, SM_ERR_RANGE, "hyperparameter '%s' is %g, which is not a choice index (0 to %d)",
+                      d->name, v, nc - 1);
+    }
+    if (v >= d->min && v <= d->max && (d->type != SM_HP_INT || v == floor(v)))
+        return SM_OK;
+    char lo[32], hi[32];
+    sm_hparam_format(id, d->min, lo, sizeof lo);
+    sm_hparam_format(id, d->max, hi, sizeof hi);
+    return sm_err(e, SM_ERR_RANGE, "hyperparameter '%s' is %g (allowed: %s%s to %s)", d->name, v,
+                  d->type == SM_HP_INT ? "an integer from " : "", lo, hi);
+}
+
 const char *sm_hparam_choice(int id, double v)
 {
     const sm_hparam_def *d = sm_hparam_def_at(id);

@@ -1333,24 +1333,10 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
                                               "number", k);
                 break;
             }
-            /* the same checks as `set`: a hand-edited or damaged state must not reach the trainer */
-            const sm_hparam_def *d = sm_hparam_def_at(id);
+            /* the table's checks, as for `set`: a hand-edited or damaged state must not reach the trainer */
             double x = json_number_value(v);
-            if (d->type == SM_HP_ENUM ? !sm_hparam_choice(id, x)
-                                      : (!(x >= d->min && x <= d->max) || (d->type == SM_HP_INT && x != floor(x)))) {
-                char lo[32], hi[32];
-                sm_hparam_format(id, d->min, lo, sizeof lo);
-                sm_hparam_format(id, d->max, hi, sizeof hi);
-                if (d->type == SM_HP_ENUM) {
-                    int nc = 0;
-                    while (d->choices[nc])
-                        nc++;
-                    st = sm_err(e, SM_ERR_RANGE, "session state: hyperparameter '%s' is %g, which is "
-                                                 "not a choice index (0 to %d)", k, x, nc - 1);
-                } else
-                    st = sm_err(e, SM_ERR_RANGE, "session state: hyperparameter '%s' is %g (allowed: %s%s "
-                                                 "to %s)", k, x, d->type == SM_HP_INT ? "an integer from " : "",
-                                lo, hi);
+            if ((st = sm_hparam_check(id, x, e)) != SM_OK) {
+                sm_err_prefix(e, "session state");
                 break;
             }
             nh.v[id] = x;
