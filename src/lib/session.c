@@ -467,6 +467,33 @@ static sm_status snap_restore(sm_session *s, const char *name, sm_error *e)
     return SM_OK;
 }
 
+/* After a rewind: the records of the branch that was left (steps and evaluations after the restored
+ * step) leave the history, and the view's last step, last and best evaluation are recomputed from
+ * what remains, so every display and export shows the restored state. */
+static void history_truncate(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->hist_n && s->hist[(s->hist_head + s->hist_n - 1) % s->hist_cap].step > s->step)
+        s->hist_n--;
+    s->has_step = s->hist_n > 0;
+    if (s->has_step)
+        s->last = s->hist[(s->hist_head + s->hist_n - 1) % s->hist_cap];
+    else
+        memset(&s->last, 0, sizeof s->last);
+    while (s->n_evals && s->evals[s->n_evals - 1].step > s->step)
+        s->n_evals--;
+    s->has_eval = s->n_evals > 0;
+    if (s->has_eval)
+        s->eval = s->evals[s->n_evals - 1];
+    s->has_best = 0;
+    for (size_t i = 0; i < s->n_evals; i++)
+        if (!s->has_best || better(&s->evals[i], &s->best)) {
+            s->best = s->evals[i];
+            s->has_best = 1;
+        }
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* ---- commands ---- */
 
 static void reply_ok(sm_session_reply *r, int64_t step, const char *fmt, ...) SM_PRINTF(3, 4);
@@ -673,6 +700,7 @@ static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_r
     s->view_step = s->step;
     sm_journal_clear(&s->deferred);
     pthread_mutex_unlock(&s->mu);
+    history_truncate(s);
     /* after the pending update is dropped: at a breakpoint, journal() put an event at a step beyond
      * the restored one among the deferred events, which were just cleared, and the rewind was lost */
     journal(s, from, "rewind", 1, &a);

@@ -1,0 +1,120 @@
+/* check_everyday.c: regression tests of the session for issue 12 on the toy backend: after a rewind
+ * the view (step record, epoch, last and best evaluation) and the exported metrics are those of the
+ * restored history, not of the branch that was left. It does not test BERT or the console. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "smartty/session.h"
+#include "testutil.h"
+#include "toy_backend.h"
+
+static sm_session *new_session(void)
+{
+    sm_session_backend be;
+    sm_hparams hp;
+    sm_error e;
+    sm_session *s;
+    toy_hparams(&hp);
+    ck_assert_int_eq(toy_backend(&be, NULL, &e), SM_OK);
+    ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
+    return s;
+}
+
+static void ok(sm_status st, const sm_session_reply *r)
+{
+    ck_assert_msg(st == SM_OK, "command failed: %s", r->err.msg);
+}
+
+START_TEST(test_rewind_view_is_restored)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    ok(sm_session_set(s, "eval_every", "3", &r), &r);
+    ok(sm_session_train(s, 6, &r), &r);
+    sm_session_view at6;
+    sm_session_view_get(s, &at6);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "a", &r), &r);
+    ok(sm_session_train(s, 20, &r), &r);
+    ok(sm_session_named(s, SM_CMD_REWIND, "a", &r), &r);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 6);
+    ck_assert_int_eq(v.has_step, 1);
+    ck_assert_int_eq(v.last.step, 6); /* not step 26 of the branch that was left */
+    ck_assert_int_eq(v.epoch, at6.epoch);
+    ck_assert_int_eq(v.has_eval, 1);
+    ck_assert_int_eq(v.eval.step, 6);
+    ck_assert(v.best.step <= 6);
+    sm_session_free(s);
+}
+END_TEST
+
+static int count_rows(const char *path, int *max_step)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    int rows = 0;
+    *max_step = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        int st = atoi(line);
+        ck_assert_msg(st > *max_step, "row %d: step %d after step %d", rows, st, *max_step);
+        *max_step = st;
+    }
+    fclose(f);
+    return rows;
+}
+
+START_TEST(test_export_after_rewind)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    sm_error e;
+    ok(sm_session_set(s, "eval_every", "4", &r), &r);
+    ok(sm_session_train(s, 8, &r), &r);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "a", &r), &r);
+    ok(sm_session_train(s, 8, &r), &r);
+    ok(sm_session_named(s, SM_CMD_REWIND, "a", &r), &r);
+    ok(sm_session_set(s, "lr", "0.3", &r), &r);
+    ok(sm_session_train(s, 4, &r), &r);
+    const char *path = "check_everyday_metrics.tmp.csv";
+    ck_assert_int_eq(sm_session_export_metrics(s, path, &e), SM_OK);
+    int last;
+    int rows = count_rows(path, &last);
+    unlink(path);
+    ck_assert_int_eq(rows, 12); /* steps 1..8, then the new branch's 9..12 */
+    ck_assert_int_eq(last, 12);
+    sm_eval_record *ev;
+    size_t ne = sm_session_evals(s, &ev);
+    ck_assert_uint_eq(ne, 3); /* steps 4, 8 and 12 of the current history */
+    ck_assert_int_eq(ev[2].step, 12);
+    free(ev);
+    sm_session_free(s);
+}
+END_TEST
+
+static Suite *everyday_suite(void)
+{
+    Suite *s = suite_create("everyday");
+    TCase *tc = tcase_create("rewind");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_rewind_view_is_restored);
+    tcase_add_test(tc, test_export_after_rewind);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(everyday_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
