@@ -21,6 +21,7 @@ typedef struct sm_hf_load_opts {
     const char *const *labels; /* names of those num_labels labels, or NULL for config.json's/LABEL_i */
     uint64_t init_seed;        /* seeds the fresh pooler/classifier (normal(0, initializer_range)) */
     int with_grads;            /* create the gradient arena too */
+    int quiet;                 /* 1: no notices (a reload whose notices were already given) */
 } sm_hf_load_opts;
 
 void sm_hf_load_opts_default(sm_hf_load_opts *o); /* config.json's labels, seed 42, no gradients */

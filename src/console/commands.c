@@ -323,6 +323,21 @@ static int data_options(con_ctx *c, int argc, char **argv, sm_data_opts *o)
     return rc;
 }
 
+/* 1 when the data options name --max-len (in any of the forms data_options reads). */
+static int gives_max_len(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *w = argv[i];
+        if (!strncmp(w, "--", 2))
+            w += 2;
+        else if (i > 0 && !strncmp(argv[i - 1], "--", 2) && !strchr(argv[i - 1], '='))
+            continue; /* the value of the option before */
+        if ((!strncmp(w, "max-len", 7) || !strncmp(w, "max_len", 7)) && (w[7] == '\0' || w[7] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 static int cmd_load(con_ctx *c, int argc, char **argv)
 {
     sm_error e;
@@ -341,6 +356,15 @@ static int cmd_load(con_ctx *c, int argc, char **argv)
     if (!c->be || !c->be->load_data) {
         sm_data_opts_free(&o);
         return con_error(c, "load: " NO_SESSION);
+    }
+    /* --max-len (a data option) and max_len (a hyperparameter) are one setting, as for smartty train */
+    if (gives_max_len(argc - 2, argv + 2) && o.max_len != (int)c->hp.v[SM_HP_MAX_LEN]) {
+        char note[64];
+        if (apply_hparam(c, "load", SM_HP_MAX_LEN, o.max_len, note, sizeof note)) {
+            sm_data_opts_free(&o);
+            return 1;
+        }
+        con_info(c, "max_len = %d", o.max_len);
     }
     sm_status st = c->be->load_data(c->be_ud, argv[0], argv[1], &o, &e);
     sm_data_opts_free(&o);
@@ -537,10 +561,10 @@ static int cmd_break(con_ctx *c, int argc, char **argv)
 
 static int cmd_delete(con_ctx *c, int argc, char **argv)
 {
-    (void)argc;
-    if (!strcmp(argv[0], "all")) {
+    if (argc == 0 || !strcmp(argv[0], "all")) {
+        const char *all = "all";
         con_breaks_clear(&c->breaks);
-        journal(c, "delete", 1, (const char *const *)argv);
+        journal(c, "delete", 1, &all);
         con_info(c, "deleted all breakpoints");
         return 0;
     }
@@ -756,7 +780,7 @@ static const con_cmd commands[] = {
      "pause before a step's update when COND holds; COND is nan, or FIELD OP NUMBER joined with and/or/not\n"
      "  OP is one of < <= > >= == !=; e.g. break loss > 2.5, break grad_norm > 10 or nan\n"
      "  dev_ fields are checked when an evaluation completes; the others before each update", cmd_break},
-    {"delete", "", "ID", "delete breakpoint ID (`show breaks` numbers them), or all of them", cmd_delete},
+    {"delete", "", "[ID]", "delete breakpoint ID (`show breaks` numbers them); without ID (or with all), every one", cmd_delete},
     {"snapshot", "", "NAME", "keep the complete training state in memory under NAME", cmd_snapshot},
     {"rewind", "", "NAME", "return exactly to snapshot NAME (a pending breakpoint update is discarded)", cmd_rewind},
     {"save", "", "DIR", "write a checkpoint (weights, optimizer, teacher, RNG, data position, journal) to DIR", cmd_save},

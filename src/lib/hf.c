@@ -234,7 +234,9 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         }
         char names[2048];
         name_list(names, sizeof names, list, (size_t)n_fresh);
-        if (inf.masked_lm)
+        if (opts->quiet)
+            (void)0; /* a reload: the notice was given */
+        else if (inf.masked_lm)
             sm_log(SM_LOG_NOTICE, "%s: a masked-language-model checkpoint: the pooler and the classifier are "
                    "initialised fresh (normal(0, %g), biases 0): %s; fine-tune before trusting its outputs", dir,
                    (double)cfg.initializer_range, names);
@@ -250,7 +252,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
     for (size_t j = 0; j < nf; j++)
         if (!used[j])
             list[n_unused++] = sm_st_tensor_at(f, j)->name;
-    if (n_unused) {
+    if (n_unused && !opts->quiet) {
         char names[2048];
         name_list(names, sizeof names, list, n_unused);
         sm_log(SM_LOG_NOTICE, "%s: %zu checkpoint tensor%s not used by a sequence classifier: %s", dir, n_unused,

@@ -231,7 +231,7 @@ sm_status sm_hparams_set(sm_hparams *h, const char *name, const char *value, sm_
         return sm_err(e, SM_ERR_INVALID, "%s: no value given (write name=value)", name);
     int id = sm_hparam_lookup(name);
     if (id < 0)
-        return sm_err(e, SM_ERR_NOTFOUND, "unknown hyperparameter '%s' (list them with `help set`)",
+        return sm_err(e, SM_ERR_NOTFOUND, "unknown hyperparameter '%s' (`smartty train --help-params` or the console's `show params` lists them)",
                       name);
     double v;
     sm_status st = sm_hparam_parse(id, value, &v, e);

@@ -50,6 +50,7 @@ static sm_status load_model_files(bert_ctx *c, const char *dir, int num_labels,
 {
     sm_hf_load_opts o;
     sm_hf_load_opts_default(&o);
+    o.quiet = dir == c->model_dir; /* a reload (a classifier of the data's size): notices were given */
     o.num_labels = num_labels;
     o.labels = labels;
     o.init_seed = seed;
@@ -622,6 +623,20 @@ static sm_status resume_pending(sm_session *s, bert_ctx *c, sm_error *e)
     return st;
 }
 
+/* The journal names files by their canonical absolute path, so a journal replays from any working
+ * folder (a path that no longer resolves is journalled as given). */
+static const char *journal_path(const char *path, char *buf, size_t cap)
+{
+    char *r = realpath(path, NULL);
+    if (!r || strlen(r) >= cap) {
+        free(r);
+        return path;
+    }
+    snprintf(buf, cap, "%s", r);
+    free(r);
+    return buf;
+}
+
 sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e)
 {
     bert_ctx *c = ctx_of(s, e);
@@ -637,7 +652,8 @@ sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e)
     sm_ckpt_kind kind = sm_checkpoint_resolve(dir, real, sizeof real);
     if ((st = bert_load_model(c, dir, e)) != SM_OK)
         return st;
-    const char *arg = dir;
+    char abs[4200];
+    const char *arg = journal_path(dir, abs, sizeof abs);
     if ((st = sm_session_journal_add(s, "load_model", 1, &arg, e)) != SM_OK)
         return st;
     c->resume_dir[0] = '\0';
@@ -712,7 +728,8 @@ sm_status sm_session_load_data(sm_session *s, int which, const char *path, const
         return st;
     char args[24][160];
     const char *argv[25];
-    argv[0] = path;
+    char abs[4200];
+    argv[0] = journal_path(path, abs, sizeof abs);
     int n = opts_args(o, args, 24);
     for (int i = 0; i < n; i++)
         argv[i + 1] = args[i];
