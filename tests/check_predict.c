@@ -62,13 +62,14 @@ static size_t run_predict(const char *model, json_t *tok, const int *idx, int n,
     fclose(f);
     const char *bin = getenv("SMARTTY_BIN");
     ck_assert_msg(bin && *bin, "SMARTTY_BIN is not set");
-    snprintf(cmd, sizeof cmd, "'%s' predict --model '%s' --data '%s' --batch 3 %s", bin, model, csv,
+    snprintf(cmd, sizeof cmd, "'%s' predict --model '%s' --data '%s' --batch 3 --output logits %s", bin, model, csv,
              pair ? "--text premise --text-pair hypothesis" : "--text sentence");
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     size_t k = 0;
     char line[1024];
     int lines = 0;
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, p)); /* the header naming the columns */
     while (fgets(line, sizeof line, p)) {
         lines++;
         char *s = line, *end;

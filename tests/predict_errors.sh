@@ -50,7 +50,7 @@ d="--data $tmp/data.tsv"
 expect 2 "--model DIR is required" -- $d
 expect 2 "--data FILE is required" -- --model "$tmp"
 expect 2 "--batch 0: expected a whole number" -- --model "$tmp" $d --batch 0
-expect 2 "unknown argument '--frobnicate'" -- --model "$tmp" $d --frobnicate
+expect 2 "unknown option '--frobnicate'" -- --model "$tmp" $d --frobnicate
 expect 2 "--delimiter" "expected tab or comma" -- --model "$tmp" $d --delimiter semicolon
 
 # folders and config.json

@@ -51,8 +51,8 @@ for f in config.json model.safetensors vocab.txt tokenizer_config.json trainer_s
     [ -f "$tmp/ck/$f" ] || fail "checkpoint lacks $f"
 done
 grep -q '"id2label"' "$tmp/ck/config.json" || fail "config.json has no id2label"
-# the checkpoint is a model folder that predict loads as it is
-[ "$("$bin" predict --model "$tmp/ck" --data "$data/dev.tsv" --limit 3 2>"$tmp/err" | wc -l)" -eq 3 ] \
+# the checkpoint is a model folder that predict loads as it is (a header line, then a line per row)
+[ "$("$bin" predict --model "$tmp/ck" --data "$data/dev.tsv" --limit 3 2>"$tmp/err" | wc -l)" -eq 4 ] \
     || fail "predict on the checkpoint: $(cat "$tmp/err")"
 grep -q '"step":0,"op":"preset","args":\["paper"\]' "$tmp/ck/journal.jsonl" || fail "journal lacks the preset"
 grep -q '"step":6,"op":"save"' "$tmp/ck/journal.jsonl" || fail "journal lacks the save at step 6"

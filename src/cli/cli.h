@@ -10,5 +10,6 @@ int cli_gen_demo(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_data(int argc, char **argv);
 int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
 
 #endif

@@ -1,32 +1,70 @@
-/* cmd_predict.c: `smartty predict`: load a Hugging Face checkpoint folder and a data file, run the model
- * in evaluation mode and print one line per row: the logits (tab-separated) or the regression value,
- * each %.7g. Errors and the library's notices go to standard error; it never trains or writes files. */
+/* cmd_predict.c: `smartty predict`: load a model folder (or checkpoint) and a data file, run the model
+ * in evaluation mode (the library's one classify call) and print a header line, then one line per row:
+ * the label name and its probability (default), every class's probability, or the logits; regression
+ * prints the value. Errors and notices go to standard error; it never trains or writes files. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
 #include "smartty/data.h"
-#include "smartty/hf.h"
-#include "smartty/model.h"
-#include "smartty/tokenizer.h"
+#include "smartty/predict.h"
+
+typedef struct predict_args {
+    const char *model, *data, *output;
+    long batch;
+} predict_args;
+
+static int parse_batch(void *ud, const char *opt, const char *v)
+{
+    predict_args *a = ud;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 1 || n > 65536) {
+        fprintf(stderr, "smartty predict: %s %s: expected a whole number from 1 to 65536\n", opt, v);
+        return 2;
+    }
+    a->batch = n;
+    return 0;
+}
+
+static int parse_output(void *ud, const char *opt, const char *v)
+{
+    (void)ud;
+    if (strcmp(v, "label") && strcmp(v, "probs") && strcmp(v, "logits")) {
+        fprintf(stderr, "smartty predict: %s '%s': expected label, probs or logits\n", opt, v);
+        return 2;
+    }
+    return 0;
+}
+
+static predict_args args;
+static const cli_opt options[] = {
+    {"--model", "DIR", "the model folder or checkpoint (required)", &args.model, NULL, NULL},
+    {"--data", "FILE", "the rows to predict (required); a label column is ignored", &args.data, NULL, NULL},
+    {"--output", "WHAT", "label (default): the label name and its probability;\n"
+                         "probs: every class's probability; logits: the raw outputs", &args.output, NULL,
+     parse_output},
+    {"--batch", "N", "rows per forward pass (default 32)", NULL, NULL, parse_batch},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
 
 static void predict_usage(FILE *out)
 {
     fprintf(out,
-            "usage: smartty predict --model DIR --data FILE [--text COL] [--text-pair COL] [--no-header]\n"
-            "                       [--delimiter tab|comma] [--max-len N] [--batch N] [data options]\n"
+            "usage: smartty predict --model DIR --data FILE [--output label|probs|logits] [--batch N]\n"
+            "                       [data options]\n"
             "\n"
-            "Runs the checkpoint in DIR (a Hugging Face folder: config.json, model.safetensors, vocab.txt or\n"
-            "tokenizer.json, tokenizer_config.json) over every row of FILE and prints one line per row: the\n"
-            "logits separated by tabs (classification) or the predicted value (regression), each %%.7g.\n"
-            "\n"
-            "  --model DIR            the checkpoint folder (required)\n"
-            "  --data FILE            the rows to predict (required); a label column is ignored\n"
-            "  --batch N              rows per forward pass (default 32)\n"
-            "  --help                 this text\n"
-            "data options (columns are 1-based numbers or header names):\n%s",
+            "Runs the model in DIR (a Hugging Face folder or a smartty checkpoint) over every row of FILE\n"
+            "and prints a header line naming the columns, then one tab-separated line per row: the\n"
+            "predicted label (its name from id2label) and its probability, every class's probability\n"
+            "(--output probs) or the logits (--output logits), %%.7g; a regression model prints the value.\n"
+            "\n");
+    cli_opts_usage(out, options);
+    fprintf(out, "  --help                 this text\ndata options (columns are 1-based numbers or header names):\n%s",
             sm_data_opts_usage());
 }
 
@@ -37,60 +75,39 @@ static void log_to_stderr(void *ud, sm_log_level level, const char *msg)
         fprintf(stderr, "smartty predict: %s: %s\n", level == SM_LOG_WARN ? "warning" : "notice", msg);
 }
 
-static int parse_count(const char *opt, const char *v, long lo, long hi, long *out)
+static void print_rows(const sm_predictor *p, const sm_classified *c, const char *output)
 {
-    char *end;
-    errno = 0;
-    long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || errno || n < lo || n > hi) {
-        fprintf(stderr, "smartty predict: %s %s: expected a whole number from %ld to %ld\n", opt, v ? v : "(missing)",
-                lo, hi);
-        return 0;
+    int C = c->C, reg = p->cfg.problem == SM_PROBLEM_REGRESSION;
+    char name[64];
+    if (reg) {
+        printf("value\n");
+    } else if (!strcmp(output, "label")) {
+        printf("label\tprobability\n");
+    } else {
+        for (int k = 0; k < C; k++)
+            printf("%s%s", k ? "\t" : "", sm_predictor_label(p, k, name, sizeof name));
+        putchar('\n');
     }
-    *out = n;
-    return 1;
-}
-
-/* Forward every row in file order, batch rows at a time, printing as it goes. */
-static sm_status run(const sm_bert *m, const sm_dataset *ds, int32_t pad_id, int batch, int max_len, sm_error *e)
-{
-    size_t n = sm_dataset_size(ds);
-    const sm_bert_config *c = sm_bert_config_get(m);
-    int B = (size_t)batch < n ? batch : (int)n;
-    sm_bert_acts *a = NULL;
-    sm_batch b;
-    memset(&b, 0, sizeof b);
-    uint32_t *rows = sm_calloc((size_t)B, sizeof *rows, e, "row list");
-    if (!rows)
-        return SM_ERR_NOMEM;
-    sm_status st = sm_bert_acts_create(&a, m, B, max_len, 0, e);
-    for (size_t start = 0; st == SM_OK && start < n; start += (size_t)B) {
-        int k = n - start < (size_t)B ? (int)(n - start) : B;
-        for (int i = 0; i < k; i++)
-            rows[i] = (uint32_t)(start + (size_t)i);
-        if ((st = sm_batch_fill(&b, ds, rows, k, pad_id, e)) != SM_OK)
-            break;
-        if ((st = sm_bert_forward(m, sm_bert_weights_const(m), a, &b, SM_BERT_EVAL, NULL, e)) != SM_OK) {
-            sm_err_prefix(e, "%s: rows %zu to %zu", sm_dataset_report(ds)->path, start + 1, start + (size_t)k);
-            break;
-        }
-        const float *logits = sm_bert_acts_logits(a);
-        for (int i = 0; i < k; i++) {
-            for (int j = 0; j < c->num_labels; j++)
-                printf("%s%.7g", j ? "\t" : "", (double)logits[(size_t)i * (size_t)c->num_labels + (size_t)j]);
+    for (int i = 0; i < c->B; i++) {
+        size_t r = (size_t)i * (size_t)C;
+        if (reg) {
+            printf("%.7g\n", (double)c->logits[r]);
+        } else if (!strcmp(output, "label")) {
+            printf("%s\t%.7g\n", sm_predictor_label(p, c->label[i], name, sizeof name), c->probs[r + (size_t)c->label[i]]);
+        } else {
+            for (int k = 0; k < C; k++)
+                printf("%s%.7g", k ? "\t" : "",
+                       !strcmp(output, "probs") ? c->probs[r + (size_t)k] : (double)c->logits[r + (size_t)k]);
             putchar('\n');
         }
     }
-    sm_batch_free(&b);
-    sm_bert_acts_free(a);
-    free(rows);
-    return st;
 }
 
 int cli_predict(int argc, char **argv)
 {
-    const char *model_dir = NULL, *data_path = NULL;
-    long batch = 32;
+    memset(&args, 0, sizeof args);
+    args.batch = 32;
+    args.output = "label";
     sm_error e;
     sm_error_clear(&e);
     sm_data_opts o;
@@ -102,79 +119,45 @@ int cli_predict(int argc, char **argv)
         sm_data_opts_free(&o);
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *eq = strchr(a, '=');
-        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
-        const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-        int used = eq ? 1 : 2;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            predict_usage(stdout);
-            sm_data_opts_free(&o);
-            return 0;
-        } else if (nl == 7 && !strncmp(a, "--model", 7) && val) {
-            model_dir = val;
-        } else if (nl == 6 && !strncmp(a, "--data", 6) && val) {
-            data_path = val;
-        } else if (nl == 7 && !strncmp(a, "--batch", 7)) {
-            if (!parse_count("--batch", val, 1, 65536, &batch)) {
-                sm_data_opts_free(&o);
-                return 2;
-            }
-        } else {
-            if (!strncmp(a, "--model", 7) || !strncmp(a, "--data", 6))
-                fprintf(stderr, "smartty predict: %.*s needs a value\n", (int)nl, a);
-            else
-                fprintf(stderr, "smartty predict: unknown argument '%s'\n", a);
-            fprintf(stderr, "run `smartty predict --help` for the options\n");
-            sm_data_opts_free(&o);
-            return 2;
-        }
-        i += used - 1;
+    int prc = cli_opts_parse("predict", options, &args, argc, argv, 1, predict_usage);
+    if (prc) {
+        sm_data_opts_free(&o);
+        return prc == 1 ? 0 : prc;
     }
-    if (!model_dir || !data_path) {
+    if (!args.model || !args.data) {
         fprintf(stderr, "smartty predict: %s is required\nusage: smartty predict --model DIR --data FILE [options] "
-                "(see --help)\n", !model_dir ? "--model DIR" : "--data FILE");
+                "(see --help)\n", !args.model ? "--model DIR" : "--data FILE");
         sm_data_opts_free(&o);
         return 2;
     }
 
     sm_log_set(log_to_stderr, NULL);
     int rc = 1;
-    sm_bert *m = NULL;
-    sm_tokenizer *tok = NULL;
+    sm_predictor p;
     sm_dataset *ds = NULL;
-    sm_bert_config cfg;
-    sm_hf_info info;
-    sm_status st = sm_hf_load(model_dir, NULL, &m, &cfg, &info, &e);
+    sm_classified c;
+    memset(&c, 0, sizeof c);
+    sm_status st = sm_predictor_load(&p, args.model, &e);
     if (st != SM_OK)
         goto out;
-    if (info.fresh_classifier)
+    if (p.info.fresh_classifier)
         fprintf(stderr, "smartty predict: warning: %s has no trained classifier: these outputs come from a "
-                "randomly initialised head\n", model_dir);
-    if ((st = sm_tokenizer_load(model_dir, -1, &tok, &e)) != SM_OK)
-        goto out;
-    if ((st = sm_dataset_load(data_path, &o, &ds, &e)) != SM_OK)
+                "randomly initialised head\n", args.model);
+    if ((st = sm_predictor_dataset(&p, args.data, &o, &ds, &e)) != SM_OK)
         goto out;
     const sm_data_report *rep = sm_dataset_report(ds);
-    fprintf(stderr, "smartty predict: %zu rows of %s: text column %d%s%s%s", rep->rows, data_path, rep->text_col,
+    fprintf(stderr, "smartty predict: %zu rows of %s: text column %d%s%s%s", rep->rows, args.data, rep->text_col,
             rep->text_name[0] ? " (" : "", rep->text_name, rep->text_name[0] ? ")" : "");
     if (rep->pair_col)
         fprintf(stderr, ", pair column %d%s%s%s", rep->pair_col, rep->pair_name[0] ? " (" : "", rep->pair_name,
                 rep->pair_name[0] ? ")" : "");
     fputc('\n', stderr);
-    if (sm_dataset_report(ds)->skipped)
+    if (rep->skipped)
         fprintf(stderr, "smartty predict: notice: %zu bad rows skipped (--skip-bad): they get no line\n",
-                sm_dataset_report(ds)->skipped);
-    int max_len = o.max_len < cfg.max_position ? o.max_len : cfg.max_position;
-    if (sm_dataset_size(ds) == 0) {
-        rc = 0;
+                rep->skipped);
+    if ((st = sm_classify_dataset(p.model, ds, sm_tokenizer_pad_id(p.tok), (int)args.batch, &c, &e)) != SM_OK)
         goto out;
-    }
-    if ((st = sm_dataset_tokenize(ds, tok, max_len, &e)) != SM_OK)
-        goto out;
-    if ((st = run(m, ds, sm_tokenizer_pad_id(tok), (int)batch, max_len, &e)) != SM_OK)
-        goto out;
+    print_rows(&p, &c, args.output);
     rc = 0;
 out:
     if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -184,11 +167,9 @@ out:
         fprintf(stderr, "smartty predict: %s\n", e.msg);
     }
     sm_log_set(NULL, NULL);
+    sm_classified_free(&c);
     sm_dataset_free(ds);
-    sm_tokenizer_free(tok);
-    sm_bert_free(m);
-    if (m)
-        sm_config_free(&cfg);
+    sm_predictor_free(&p); /* after a failed load it is empty */
     sm_data_opts_free(&o);
     return rc;
 }

@@ -16,7 +16,8 @@ typedef struct cli_command {
 
 static const cli_command commands[] = {
     {"console", cli_console, "the interactive console (also with no command, or -x FILE / -c CMDS)"},
-    {"predict", cli_predict, "run a model over a data file and print logits or predictions"},
+    {"eval", cli_eval, "evaluate a model on a labelled data file: metrics, per-class report, confusion matrix"},
+    {"predict", cli_predict, "run a model over a data file and print label names and probabilities (or logits)"},
     {"demo", cli_demo, "the dashboard over a small model trained on the generated demo data"},
     {"gen-demo", cli_gen_demo, "write the built-in demo's small data sets and vocabulary"},
     {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},

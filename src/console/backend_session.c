@@ -21,6 +21,7 @@
 #include "smartty/journal.h"
 #include "smartty/model.h"
 #include "smartty/session.h"
+#include "smartty/predict.h"
 #include "smartty/tokenizer.h"
 
 #define EVQ 256
@@ -591,59 +592,23 @@ static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
     if (!tok || !m)
         return sm_err(e, SM_ERR_STATE, "no model loaded (`load model PATH`)");
     const sm_bert_config *cfg = sm_bert_config_get(m);
-    sm_ids ids = {0}, types = {0};
-    int max_len = (int)sm_session_hparams(s)->v[SM_HP_MAX_LEN];
-    if (max_len <= 0 || max_len > cfg->max_position)
-        max_len = cfg->max_position;
-    sm_status st = sm_tokenizer_encode_pair(tok, p->a, p->b, max_len, &ids, &types, e);
-    sm_bert_acts *acts = NULL;
-    int T = (int)ids.n;
-    float mask[4096];
-    int32_t len = T;
-    if (st == SM_OK && T > 4096)
-        st = sm_err(e, SM_ERR_RANGE, "the text is too long (%d tokens)", T);
-    if (st == SM_OK)
-        st = sm_bert_acts_create(&acts, m, 1, T, 0, e);
+    sm_classified out;
+    memset(&out, 0, sizeof out);
+    sm_status st = sm_classify_text(m, tok, p->a, p->b, (int)sm_session_hparams(s)->v[SM_HP_MAX_LEN], &out, e);
     if (st == SM_OK) {
-        for (int t = 0; t < T; t++)
-            mask[t] = 1.0f;
-        sm_batch b;
-        memset(&b, 0, sizeof b);
-        b.B = 1;
-        b.T = T;
-        b.ids = ids.v;
-        b.types = types.v;
-        b.mask = mask;
-        b.lengths = &len;
-        st = sm_bert_forward(m, sm_bert_weights_const(m), acts, &b, SM_BERT_EVAL, NULL, e);
-    }
-    if (st == SM_OK) {
-        const float *lg = sm_bert_acts_logits(acts);
-        int C = cfg->num_labels;
         if (cfg->problem == SM_PROBLEM_REGRESSION) {
-            snprintf(p->out, p->cap, "%.6g", lg[0]);
+            snprintf(p->out, p->cap, "%.6g", out.probs[0]);
         } else {
-            double mx = lg[0], z = 0;
-            int best = 0;
-            for (int k = 1; k < C; k++)
-                if (lg[k] > mx) {
-                    mx = lg[k];
-                    best = k;
-                }
-            for (int k = 0; k < C; k++)
-                z += exp(lg[k] - mx);
             char name[32];
-            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(s, cfg, best, name, sizeof name));
-            for (int k = 0; k < C && w < p->cap; k++)
+            size_t w = (size_t)snprintf(p->out, p->cap, "%s", label_name(s, cfg, out.label[0], name, sizeof name));
+            for (int k = 0; k < out.C && w < p->cap; k++)
                 w += (size_t)snprintf(p->out + w, p->cap - w, "%s%s %.4f", k ? ", " : "  (",
-                                      label_name(s, cfg, k, name, sizeof name), exp(lg[k] - mx) / z);
+                                      label_name(s, cfg, k, name, sizeof name), out.probs[k]);
             if (w < p->cap)
                 snprintf(p->out + w, p->cap - w, ")");
         }
     }
-    sm_bert_acts_free(acts);
-    sm_ids_free(&ids);
-    sm_ids_free(&types);
+    sm_classified_free(&out);
     return st;
 }
 
