@@ -42,6 +42,10 @@ typedef enum sm_hp_id {
     SM_HP_SEED,
     SM_HP_EVAL_EVERY,   /* steps between evaluations, 0 = at the end of each epoch */
     SM_HP_LOG_EVERY,    /* steps between progress lines */
+    SM_HP_SAVE_EVERY,   /* steps between checkpoints OUT/checkpoint-STEP, 0 = none */
+    SM_HP_SAVE_LIMIT,   /* checkpoint-STEP folders kept (the last ones), 0 = all */
+    SM_HP_SAVE_BEST,    /* 1: keep the best evaluation's checkpoint in OUT/best */
+    SM_HP_BEST_METRIC,  /* enum: auto (the task's), acc, f1, mcc, macro_f1, pearson, spearman, loss */
     SM_HP_COUNT
 } sm_hp_id;
 

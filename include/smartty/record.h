@@ -46,7 +46,7 @@ typedef struct sm_eval_record {
 
 /* Fields addressable by name (breakpoints, CSV columns, the dashboard). Step fields: loss, rs, breg,
  * total, rs_raw, breg_raw, grad_norm, delta_norm, lr, beta, examples_per_s, tokens_per_s, seconds,
- * step, epoch, skipped. Eval fields are prefixed "dev_": dev_loss, dev_acc, dev_f1, dev_mcc,
+ * step, epoch (1-based, as every display shows it), skipped. Eval fields are prefixed "dev_": dev_loss, dev_acc, dev_f1, dev_mcc,
  * dev_macro_f1, dev_pearson, dev_spearman. */
 typedef enum sm_field_source { SM_FIELD_STEP, SM_FIELD_EVAL } sm_field_source;
 typedef struct sm_field_def {
@@ -60,6 +60,9 @@ const sm_field_def *sm_field_at(size_t i);
 int sm_field_lookup(const char *name); /* index, or -1 */
 /* Value of field i from the records (eval may be NULL: eval fields are then NaN). */
 double sm_field_value(int i, const sm_step_record *s, const sm_eval_record *ev);
+/* The inverse (e.g. reading a saved history): store v into field i; -1 when i is unknown, its record
+ * is NULL, or v is not a whole number for an integer field. */
+int sm_field_set(int i, sm_step_record *s, sm_eval_record *ev, double v);
 void sm_eval_record_init(sm_eval_record *ev); /* all metrics NaN */
 
 #endif

@@ -203,6 +203,11 @@ void sm_session_set_break_fn(sm_session *s, sm_break_fn fn, void *ud);
 /* Steps kept in the history (default 100000; older ones are dropped). */
 void sm_session_set_history_cap(sm_session *s, size_t cap);
 
+/* Where the checkpoints of save_every (DIR/checkpoint-STEP, the last save_limit kept) and save_best
+ * (DIR/best) go; "" or NULL: none are written. Set before training. */
+void sm_session_set_output_dir(sm_session *s, const char *dir);
+const char *sm_session_output_dir(sm_session *s);
+
 /* Start/stop the trainer thread. sm_session_join waits for the thread to end (after it applied
  * every queued command; a run in progress is paused first). */
 sm_status sm_session_start(sm_session *s, sm_error *e);
@@ -234,6 +239,10 @@ void sm_session_view_get(sm_session *s, sm_session_view *v);
 /* Copies of the history's step records (oldest first) and of the evaluations; caller frees. */
 size_t sm_session_history(sm_session *s, sm_step_record **out);
 size_t sm_session_evals(sm_session *s, sm_eval_record **out);
+/* Replace the history by saved records (a checkpoint's log_history, oldest first); the view's last
+ * step and last and best evaluations follow from them. Only while no step runs. */
+sm_status sm_session_history_set(sm_session *s, const sm_step_record *steps, size_t n,
+                                 const sm_eval_record *evals, size_t ne, sm_error *e);
 /* Write every step record of the history as CSV (libcsv quoting): a header of record.h's step
  * field names, then one row per step; dev fields are filled on the rows where an evaluation ran. */
 sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e);
@@ -286,10 +295,21 @@ struct sm_tokenizer;
 /* A backend with nothing loaded; load a model and a training set into its session before training. */
 sm_status sm_bert_backend_new(sm_session_backend *be, sm_error *e);
 /* These run where the state lives: directly without the thread, through sm_session_call with it.
- * Load a Hugging Face model folder or a smartty checkpoint (its label mapping then fixes the data's,
- * and its training state is restored as soon as the training set is loaded: load the same training
- * file with the same options). Only before training (step 0) or to resume a checkpoint. */
+ * Load a Hugging Face model folder or a smartty checkpoint's weights, labels and tokenizer (its label
+ * mapping then fixes the data's) for a fresh run. Only before training (step 0) or to resume. */
 sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e);
+/* Resume a smartty checkpoint: its model now, its complete training state once the training set is
+ * loaded (the same file with the same options). Journalled as load_model. */
+sm_status sm_session_load_checkpoint(sm_session *s, const char *dir, sm_error *e);
+/* Resume a checkpoint with the training (and dev) set and data options saved in its
+ * trainer_state.json; train/dev (NULL: the saved path) give a moved file's new place. A missing file
+ * is named with what to do. */
+sm_status sm_session_resume_checkpoint(sm_session *s, const char *dir, const char *train, const char *dev,
+                                       sm_error *e);
+/* The path and data options a checkpoint saved for its training (which 0) or dev (1) set
+ * (SM_ERR_NOTFOUND when it saved none). o is initialised; free it on success. */
+sm_status sm_session_checkpoint_data(const char *dir, int which, char *path, size_t cap,
+                                     struct sm_data_opts *o, sm_error *e);
 /* which: 0 train, 1 dev. The texts are tokenized with the model's tokenizer and max_len; labels follow
  * a trained classifier's mapping, else the training set's (the dev set follows the training set).
  * Journalled as load_train/load_dev with the path and the options that differ from the defaults. */

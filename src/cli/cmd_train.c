@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_opts.h"
+#include "console/console.h"
 #include "smartty/checkpoint.h"
 #include "smartty/data.h"
 #include "smartty/hparams.h"
@@ -22,10 +26,13 @@
 #define MAX_SETS 128
 
 typedef struct train_args {
-    const char *model, *train, *dev, *preset, *save, *metrics, *resume;
+    const char *model, *train, *dev, *preset, *save, *metrics, *resume, *output_dir;
     const char *sets[MAX_SETS];
-    int n_sets;
+    char *owned[MAX_SETS];  /* "name=value" joined from `--set name value` */
+    int n_sets, n_owned;
     long long steps;  /* --steps: this many steps now, even past the plan; 0 = to the plan's end */
+    int save_best, help_params;
+    long long dev_limit, dev_sample; /* -1: not given */
     sm_data_opts data;
 } train_args;
 
@@ -58,31 +65,74 @@ static void on_log(void *ud, sm_log_level level, const char *msg)
         fprintf(stderr, "smartty train: %s%s\n", level == SM_LOG_WARN ? "warning: " : "", msg);
 }
 
+static int opt_set(void *ud, const char *opt, const char *v)
+{
+    train_args *a = ud;
+    (void)opt;
+    if (a->n_sets == MAX_SETS) {
+        fprintf(stderr, "smartty train: more than %d --set options\n", MAX_SETS);
+        return 2;
+    }
+    a->sets[a->n_sets++] = v;
+    return 0;
+}
+
+static int whole(const char *opt, const char *v, long long lo, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < lo) {
+        fprintf(stderr, "smartty train: %s '%s': expected a whole number >= %lld\n", opt, v, lo);
+        return 2;
+    }
+    *out = n;
+    return 0;
+}
+
+static int opt_steps(void *ud, const char *opt, const char *v) { return whole(opt, v, 1, &((train_args *)ud)->steps); }
+static int opt_dev_limit(void *ud, const char *opt, const char *v) { return whole(opt, v, 0, &((train_args *)ud)->dev_limit); }
+static int opt_dev_sample(void *ud, const char *opt, const char *v) { return whole(opt, v, 0, &((train_args *)ud)->dev_sample); }
+
+static train_args args_storage;
+static const cli_opt options[] = {
+    {"--model", "DIR", "Hugging Face model folder, or a smartty checkpoint whose weights, labels and\n"
+                       "tokenizer start a fresh run (two-stage fine-tuning)", &args_storage.model, NULL, NULL},
+    {"--train", "FILE", "training set (TSV or CSV); with --resume, the saved one by default", &args_storage.train, NULL, NULL},
+    {"--dev", "FILE", "evaluation set (the training set's columns and labels unless given)", &args_storage.dev, NULL, NULL},
+    {"--dev-limit", "N", "keep the first N dev rows (--limit applies to the training set only)", NULL, NULL, opt_dev_limit},
+    {"--dev-sample", "N", "a reproducible random N of the dev rows (with --seed)", NULL, NULL, opt_dev_sample},
+    {"--preset", "NAME", "vanilla, paper, mtdnn or r3f (before the --set values)", &args_storage.preset, NULL, NULL},
+    {"--set", "NAME=VALUE", "a hyperparameter (repeatable), also `--set NAME VALUE`; transformers'\n"
+                            "names are aliases (learning_rate, num_train_epochs, ...)", NULL, NULL, opt_set},
+    {"--steps", "N", "train N steps in this run, even past the plan's end (the plan, epochs or\n"
+                     "max_steps, still sets the learning-rate schedule); default: until it ends", NULL, NULL, opt_steps},
+    {"--save", "DIR", "write a checkpoint there at the end (atomically)", &args_storage.save, NULL, NULL},
+    {"--output-dir", "DIR", "where save_every writes checkpoint-STEP folders and save_best writes best\n"
+                            "(default: the --save folder with -checkpoints appended)", &args_storage.output_dir, NULL, NULL},
+    {"--save-best", NULL, "keep the best evaluation's checkpoint in OUT/best (--set save_best=1)", NULL,
+     &args_storage.save_best, NULL},
+    {"--metrics", "FILE", "write every step's record as CSV", &args_storage.metrics, NULL, NULL},
+    {"--resume", "DIR", "continue a checkpoint: its model, full state, hyperparameters and data\n"
+                        "(the saved files and options; an option given again must agree)", &args_storage.resume, NULL, NULL},
+    {"--help-params", NULL, "list the hyperparameters with their ranges", NULL, &args_storage.help_params, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: smartty train --model DIR --train FILE [--dev FILE] [data options]\n"
-            "                     [--preset NAME] [--set name=value ...] [--steps N]\n"
-            "                     [--save DIR] [--metrics FILE.csv] [--resume DIR]\n"
+            "                     [--preset NAME] [--set name=value ...] [--steps N] [--save DIR]\n"
+            "                     [--save-best] [--output-dir DIR] [--metrics FILE.csv]\n"
+            "       smartty train --resume DIR [--steps N] [--save DIR] [options]\n"
             "\n"
             "Fine-tune a BERT classifier with SMART. Hyperparameters are checked before anything\n"
             "loads; `smartty train --help-params` lists them with their ranges.\n"
-            "\n"
-            "  --model DIR       Hugging Face model folder (or smartty checkpoint) to start from\n"
-            "  --train FILE      training set (TSV or CSV)\n"
-            "  --dev FILE        evaluation set (same columns and labels)\n"
-            "  --preset NAME     vanilla, paper, mtdnn or r3f (before the --set values)\n"
-            "  --set NAME=VALUE  a hyperparameter (repeatable), e.g. --set lambda_s=3\n"
-            "  --steps N         train N steps in this run, even past the plan's end (the plan,\n"
-            "                    epochs or max_steps, still sets the learning-rate schedule);\n"
-            "                    default: until the plan ends\n"
-            "  --save DIR        write a checkpoint there at the end (atomically)\n"
-            "  --metrics FILE    write every step's record as CSV\n"
-            "  --resume DIR      continue a checkpoint (its model, state and hyperparameters;\n"
-            "                    give the same --train file and data options)\n"
-            "\n"
-            "data options (for --train and --dev):\n%s",
-            sm_data_opts_usage());
+            "\n");
+    cli_opts_usage(out, options);
+    fprintf(out, "  --help                 this text\n\ndata options (for --train; --dev takes the same but "
+                 "--limit and --sample):\n%s", sm_data_opts_usage());
 }
 
 static void help_params(void)
@@ -91,21 +141,49 @@ static void help_params(void)
         const sm_hparam_def *d = sm_hparam_def_at(id);
         char def[64];
         sm_hparam_format(id, d->def, def, sizeof def);
+        char alias[96] = "";
+        if (d->aliases[0])
+            snprintf(alias, sizeof alias, " (also %s)", d->aliases);
         if (d->type == SM_HP_ENUM) {
             char ch[160] = "";
             size_t off = 0;
             for (int i = 0; d->choices[i] && off < sizeof ch; i++)
                 off += (size_t)snprintf(ch + off, sizeof ch - off, "%s%s", i ? "|" : "", d->choices[i]);
-            printf("%-14s %-22s default %-10s %s\n", d->name, ch, def, d->help);
+            printf("%-14s %-22s default %-10s %s%s\n", d->name, ch, def, d->help, alias);
         } else {
             char range[64];
             snprintf(range, sizeof range, "[%g, %g]", d->min, d->max);
-            printf("%-14s %-22s default %-10s %s\n", d->name, range, def, d->help);
+            printf("%-14s %-22s default %-10s %s%s\n", d->name, range, def, d->help, alias);
         }
     }
 }
 
-/* 0 ok, 2 usage error (message printed). */
+/* `--set NAME VALUE` becomes `--set NAME=VALUE` (argv entries are joined in place). */
+static int join_sets(train_args *a, int *argc, char **argv)
+{
+    for (int i = 1; i + 1 < *argc; i++) {
+        if (strcmp(argv[i], "--set") || strchr(argv[i + 1], '=') || i + 2 >= *argc)
+            continue;
+        if (a->n_owned == MAX_SETS) {
+            fprintf(stderr, "smartty train: more than %d --set options\n", MAX_SETS);
+            return 2;
+        }
+        size_t n = strlen(argv[i + 1]) + strlen(argv[i + 2]) + 2;
+        char *j = malloc(n);
+        if (!j) {
+            fprintf(stderr, "smartty train: out of memory\n");
+            return 2;
+        }
+        snprintf(j, n, "%s=%s", argv[i + 1], argv[i + 2]);
+        a->owned[a->n_owned++] = j;
+        argv[i + 1] = j;
+        memmove(argv + i + 2, argv + i + 3, (size_t)(*argc - i - 3) * sizeof *argv);
+        (*argc)--;
+    }
+    return 0;
+}
+
+/* 0 ok, 1 help printed, 2 usage error (message printed). */
 static int parse_args(int argc, char **argv, train_args *a)
 {
     sm_error e;
@@ -113,68 +191,27 @@ static int parse_args(int argc, char **argv, train_args *a)
         fprintf(stderr, "smartty train: %s\n", e.msg);
         return 2;
     }
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char **slot = NULL;
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-            usage(stdout);
-            return 1;
-        }
-        if (!strcmp(arg, "--help-params")) {
-            help_params();
-            return 1;
-        }
-        const char *names[] = {"--model", "--train", "--dev", "--preset", "--save", "--metrics",
-                               "--resume", "--set", "--steps"};
-        const char **slots[] = {&a->model, &a->train, &a->dev, &a->preset, &a->save, &a->metrics,
-                                &a->resume, NULL, NULL};
-        const char *value = NULL;
-        int which = -1;
-        for (int k = 0; k < (int)(sizeof names / sizeof names[0]); k++) {
-            size_t n = strlen(names[k]);
-            if (!strcmp(arg, names[k])) {
-                if (i + 1 >= argc) {
-                    fprintf(stderr, "smartty train: %s needs a value\n", names[k]);
-                    return 2;
-                }
-                value = argv[++i];
-                which = k;
-                break;
-            }
-            if (!strncmp(arg, names[k], n) && arg[n] == '=') {
-                value = arg + n + 1;
-                which = k;
-                break;
-            }
-        }
-        if (which < 0) {
-            fprintf(stderr, "smartty train: unknown option '%s' (see smartty train --help)\n", arg);
-            return 2;
-        }
-        slot = slots[which];
-        if (slot) {
-            *slot = value;
-        } else if (!strcmp(names[which], "--set")) {
-            if (a->n_sets == MAX_SETS) {
-                fprintf(stderr, "smartty train: more than %d --set options\n", MAX_SETS);
-                return 2;
-            }
-            a->sets[a->n_sets++] = value;
-        } else {
-            char *end;
-            errno = 0;
-            a->steps = strtoll(value, &end, 10);
-            if (errno || end == value || *end || a->steps < 1) {
-                fprintf(stderr, "smartty train: --steps '%s': expected a whole number >= 1\n", value);
-                return 2;
-            }
-        }
+    int rc = join_sets(a, &argc, argv);
+    if (!rc)
+        rc = cli_opts_parse("train", options, a, argc, argv, 1, usage);
+    if (rc)
+        return rc;
+    if (a->help_params) {
+        help_params();
+        return 1;
     }
+    if (a->save_best)
+        opt_set(a, "--save-best", "save_best=1");
     if (!a->model && !a->resume) {
         fprintf(stderr, "smartty train: --model DIR (or --resume DIR) is required\n");
         return 2;
     }
-    if (!a->train) {
+    if (a->model && a->resume) {
+        fprintf(stderr, "smartty train: --model %s and --resume %s: give one (--resume continues a "
+                        "checkpoint; --model starts a fresh run from one)\n", a->model, a->resume);
+        return 2;
+    }
+    if (!a->train && !a->resume) {
         fprintf(stderr, "smartty train: --train FILE is required\n");
         return 2;
     }
@@ -328,17 +365,125 @@ static int fail(const char *what, const sm_error *e)
     return 1;
 }
 
+static void free_args(train_args *a)
+{
+    for (int i = 0; i < a->n_owned; i++)
+        free(a->owned[i]);
+    a->n_owned = 0;
+    sm_data_opts_free(&a->data);
+}
+
+/* ---- --resume: the data options come from the checkpoint ---- */
+
+static const char *delim_name(int d) { return d == SM_DELIM_TAB ? "tab" : d == SM_DELIM_COMMA ? "comma" : "auto"; }
+
+/* An option the user gave (it differs from the default) that differs from the saved one: refused
+ * with both values named. Returns 0 or 2. */
+static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_data_opts *sv)
+{
+    sm_data_opts d;
+    sm_data_opts_init(&d);
+    char given[600] = "", saved[600] = "";
+    const char *what = NULL;
+#define STR(opt, f) \
+    if (!what && strcmp(g->f, d.f) && strcmp(g->f, sv->f)) { \
+        what = opt; snprintf(given, sizeof given, "%s", g->f); snprintf(saved, sizeof saved, "%s", sv->f[0] ? sv->f : "(auto)"); }
+#define NUM(opt, f) \
+    if (!what && g->f != d.f && g->f != sv->f) { \
+        what = opt; snprintf(given, sizeof given, "%llu", (unsigned long long)g->f); \
+        snprintf(saved, sizeof saved, "%llu", (unsigned long long)sv->f); }
+    STR("--text", text_col)
+    STR("--text-pair", pair_col)
+    STR("--label", label_col)
+    NUM("--no-header", no_header)
+    NUM("--regression", regression)
+    NUM("--limit", limit)
+    NUM("--sample", sample)
+    NUM("--seed", seed)
+    NUM("--skip-bad", skip_bad)
+    NUM("--max-len", max_len)
+#undef STR
+#undef NUM
+    if (!what && g->delimiter != d.delimiter && g->delimiter != sv->delimiter) {
+        what = "--delimiter";
+        snprintf(given, sizeof given, "%s", delim_name(g->delimiter));
+        snprintf(saved, sizeof saved, "%s", delim_name(sv->delimiter));
+    }
+    if (!what && g->quote != d.quote && g->quote != sv->quote) {
+        what = "--quote";
+        snprintf(given, sizeof given, "%s", sm_quote_name(g->quote));
+        snprintf(saved, sizeof saved, "%s", sm_quote_name(sv->quote));
+    }
+    if (!what && g->n_labels > 0) {
+        int same = g->n_labels == sv->n_labels;
+        for (int k = 0; same && k < g->n_labels; k++)
+            same = !strcmp(g->labels[k], sv->labels[k]);
+        if (!same) {
+            what = "--labels";
+            size_t w = 0, w2 = 0;
+            for (int k = 0; k < g->n_labels && w < sizeof given; k++)
+                w += (size_t)snprintf(given + w, sizeof given - w, "%s%s", k ? "," : "", g->labels[k]);
+            for (int k = 0; k < sv->n_labels && w2 < sizeof saved; k++)
+                w2 += (size_t)snprintf(saved + w2, sizeof saved - w2, "%s%s", k ? "," : "", sv->labels[k]);
+        }
+    }
+    if (!what)
+        return 0;
+    fprintf(stderr, "smartty train: --resume %s: %s %s contradicts the checkpoint's %s %s (its training "
+                    "state depends on the data it was trained on): drop %s, or start a fresh run with "
+                    "--model %s\n", dir, what, given, what, saved, what, dir);
+    return 2;
+}
+
+/* The training file to pass for a resume: NULL (the saved one), or --train when the saved one has
+ * moved; a --train naming another existing file is refused. Returns 0 or 2. */
+static int resume_train_file(const train_args *a, const char **train)
+{
+    char saved[4200];
+    sm_data_opts sv;
+    sm_error e;
+    *train = NULL;
+    if (sm_session_checkpoint_data(a->resume, 0, saved, sizeof saved, &sv, &e) != SM_OK) {
+        fprintf(stderr, "smartty train: --resume %s: %s\n", a->resume, e.msg);
+        return e.status == SM_ERR_INVALID ? 2 : 1;
+    }
+    int rc = check_saved_opts(a->resume, &a->data, &sv);
+    sm_data_opts_free(&sv);
+    if (rc || !a->train)
+        return rc;
+    char *g = realpath(a->train, NULL);
+    int differ = !g || strcmp(g, saved);
+    free(g);
+    if (differ && sm_file_exists(saved)) {
+        fprintf(stderr, "smartty train: --resume %s: --train %s contradicts the checkpoint's training set "
+                        "%s: drop --train (the saved one is used), or start a fresh run with --model %s\n",
+                a->resume, a->train, saved, a->resume);
+        return 2;
+    }
+    *train = a->train; /* the same file, or the saved one moved there */
+    return 0;
+}
+
 int cli_train(int argc, char **argv)
 {
-    train_args a;
-    memset(&a, 0, sizeof a);
-    sm_data_opts_init(&a.data);
-    int rc = parse_args(argc, argv, &a);
+    memset(&args_storage, 0, sizeof args_storage);
+    args_storage.dev_limit = args_storage.dev_sample = -1;
+    sm_data_opts_init(&args_storage.data);
+    int rc = parse_args(argc, argv, &args_storage);
+    train_args a = args_storage; /* a owns what args_storage held */
     sm_hparams hp;
     if (rc == 0)
         rc = check_hparams(&a, &hp);
+    if (rc == 0 && (hp.v[SM_HP_SAVE_EVERY] > 0 || hp.v[SM_HP_SAVE_BEST] > 0) && !a.save && !a.output_dir) {
+        fprintf(stderr, "smartty train: save_every and save_best write checkpoints into a folder: give "
+                        "--output-dir DIR or --save DIR\n");
+        rc = 2;
+    }
+    const char *train_file = a.train;
+    if (rc == 0 && a.resume)
+        rc = resume_train_file(&a, &train_file);
     if (rc != 0) {
-        sm_data_opts_free(&a.data);
+        free_args(&a);
         return rc == 1 ? 0 : rc;
     }
     /* --max-len (a data option) and max_len (a hyperparameter) are one setting */
@@ -348,7 +493,7 @@ int cli_train(int argc, char **argv)
         sm_error e;
         if (sm_hparams_set(&hp, "max_len", v, &e) != SM_OK) {
             fprintf(stderr, "smartty train: --max-len: %s\n", e.msg);
-            sm_data_opts_free(&a.data);
+            free_args(&a);
             return 2;
         }
     }
@@ -357,7 +502,7 @@ int cli_train(int argc, char **argv)
         if (sm_dir_exists(a.save) && sm_checkpoint_resolve(a.save, real, sizeof real) != SM_CKPT_SMARTTY) {
             fprintf(stderr, "smartty train: --save %s: the folder exists and is not a smartty "
                             "checkpoint; choose another\n", a.save);
-            sm_data_opts_free(&a.data);
+            free_args(&a);
             return 2;
         }
     }
@@ -369,9 +514,15 @@ int cli_train(int argc, char **argv)
     sm_hparams start;
     sm_hparams_default(&start);
     if (sm_bert_backend_new(&be, &e) != SM_OK || sm_session_new(&be, &start, &s, &e) != SM_OK) {
-        sm_data_opts_free(&a.data);
+        free_args(&a);
         return fail("", &e);
     }
+    char out_dir[4200] = "";
+    if (a.output_dir)
+        snprintf(out_dir, sizeof out_dir, "%s", a.output_dir);
+    else if (a.save)
+        snprintf(out_dir, sizeof out_dir, "%s-checkpoints", a.save);
+    sm_session_set_output_dir(s, out_dir);
     printer pr;
     memset(&pr, 0, sizeof pr);
     pr.s = s;
@@ -399,19 +550,26 @@ int cli_train(int argc, char **argv)
                 status = fail("--max-len", &r.err);
         }
     }
-    if (!status && sm_session_load_model(s, model, &e) != SM_OK)
-        status = fail(a.resume ? "--resume" : "--model", &e);
-    if (!status && sm_session_load_data(s, 0, a.train, &a.data, &e) != SM_OK)
-        status = fail("--train", &e);
-    if (!status && a.dev && sm_session_load_data(s, 1, a.dev, &a.data, &e) != SM_OK)
+    /* the dev set: the training set's columns and options, but not its --limit and --sample */
+    sm_data_opts dev_o;
+    sm_data_opts_init(&dev_o);
+    if (!status && a.dev && sm_data_opts_copy(&dev_o, &a.data, &e) != SM_OK)
         status = fail("--dev", &e);
+    dev_o.limit = a.dev_limit > 0 ? (size_t)a.dev_limit : 0;
+    dev_o.sample = a.dev_sample > 0 ? (size_t)a.dev_sample : 0;
+    if (a.resume) {
+        if (!status && sm_session_resume_checkpoint(s, a.resume, train_file, NULL, &e) != SM_OK)
+            status = fail("--resume", &e);
+    } else {
+        if (!status && sm_session_load_model(s, a.model, &e) != SM_OK)
+            status = fail("--model", &e);
+        if (!status && sm_session_load_data(s, 0, a.train, &a.data, &e) != SM_OK)
+            status = fail("--train", &e);
+    }
+    if (!status && a.dev && sm_session_load_data(s, 1, a.dev, &dev_o, &e) != SM_OK)
+        status = fail("--dev", &e);
+    sm_data_opts_free(&dev_o);
     if (!status && a.resume) {
-        if (sm_session_step_count(s) == 0 && sm_checkpoint_resolve(a.resume, (char[4200]){0}, 4200) !=
-                                                 SM_CKPT_SMARTTY) {
-            fprintf(stderr, "smartty train: --resume %s: not a smartty checkpoint (to start from a "
-                            "plain model folder use --model)\n", a.resume);
-            status = 2;
-        }
         if (!status && a.preset && sm_session_named(s, SM_CMD_PRESET, a.preset, &r) != SM_OK)
             status = fail("--preset", &r.err);
         for (int i = 0; i < a.n_sets && !status; i++) {
@@ -439,10 +597,17 @@ int cli_train(int argc, char **argv)
         pr.log_every = (int64_t)v.hp.v[SM_HP_LOG_EVERY];
         if (pr.log_every < 1)
             pr.log_every = 1;
-        const struct sm_dataset *tr = sm_session_dataset(s, 0);
-        printf("training %s on %s (%zu examples%s) from step %lld, %lld steps planned\n", model, a.train,
-               tr ? sm_dataset_size(tr) : (size_t)0, a.dev ? ", dev set loaded" : "", (long long)first,
-               (long long)v.planned);
+        const struct sm_dataset *tr = sm_session_dataset(s, 0), *dv = sm_session_dataset(s, 1);
+        char devtxt[64] = "";
+        if (dv)
+            snprintf(devtxt, sizeof devtxt, ", %zu dev rows", sm_dataset_size(dv));
+        printf("training %s on %s (%zu examples%s) from step %lld, %lld steps planned\n", model,
+               tr ? sm_dataset_report(tr)->path : "?", tr ? sm_dataset_size(tr) : (size_t)0, devtxt,
+               (long long)first, (long long)v.planned);
+        if (out_dir[0] && (v.hp.v[SM_HP_SAVE_EVERY] > 0 || v.hp.v[SM_HP_SAVE_BEST] > 0))
+            printf("checkpoints during the run go to %s/%s%s\n", out_dir,
+                   v.hp.v[SM_HP_SAVE_EVERY] > 0 ? "checkpoint-STEP" : "",
+                   v.hp.v[SM_HP_SAVE_BEST] > 0 ? (v.hp.v[SM_HP_SAVE_EVERY] > 0 ? " and best" : "best") : "");
         fflush(stdout);
         sm_session_set_event_fn(s, on_event, &pr);
         signal_session = s;
@@ -469,6 +634,15 @@ int cli_train(int argc, char **argv)
     if (v.state == SM_SESSION_PAUSED && !got_signal)
         status = status ? status : 1;
     int trained = v.step > first;
+    char autosave[1200] = "";
+    if (!a.save && trained && got_signal) { /* a dropped connection loses nothing: as the console does */
+        char name[64];
+        snprintf(name, sizeof name, "autosave-%ld", (long)getpid());
+        if (con_state_path(autosave, sizeof autosave, name, 1))
+            a.save = autosave;
+        else
+            fprintf(stderr, "smartty train: the path of the state directory is too long: nothing saved\n");
+    }
     if (a.save && trained && (status == 0 || got_signal)) {
         sm_session_cmd c;
         memset(&c, 0, sizeof c);
@@ -492,14 +666,15 @@ int cli_train(int argc, char **argv)
             print_eval(&v.eval, "final dev:");
         if (v.has_best)
             print_eval(&v.best, "best dev: ");
-        if (a.save && status == 0)
-            printf("saved to %s\n", a.save);
+        if (a.save && (status == 0 || got_signal))
+            printf("%s to %s%s\n", autosave[0] ? "autosaved" : "saved", a.save,
+                   autosave[0] ? " (continue it with `smartty train --resume` and that folder)" : "");
         if (a.metrics)
             printf("metrics in %s\n", a.metrics);
     }
     signal_session = NULL;
     sm_session_free(s);
-    sm_data_opts_free(&a.data);
+    free_args(&a);
     sm_log_set(NULL, NULL);
     if (got_signal && status == 0)
         status = 128 + (int)got_signal;

@@ -181,6 +181,100 @@ static void remove_stale_tmp(const char *dir, const char *parent)
     closedir(d);
 }
 
+/* ---- log_history: the step and evaluation records, so curves come back after a resume ---- */
+
+static json_t *record_json(const sm_step_record *r, const sm_eval_record *ev)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(r ? "step" : "eval"));
+    if (ev) {
+        json_object_set_new(o, "step", json_integer((json_int_t)ev->step));
+        json_object_set_new(o, "epoch", json_integer(ev->epoch + 1));
+        json_object_set_new(o, "n", json_integer(ev->n));
+        json_object_set_new(o, "seconds", json_real(ev->seconds));
+    }
+    for (size_t i = 0; i < sm_field_count(); i++) {
+        const sm_field_def *d = sm_field_at(i);
+        if ((d->source == SM_FIELD_STEP) != (r != NULL))
+            continue;
+        double v = sm_field_value((int)i, r, ev);
+        int whole = !strcmp(d->name, "step") || !strcmp(d->name, "epoch") || !strcmp(d->name, "skipped");
+        if (!isnan(v) && isfinite(v))
+            json_object_set_new(o, d->name, whole ? json_integer((json_int_t)v) : json_real(v));
+    }
+    return o;
+}
+
+static json_t *history_json(struct sm_session *s)
+{
+    sm_step_record *h;
+    sm_eval_record *ev;
+    size_t n = sm_session_history(s, &h), ne = sm_session_evals(s, &ev), k = 0;
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        for (; k < ne && ev[k].step < h[i].step; k++)
+            json_array_append_new(a, record_json(NULL, &ev[k]));
+        json_array_append_new(a, record_json(&h[i], NULL));
+        for (; k < ne && ev[k].step == h[i].step; k++)
+            json_array_append_new(a, record_json(NULL, &ev[k]));
+    }
+    for (; k < ne; k++)
+        json_array_append_new(a, record_json(NULL, &ev[k]));
+    free(h);
+    free(ev);
+    return a;
+}
+
+/* The saved log_history back into the session (absent: nothing to restore). */
+static sm_status restore_history(struct sm_session *s, json_t *top, const char *path, sm_error *e)
+{
+    json_t *a = json_object_get(top, "log_history");
+    if (!a)
+        return SM_OK;
+    if (!json_is_array(a))
+        return sm_err(e, SM_ERR_FORMAT, "%s: \"log_history\" must be an array", path);
+    size_t n = json_array_size(a), ns = 0, ne = 0;
+    sm_step_record *st = calloc(n ? n : 1, sizeof *st);
+    sm_eval_record *ev = calloc(n ? n : 1, sizeof *ev);
+    sm_status rc = st && ev ? SM_OK : sm_err(e, SM_ERR_NOMEM, "%s: out of memory for the history", path);
+    for (size_t i = 0; rc == SM_OK && i < n; i++) {
+        json_t *o = json_array_get(a, i), *ty = json_object_get(o, "type");
+        int is_eval = json_is_string(ty) && !strcmp(json_string_value(ty), "eval");
+        sm_step_record *r = is_eval ? NULL : &st[ns];
+        sm_eval_record *v = is_eval ? &ev[ne] : NULL;
+        if (v) {
+            sm_eval_record_init(v);
+            json_t *x = json_object_get(o, "step"), *ep = json_object_get(o, "epoch"), *k = json_object_get(o, "n");
+            v->step = json_is_integer(x) ? (int64_t)json_integer_value(x) : 0;
+            v->epoch = json_is_integer(ep) && json_integer_value(ep) >= 1 ? (int)json_integer_value(ep) - 1 : 0;
+            v->n = json_is_integer(k) && json_integer_value(k) >= 0 && json_integer_value(k) <= INT32_MAX
+                       ? (int)json_integer_value(k) : 0;
+            v->seconds = json_number_value(json_object_get(o, "seconds"));
+        }
+        const char *key;
+        json_t *val;
+        json_object_foreach(o, key, val) {
+            int f = sm_field_lookup(key);
+            if (f < 0 || (sm_field_at((size_t)f)->source == SM_FIELD_EVAL) != is_eval)
+                continue;
+            if (!json_is_number(val) || sm_field_set(f, r, v, json_number_value(val)) != 0) {
+                rc = sm_err(e, SM_ERR_FORMAT, "%s: log_history entry %zu: \"%s\" is not a valid value", path,
+                            i + 1, key);
+                break;
+            }
+        }
+        if (is_eval)
+            ne++;
+        else
+            ns++;
+    }
+    if (rc == SM_OK)
+        rc = sm_session_history_set(s, st, ns, ev, ne, e);
+    free(st);
+    free(ev);
+    return rc;
+}
+
 static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
 {
     char p[4400];
@@ -196,6 +290,14 @@ static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
     json_object_set_new(top, "version", json_integer(SM_CKPT_VERSION));
     json_object_update(top, o);
     json_decref(o);
+    json_object_set_new(top, "log_history", history_json(s));
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    if (v.has_best) {
+        const char *m = sm_hparam_choice(SM_HP_BEST_METRIC, v.hp.v[SM_HP_BEST_METRIC]);
+        json_object_set_new(top, "best_metric", json_string(m ? m : "auto"));
+        json_object_set_new(top, "best", record_json(NULL, &v.best));
+    }
     char *text = json_dumps(top, JSON_PRESERVE_ORDER | JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     json_decref(top);
     if (!text)
@@ -363,14 +465,30 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
     sm_status st = read_state_json(dir, &o, e);
     if (st != SM_OK)
         return st;
+    json_t *lh = json_object_get(o, "log_history"); /* not part of the session's state */
+    if (lh)
+        json_incref(lh);
+    json_object_del(o, "log_history");
+    json_object_del(o, "best");
+    json_object_del(o, "best_metric");
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
-    json_decref(o);
-    if (!text)
+    if (lh) {
+        json_object_set_new(o, "log_history", lh);
+    }
+    if (!text) {
+        json_decref(o);
         return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory");
+    }
     st = sm_session_state_from_json(s, text, e);
     free(text);
-    if (st != SM_OK)
+    if (st != SM_OK) {
+        json_decref(o);
         return sm_err_prefix(e, "%s/%s", dir, SM_CKPT_STATE_JSON);
+    }
+    st = restore_history(s, o, sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_JSON), e);
+    json_decref(o);
+    if (st != SM_OK)
+        return st;
 
     sm_st_file *f;
     if ((st = sm_st_open(sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_TENSORS), &f, e)) != SM_OK)

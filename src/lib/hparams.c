@@ -15,6 +15,7 @@ static const char *const beta_schedules[] = {"paper", "constant", NULL};
 static const char *const adv_norms[] = {"example", "token", "l2", NULL};
 static const char *const optimizers[] = {"adamw", "adamax", NULL};
 static const char *const lr_schedules[] = {"linear", "constant", NULL};
+static const char *const best_metrics[] = {"auto", "acc", "f1", "mcc", "macro_f1", "pearson", "spearman", "loss", NULL};
 
 #define F(id, nm, grp, lo, hi, d, unit, alias, live, help) \
     [id] = {nm, SM_HP_FLOAT, grp, lo, hi, d, NULL, unit, help, alias, live}
@@ -73,8 +74,8 @@ static const sm_hparam_def table[SM_HP_COUNT] = {
       "clip the gradient's global l2 norm to this value (0: off)"),
     F(SM_HP_DROPOUT, "dropout", SM_HP_GROUP_OPTIM, 0, 0.99, 0.1, "probability", "", 0,
       "dropout of hidden states, attention probabilities and the classifier input"),
-    I(SM_HP_BATCH_SIZE, "batch_size", SM_HP_GROUP_RUN, 1, 4096, 32, "examples", "", 0, "examples per step"),
-    I(SM_HP_EPOCHS, "epochs", SM_HP_GROUP_RUN, 1, 10000, 3, "epochs", "", 0,
+    I(SM_HP_BATCH_SIZE, "batch_size", SM_HP_GROUP_RUN, 1, 4096, 32, "examples", "per_device_train_batch_size", 0, "examples per step"),
+    I(SM_HP_EPOCHS, "epochs", SM_HP_GROUP_RUN, 1, 10000, 3, "epochs", "num_train_epochs", 0,
       "passes over the training set (unless max_steps is set)"),
     I(SM_HP_MAX_STEPS, "max_steps", SM_HP_GROUP_RUN, 0, 1e12, 0, "steps", "", 0,
       "total optimizer steps; 0: epochs decide"),
@@ -82,9 +83,20 @@ static const sm_hparam_def table[SM_HP_COUNT] = {
       "longest tokenized example, [CLS] and [SEP] included; longer ones are truncated"),
     I(SM_HP_SEED, "seed", SM_HP_GROUP_RUN, 0, 4294967295.0, 42, "", "", 0,
       "seed of every random choice: initialisation, data order, dropout, perturbation"),
-    I(SM_HP_EVAL_EVERY, "eval_every", SM_HP_GROUP_RUN, 0, 1e12, 0, "steps", "", 1,
+    I(SM_HP_EVAL_EVERY, "eval_every", SM_HP_GROUP_RUN, 0, 1e12, 0, "steps", "eval_steps", 1,
       "steps between evaluations on the dev set; 0: at the end of each epoch"),
-    I(SM_HP_LOG_EVERY, "log_every", SM_HP_GROUP_RUN, 1, 1e12, 10, "steps", "", 1, "steps between progress lines"),
+    I(SM_HP_LOG_EVERY, "log_every", SM_HP_GROUP_RUN, 1, 1e12, 10, "steps", "logging_steps", 1,
+      "steps between progress lines"),
+    I(SM_HP_SAVE_EVERY, "save_every", SM_HP_GROUP_RUN, 0, 1e12, 0, "steps", "save_steps", 1,
+      "steps between checkpoints written to OUT/checkpoint-STEP (OUT: --output-dir, else the save "
+      "folder with -checkpoints appended); 0: none"),
+    I(SM_HP_SAVE_LIMIT, "save_limit", SM_HP_GROUP_RUN, 0, 1e6, 0, "folders", "save_total_limit", 1,
+      "checkpoint-STEP folders kept, the last ones (older ones are removed); 0: all"),
+    I(SM_HP_SAVE_BEST, "save_best", SM_HP_GROUP_RUN, 0, 1, 0, "", "", 1,
+      "1: after each evaluation that is the best so far (by best_metric), checkpoint to OUT/best"),
+    E(SM_HP_BEST_METRIC, "best_metric", SM_HP_GROUP_RUN, best_metrics, 0, "metric_for_best_model", 1,
+      "the dev metric that picks the best evaluation: auto (acc, or pearson for regression), acc, f1, "
+      "mcc, macro_f1, pearson, spearman, or loss (lower is better)"),
 };
 
 static const sm_hparam_def *defs(void) { return table; }

@@ -17,7 +17,7 @@ typedef struct field_entry {
 
 static const field_entry fields[] = {
     SF(step, 'l', "step number (1-based)"),
-    SF(epoch, 'i', "epoch of the batch (0-based)"),
+    SF(epoch, 'e', "epoch of the batch (1-based)"),
     SF(loss, 'd', "task loss (cross-entropy or squared error)"),
     SF(rs, 'd', "lambda_s * R_s, the weighted smoothness term"),
     SF(breg, 'd', "mu * D_Breg, the weighted Bregman proximal term"),
@@ -65,8 +65,29 @@ double sm_field_value(int i, const sm_step_record *s, const sm_eval_record *ev)
     switch (f->kind) {
     case 'l': { int64_t v; memcpy(&v, p, sizeof v); return (double)v; }
     case 'i': { int v; memcpy(&v, p, sizeof v); return (double)v; }
+    case 'e': { int v; memcpy(&v, p, sizeof v); return (double)v + 1; } /* stored 0-based */
     default: { double v; memcpy(&v, p, sizeof v); return v; }
     }
+}
+
+int sm_field_set(int i, sm_step_record *s, sm_eval_record *ev, double v)
+{
+    if (i < 0 || (size_t)i >= sm_field_count())
+        return -1;
+    const field_entry *f = &fields[i];
+    void *base = f->def.source == SM_FIELD_STEP ? (void *)s : (void *)ev;
+    if (!base)
+        return -1;
+    char *p = (char *)base + f->offset;
+    if (f->kind != 'd' && !(v >= -2147483648.0 && v <= 9007199254740992.0 && v == (double)(int64_t)v))
+        return -1;
+    switch (f->kind) {
+    case 'l': { int64_t x = (int64_t)v; memcpy(p, &x, sizeof x); break; }
+    case 'i': { int x = (int)v; memcpy(p, &x, sizeof x); break; }
+    case 'e': { int x = (int)v - 1; memcpy(p, &x, sizeof x); break; }
+    default: memcpy(p, &v, sizeof v); break;
+    }
+    return 0;
 }
 
 void sm_eval_record_init(sm_eval_record *ev)

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "smartty/checkpoint.h"
 
@@ -50,6 +53,7 @@ struct sm_session {
     snapshot snaps[SNAP_MAX];
     size_t n_snaps;
     int replaying;            /* no breakpoints while replay runs to an event */
+    char out_dir[4096];       /* where save_every and save_best write; "" none */
 
     /* shared, under mu */
     pthread_mutex_t mu;
@@ -187,13 +191,116 @@ static void hist_push(sm_session *s, const sm_step_record *r)
         s->hist_head = (s->hist_head + 1) % s->hist_cap;
 }
 
-static int better(const sm_eval_record *a, const sm_eval_record *b)
+/* The value of best_metric in ev (auto: accuracy for classification, Pearson for regression); the
+ * loss is negated so that higher is always better. */
+static double best_value(const sm_hparams *hp, const sm_eval_record *ev)
 {
-    /* the task's main metric: accuracy for classification, Pearson for regression */
-    double x = !isnan(a->acc) ? a->acc : a->pearson, y = !isnan(b->acc) ? b->acc : b->pearson;
+    const char *m = sm_hparam_choice(SM_HP_BEST_METRIC, hp->v[SM_HP_BEST_METRIC]);
+    if (!m || !strcmp(m, "auto"))
+        return !isnan(ev->acc) ? ev->acc : ev->pearson;
+    if (!strcmp(m, "loss"))
+        return -ev->loss;
+    const char *names[] = {"acc", "f1", "mcc", "macro_f1", "pearson", "spearman"};
+    double vals[] = {ev->acc, ev->f1, ev->mcc, ev->macro_f1, ev->pearson, ev->spearman};
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(m, names[i]))
+            return vals[i];
+    return NAN;
+}
+
+static int better_hp(const sm_hparams *hp, const sm_eval_record *a, const sm_eval_record *b)
+{
+    double x = best_value(hp, a), y = best_value(hp, b);
     if (isnan(x))
         return 0;
     return isnan(y) || x > y;
+}
+
+#define better(a, b) better_hp(&s->hp, (a), (b))
+
+/* ---- checkpoints during a run (save_every, save_limit, save_best) ---- */
+
+/* A checkpoint folder written by this policy, removed with its files (it holds no sub-folders). */
+static void remove_checkpoint(sm_session *s, const char *dir)
+{
+    char real[4200], p[4400];
+    if (sm_checkpoint_resolve(dir, real, sizeof real) != SM_CKPT_SMARTTY)
+        return;
+    DIR *d = opendir(real);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", real, de->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    if (rmdir(real) != 0)
+        emit(s, SM_EVENT_WARN, NULL, NULL, "save_limit: cannot remove %s: %s", real, strerror(errno));
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Keep the last save_limit checkpoint-STEP folders of the output folder. */
+static void prune_checkpoints(sm_session *s)
+{
+    int64_t keep = (int64_t)s->hp.v[SM_HP_SAVE_LIMIT];
+    if (keep <= 0)
+        return;
+    DIR *d = opendir(s->out_dir);
+    if (!d)
+        return;
+    int64_t steps[4096];
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < sizeof steps / sizeof steps[0]) {
+        char *end;
+        if (strncmp(de->d_name, "checkpoint-", 11))
+            continue;
+        long long v = strtoll(de->d_name + 11, &end, 10);
+        if (*end == '\0' && end != de->d_name + 11 && v >= 0)
+            steps[n++] = v;
+    }
+    closedir(d);
+    qsort(steps, n, sizeof steps[0], cmp_i64);
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        char p[4200];
+        snprintf(p, sizeof p, "%s/checkpoint-%lld", s->out_dir, (long long)steps[i]);
+        remove_checkpoint(s, p);
+        emit(s, SM_EVENT_CHANGE, NULL, NULL, "save_limit %lld: removed %s", (long long)keep, p);
+    }
+}
+
+/* Write a policy checkpoint OUT/name (the output folder made first). Failures are warnings: the
+ * run goes on. */
+static void policy_save(sm_session *s, const char *name)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s", s->out_dir);
+    for (char *q = p + 1; *q; q++) /* the folders above it too, as Trainer makes output_dir */
+        if (*q == '/') {
+            *q = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                break;
+            *q = '/';
+        }
+    if (mkdir(s->out_dir, 0755) != 0 && errno != EEXIST) {
+        emit(s, SM_EVENT_WARN, NULL, NULL, "cannot create the checkpoint folder %s: %s", s->out_dir,
+             strerror(errno));
+        return;
+    }
+    snprintf(p, sizeof p, "%s/%s", s->out_dir, name);
+    sm_error e;
+    if (sm_checkpoint_save(s, p, &e) != SM_OK) {
+        emit(s, SM_EVENT_WARN, NULL, NULL, "%s", e.msg);
+        return;
+    }
+    emit(s, SM_EVENT_CHECKPOINT, NULL, NULL, "%s", p);
 }
 
 static sm_status run_eval(sm_session *s, int check_break, sm_error *e)
@@ -214,7 +321,8 @@ static sm_status run_eval(sm_session *s, int check_break, sm_error *e)
     pthread_mutex_lock(&s->mu);
     s->eval = ev;
     s->has_eval = 1;
-    if (!s->has_best || better(&ev, &s->best)) {
+    int is_best = !s->has_best || better(&ev, &s->best);
+    if (is_best) {
         s->best = ev;
         s->has_best = 1;
     }
@@ -230,6 +338,8 @@ static sm_status run_eval(sm_session *s, int check_break, sm_error *e)
         s->evals[s->n_evals++] = ev;
     pthread_mutex_unlock(&s->mu);
     emit(s, SM_EVENT_EVAL, NULL, &ev, NULL);
+    if (is_best && s->hp.v[SM_HP_SAVE_BEST] > 0 && s->out_dir[0] && !s->replaying && !isnan(best_value(&s->hp, &ev)))
+        policy_save(s, "best");
     if (check_break && s->on_break && !s->replaying) {
         char why[256] = "";
         if (s->on_break(s->break_ud, 'e', s->has_step ? &s->last : NULL, &ev, why, sizeof why)) {
@@ -283,6 +393,13 @@ static sm_status resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_p
              "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
              (long long)rec->step, rec->loss, rec->grad_norm);
 
+    int64_t save_every = (int64_t)s->hp.v[SM_HP_SAVE_EVERY];
+    if (save_every > 0 && s->step % save_every == 0 && s->out_dir[0] && !s->replaying) {
+        char name[48];
+        snprintf(name, sizeof name, "checkpoint-%lld", (long long)s->step);
+        policy_save(s, name);
+        prune_checkpoints(s);
+    }
     int64_t every = (int64_t)s->hp.v[SM_HP_EVAL_EVERY];
     int run_over = s->run_end > 0 && s->step >= s->run_end;
     if (s->be.eval && ((every > 0 && s->step % every == 0) || (every == 0 && epoch_end) ||
@@ -737,6 +854,13 @@ static sm_status cmd_save(sm_session *s, const sm_session_cmd *c, sm_session_rep
     pthread_mutex_lock(&s->mu);
     s->dirty = 0;
     pthread_mutex_unlock(&s->mu);
+    if (!s->out_dir[0]) { /* save_every and save_best write beside the first saved checkpoint */
+        size_t n = strlen(c->path);
+        while (n > 1 && c->path[n - 1] == '/')
+            n--;
+        if (n + 16 < sizeof s->out_dir)
+            snprintf(s->out_dir, sizeof s->out_dir, "%.*s-checkpoints", (int)n, c->path);
+    }
     reply_ok(r, s->step, "saved step %lld to %s", (long long)s->step, c->path);
     emit(s, SM_EVENT_CHECKPOINT, NULL, NULL, "%s", c->path);
     return SM_OK;
@@ -1313,10 +1437,13 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
 char *sm_session_state_to_json(sm_session *s)
 {
     json_t *o = json_object(), *hp = json_object();
-    for (int id = 0; id < SM_HP_COUNT; id++)
-        json_object_set_new(hp, sm_hparam_def_at(id)->name, json_real(s->hp.v[id]));
+    for (int id = 0; id < SM_HP_COUNT; id++) /* choices by name ("optimizer": "adamw") */
+        json_object_set_new(hp, sm_hparam_def_at(id)->name,
+                            sm_hparam_def_at(id)->type == SM_HP_ENUM && sm_hparam_choice(id, s->hp.v[id])
+                                ? json_string(sm_hparam_choice(id, s->hp.v[id]))
+                                : json_real(s->hp.v[id]));
     json_object_set_new(o, "step", json_integer((json_int_t)s->step));
-    json_object_set_new(o, "epoch", json_integer(s->epoch));
+    json_object_set_new(o, "epoch", json_integer(s->epoch + 1)); /* 1-based, as displayed */
     json_object_set_new(o, "last_eval_step", json_integer((json_int_t)s->last_eval_step));
     json_object_set_new(o, "hparams", hp);
     char *bs = s->pending && s->pre_state ? sm_strdup(s->pre_state)
@@ -1356,13 +1483,20 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
         json_t *v;
         json_object_foreach(hp, k, v) {
             int id = sm_hparam_lookup(k);
-            if (id < 0 || !json_is_number(v)) {
+            double x = 0;
+            if (id >= 0 && json_is_string(v) && sm_hparam_def_at(id)->type == SM_HP_ENUM) {
+                if ((st = sm_hparam_parse(id, json_string_value(v), &x, e)) != SM_OK) {
+                    sm_err_prefix(e, "session state");
+                    break;
+                }
+            } else if (id < 0 || !json_is_number(v)) {
                 st = sm_err(e, SM_ERR_FORMAT, "session state: hyperparameter '%s' is unknown or not a "
                                               "number", k);
                 break;
+            } else {
+                x = json_number_value(v);
             }
             /* the table's checks, as for `set`: a hand-edited or damaged state must not reach the trainer */
-            double x = json_number_value(v);
             if ((st = sm_hparam_check(id, x, e)) != SM_OK) {
                 sm_err_prefix(e, "session state");
                 break;
@@ -1383,7 +1517,9 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
     if (st == SM_OK) {
         s->step = (int64_t)json_integer_value(step);
         json_t *ep = json_object_get(o, "epoch"), *les = json_object_get(o, "last_eval_step");
-        s->epoch = json_is_integer(ep) ? (int)json_integer_value(ep) : 0;
+        s->epoch = json_is_integer(ep) && json_integer_value(ep) >= 1 && json_integer_value(ep) <= INT32_MAX
+                       ? (int)json_integer_value(ep) - 1
+                       : 0;
         s->last_eval_step = json_is_integer(les) ? (int64_t)json_integer_value(les) : -1;
         s->hp_changed = 0;
         pthread_mutex_lock(&s->mu);
@@ -1447,5 +1583,35 @@ sm_status sm_session_reset(sm_session *s, sm_error *e)
     s->prepared = 0;
     s->hp_changed = 0;
     publish_hp(s);
+    return SM_OK;
+}
+
+void sm_session_set_output_dir(sm_session *s, const char *dir)
+{
+    snprintf(s->out_dir, sizeof s->out_dir, "%s", dir ? dir : "");
+}
+
+const char *sm_session_output_dir(sm_session *s) { return s->out_dir; }
+
+sm_status sm_session_history_set(sm_session *s, const sm_step_record *steps, size_t n,
+                                 const sm_eval_record *evals, size_t ne, sm_error *e)
+{
+    if (ne > EVAL_CAP)
+        ne = EVAL_CAP;
+    sm_eval_record *ev = NULL;
+    if (ne && !(ev = malloc(ne * sizeof *ev)))
+        return sm_err(e, SM_ERR_NOMEM, "out of memory for %zu evaluations", ne);
+    if (ne)
+        memcpy(ev, evals, ne * sizeof *ev);
+    pthread_mutex_lock(&s->mu);
+    s->hist_n = s->hist_head = 0;
+    size_t first = n > s->hist_cap ? n - s->hist_cap : 0;
+    for (size_t i = first; i < n; i++)
+        hist_push(s, &steps[i]);
+    free(s->evals);
+    s->evals = ev;
+    s->n_evals = s->cap_evals = ne;
+    pthread_mutex_unlock(&s->mu);
+    history_truncate(s); /* the last step and the last and best evaluations from what it holds */
     return SM_OK;
 }

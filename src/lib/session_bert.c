@@ -408,7 +408,9 @@ static json_t *data_json(const bert_ctx *c, int which)
     json_t *d = json_object(), *labels = json_array();
     for (int i = 0; i < o->n_labels; i++)
         json_array_append_new(labels, json_string(o->labels[i]));
-    json_object_set_new(d, "path", json_string(c->path[which]));
+    char *abs = realpath(c->path[which], NULL); /* resumable from any working folder */
+    json_object_set_new(d, "path", json_string(abs ? abs : c->path[which]));
+    free(abs);
     json_object_set_new(d, "text", json_string(o->text_col));
     json_object_set_new(d, "pair", json_string(o->pair_col));
     json_object_set_new(d, "label", json_string(o->label_col));
@@ -637,7 +639,9 @@ static const char *journal_path(const char *path, char *buf, size_t cap)
     return buf;
 }
 
-sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e)
+/* resume: 1 restores the checkpoint's training state once the training set is loaded; 0 takes only
+ * its weights, labels and tokenizer (a fresh run). */
+static sm_status load_model(sm_session *s, const char *dir, int resume, sm_error *e)
 {
     bert_ctx *c = ctx_of(s, e);
     if (!c)
@@ -657,9 +661,23 @@ sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e)
     if ((st = sm_session_journal_add(s, "load_model", 1, &arg, e)) != SM_OK)
         return st;
     c->resume_dir[0] = '\0';
-    if (kind == SM_CKPT_SMARTTY)
+    if (kind == SM_CKPT_SMARTTY && resume)
         snprintf(c->resume_dir, sizeof c->resume_dir, "%s", real);
     return resume_pending(s, c, e);
+}
+
+sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e)
+{
+    return load_model(s, dir, 0, e);
+}
+
+sm_status sm_session_load_checkpoint(sm_session *s, const char *dir, sm_error *e)
+{
+    char real[4200];
+    if (sm_checkpoint_resolve(dir, real, sizeof real) != SM_CKPT_SMARTTY)
+        return sm_err(e, SM_ERR_INVALID, "%s: not a smartty checkpoint (no trainer_state.json); to start "
+                                         "from a plain model folder load it as a model", dir);
+    return load_model(s, dir, 1, e);
 }
 
 /* The data options as journal arguments: the options that differ from the defaults, as
@@ -796,5 +814,142 @@ sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_
         st = sm_session_load_data(s, which, ev->argv[0], &o, e);
     free(argv);
     sm_data_opts_free(&o);
+    return st;
+}
+
+/* ---- resuming a checkpoint with the data options it saved ---- */
+
+static sm_status saved_str(json_t *d, const char *k, char *out, size_t cap, sm_error *e)
+{
+    json_t *v = json_object_get(d, k);
+    if (!v) {
+        out[0] = '\0';
+        return SM_OK;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) >= cap)
+        return sm_err(e, SM_ERR_FORMAT, "training state: data option \"%s\" must be a string of at most "
+                                        "%zu bytes", k, cap - 1);
+    snprintf(out, cap, "%s", json_string_value(v));
+    return SM_OK;
+}
+
+static sm_status saved_int(json_t *d, const char *k, long long lo, long long hi, long long *out, sm_error *e)
+{
+    json_t *v = json_object_get(d, k);
+    if (!v)
+        return SM_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+        return sm_err(e, SM_ERR_FORMAT, "training state: data option \"%s\" must be an integer from %lld "
+                                        "to %lld", k, lo, hi);
+    *out = (long long)json_integer_value(v);
+    return SM_OK;
+}
+
+sm_status sm_session_checkpoint_data(const char *dir, int which, char *path, size_t cap, sm_data_opts *o,
+                                     sm_error *e)
+{
+    char real[4200];
+    sm_data_opts_init(o);
+    path[0] = '\0';
+    if (sm_checkpoint_resolve(dir, real, sizeof real) != SM_CKPT_SMARTTY)
+        return sm_err(e, SM_ERR_INVALID, "%s: not a smartty checkpoint (no trainer_state.json)", dir);
+    char *bj;
+    sm_status st = sm_checkpoint_backend_json(real, &bj, e);
+    if (st != SM_OK)
+        return st;
+    json_t *b = json_loads(bj, 0, NULL);
+    free(bj);
+    json_t *d = b ? json_object_get(b, which ? "dev" : "train") : NULL;
+    if (!json_is_object(d)) {
+        json_decref(b);
+        return sm_err(e, SM_ERR_NOTFOUND, "%s: the checkpoint saved no %s set", dir, which ? "dev" : "training");
+    }
+    long long no_header = 0, delim = 0, quote = 0, regression = 0, limit = 0, sample = 0, skip_bad = 0;
+    long long max_len = o->max_len;
+    const long long big = (long long)1 << 53;
+    if ((st = saved_str(d, "path", path, cap, e)) == SM_OK && !path[0])
+        st = sm_err(e, SM_ERR_FORMAT, "training state: the %s set has no \"path\"", which ? "dev" : "training");
+    if (st == SM_OK)
+        st = saved_str(d, "text", o->text_col, sizeof o->text_col, e);
+    if (st == SM_OK)
+        st = saved_str(d, "pair", o->pair_col, sizeof o->pair_col, e);
+    if (st == SM_OK)
+        st = saved_str(d, "label", o->label_col, sizeof o->label_col, e);
+    if (st == SM_OK && (st = saved_int(d, "no_header", 0, 1, &no_header, e)) == SM_OK &&
+        (st = saved_int(d, "delimiter", SM_DELIM_AUTO, SM_DELIM_COMMA, &delim, e)) == SM_OK &&
+        (st = saved_int(d, "quote", SM_QUOTE_AUTO, SM_QUOTE_CSV, &quote, e)) == SM_OK &&
+        (st = saved_int(d, "regression", 0, 1, &regression, e)) == SM_OK &&
+        (st = saved_int(d, "limit", 0, big, &limit, e)) == SM_OK &&
+        (st = saved_int(d, "sample", 0, big, &sample, e)) == SM_OK &&
+        (st = saved_int(d, "skip_bad", 0, 1, &skip_bad, e)) == SM_OK)
+        st = saved_int(d, "max_len", 1, 1 << 20, &max_len, e);
+    json_t *seed = json_object_get(d, "seed");
+    if (st == SM_OK && seed) {
+        char *end;
+        const char *sv = json_is_string(seed) ? json_string_value(seed) : "";
+        unsigned long long x = strtoull(sv, &end, 16);
+        if (!*sv || *end)
+            st = sm_err(e, SM_ERR_FORMAT, "training state: data option \"seed\" must be a hexadecimal string");
+        o->seed = (uint64_t)x;
+    }
+    json_t *labels = json_object_get(d, "labels");
+    if (st == SM_OK && json_is_array(labels) && json_array_size(labels) > 0) {
+        size_t k = json_array_size(labels);
+        const char **names = calloc(k, sizeof *names);
+        if (!names)
+            st = sm_err(e, SM_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; names && i < k && st == SM_OK; i++)
+            if (!(names[i] = json_string_value(json_array_get(labels, i))))
+                st = sm_err(e, SM_ERR_FORMAT, "training state: label %zu is not a string", i);
+        if (st == SM_OK)
+            st = sm_data_opts_set_labels(o, names, (int)k, e);
+        free(names);
+    }
+    json_decref(b);
+    if (st != SM_OK) {
+        sm_data_opts_free(o);
+        return sm_err_prefix(e, "%s", dir);
+    }
+    o->no_header = (int)no_header;
+    o->delimiter = (sm_delim)delim;
+    o->quote = (sm_quote)quote;
+    o->regression = (int)regression;
+    o->limit = (size_t)limit;
+    o->sample = (size_t)sample;
+    o->skip_bad = (int)skip_bad;
+    o->max_len = (int)max_len;
+    return SM_OK;
+}
+
+sm_status sm_session_resume_checkpoint(sm_session *s, const char *dir, const char *train, const char *dev,
+                                       sm_error *e)
+{
+    char saved[2][4200];
+    sm_data_opts o[2];
+    sm_status st = sm_session_checkpoint_data(dir, 0, saved[0], sizeof saved[0], &o[0], e);
+    if (st != SM_OK)
+        return st;
+    sm_error de;
+    int has_dev = sm_session_checkpoint_data(dir, 1, saved[1], sizeof saved[1], &o[1], &de) == SM_OK;
+    if (!has_dev && de.status != SM_ERR_NOTFOUND) {
+        sm_data_opts_free(&o[0]);
+        *e = de;
+        return de.status;
+    }
+    const char *path[2] = {train ? train : saved[0], dev ? dev : saved[1]};
+    for (int w = 0; w < 2 && st == SM_OK; w++)
+        if ((w == 0 || has_dev) && !sm_file_exists(path[w]))
+            st = sm_err(e, SM_ERR_NOTFOUND, "%s: the checkpoint's %s set %s is missing (moved?): give its new "
+                        "place (--%s FILE, or in the console `resume DIR TRAIN_FILE`)", dir,
+                        w ? "dev" : "training", path[w], w ? "dev" : "train");
+    if (st == SM_OK)
+        st = sm_session_load_checkpoint(s, dir, e);
+    if (st == SM_OK)
+        st = sm_session_load_data(s, 0, path[0], &o[0], e);
+    if (st == SM_OK && has_dev)
+        st = sm_session_load_data(s, 1, path[1], &o[1], e);
+    sm_data_opts_free(&o[0]);
+    if (has_dev)
+        sm_data_opts_free(&o[1]);
     return st;
 }
