@@ -776,7 +776,7 @@ START_TEST(test_bad_arguments)
         {"train 5 minutes", "train: argument 2 'minutes': expected steps or epochs"},
         {"wait soon", "wait: argument 1 (N): 'soon' is not an integer"},
         {"pause now", "pause: takes no arguments, got 'now'"},
-        {"resume maybe", "resume: argument 1 'maybe': expected apply or discard"},
+        {"resume maybe", "resume: argument 1 'maybe': expected apply, discard or a checkpoint folder"},
         {"step -2", "step: argument 1 (N): -2 is out of range"},
         {"eval dev", "eval: takes no arguments, got 'dev'"},
         {"stop now", "stop: takes no arguments, got 'now'"},

@@ -109,8 +109,8 @@ wait "$pid"; st=$?
 ckpt=$(sed -n 's/.*autosaved step [0-9]* to \(.*\)$/\1/p' "$tmp/hup.out" | head -1)
 if [ -n "$ckpt" ] && [ -f "$ckpt/model.safetensors" ]; then
     ok "SIGHUP left $ckpt"
-    "$bin" -c "load model $ckpt; load train $data limit=64 max-len=32; show status" >"$tmp/reload.out" 2>&1 &&
-        ok "the autosave loads" || fail "the autosave does not load: $(cat "$tmp/reload.out")"
+    "$bin" -c "resume $ckpt; show status" >"$tmp/reload.out" 2>&1 && grep -q "^state: [a-z]*; step [1-9]" "$tmp/reload.out" &&
+        ok "the autosave resumes (resume DIR alone)" || fail "the autosave does not resume: $(cat "$tmp/reload.out")"
 else
     fail "no autosave after SIGHUP"; cat "$tmp/hup.out"
 fi

@@ -372,6 +372,35 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
     return SM_OK;
 }
 
+typedef struct resume_arg {
+    const char *dir, *train;
+} resume_arg;
+
+static sm_status call_resume_ckpt(sm_session *s, void *arg, sm_error *e)
+{
+    resume_arg *a = arg;
+    return sm_session_resume_checkpoint(s, a->dir, a->train, NULL, e);
+}
+
+/* `resume DIR [TRAIN]`: the checkpoint's model, data and complete state. */
+static sm_status be_resume_ckpt(void *ud, const char *dir, const char *train, sm_error *e)
+{
+    (void)ud;
+    resume_arg a = {dir, train};
+    sm_session_reply r;
+    sm_session_call(S.s, call_resume_ckpt, &a, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    S.has_model = 1;
+    snprintf(S.model, sizeof S.model, "%s", dir);
+    const sm_dataset *ds = sm_session_dataset(S.s, 0);
+    if (ds)
+        snprintf(S.data, sizeof S.data, "%s", sm_dataset_report(ds)->path);
+    S.saved_step = sm_session_step_count(S.s);
+    sync_hp();
+    return SM_OK;
+}
+
 static sm_status be_load_data(void *ud, const char *split, const char *path, const sm_data_opts *o,
                               sm_error *e)
 {
@@ -779,6 +808,7 @@ static void be_poll(void *ud, con_ctx *c)
 static const con_backend session_backend = {
     .load_model = be_load_model,
     .new_model = be_new_model,
+    .resume_checkpoint = be_resume_ckpt,
     .load_data = be_load_data,
     .set_hparam = be_set_hparam,
     .train = be_train,

@@ -450,6 +450,24 @@ static int cmd_pause(con_ctx *c, int argc, char **argv)
 
 static int cmd_resume(con_ctx *c, int argc, char **argv)
 {
+    if (argc && strcmp(argv[0], "apply") && strcmp(argv[0], "discard")) {
+        /* resume DIR [TRAIN_FILE]: continue a checkpoint with the data it saved */
+        if (!sm_dir_exists(argv[0]))
+            return con_error(c, "resume: argument 1 '%s': expected apply, discard or a checkpoint folder "
+                                "(no such folder)", argv[0]);
+        if (argc > 2)
+            return con_error(c, "resume: argument 3 '%s': `resume DIR [TRAIN_FILE]` takes at most two", argv[2]);
+        NEED(resume_checkpoint, "resume");
+        sm_error e;
+        if (c->be->resume_checkpoint(c->be_ud, argv[0], argc > 1 ? argv[1] : NULL, &e) != SM_OK)
+            return cmd_failed(c, "resume", e.msg);
+        con_status st;
+        con_status_get(c, &st);
+        con_info(c, "resumed %s at step %lld (`train` continues it)", argv[0], (long long)st.step);
+        return 0;
+    }
+    if (argc > 1)
+        return con_error(c, "resume: argument 2 '%s': `resume apply|discard` takes one word", argv[1]);
     NEED(resume, "resume");
     con_status st;
     con_status_get(c, &st);
@@ -748,7 +766,8 @@ static const con_cmd commands[] = {
     {"help", "?", "[CMD]", "show the commands, or one command's usage and help", cmd_help},
     {"load", "", "model|train|dev PATH [OPTIONS...]",
      "load a model (Hugging Face folder or smartty checkpoint) or a data file\n"
-     "  load model PATH            a folder with config.json, vocab.txt and weights\n"
+     "  load model PATH            a folder with config.json, vocab.txt and weights; a smartty checkpoint\n"
+     "                             gives its weights, labels and tokenizer to a fresh run (`resume DIR` continues it)\n"
      "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)", cmd_load},
     {"new", "", "model [OPTIONS...]",
      "make a classifier with random weights from a shape and a vocabulary\n"
@@ -769,8 +788,11 @@ static const con_cmd commands[] = {
      "  in scripts `train` returns when the run stops (set train_wait off to continue at once)", cmd_train},
     {"wait", "", "[N]", "wait until the run stops, or until step N", cmd_wait},
     {"pause", "", "", "pause training after the current step", cmd_pause},
-    {"resume", "continue c", "[apply|discard]",
-     "resume a paused run; at a breakpoint the pending update is applied (the default) or discarded", cmd_resume},
+    {"resume", "continue c", "[WHAT...]",
+     "resume a paused run; at a breakpoint the pending update is applied (the default) or discarded\n"
+     "  resume apply|discard: what to do with the pending update at a breakpoint\n"
+     "  resume DIR [TRAIN_FILE]: continue checkpoint DIR: its model, complete state and the data it saved\n"
+     "  (TRAIN_FILE: where its training file is now, when it moved); `load model DIR` starts afresh from it", cmd_resume},
     {"step", "s", "[N]",
      "from a paused run, run exactly N optimizer steps (default 1) and show the last one's metrics\n"
      "  at a breakpoint the pending update is applied and counts as the first step", cmd_step},

@@ -64,6 +64,8 @@ struct sm_data_opts;
 typedef struct con_backend {
     sm_status (*load_model)(void *ud, const char *path, sm_error *e);
     sm_status (*new_model)(void *ud, int argc, char *const *argv, sm_error *e);
+    /* Resume a smartty checkpoint with the data it saved (train: a moved training file, or NULL). */
+    sm_status (*resume_checkpoint)(void *ud, const char *dir, const char *train, sm_error *e);
     /* split is "train" or "dev"; o the parsed data options (data.h) */
     sm_status (*load_data)(void *ud, const char *split, const char *path, const struct sm_data_opts *o,
                            sm_error *e);
