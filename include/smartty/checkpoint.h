@@ -33,6 +33,8 @@ typedef enum sm_ckpt_kind {
 /* Which folder to load for dir: dir itself, or dir.old when a save crashed between its renames.
  * Writes the folder into out[cap] and returns its kind. */
 sm_ckpt_kind sm_checkpoint_resolve(const char *dir, char *out, size_t cap);
+/* Remove a smartty checkpoint folder (its files, then the folder); anything else is refused. */
+sm_status sm_checkpoint_remove(const char *dir, sm_error *e);
 
 /* Write the session's complete state to dir atomically (see above). An existing dir is replaced only
  * when it is a smartty checkpoint or empty; anything else is an error naming it. Only while no step

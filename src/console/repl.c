@@ -4,11 +4,14 @@
  * in a terminal it redraws readline's prompt around asynchronous lines. */
 #include "console/repl.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -17,6 +20,7 @@
 #include "console/backend.h"
 #include "console/dash_source.h"
 #include "console/signals.h"
+#include "smartty/checkpoint.h"
 #include "ui/dash.h"
 
 static con_ctx *rl_ctx;    /* the context whose lines readline delivers */
@@ -263,6 +267,75 @@ static int run_interactive(con_ctx *c)
     return c->exit_status;
 }
 
+/* The autosaves of earlier sessions (SIGHUP, SIGTERM) are found again: the newest few are named with
+ * how to continue them, older ones are removed (saying so). */
+#define AUTOSAVE_KEEP 3
+typedef struct autosave_ent {
+    char path[1200];
+    time_t mtime;
+} autosave_ent;
+
+static int autosave_newer(const void *a, const void *b)
+{
+    const autosave_ent *x = a, *y = b;
+    return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : strcmp(x->path, y->path);
+}
+
+static void autosave_notice(con_ctx *c, int dash)
+{
+    char dir[1200];
+    if (!con_state_path(dir, sizeof dir, "", 0))
+        return;
+    size_t dl = strlen(dir);
+    if (dl > 1 && dir[dl - 1] == '/')
+        dir[dl - 1] = '\0';
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    autosave_ent ents[64];
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) && n < 64) {
+        if (strncmp(de->d_name, "autosave-", 9) || strchr(de->d_name, '.'))
+            continue;
+        autosave_ent *a = &ents[n];
+        char real[1300], probe[1400];
+        snprintf(a->path, sizeof a->path, "%s/%s", dir, de->d_name);
+        snprintf(probe, sizeof probe, "%s/trainer_state.json", a->path);
+        struct stat sb;
+        if (sm_checkpoint_resolve(a->path, real, sizeof real) != SM_CKPT_SMARTTY || stat(probe, &sb) != 0)
+            continue;
+        a->mtime = sb.st_mtime;
+        n++;
+    }
+    closedir(d);
+    if (!n)
+        return;
+    qsort(ents, (size_t)n, sizeof ents[0], autosave_newer);
+    for (int i = 0; i < n; i++) {
+        char when[32] = "";
+        struct tm tmv;
+        if (gmtime_r(&ents[i].mtime, &tmv))
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+        char msg[1500];
+        if (i < AUTOSAVE_KEEP) {
+            snprintf(msg, sizeof msg, "an autosave of an interrupted session exists: %s (saved %s); continue "
+                                      "it with `resume %s`", ents[i].path, when, ents[i].path);
+        } else {
+            sm_error e;
+            if (sm_checkpoint_remove(ents[i].path, &e) != SM_OK)
+                snprintf(msg, sizeof msg, "autosave %s: %s", ents[i].path, e.msg);
+            else
+                snprintf(msg, sizeof msg, "removed the old autosave %s (saved %s): the newest %d are kept",
+                         ents[i].path, when, AUTOSAVE_KEEP);
+        }
+        if (dash)
+            con_info(c, "%s", msg);
+        else
+            fprintf(stderr, "smartty: %s\n", msg);
+    }
+}
+
 int con_main(int argc, char **argv)
 {
     typedef struct job { char kind; const char *arg; } job;
@@ -305,6 +378,7 @@ int con_main(int argc, char **argv)
     int dash = tty_in && tty_out && !njobs && !plain;
     con_init(&c, tty_in && tty_out && !njobs ? out_terminal : out_plain, NULL);
     con_backend_attach(&c);
+    autosave_notice(&c, dash);
     con_signals_install(!dash);
     c.intr = &con_sig_int;
     c.hup = &con_sig_quit;

@@ -534,3 +534,11 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
     sm_journal_free(&mine);
     return st;
 }
+
+sm_status sm_checkpoint_remove(const char *dir, sm_error *e)
+{
+    char real[4200];
+    if (sm_checkpoint_resolve(dir, real, sizeof real) != SM_CKPT_SMARTTY)
+        return sm_err(e, SM_ERR_STATE, "%s is not a smartty checkpoint: not removed", dir);
+    return remove_flat(real, e);
+}

@@ -220,24 +220,12 @@ static int better_hp(const sm_hparams *hp, const sm_eval_record *a, const sm_eva
 
 /* ---- checkpoints during a run (save_every, save_limit, save_best) ---- */
 
-/* A checkpoint folder written by this policy, removed with its files (it holds no sub-folders). */
+/* A checkpoint folder written by this policy, removed with its files. */
 static void remove_checkpoint(sm_session *s, const char *dir)
 {
-    char real[4200], p[4400];
-    if (sm_checkpoint_resolve(dir, real, sizeof real) != SM_CKPT_SMARTTY)
-        return;
-    DIR *d = opendir(real);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", real, de->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    if (rmdir(real) != 0)
-        emit(s, SM_EVENT_WARN, NULL, NULL, "save_limit: cannot remove %s: %s", real, strerror(errno));
+    sm_error e;
+    if (sm_checkpoint_remove(dir, &e) != SM_OK)
+        emit(s, SM_EVENT_WARN, NULL, NULL, "save_limit: %s", e.msg);
 }
 
 static int cmp_i64(const void *a, const void *b)
