@@ -44,6 +44,7 @@ typedef struct printer {
     sm_eval_record held_ev;
     int has_held, held_has_ev;
     int64_t log_every;
+    int64_t denom;         /* the run's last step, fixed when it starts (the progress lines' N/denom) */
     double t0;
     int failed;            /* a step failed: the run stopped */
 } printer;
@@ -326,11 +327,9 @@ static void on_event(void *ud, const sm_session_event *ev)
         p->has_held = 1;
         const sm_step_record *r = ev->rec;
         if (r->step % p->log_every == 0) {
-            sm_session_view v;
-            sm_session_view_get(p->s, &v);
             printf("step %lld/%lld epoch %d: loss %.4f rs %.4g breg %.4g total %.4f grad_norm %.3f "
                    "lr %.3g ex/s %.1f%s\n",
-                   (long long)r->step, (long long)v.planned, r->epoch + 1, r->loss, r->rs, r->breg,
+                   (long long)r->step, (long long)p->denom, r->epoch + 1, r->loss, r->rs, r->breg,
                    r->total, r->grad_norm, r->lr, r->examples_per_s, r->skipped ? " (skipped)" : "");
             fflush(stdout);
         }
@@ -595,6 +594,7 @@ int cli_train(int argc, char **argv)
     if (!status) {
         sm_session_view_get(s, &v);
         pr.log_every = (int64_t)v.hp.v[SM_HP_LOG_EVERY];
+        pr.denom = a.steps > 0 && a.steps < INT64_MAX - first ? first + a.steps : v.planned;
         if (pr.log_every < 1)
             pr.log_every = 1;
         const struct sm_dataset *tr = sm_session_dataset(s, 0), *dv = sm_session_dataset(s, 1);
