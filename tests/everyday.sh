@@ -85,6 +85,12 @@ auto=$(sed -n 's/^autosaved to \([^ ]*\) .*/\1/p' hup.out)
 grep -q "autosave.*resume $auto" notice.err && ok "the next smartty names the autosave and how to resume it" \
     || fail "no autosave notice: $(cat notice.err)"
 
+# the dev set reads the training set's columns (here named, in another order) unless given
+awk -F '\t' 'BEGIN { OFS = "\t" } NR <= 31 { print $2, "x", $1 }' "$sst/dev.tsv" >swapped.tsv
+"$bin" -c "load model $model; load train $sst/train.tsv --text sentence --label label --limit 16; load dev swapped.tsv; show data" >cols.out 2>&1
+grep -q "columns: text 3 (sentence), label 1 (label)" cols.out && ok "dev inherits the training set's columns" \
+    || fail "dev columns: $(cat cols.out)"
+
 # (c) a console session saved, then replayed from another working folder, bit-identical
 "$bin" -c "load model $model; load train reviews.csv limit=48 max-len=32; set batch_size 8; train 4 steps; save out/session" \
     >session.out 2>&1 || fail "console session: $(cat session.out)"

@@ -114,6 +114,18 @@ static sm_status bert_load_data(bert_ctx *c, int which, const char *path, const 
     sm_status st = sm_data_opts_copy(&opts, o, e);
     if (st != SM_OK)
         return st;
+    /* The dev set reads the training set's columns unless given (the same task, the same file layout) */
+    if (which == 1 && c->ds[0]) {
+        const sm_data_opts *tr = &c->dopts[0];
+        if (!opts.text_col[0])
+            snprintf(opts.text_col, sizeof opts.text_col, "%s", tr->text_col);
+        if (!opts.pair_col[0])
+            snprintf(opts.pair_col, sizeof opts.pair_col, "%s", tr->pair_col);
+        if (!opts.label_col[0])
+            snprintf(opts.label_col, sizeof opts.label_col, "%s", tr->label_col);
+        if (!opts.regression)
+            opts.regression = tr->regression;
+    }
     /* A trained classifier fixes the label mapping; so does the training set for the dev set. */
     if (opts.n_labels == 0 && !opts.regression) {
         if (!c->fresh_classifier && c->cfg.problem != SM_PROBLEM_REGRESSION)
