@@ -14,6 +14,7 @@ sst=$shared/datasets/sst2
 [ -x "$bin" ] || { echo "SKIP: $bin is not built"; exit 77; }
 [ -d "$model" ] && [ -f "$sst/train.tsv" ] && [ -f "$sst/dev.tsv" ] || { echo "SKIP: $model or $sst is absent (set SMARTTY_SHARED)"; exit 77; }
 model=$(cd "$model" && pwd)
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin") # the jobs run in their own folders
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_STATE_HOME="$tmp/state" OPENBLAS_NUM_THREADS=1
@@ -86,9 +87,11 @@ grep -q "autosave.*resume $auto" notice.err && ok "the next smartty names the au
     || fail "no autosave notice: $(cat notice.err)"
 
 # the dev set reads the training set's columns (here named, in another order) unless given
-awk -F '\t' 'BEGIN { OFS = "\t" } NR <= 31 { print $2, "x", $1 }' "$sst/dev.tsv" >swapped.tsv
-"$bin" -c "load model $model; load train $sst/train.tsv --text sentence --label label --limit 16; load dev swapped.tsv; show data" >cols.out 2>&1
-grep -q "columns: text 3 (sentence), label 1 (label)" cols.out && ok "dev inherits the training set's columns" \
+swap() { awk -F '\t' 'BEGIN { OFS = "\t"; print "stars", "junk", "review" } NR > 1 && NR <= 31 { print $2, "x", $1 }' "$1"; }
+swap "$sst/train.tsv" >swapped-train.tsv
+swap "$sst/dev.tsv" >swapped-dev.tsv
+"$bin" -c "load model $model; load train swapped-train.tsv --text review --label stars; load dev swapped-dev.tsv; show data" >cols.out 2>&1
+grep -q "columns: text 3 (review), label 1 (stars)" cols.out && ok "dev inherits the training set's columns" \
     || fail "dev columns: $(cat cols.out)"
 
 # (c) a console session saved, then replayed from another working folder, bit-identical
