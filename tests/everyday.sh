@@ -67,6 +67,13 @@ steps=$(sed -n 's/.*"step": \([0-9]*\),$/\1/p' out/stars/trainer_state.json | he
 "$bin" train --resume out/stars --steps 2 --save out/resumed >resume.out 2>resume.err || fail "--resume alone: $(cat resume.err)"
 grep -q "from step $steps" resume.out && ok "--resume DIR alone continues at step $steps" || fail "--resume: $(cat resume.out)"
 grep -q "best dev:  step" resume.out && ok "the best evaluation comes back after --resume" || fail "no best after resume"
+"$bin" -c "resume out/stars; export metrics resumed.csv" >console.out 2>&1 || fail "console resume: $(cat console.out)"
+"$bin" -c "load model out/stars; load train more.csv; show status" >console.out 2>&1 \
+    || fail "console load model CHECKPOINT: $(cat console.out)"
+[ "$(($(wc -l <resumed.csv) - 1))" -eq "$steps" ] && ok "the curves come back after resume (export metrics: $steps rows)" \
+    || fail "export metrics after resume: $(wc -l <resumed.csv) lines, want $steps rows"
+grep -q "^state: [a-z]*; step 0" console.out && ok "the console's load model CHECKPOINT starts at step 0" \
+    || fail "load model CHECKPOINT: $(cat console.out)"
 "$bin" train --resume out/stars --limit 10 >/dev/null 2>contra.err
 [ $? -eq 2 ] && grep -q -- "--limit 10 contradicts the checkpoint's --limit 0" contra.err \
     && ok "a contradicting option is refused with both values" || fail "contradiction: $(cat contra.err)"
