@@ -1,6 +1,7 @@
 /* check_everyday.c: regression tests of the session for issue 12 on the toy backend: after a rewind
  * the view (step record, epoch, last and best evaluation) and the exported metrics are those of the
- * restored history, not of the branch that was left. It does not test BERT or the console. */
+ * restored history, not of the branch that was left; and the small pieces of the everyday path
+ * (softmax, the 1-based epoch field). It does not test BERT or the console. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "smartty/predict.h"
+#include "smartty/record.h"
 #include "smartty/session.h"
 #include "testutil.h"
 #include "toy_backend.h"
@@ -99,6 +102,33 @@ START_TEST(test_export_after_rewind)
 }
 END_TEST
 
+START_TEST(test_softmax)
+{
+    const float lg[3] = {1000.0f, 1001.0f, 999.0f}; /* large logits: no overflow */
+    double p[3];
+    ck_assert_int_eq(sm_softmax(lg, 3, p), 1);
+    ck_assert(fabs(p[0] + p[1] + p[2] - 1) < 1e-12);
+    ck_assert(p[1] > p[0] && p[0] > p[2]);
+    ck_assert(fabs(p[1] / p[0] - exp(1.0)) < 1e-9);
+}
+END_TEST
+
+/* The epoch is 1-based wherever a field is read (CSV, breakpoints, log_history) and set back. */
+START_TEST(test_epoch_field_one_based)
+{
+    sm_step_record r;
+    memset(&r, 0, sizeof r);
+    r.epoch = 0;
+    int f = sm_field_lookup("epoch");
+    ck_assert_int_ge(f, 0);
+    ck_assert(sm_field_value(f, &r, NULL) == 1.0);
+    ck_assert_int_eq(sm_field_set(f, &r, NULL, 3.0), 0);
+    ck_assert_int_eq(r.epoch, 2);
+    ck_assert_int_eq(sm_field_set(f, &r, NULL, 2.5), -1);
+    ck_assert_int_eq(sm_field_set(sm_field_lookup("dev_acc"), &r, NULL, 0.5), -1); /* no eval record */
+}
+END_TEST
+
 static Suite *everyday_suite(void)
 {
     Suite *s = suite_create("everyday");
@@ -106,6 +136,8 @@ static Suite *everyday_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_rewind_view_is_restored);
     tcase_add_test(tc, test_export_after_rewind);
+    tcase_add_test(tc, test_softmax);
+    tcase_add_test(tc, test_epoch_field_one_based);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -203,8 +203,6 @@ int cli_eval(int argc, char **argv)
             int l = (int)strlen(sm_predictor_label(&p, k, name, sizeof name));
             w = l > w ? l : w;
         }
-        if (w > 40)
-            w = 40;
         json_t *pc = json_array(), *labels = json_array(), *mat = json_array();
         printf("per class:\n  %-*s %9s %9s %9s %9s\n", w, "label", "precision", "recall", "f1", "support");
         for (int k = 0; k < C; k++) {
@@ -228,10 +226,10 @@ int cli_eval(int argc, char **argv)
         }
         printf("confusion matrix (rows: true label, columns: predicted):\n  %-*s", w, "");
         for (int k = 0; k < C; k++)
-            printf(" %*.*s", w > 8 ? w : 8, w, sm_predictor_label(&p, k, name, sizeof name));
+            printf(" %*s", w > 8 ? w : 8, sm_predictor_label(&p, k, name, sizeof name));
         putchar('\n');
         for (int k = 0; k < C; k++) {
-            printf("  %-*.*s", w, w, sm_predictor_label(&p, k, name, sizeof name));
+            printf("  %-*s", w, sm_predictor_label(&p, k, name, sizeof name));
             json_t *r = json_array();
             for (int j = 0; j < C; j++) {
                 printf(" %*ld", w > 8 ? w : 8, conf[(size_t)k * (size_t)C + (size_t)j]);
