@@ -93,6 +93,13 @@ auto=$(sed -n 's/^autosaved to \([^ ]*\) .*/\1/p' hup.out)
 grep -q "autosave.*resume $auto" notice.err && ok "the next smartty names the autosave and how to resume it" \
     || fail "no autosave notice: $(cat notice.err)"
 
+# autosaves are pruned: the newest three stay, the others go, and the console says so
+for d in 1 2 3; do cp -r "$auto" "$auto-old$d" && touch -d "2026-01-0$d" "$auto-old$d/trainer_state.json"; done
+"$bin" -c "echo" 2>prune.err >/dev/null
+if [ ! -d "$auto-old1" ] && [ -d "$auto-old2" ] && [ -d "$auto-old3" ] && grep -q "removed the old autosave $auto-old1" prune.err; then
+    ok "autosaves pruned to the newest three, saying so"
+else fail "autosave pruning: $(cat prune.err)"; fi
+
 # the dev set reads the training set's columns (here named, in another order) unless given
 swap() { awk -F '\t' 'BEGIN { OFS = "\t"; print "stars", "junk", "review" } NR > 1 && NR <= 31 { print $2, "x", $1 }' "$1"; }
 swap "$sst/train.tsv" >swapped-train.tsv

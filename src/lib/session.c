@@ -660,7 +660,10 @@ static sm_status cmd_set(sm_session *s, const sm_session_cmd *c, sm_session_repl
     const char *args[] = {sm_hparam_def_at(id)->name, text};
     if ((st = change_hp(s, &nh, r, "set", 2, args)) != SM_OK)
         return st;
-    reply_ok(r, s->step, "%s = %s from step %lld", args[0], text, (long long)r->effect_step);
+    reply_ok(r, s->step, "%s = %s from step %lld%s", args[0], text, (long long)r->effect_step,
+             (id == SM_HP_SAVE_EVERY || id == SM_HP_SAVE_BEST) && nh.v[id] > 0 && !s->out_dir[0]
+                 ? " (no checkpoint folder yet: the first `save DIR` makes it DIR-checkpoints)"
+                 : "");
     emit(s, SM_EVENT_CHANGE, NULL, NULL, "%s", r->msg);
     return SM_OK;
 }
