@@ -58,6 +58,11 @@ else fail "predict: $(cat pred.out)"; fi
 "$bin" predict --model out/stars --data reviews-dev.csv --limit 2 --output probs 2>/dev/null | head -1 | grep -q "^1 star	5 stars$" \
     && ok "predict --output probs names the classes" || fail "predict --output probs header"
 
+# the console's predict names the checkpoint's labels too (it printed LABEL_0 before training data loaded)
+"$bin" -c "load model out/stars; predict a fine film" >cpred.out 2>&1
+grep -qE "^(1 star|5 stars)  \(1 star 0\.[0-9]+, 5 stars 0\.[0-9]+\)$" cpred.out && ok "the console's predict names the labels" \
+    || fail "console predict: $(tail -1 cpred.out)"
+
 # (b) the checkpoint as --model for a second fine-tuning on another file; then resumed alone
 to_csv "$sst/dev.tsv" 200 | tail -n 80 | sed '1i review,stars' >more.csv
 "$bin" train --model out/stars --train more.csv --set max_steps=3 --set batch_size=16 --set max_len=32 \

@@ -610,7 +610,8 @@ static const char *label_name(sm_session *s, const sm_bert_config *cfg, int k, c
     const sm_dataset *ds = sm_session_dataset(s, 0);
     if (ds && k < sm_dataset_num_labels(ds) && sm_dataset_label_name(ds, k))
         return sm_dataset_label_name(ds, k);
-    return sm_config_label(cfg, k, buf, cap);
+    const sm_bert_config *named = sm_session_model_config(s); /* with id2label (the model's copy has none) */
+    return sm_config_label(named ? named : cfg, k, buf, cap);
 }
 
 static sm_status call_predict(sm_session *s, void *arg, sm_error *e)
