@@ -16,7 +16,10 @@
 #include "smartty/config.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"
+#include "ui/events.h"
 #include "ui/layout.h"
+#include "ui/source.h"
+#include "ui/text.h"
 #include "ui/theme.h"
 
 /* ---- layout ---- */
@@ -805,6 +808,117 @@ START_TEST(test_demo_model)
 }
 END_TEST
 
+/* ---- typed events: colours and markers from the kind alone ---- */
+
+START_TEST(test_event_styles)
+{
+    static const struct { sm_event_kind kind; int log, mark; } want[] = {
+        {SM_EVENT_CHANGE, UI_LOG_CHANGE, UI_MARK_CHANGE},  {SM_EVENT_SNAPSHOT, UI_LOG_EVENT, UI_MARK_SNAPSHOT},
+        {SM_EVENT_REWIND, UI_LOG_EVENT, UI_MARK_REWIND},   {SM_EVENT_BREAK, UI_LOG_BREAK, -1},
+        {SM_EVENT_WARN, UI_LOG_WARN, -1},                  {SM_EVENT_ERROR, UI_LOG_ERROR, -1},
+        {SM_EVENT_EVAL, UI_LOG_EVENT, -1},                 {SM_EVENT_CHECKPOINT, UI_LOG_EVENT, -1},
+        {SM_EVENT_DONE, UI_LOG_EVENT, -1},
+    };
+    /* messages that the old word matching misread: they change nothing */
+    static const char *const msgs[] = {NULL, "breakpoint", "warning: x", "a = b", "snapshot s"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        for (size_t m = 0; m < sizeof msgs / sizeof msgs[0]; m++) {
+            sm_session_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = want[i].kind;
+            ev.step = 42;
+            ev.msg = msgs[m];
+            ui_event_style st;
+            ui_event_style_of(&ev, &st);
+            ck_assert_int_eq(st.log_kind, want[i].log);
+            ck_assert_int_eq(st.mark, want[i].mark);
+            if (st.mark >= 0)
+                ck_assert_int_eq(st.mark_at, 42);
+        }
+    /* a reply carries its own kind; a notice its level */
+    sm_session_event r;
+    memset(&r, 0, sizeof r);
+    r.kind = SM_EVENT_REPLY;
+    r.msg = "lambda_s = 3";
+    r.level = UI_LOG_INFO;
+    ui_event_style st;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_INFO);
+    ck_assert_int_eq(st.mark, -1);
+    r.level = UI_LOG_CHANGE;
+    r.msg = "preset paper: no change";
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_CHANGE);
+    ck_assert_int_eq(st.mark, -1); /* the markers come from the session's CHANGE events */
+    r.kind = SM_EVENT_NOTICE;
+    r.level = SM_LOG_WARN;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_WARN);
+    r.level = SM_LOG_NOTICE;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_INFO);
+}
+END_TEST
+
+/* ---- text: wrapping at spaces, eliding in the middle (issue 12: messages cut mid-word) ---- */
+
+START_TEST(test_wrap_rows)
+{
+    const char *msg = "unused weights: bert.pooler.dense.weight, bert.pooler.dense.bias, cls.predictions.bias";
+    char rows[16][64];
+    int n = 0;
+    size_t adv, total = 0;
+    for (const char *p = msg; *p && n < 16; p += adv, n++) {
+        size_t len = ui_wrap_row(p, 30, &adv);
+        ck_assert_uint_le((size_t)ui_text_len(p) < 30 ? len : 30, 30);
+        ck_assert_uint_gt(adv, 0);
+        snprintf(rows[n], sizeof rows[n], "%.*s", (int)len, p);
+        ck_assert_int_le(ui_text_len(rows[n]), 30);
+        total += adv;
+    }
+    ck_assert_uint_eq(total, strlen(msg)); /* every byte is on a row: nothing is cut */
+    ck_assert_str_eq(rows[0], "unused weights:");
+    ck_assert_str_eq(rows[1], "bert.pooler.dense.weight,");
+    ck_assert_str_eq(rows[2], "bert.pooler.dense.bias,");
+    ck_assert_str_eq(rows[3], "cls.predictions.bias");
+    ck_assert_int_eq(n, 4);
+    /* a word longer than the row is split; multibyte text counts code points */
+    size_t len = ui_wrap_row("abcdefghij", 4, &adv);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_uint_eq(adv, 4);
+    len = ui_wrap_row("\u00e9\u00e9\u00e9 \u00e9\u00e9", 4, &adv);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_uint_eq(adv, 7);
+    ck_assert_uint_eq(ui_wrap_row("", 4, &adv), 0);
+    ck_assert_uint_eq(adv, 0);
+}
+END_TEST
+
+START_TEST(test_elide_middle)
+{
+    char out[256];
+    ck_assert_str_eq(ui_elide_middle("/tmp/smartty-demo-model-Ab12Cd/model", 14, "\u2026", out, sizeof out),
+                     "/tmp/\u2026/model");
+    ck_assert_int_le(ui_text_len(out), 14);
+    ck_assert_str_eq(ui_elide_middle("/tmp/smartty-demo-model-Ab12Cd/model", 14, "...", out, sizeof out),
+                     "/tmp/.../model");
+    /* it fits: whole, the leading / kept */
+    ck_assert_str_eq(ui_elide_middle("/data/train.tsv", 40, "\u2026", out, sizeof out), "/data/train.tsv");
+    /* a long folder keeps its first components and the file name */
+    ui_elide_middle("/home/user/work/datasets/sentiment/train.tsv", 30, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 30);
+    ck_assert_int_eq(strncmp(out, "/home/user/", 11), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\u2026/train.tsv"));
+    /* no room for the last component: the start and the end of the text */
+    ui_elide_middle("/x/averyveryverylongfilename.tsv", 10, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 10);
+    ck_assert_int_eq(out[0], '/');
+    ck_assert_ptr_nonnull(strstr(out, ".tsv"));
+    ui_elide_middle("abcdef", 2, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 2);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -812,6 +926,9 @@ static Suite *ui_suite(void)
     tcase_add_test(tl, test_layout_sizes);
     tcase_add_test(tl, test_layout_too_small);
     tcase_add_test(tl, test_layout_panels);
+    tcase_add_test(tl, test_wrap_rows);
+    tcase_add_test(tl, test_elide_middle);
+    tcase_add_test(tl, test_event_styles);
     suite_add_tcase(s, tl);
     TCase *tc = tcase_create("chart");
     tcase_add_test(tc, test_chart_constant_is_flat);

@@ -285,9 +285,9 @@ static void on_event(void *ud, const sm_session_event *ev)
     switch (ev->kind) {
     case SM_EVENT_STEP: {
         csv_flush_held(p);
-        p->held = *ev->rec;
+        p->held = ev->rec;
         p->has_held = 1;
-        const sm_step_record *r = ev->rec;
+        const sm_step_record *r = &ev->rec;
         if (r->step % p->log_every == 0) {
             sm_session_view v;
             sm_session_view_get(p->s, &v);
@@ -300,11 +300,11 @@ static void on_event(void *ud, const sm_session_event *ev)
         break;
     }
     case SM_EVENT_EVAL:
-        if (p->has_held && p->held.step == ev->ev->step) {
-            p->held_ev = *ev->ev;
+        if (p->has_held && p->held.step == ev->eval.step) {
+            p->held_ev = ev->eval;
             p->held_has_ev = 1;
         }
-        print_eval(ev->ev, "eval");
+        print_eval(&ev->eval, "eval");
         fflush(stdout);
         break;
     case SM_EVENT_ERROR:

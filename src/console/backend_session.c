@@ -4,11 +4,11 @@
  * by the trainer thread and printed by the main thread (con_tick). Also `replay`, `predict`,
  * `show model|data|journal`. It does not draw anything and owns no terminal. */
 #include "console/backend.h"
+#include "console/events.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +23,6 @@
 #include "smartty/session.h"
 #include "smartty/tokenizer.h"
 
-#define EVQ 256
-
 typedef struct con_session {
     con_ctx *c;
     sm_session *s;
@@ -33,8 +31,7 @@ typedef struct con_session {
     int64_t saved_step;        /* the step of the last save or load */
     char model[256], data[256];
     pthread_mutex_t mu;        /* guards the event queue and the history */
-    char *evq[EVQ];            /* messages from the trainer thread, oldest at head */
-    int head, n;
+    con_evq evq;               /* typed events from the trainer thread (and library notices) */
     sm_step_record *hist;      /* [n_hist] the steps of this session, for the dashboard's curves */
     size_t n_hist, cap_hist;
     sm_eval_record *evals;     /* [n_evals] */
@@ -50,35 +47,12 @@ static con_session S;
 
 /* ---- events and breakpoints (trainer thread) ---- */
 
-static void push(const char *fmt, ...) SM_PRINTF(1, 2);
-
-static void push(const char *fmt, ...)
+/* Queue a copy of ev for the main thread (con_tick hands it to the console). */
+static void push(const sm_session_event *ev)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     pthread_mutex_lock(&S.mu);
-    if (S.n == EVQ) { /* full: drop the oldest */
-        free(S.evq[S.head]);
-        S.head = (S.head + 1) % EVQ;
-        S.n--;
-    }
-    S.evq[(S.head + S.n) % EVQ] = sm_strdup(buf);
-    S.n++;
+    con_evq_push(&S.evq, ev);
     pthread_mutex_unlock(&S.mu);
-}
-
-static void format_eval(char *buf, size_t cap, const sm_eval_record *ev)
-{
-    size_t w = (size_t)snprintf(buf, cap, "dev at step %lld (%d examples):", (long long)ev->step, ev->n);
-    for (size_t i = 0; i < sm_field_count() && w < cap; i++) {
-        const sm_field_def *f = sm_field_at(i);
-        double v = f->source == SM_FIELD_EVAL ? sm_field_value((int)i, NULL, ev) : NAN;
-        if (!isnan(v))
-            w += (size_t)snprintf(buf + w, cap - w, " %s %.4f", f->name + 4, v);
-    }
 }
 
 /* Append one record to a history under S.mu (dropping the older half when it is full). */
@@ -119,56 +93,41 @@ static void hist_reload(void)
 static void on_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
-    char buf[600];
-    if (ev->kind == SM_EVENT_STEP && ev->rec) {
-        S.run_busy += ev->rec->seconds;
+    if (ev->kind == SM_EVENT_STEP && ev->has_rec) {
+        S.run_busy += ev->rec.seconds;
         pthread_mutex_lock(&S.mu);
-        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, ev->rec);
+        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, &ev->rec);
         pthread_mutex_unlock(&S.mu);
     }
-    if (ev->kind == SM_EVENT_EVAL && ev->ev) {
+    if (ev->kind == SM_EVENT_EVAL && ev->has_eval) {
         pthread_mutex_lock(&S.mu);
-        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, ev->ev);
+        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, &ev->eval);
         pthread_mutex_unlock(&S.mu);
     }
     switch (ev->kind) {
-    case SM_EVENT_EVAL:
-        if (ev->ev) {
-            format_eval(buf, sizeof buf, ev->ev);
-            push("%s", buf);
-        }
-        break;
-    case SM_EVENT_BREAK:
-        if (ev->rec)
-            push("%s; paused before the update of step %lld (`resume` applies it, `resume discard` drops it)",
-                 ev->msg ? ev->msg : "breakpoint", (long long)ev->rec->step);
-        else
-            push("%s; paused after the evaluation at step %lld", ev->msg ? ev->msg : "breakpoint",
-                 (long long)ev->step);
-        break;
-    case SM_EVENT_CHECKPOINT: push("checkpoint written to %s", ev->msg ? ev->msg : "?"); break;
-    case SM_EVENT_WARN: push("warning at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
+    case SM_EVENT_STEP: break; /* the history above holds them */
     case SM_EVENT_STATE:
-        if (ev->msg && strcmp(ev->msg, sm_session_state_name(SM_SESSION_RUNNING)) == 0) {
+        if (ev->state == SM_SESSION_RUNNING) {
             S.run_t0 = sm_now();
             S.run_step0 = ev->step;
             S.run_busy = 0;
         }
+        push(ev);
         break;
     case SM_EVENT_DONE: {
         /* the throughput of the stretch that just ended: what the dashboard's cost is measured on */
         double dt = S.run_t0 > 0 ? sm_now() - S.run_t0 : 0;
         long long n = (long long)(ev->step - S.run_step0);
+        char msg[300] = "";
         if (dt > 0 && n > 0)
-            push("run finished at step %lld: %lld steps in %.2f s since it last started running "
-                 "(%.2f steps/s, evaluations included; %.2f s in the steps themselves)", (long long)ev->step, n,
-                 dt, (double)n / dt, S.run_busy);
-        else
-            push("run finished at step %lld", (long long)ev->step);
+            snprintf(msg, sizeof msg, "%lld steps in %.2f s since it last started running (%.2f steps/s, "
+                     "evaluations included; %.2f s in the steps themselves)", n, dt, (double)n / dt, S.run_busy);
+        sm_session_event done = *ev;
+        done.msg = msg;
+        push(&done);
         break;
     }
-    case SM_EVENT_ERROR: push("training stopped at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
-    default: break;
+    default: push(ev); break;
     }
 }
 
@@ -176,8 +135,15 @@ static void on_event(void *ud, const sm_session_event *ev)
 static void on_log(void *ud, sm_log_level level, const char *msg)
 {
     (void)ud;
-    if (level >= SM_LOG_NOTICE)
-        push("%s%s", level == SM_LOG_WARN ? "warning: " : "", msg);
+    if (level < SM_LOG_NOTICE)
+        return;
+    sm_session_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SM_EVENT_NOTICE;
+    ev.step = -1;
+    ev.level = (int)level;
+    ev.msg = msg;
+    push(&ev);
 }
 
 static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
@@ -458,10 +424,7 @@ static sm_status be_eval(void *ud, sm_eval_record *out, sm_error *e)
     *out = v.eval;
     /* the event of this evaluation would print it a second time */
     pthread_mutex_lock(&S.mu);
-    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "dev at step", 11)) {
-        free(S.evq[(S.head + S.n - 1) % EVQ]);
-        S.n--;
-    }
+    con_evq_drop_last(&S.evq, SM_EVENT_EVAL, v.eval.step);
     pthread_mutex_unlock(&S.mu);
     return SM_OK;
 }
@@ -505,10 +468,7 @@ static sm_status be_save(void *ud, const char *dir, sm_error *e)
     S.saved_step = r.step;
     /* the CHECKPOINT event repeats what `save` says */
     pthread_mutex_lock(&S.mu);
-    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "checkpoint written", 18)) {
-        free(S.evq[(S.head + S.n - 1) % EVQ]);
-        S.n--;
-    }
+    con_evq_drop_last(&S.evq, SM_EVENT_CHECKPOINT, r.step);
     pthread_mutex_unlock(&S.mu);
     return SM_OK;
 }
@@ -796,18 +756,14 @@ static void be_poll(void *ud, con_ctx *c)
 {
     (void)ud;
     for (;;) {
+        sm_session_event ev;
         pthread_mutex_lock(&S.mu);
-        char *msg = NULL;
-        if (S.n) {
-            msg = S.evq[S.head];
-            S.head = (S.head + 1) % EVQ;
-            S.n--;
-        }
+        int got = con_evq_pop(&S.evq, &ev);
         pthread_mutex_unlock(&S.mu);
-        if (!msg)
+        if (!got)
             break;
-        con_event(c, "%s", msg);
-        free(msg);
+        con_session_event(c, &ev);
+        sm_session_event_free(&ev);
     }
 }
 
@@ -842,6 +798,7 @@ void con_backend_attach(con_ctx *c)
     sm_error e;
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.mu, NULL);
+    con_evq_init(&S.evq);
     S.c = c;
     sm_log_set(on_log, NULL); /* a dashboard installs its own when it starts */
     if (session_make(&S.s, &e) != SM_OK || session_start(S.s, &e) != SM_OK) {
@@ -863,8 +820,7 @@ void con_backend_detach(con_ctx *c)
         sm_session_free(S.s);
     S.s = NULL;
     be_poll(NULL, c);
-    for (; S.n; S.n--, S.head = (S.head + 1) % EVQ)
-        free(S.evq[S.head]);
+    con_evq_clear(&S.evq);
     free(S.hist);
     free(S.evals);
     pthread_mutex_destroy(&S.mu);

@@ -31,12 +31,6 @@ static int cmd_failed(con_ctx *c, const char *cmd, const char *msg)
     return con_error(c, "%s: %s", cmd, msg);
 }
 
-static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
-{
-    if (c->host && c->host->mark)
-        c->host->mark(c->host_ud, kind, step);
-}
-
 /* Journal a console action when the session keeps a journal (a failure is only reported). */
 static void journal(con_ctx *c, const char *op, int argc, const char *const *argv)
 {
@@ -97,7 +91,6 @@ static int apply_hparam(con_ctx *c, const char *cmd, int id, double v, char *not
     }
     c->hp.v[id] = v;
     c->hp_changed_at[id] = at;
-    mark(c, CON_MARK_CHANGE, at);
     if (in_run(&st))
         snprintf(note, cap, " (takes effect at step %lld)", (long long)at + 1);
     return 0;
@@ -116,7 +109,7 @@ static int cmd_set(con_ctx *c, int argc, char **argv)
         if (apply_hparam(c, "set", id, v, note, sizeof note))
             return 1;
         sm_hparam_format(id, v, txt, sizeof txt);
-        con_info(c, "%s = %s%s", sm_hparam_def_at(id)->name, txt, note);
+        con_change(c, "%s = %s%s", sm_hparam_def_at(id)->name, txt, note);
         return 0;
     }
     char err[512];
@@ -125,7 +118,7 @@ static int cmd_set(con_ctx *c, int argc, char **argv)
             return con_error(c, "set: %s", err);
         char v[64];
         con_setting_format(&c->set, con_setting_lookup(argv[0]), v, sizeof v);
-        con_info(c, "%s = %s", argv[0], v);
+        con_change(c, "%s = %s", argv[0], v);
         return 0;
     }
     return con_error(c, "set: argument 1 '%s': no such hyperparameter or setting "
@@ -204,7 +197,7 @@ static int cmd_preset(con_ctx *c, int argc, char **argv)
         if (w < sizeof list)
             w += (size_t)snprintf(list + w, sizeof list - w, "%s%s = %s", w ? ", " : "", sm_hparam_def_at(id)->name, txt);
     }
-    con_info(c, "preset %s: %s", argv[0], w ? list : "no change");
+    con_change(c, "preset %s: %s", argv[0], w ? list : "no change");
     return 0;
 }
 
@@ -566,7 +559,6 @@ static int cmd_snapshot(con_ctx *c, int argc, char **argv)
         return cmd_failed(c, "snapshot", e.msg);
     con_status st;
     con_status_get(c, &st);
-    mark(c, CON_MARK_SNAPSHOT, st.step);
     con_info(c, "snapshot %s at step %lld", argv[0], (long long)st.step);
     return 0;
 }
@@ -583,7 +575,6 @@ static int cmd_rewind(con_ctx *c, int argc, char **argv)
     sm_error e;
     if (c->be->rewind(c->be_ud, argv[0], &step, &e) != SM_OK)
         return cmd_failed(c, "rewind", e.msg);
-    mark(c, CON_MARK_REWIND, step);
     con_info(c, "rewound to snapshot %s (step %lld)", argv[0], (long long)step);
     return 0;
 }

@@ -28,7 +28,9 @@
 
 #include "ui/canvas.h"
 #include "ui/chart.h"
+#include "ui/events.h"
 #include "ui/layout.h"
+#include "ui/text.h"
 #include "ui/theme.h"
 
 #ifndef SMARTTY_THEMESDIR
@@ -65,7 +67,7 @@ static const char *const view_title[VIEW_COUNT] = {
 typedef struct log_line {
     int kind;
     int64_t step;
-    char text[240];
+    char *text; /* whole: long lines wrap when drawn, never cut */
 } log_line;
 
 typedef struct dash {
@@ -138,7 +140,7 @@ const char *ui_dash_log_path(void) { return D.log_path; }
 
 /* ---- library notices from any thread: queued, drained into the log each frame ---- */
 static pthread_mutex_t notice_mu = PTHREAD_MUTEX_INITIALIZER;
-static log_line notices[64];
+static log_line notices[64]; /* texts owned (strdup), freed once drained */
 static int n_notices, dropped_notices;
 
 static void notice_hook(void *ud, sm_log_level level, const char *msg)
@@ -147,10 +149,11 @@ static void notice_hook(void *ud, sm_log_level level, const char *msg)
     if (level < SM_LOG_INFO)
         return;
     pthread_mutex_lock(&notice_mu);
-    if (n_notices < (int)(sizeof notices / sizeof notices[0])) {
+    char *text = n_notices < (int)(sizeof notices / sizeof notices[0]) ? strdup(msg) : NULL;
+    if (text) {
         notices[n_notices].kind = level >= SM_LOG_WARN ? UI_LOG_WARN : UI_LOG_INFO;
         notices[n_notices].step = -1;
-        snprintf(notices[n_notices].text, sizeof notices[0].text, "%s", msg);
+        notices[n_notices].text = text;
         n_notices++;
     } else {
         dropped_notices++;
@@ -162,21 +165,24 @@ static void notice_hook(void *ud, sm_log_level level, const char *msg)
 
 static void log_add_one(int kind, int64_t step, const char *text, size_t len)
 {
+    char *t = malloc(len + 1);
+    if (!t)
+        return; /* out of memory: this line is lost, the log stays whole */
+    memcpy(t, text, len);
+    t[len] = 0;
+    for (char *p = t; *p; p++)
+        if (*p == '\t' || *p == '\r')
+            *p = ' ';
     int idx = (D.log_head + D.log_count) % LOG_CAP;
     if (D.log_count == LOG_CAP)
         D.log_head = (D.log_head + 1) % LOG_CAP;
     else
         D.log_count++;
     log_line *l = &D.lines[idx];
+    free(l->text);
     l->kind = kind;
     l->step = step;
-    if (len >= sizeof l->text)
-        len = sizeof l->text - 1;
-    memcpy(l->text, text, len);
-    l->text[len] = 0;
-    for (char *p = l->text; *p; p++)
-        if (*p == '\t' || *p == '\r')
-            *p = ' ';
+    l->text = t;
     if (D.log_scroll > 0) /* keep the view where the user scrolled it */
         D.log_scroll++;
     D.dirty_log = 1;
@@ -240,7 +246,8 @@ static void logf_(int kind, const char *fmt, ...)
     ui_dash_print(kind, -1, buf);
 }
 
-void ui_dash_mark(int kind, int64_t step)
+/* Mark the time axis of every curve at step (a ui_marker_kind); only events call for markers. */
+static void ui_dash_mark(int kind, int64_t step)
 {
     for (size_t i = 0; i < D.n_marks; i++)
         if (D.marks[i].kind == kind && D.marks[i].x == (double)step)
@@ -257,6 +264,16 @@ void ui_dash_mark(int kind, int64_t step)
     D.marks[D.n_marks].kind = kind;
     D.n_marks++;
     D.dirty_panels = 1;
+}
+
+void ui_dash_event(const sm_session_event *ev, const char *text)
+{
+    ui_event_style style;
+    ui_event_style_of(ev, &style);
+    if (text && *text)
+        ui_dash_print(style.log_kind, -1, text);
+    if (style.mark >= 0)
+        ui_dash_mark(style.mark, style.mark_at);
 }
 
 /* ---- colours ---- */
@@ -564,15 +581,6 @@ static void poll_source(void)
         ui_knob k[KNOB_CAP];
         int n = D.src->knobs(D.src->ud, k, KNOB_CAP);
         if (n != D.n_knobs || memcmp(k, D.knob, (size_t)n * sizeof k[0])) {
-            for (int i = 0; i < n; i++) { /* a new change of a knob: a marker on the time axis */
-                int64_t before = -1;
-                for (int j = 0; j < D.n_knobs; j++)
-                    if (!strcmp(D.knob[j].name, k[i].name))
-                        before = D.knob[j].changed_at;
-                if (k[i].changed_at >= 0 && k[i].changed_at != before &&
-                    (D.n_knobs > 0 || k[i].changed_at > 0))
-                    ui_dash_mark(UI_MARK_CHANGE, k[i].changed_at);
-            }
             memcpy(D.knob, k, (size_t)n * sizeof k[0]);
             D.n_knobs = n;
             D.dirty_knobs = 1;
@@ -584,8 +592,10 @@ static void poll_source(void)
     memcpy(q, notices, (size_t)nq * sizeof q[0]);
     n_notices = dropped_notices = 0;
     pthread_mutex_unlock(&notice_mu);
-    for (int i = 0; i < nq; i++)
+    for (int i = 0; i < nq; i++) {
         ui_dash_print(q[i].kind, -1, q[i].text);
+        free(q[i].text);
+    }
     if (dropped)
         logf_(UI_LOG_WARN, "(%d more library notices dropped)", dropped);
 }
@@ -633,10 +643,9 @@ static void draw_header(void)
         return;
     int wd = D.L.header.w;
     const ui_state *s = &D.st;
-    fill_row(w, 0, 0, wd, UI_ROLE_STATUS);
-    int x = put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
-    x += put_fmt(w, 0, x, wd - x, UI_ROLE_STATUS, " model: %s   data: %s", s->model[0] ? s->model : "-",
-                 s->data[0] ? s->data : "-");
+    const char *ell = D.ascii ? "..." : "\u2026";
+    /* row 0: the run state at the right always; model and data share what is left, each elided in
+     * the middle when it does not fit (a path keeps its start and its last component) */
     char state[64];
     snprintf(state, sizeof state, " %s ", ui_run_state_name(s->run));
     for (char *p = state; *p; p++)
@@ -646,19 +655,58 @@ static void draw_header(void)
                : s->run == UI_RUN_PAUSED                             ? UI_ROLE_WARN
                                                                      : UI_ROLE_DIM;
     int sl = (int)strlen(state);
-    if (wd - sl - 1 > x)
+    fill_row(w, 0, 0, wd, UI_ROLE_STATUS);
+    int x = put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
+    const char *model = s->model[0] ? s->model : "-", *data = s->data[0] ? s->data : "-";
+    int room = wd - x - sl - 1 - (int)strlen(" model:    data: ") - 1;
+    int ml = ui_text_len(model), dl = ui_text_len(data);
+    int mroom = room / 2, droom = room - mroom;
+    if (dl < droom) /* what one does not need, the other may use */
+        mroom += droom - dl, droom = dl;
+    else if (ml < mroom)
+        droom += mroom - ml, mroom = ml;
+    char mbuf[512], dbuf[512];
+    x += put_fmt(w, 0, x, wd - x - sl - 1, UI_ROLE_STATUS, " model: %s   data: %s",
+                 ui_elide_middle(model, mroom, ell, mbuf, sizeof mbuf),
+                 ui_elide_middle(data, droom, ell, dbuf, sizeof dbuf));
+    if (wd - sl - 1 >= x)
         put_text(w, 0, wd - sl - 1, sl, role, state);
 
-    fill_row(w, 1, 0, wd, UI_ROLE_TEXT);
-    x = put_fmt(w, 1, 1, wd - 1, UI_ROLE_TEXT, "step %lld", (long long)s->step) + 1;
+    /* row 1: step, epoch, progress, ETA, rate, loss and the dev metric; when the row is short the
+     * bar goes first, then the rate, then the ETA: the step, the loss and the dev metric stay */
+    char step[64], planned[32] = "", epoch[32], pct[16], eta_s[48], rate[32], loss[32] = "", dev[64] = "";
+    snprintf(step, sizeof step, "step %lld", (long long)s->step);
     if (s->planned > 0)
-        x += put_fmt(w, 1, x, wd - x, UI_ROLE_DIM, "/%lld", (long long)s->planned);
-    x += put_fmt(w, 1, x, wd - x, UI_ROLE_TEXT, "  epoch %d  ", s->epoch + 1);
+        snprintf(planned, sizeof planned, "/%lld", (long long)s->planned);
+    snprintf(epoch, sizeof epoch, "  epoch %d  ", s->epoch + 1);
     double frac = s->planned > 0 ? (double)s->step / (double)s->planned : 0;
     if (frac > 1)
         frac = 1;
+    snprintf(pct, sizeof pct, " %3.0f%%", frac * 100);
+    char eta[32];
+    fmt_duration(s->planned > s->step && D.rate > 0 ? (double)(s->planned - s->step) / D.rate : -1, eta,
+                 sizeof eta);
+    snprintf(eta_s, sizeof eta_s, "  ETA %s", eta);
+    snprintf(rate, sizeof rate, "  %.0f ex/s", s->examples_per_s);
+    if (s->has_step)
+        snprintf(loss, sizeof loss, "  loss %.4g", s->last.loss);
+    double v;
+    const char *m = s->has_eval ? dev_metric(&s->eval, &v) : NULL;
+    if (m)
+        snprintf(dev, sizeof dev, "  dev %s %.4g", m, v);
     int bar = wd >= 100 ? 24 : 12;
-    if (x + bar + 2 < wd) {
+    int need = 1 + (int)(strlen(step) + strlen(planned) + strlen(epoch) + strlen(pct) + strlen(eta_s) +
+                         strlen(rate) + strlen(loss) + strlen(dev)) + 1;
+    int show_bar = need + bar + 2 < wd, show_rate = 1, show_eta = 1;
+    if (!show_bar && need > wd)
+        show_rate = 0, need -= (int)strlen(rate);
+    if (!show_bar && need > wd)
+        show_eta = 0;
+    fill_row(w, 1, 0, wd, UI_ROLE_TEXT);
+    x = 1 + put_text(w, 1, 1, wd - 1, UI_ROLE_TEXT, step);
+    x += put_text(w, 1, x, wd - x, UI_ROLE_DIM, planned);
+    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, epoch);
+    if (show_bar) {
         int full = (int)lrint(frac * bar);
         put_cell(w, 1, x++, '[', UI_ROLE_BORDER);
         for (int i = 0; i < bar; i++)
@@ -666,17 +714,14 @@ static void draw_header(void)
                      i < full ? UI_ROLE_GOOD : UI_ROLE_DIM);
         put_cell(w, 1, x++, ']', UI_ROLE_BORDER);
     }
-    char eta[32];
-    fmt_duration(s->planned > s->step && D.rate > 0 ? (double)(s->planned - s->step) / D.rate : -1, eta,
-                 sizeof eta);
-    x += put_fmt(w, 1, x, wd - x, UI_ROLE_TEXT, " %3.0f%%  ETA %s  %.0f ex/s", frac * 100, eta,
-                 s->examples_per_s);
-    if (s->has_step)
-        x += put_fmt(w, 1, x, wd - x, UI_ROLE_TEXT, "  loss %.4g", s->last.loss);
-    double v;
-    const char *m = s->has_eval ? dev_metric(&s->eval, &v) : NULL;
-    if (m)
-        x += put_fmt(w, 1, x, wd - x, UI_ROLE_GOOD, "  dev %s %.4g", m, v);
+    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, pct);
+    if (show_eta)
+        x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, eta_s);
+    if (show_rate)
+        x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, rate);
+    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, loss);
+    if (dev[0])
+        x += put_text(w, 1, x, wd - x, UI_ROLE_GOOD, dev);
     if (s->note[0] && x + 4 < wd)
         put_fmt(w, 1, x, wd - x, UI_ROLE_BAD, "  %s", s->note);
     wnoutrefresh(w);
@@ -868,35 +913,35 @@ static void draw_log(void)
     else
         snprintf(title, sizeof title, "events");
     frame(w, title, 0);
-    /* newest at the bottom; long lines wrap under their text */
+    /* newest at the bottom; long lines wrap at spaces under their text, never cut */
     int avail = wd - 2 - 7, row = inner;
     for (int i = D.log_count - 1 - D.log_scroll; i >= 0 && row > 0 && avail > 4; i--) {
         const log_line *l = &D.lines[(D.log_head + i) % LOG_CAP];
-        int len = 0, k;
-        uint32_t cp;
-        for (const char *p = l->text; (k = ui_utf8_decode(p, &cp)) > 0; p += k)
-            len++;
-        int need = len ? (len + avail - 1) / avail : 1;
+        const char *text = l->text ? l->text : "";
+        int need = 0;
+        size_t adv;
+        for (const char *p = text; need == 0 || *p; p += adv) {
+            ui_wrap_row(p, avail, &adv);
+            need++;
+            if (!adv)
+                break;
+        }
         int top = row - need;
-        const char *p = l->text;
+        const char *p = text;
         for (int part = 0; part < need; part++) {
+            size_t nb = ui_wrap_row(p, avail, &adv);
             int y = top + part;
-            int cols = 0;
-            const char *q = p;
-            while (cols < avail && (k = ui_utf8_decode(q, &cp)) > 0) {
-                q += k;
-                cols++;
-            }
             if (y >= 0) {
                 if (part == 0 && l->step >= 0)
                     put_fmt(w, y + 1, 1, 7, UI_ROLE_DIM, "%6lld ", (long long)l->step);
-                char chunk[256];
-                size_t nb = (size_t)(q - p) < sizeof chunk - 1 ? (size_t)(q - p) : sizeof chunk - 1;
+                char chunk[4096];
+                if (nb > sizeof chunk - 1)
+                    nb = sizeof chunk - 1; /* a row holds at most the pane's width of code points */
                 memcpy(chunk, p, nb);
                 chunk[nb] = 0;
                 put_text(w, y + 1, 8, avail, log_role(l->kind), chunk);
             }
-            p = q;
+            p += adv;
         }
         row = top;
     }
@@ -1171,26 +1216,10 @@ static char **complete_cb(const char *text, int start, int end)
     return rl_completion_matches(text, cand_gen);
 }
 
-static int word_is(const char *line, const char *cmd, size_t min)
-{
-    while (*line == ' ')
-        line++;
-    size_t n = 0;
-    while (line[n] && line[n] != ' ')
-        n++;
-    return n >= min && n <= strlen(cmd) && !strncmp(line, cmd, n);
-}
-
 static void run_line(const char *line)
 {
-    int fail = D.src->command ? D.src->command(D.src->ud, line) : 1;
-    if (!fail) {
-        if (word_is(line, "snapshot", 2) || word_is(line, "rewind", 3)) {
-            ui_state st;
-            D.src->state(D.src->ud, &st);
-            ui_dash_mark(word_is(line, "snapshot", 2) ? UI_MARK_SNAPSHOT : UI_MARK_REWIND, st.step);
-        }
-    }
+    if (D.src->command)
+        D.src->command(D.src->ud, line); /* its replies and markers come back as events */
     D.dirty_hdr = D.dirty_knobs = 1;
 }
 
@@ -1516,6 +1545,8 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
         fprintf(stderr, "dashboard: %.3f s of CPU in %.2f s on screen (%.2f %% of one core)\n", cpu, up,
                 100.0 * cpu / up);
     close_log();
+    for (int i = 0; i < LOG_CAP; i++)
+        free(D.lines[i].text);
     free(D.steps);
     free(D.evals);
     free(D.marks);
