@@ -11,8 +11,7 @@
 #include "smartty/tokenizer.h"
 #include "testutil.h"
 #include "ui/chart.h"
-#include "ui/demo_data.h"
-#include "ui/demo_model.h"
+#include "cli/demo_data.h"
 #include "smartty/config.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"
@@ -566,13 +565,13 @@ END_TEST
 START_TEST(test_demo_rules)
 {
     /* the rules, by hand: the last clause decides, negation in it flips */
-    ck_assert_int_eq(ui_demo_sentiment_rule("the movie is not bad ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the plot is good but boring ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("although the cast is dull , it is charming ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the cast is not charming , it is quite dull ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("i expected the movie to be great , but it was not at all good ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the ending is hardly awful ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the weather is fine ."), -1);
+    ck_assert_int_eq(demo_sentiment_rule("the movie is not bad ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the plot is good but boring ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("although the cast is dull , it is charming ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the cast is not charming , it is quite dull ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("i expected the movie to be great , but it was not at all good ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("the ending is hardly awful ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the weather is fine ."), -1);
 }
 END_TEST
 
@@ -616,13 +615,13 @@ START_TEST(test_demo_generate)
 {
     char tmpl[] = "/tmp/smartty-demo-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    ui_demo_sizes sz = {300, 60, 200, 40};
+    demo_sizes sz = {300, 60, 200, 40};
     sm_error e;
     char a[300], b[300];
     snprintf(a, sizeof a, "%s/a", tmpl);
     snprintf(b, sizeof b, "%s/b", tmpl);
-    ck_assert_msg(ui_demo_generate(a, 7, &sz, &e) == SM_OK, "%s", e.msg);
-    ck_assert_msg(ui_demo_generate(b, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(a, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(b, 7, &sz, &e) == SM_OK, "%s", e.msg);
     static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
                                         "pairs/dev.tsv", "vocab.txt"};
     char pa[400], pb[400];
@@ -652,7 +651,7 @@ START_TEST(test_demo_generate)
         ck_assert_ptr_nonnull(tab);
         *tab = 0;
         int label = atoi(tab + 1);
-        ck_assert_msg(ui_demo_sentiment_rule(line) == label, "'%s' labelled %d", line, label);
+        ck_assert_msg(demo_sentiment_rule(line) == label, "'%s' labelled %d", line, label);
         rows++;
         ones += label;
         char copy[512];
@@ -684,7 +683,7 @@ START_TEST(test_demo_generate)
     free(vocab);
     free(vocab0);
     /* a different seed gives different data */
-    ck_assert_msg(ui_demo_generate(b, 8, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(b, 8, &sz, &e) == SM_OK, "%s", e.msg);
     snprintf(pa, sizeof pa, "%s/sentiment/train.tsv", a);
     snprintf(pb, sizeof pb, "%s/sentiment/train.tsv", b);
     char *ta = slurp(pa), *tb = slurp(pb);
@@ -707,7 +706,7 @@ START_TEST(test_demo_committed_files)
     char tmpl[] = "/tmp/smartty-demo-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     sm_error e;
-    ck_assert_msg(ui_demo_generate(tmpl, UI_DEMO_SEED, NULL, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(tmpl, DEMO_SEED, NULL, &e) == SM_OK, "%s", e.msg);
     static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
                                         "pairs/dev.tsv", "vocab.txt"};
     for (int i = 0; i < 5; i++) {
@@ -786,7 +785,35 @@ START_TEST(test_demo_model)
     snprintf(vocab, sizeof vocab, "%s/datasets/vocab.txt", src);
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     sm_error e;
-    ck_assert_msg(ui_demo_make_model(tmpl, vocab, NULL, 7, &e) == SM_OK, "%s", e.msg);
+    /* the demo's shape (cmd_demo.c's `new model` line), through the library's one random-model function */
+    sm_random_model_opts ro;
+    sm_random_model_opts_default(&ro);
+    ro.hidden = 64;
+    ro.intermediate = 256;
+    ro.max_position = 64;
+    ro.seed = 7;
+    ck_assert_msg(sm_hf_write_random(tmpl, vocab, &ro, &e) == SM_OK, "%s", e.msg);
+    /* the same options give the same bytes: a journalled `new model` builds the same weights again */
+    char again[] = "/tmp/smartty-model-XXXXXX", p1[1200], p2[1200];
+    ck_assert_ptr_nonnull(mkdtemp(again));
+    ck_assert_msg(sm_hf_write_random(again, vocab, &ro, &e) == SM_OK, "%s", e.msg);
+    snprintf(p1, sizeof p1, "%s/model.safetensors", tmpl);
+    snprintf(p2, sizeof p2, "%s/model.safetensors", again);
+    FILE *f1 = fopen(p1, "rb"), *f2 = fopen(p2, "rb");
+    ck_assert(f1 && f2);
+    int c1, c2;
+    long at = 0;
+    do {
+        c1 = fgetc(f1);
+        c2 = fgetc(f2);
+        ck_assert_msg(c1 == c2, "the two models differ at byte %ld", at);
+        at++;
+    } while (c1 != EOF);
+    fclose(f1);
+    fclose(f2);
+    char rm[200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", again);
+    ck_assert_int_eq(system(rm), 0);
     sm_hf_load_opts o;
     sm_hf_load_opts_default(&o);
     sm_bert *m = NULL;

@@ -146,6 +146,12 @@ if [ -z "$DEMO_ARGS" ]; then
     if [ "$s2" = "$s0" ] && [ "$e2" = "$e0" ] && [ -n "$e0" ]; then ok "rewind: the header is back at step $s0, epoch $e0 (was epoch $e1)"
     else bad "rewind: header at step $s2 epoch $e2, expected step $s0 epoch $e0 (before the rewind: epoch $e1)"; screen | head -2; fi
 fi
+if [ -z "$DEMO_ARGS" ]; then
+    # a session saved in the demo replays later, elsewhere: its journal builds the demo's model again
+    # (`new model` with the shape and seed) instead of naming a folder that is deleted at exit
+    $T send-keys -t t "save $tmp/demosave" Enter
+    wait_for 'saved step' 10 || bad "save in the demo failed"
+fi
 # an evaluation, so that the header has a dev metric to keep at 80 columns
 $T send-keys -t t 'eval' Enter
 wait_for ' dev [a-z_0-9]+ [0-9.]' 10 || bad "no dev metric in the header after eval"
@@ -190,6 +196,18 @@ st=$(quit_and_status)
 [ -s "$tmp/stderr" ] && { bad "something went to stderr on the terminal"; cat "$tmp/stderr"; } || ok "nothing on stderr"
 [ -f "$tmp/state/smartty/dashboard.log" ] && ok "stderr log in the state folder" || bad "no dashboard.log"
 grep -Eq '^[0-9T:-]+Z (command|change) .*lambda_s' "$tmp/state/smartty/dashboard.log" && ok "the event log is in dashboard.log, stamped" || { bad "no stamped 'set lambda_s' line in dashboard.log"; tail -5 "$tmp/state/smartty/dashboard.log"; }
+
+if [ -z "$DEMO_ARGS" ] && [ -f "$tmp/demosave/journal.jsonl" ]; then
+    grep -q '"new_model"' "$tmp/demosave/journal.jsonl" && ok "the demo journals new_model" ||
+        bad "the demo's journal does not say how its model was made"
+    mkdir -p "$tmp/elsewhere/state"
+    (cd "$tmp/elsewhere" && XDG_STATE_HOME=$tmp/elsewhere/state "$BIN" -c "replay $tmp/demosave/journal.jsonl; save $tmp/elsewhere/again" \
+        >"$tmp/replay.out" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ] && cmp -s "$tmp/demosave/model.safetensors" "$tmp/elsewhere/again/model.safetensors"; then
+        ok "the demo's saved session replays from another folder and state directory, bit-identical"
+    else bad "replaying the demo's saved session: exit $rc"; tail -3 "$tmp/replay.out"; fi
+fi
 
 # ---- TERM=screen, --ascii, --no-color ----
 rm -f "$tmp/status"

@@ -6,6 +6,8 @@
 #include "console/backend.h"
 #include "console/events.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -236,20 +238,30 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
     return SM_OK;
 }
 
-/* `new model`: a randomly initialised classifier of the given shape over a vocabulary, written as a
- * Hugging Face folder in the state directory (so the journal's load_model can replay it), then
- * loaded like any model. */
-static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e)
+/* `new model` options: parsed into o (names of labels= point into namebuf), and the canonical
+ * options (every value, vocab as an absolute path) into canon[]: what the journal keeps. */
+typedef struct new_model_args {
+    sm_random_model_opts o;
+    char vocab[4096];
+    char namebuf[4096];
+    const char *names[1000];
+    char canon[9][4200];
+    const char *argv[9];
+    int argc;
+} new_model_args;
+
+static sm_status new_model_parse(new_model_args *a, int argc, char *const *argv, sm_error *e)
 {
-    static const struct { const char *name; int min, max, def; } ints[] = {
-        {"layers", 1, 48, 2}, {"hidden", 8, 4096, 128}, {"heads", 1, 64, 2}, {"intermediate", 0, 16384, 0},
-        {"num_labels", 1, 1000, 2}, {"max_position", 8, 8192, 512}, {"seed", 0, 2147483647, 42},
+    static const struct { const char *name; int min, max; } ints[] = {
+        {"layers", 1, 48}, {"hidden", 8, 4096}, {"heads", 1, 64}, {"intermediate", 0, 16384},
+        {"num_labels", 1, 1000}, {"max_position", 8, 8192}, {"seed", 0, 2147483647},
     };
     enum { N_INTS = sizeof ints / sizeof ints[0] };
-    int v[N_INTS];
+    memset(a, 0, sizeof *a);
+    sm_random_model_opts_default(&a->o);
+    int v[N_INTS] = {a->o.layers, a->o.hidden, a->o.heads, a->o.intermediate, a->o.num_labels,
+                     a->o.max_position, (int)a->o.seed};
     const char *vocab = NULL, *labels = NULL;
-    for (int k = 0; k < N_INTS; k++)
-        v[k] = ints[k].def;
     for (int i = 0; i < argc; i++) {
         const char *eq = strchr(argv[i], '=');
         size_t n = eq ? (size_t)(eq - argv[i]) : 0;
@@ -281,60 +293,83 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
         return sm_err(e, SM_ERR_INVALID, "vocab=FILE is needed (a vocab.txt, e.g. datasets/vocab.txt)");
     if (v[1] % v[2])
         return sm_err(e, SM_ERR_INVALID, "hidden (%d) must be a multiple of heads (%d)", v[1], v[2]);
-    sm_tokenizer *tok = NULL;
-    sm_status st = sm_tokenizer_load(vocab, -1, &tok, e);
-    if (st != SM_OK)
-        return st;
-    sm_bert_config cfg;
-    sm_config_default(&cfg);
-    cfg.num_layers = v[0];
-    cfg.hidden_size = v[1];
-    cfg.num_heads = v[2];
-    cfg.intermediate_size = v[3] ? v[3] : 4 * v[1];
-    cfg.max_position = v[5];
-    cfg.vocab_size = (int)sm_tokenizer_vocab_size(tok);
-    cfg.pad_token_id = sm_tokenizer_pad_id(tok);
-    sm_bert *m = NULL;
-    char dir[1200] = "", name[96];
-    static int made;
-    snprintf(name, sizeof name, "new-model-%ld-%d", (long)getpid(), ++made);
-    /* label names: labels=A,B,... or 0..num_labels-1 (as data files usually write them) */
-    char namebuf[4096], *names[1000];
-    int nl = 0;
-    if (labels) {
-        snprintf(namebuf, sizeof namebuf, "%s", labels);
-        for (char *sv = NULL, *w = strtok_r(namebuf, ",", &sv); w && nl < 1000; w = strtok_r(NULL, ",", &sv))
-            names[nl++] = w;
-        if (nl == 0) /* else reported as "num_labels 0 is out of range", an option not given */
-            st = sm_err(e, SM_ERR_INVALID, "labels='%s' names no class: give the names separated by commas, "
-                        "e.g. labels=neg,pos", labels);
-    } else {
-        size_t off = 0;
-        for (nl = 0; nl < v[4] && off + 8 < sizeof namebuf; nl++) {
-            names[nl] = namebuf + off;
-            off += (size_t)snprintf(namebuf + off, sizeof namebuf - off, "%d", nl) + 1;
+    if (!realpath(vocab, a->vocab)) /* the journal names it wherever the replay runs from */
+        return sm_err(e, SM_ERR_IO, "vocab=%s: %s", vocab, strerror(errno));
+    a->o.layers = v[0];
+    a->o.hidden = v[1];
+    a->o.heads = v[2];
+    a->o.intermediate = v[3];
+    a->o.num_labels = v[4];
+    a->o.max_position = v[5];
+    a->o.seed = (uint64_t)v[6];
+    if (labels) { /* labels=A,B,... or 0..num_labels-1 (as data files usually write them) */
+        if (strlen(labels) >= sizeof a->namebuf)
+            return sm_err(e, SM_ERR_RANGE, "labels=: the list is longer than %zu bytes", sizeof a->namebuf - 1);
+        snprintf(a->namebuf, sizeof a->namebuf, "%s", labels);
+        int nl = 0;
+        for (char *sv = NULL, *w = strtok_r(a->namebuf, ",", &sv); w; w = strtok_r(NULL, ",", &sv)) {
+            if (nl == 1000)
+                return sm_err(e, SM_ERR_RANGE, "labels=: more than 1000 classes");
+            a->names[nl++] = w;
         }
+        if (nl == 0) /* else reported as "num_labels 0 is out of range", an option not given */
+            return sm_err(e, SM_ERR_INVALID, "labels='%s' names no class: give the names separated by commas, "
+                          "e.g. labels=neg,pos", labels);
+        a->o.num_labels = nl;
+        a->o.labels = a->names;
     }
-    if (st == SM_OK && (st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
-        (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
-        sm_rng r;
-        sm_rng_seed(&r, (uint64_t)v[6]);
-        sm_bert_init(m, &r);
-        if (!con_state_path(dir, sizeof dir, name, 1))
-            st = sm_err(e, SM_ERR_RANGE, "the state directory's path is too long");
-        else
-            st = sm_hf_save(dir, m, &cfg, tok, e);
-    }
-    sm_bert_free(m);
-    sm_config_free(&cfg);
-    sm_tokenizer_free(tok);
-    if (st != SM_OK)
-        return st;
-    if ((st = be_load_model(ud, dir, e)) != SM_OK)
-        return st;
-    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads", v[0], v[1], v[2]);
-    con_info(S.c, "new model written to %s", dir);
+    for (int k = 0; k < N_INTS; k++)
+        snprintf(a->canon[a->argc++], sizeof a->canon[0], "%s=%d", ints[k].name,
+                 k == 4 ? a->o.num_labels : v[k]);
+    snprintf(a->canon[a->argc++], sizeof a->canon[0], "vocab=%s", a->vocab);
+    if (labels)
+        snprintf(a->canon[a->argc++], sizeof a->canon[0], "labels=%s", labels);
+    for (int k = 0; k < a->argc; k++)
+        a->argv[k] = a->canon[k];
     return SM_OK;
+}
+
+/* Write the model of a into the state directory, in a folder named after its canonical options
+ * (the same options: the same folder and the same bytes). */
+static sm_status new_model_write(const new_model_args *a, char *dir, size_t cap, sm_error *e)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a of the options */
+    for (int k = 0; k < a->argc; k++)
+        for (const char *p = a->argv[k]; ; p++) {
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+            if (!*p)
+                break;
+        }
+    char name[64];
+    snprintf(name, sizeof name, "new-model-%016llx", (unsigned long long)h);
+    if (!con_state_path(dir, cap, name, 1))
+        return sm_err(e, SM_ERR_RANGE, "the state directory's path is too long");
+    return sm_hf_write_random(dir, a->vocab, &a->o, e);
+}
+
+/* `new model`: a randomly initialised classifier of the given shape over a vocabulary, written as a
+ * Hugging Face folder in the state directory and loaded like any model. The journal keeps `new_model`
+ * with the shape, seed and vocabulary, so a replay builds the same weights again wherever it runs. */
+static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e)
+{
+    new_model_args *a = malloc(sizeof *a);
+    if (!a)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    char dir[1200] = "";
+    sm_status st = new_model_parse(a, argc, argv, e);
+    if (st == SM_OK)
+        st = new_model_write(a, dir, sizeof dir, e);
+    if (st == SM_OK && sm_session_step_count(S.s) == 0 && !sm_session_busy(S.s))
+        st = sm_session_journal_add(S.s, "new_model", a->argc, a->argv, e);
+    if (st == SM_OK)
+        st = be_load_model(ud, dir, e);
+    if (st == SM_OK) {
+        snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads", a->o.layers, a->o.hidden,
+                 a->o.heads);
+        con_info(S.c, "new model written to %s", dir);
+    }
+    free(a);
+    return st;
 }
 
 static sm_status be_load_data(void *ud, const char *split, const char *path, const sm_data_opts *o,
@@ -479,6 +514,22 @@ static sm_status be_export(void *ud, const char *path, sm_error *e)
     return sm_session_export_metrics(S.s, path, e);
 }
 
+/* A journalled `new model`: build its folder again from the shape, seed and vocabulary, and journal
+ * the event in the new session as be_new_model did. */
+static sm_status replay_new_model(sm_session *ns, const sm_journal_event *ev, char *dir, size_t cap, sm_error *e)
+{
+    new_model_args *a = malloc(sizeof *a);
+    if (!a)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    sm_status st = new_model_parse(a, ev->argc, ev->argv, e);
+    if (st == SM_OK)
+        st = new_model_write(a, dir, cap, e);
+    if (st == SM_OK)
+        st = sm_session_journal_add(ns, "new_model", a->argc, a->argv, e);
+    free(a);
+    return st;
+}
+
 /* Replay: a fresh session without a thread applies the journal's events (loads included), then
  * replaces the console's session. */
 static sm_status be_replay(void *ud, const char *path, sm_error *e)
@@ -495,9 +546,26 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
         st = session_make(&ns, e);
     int has_model = 0;
     char model[256] = "", data[256] = "";
+    char new_dir[1200] = ""; /* the folder a new_model event built: the load_model after it loads it */
     for (size_t i = 0; st == SM_OK && i < j.n; i++) {
         const sm_journal_event *ev = &j.ev[i];
+        if (!strcmp(ev->op, "new_model")) {
+            st = replay_new_model(ns, ev, new_dir, sizeof new_dir, e);
+            if (st != SM_OK)
+                sm_err_prefix(e, "%s: event %zu (new_model)", path, i + 1);
+            continue;
+        }
+        sm_journal_event moved;
+        char *moved_argv[1];
+        if (new_dir[0] && !strcmp(ev->op, "load_model") && ev->argc == 1) {
+            moved = *ev; /* the new model's own load, from wherever its folder is made now */
+            moved_argv[0] = new_dir;
+            moved.argv = moved_argv;
+            ev = &moved;
+        }
         st = sm_session_replay_event(ns, ev, e);
+        if (st == SM_OK && !strcmp(ev->op, "load_model"))
+            new_dir[0] = '\0';
         if (st != SM_OK)
             sm_err_prefix(e, "%s: event %zu (%s at step %lld)", path, i + 1, ev->op, (long long)ev->step);
         else if (!strcmp(ev->op, "load_model")) {

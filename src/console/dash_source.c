@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "console/events.h"
-#include "console/repl.h"
+#include "console/host.h"
 #include "ui/dash.h"
 
 static char last_break[160];
@@ -170,4 +170,18 @@ void con_dash_source(con_ctx *c, ui_source *out)
     c->out = out_dash;
     c->out_ud = NULL;
     con_set_host(c, &dash_host, NULL);
+}
+
+int con_dash_run(con_ctx *c, ui_options *o)
+{
+    static char history[1100];
+    ui_source src;
+    con_dash_source(c, &src);
+    c->interactive = 1;
+    c->set.train_wait = 0;
+    if (con_state_path(history, sizeof history, "history", 1))
+        o->history_path = history; /* kept across sessions, as at the plain prompt */
+    int status = ui_dash_run(&src, o);
+    c->out = con_out_plain;
+    return status;
 }
