@@ -11,6 +11,7 @@
 #include "console/cmdtab.h"
 #include "console/console.h"
 #include "console/events.h"
+#include "console/new_model.h"
 #include "console/parse.h"
 #include "console/settings.h"
 #include "console_fake.h"
@@ -1061,6 +1062,50 @@ START_TEST(test_event_routing)
 }
 END_TEST
 
+START_TEST(test_new_model_options)
+{
+    char vocab[] = "/tmp/smartty-vocab-XXXXXX";
+    int fd = mkstemp(vocab);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    static con_new_model a; /* large: not on the stack */
+    sm_error e;
+    char w0[] = "seed=7", w1[] = "hidden=64", w3[] = "labels=neg,pos,mixed", v[600];
+    char *argv[] = {w0, w1, v, w3};
+    snprintf(v, sizeof v, "vocab=%s", vocab);
+    ck_assert_msg(con_new_model_parse(&a, 4, argv, &e) == SM_OK, "%s", e.msg);
+    /* every value is journalled, so the journal does not depend on today's defaults */
+    ck_assert_int_eq(a.argc, 9);
+    ck_assert_str_eq(a.argv[0], "layers=2");
+    ck_assert_str_eq(a.argv[1], "hidden=64");
+    ck_assert_str_eq(a.argv[4], "num_labels=3");
+    ck_assert_str_eq(a.argv[6], "seed=7");
+    ck_assert_str_eq(a.argv[8], "labels=neg,pos,mixed");
+    ck_assert_int_eq(a.o.num_labels, 3);
+    ck_assert_str_eq(a.o.labels[2], "mixed");
+    ck_assert_uint_eq(a.o.seed, 7);
+    /* read back, the canonical options give the same options */
+    static con_new_model b;
+    char *canon[9];
+    for (int k = 0; k < a.argc; k++)
+        canon[k] = a.canon[k];
+    ck_assert_msg(con_new_model_parse(&b, a.argc, canon, &e) == SM_OK, "%s", e.msg);
+    for (int k = 0; k < a.argc; k++)
+        ck_assert_str_eq(a.argv[k], b.argv[k]);
+    char b0[] = "hidden=30", b1[] = "heads=4", b2[] = "layers=x", b3[] = "depth=3";
+    char *bad1[] = {b0, b1, v}, *bad2[] = {b2, v}, *bad3[] = {b3, v};
+    ck_assert_int_ne(con_new_model_parse(&a, 3, bad1, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "multiple of heads"));
+    ck_assert_int_ne(con_new_model_parse(&a, 2, bad2, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'layers=x'"));
+    ck_assert_int_ne(con_new_model_parse(&a, 2, bad3, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'depth=3'"));
+    ck_assert_int_ne(con_new_model_parse(&a, 1, argv, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "vocab=FILE is needed"));
+    unlink(vocab);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("console");
@@ -1099,6 +1144,7 @@ int main(void)
     tcase_add_test(tc, test_event_queue_dedup);
     tcase_add_test(tc, test_event_text);
     tcase_add_test(tc, test_event_routing);
+    tcase_add_test(tc, test_new_model_options);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

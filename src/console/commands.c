@@ -3,13 +3,13 @@
  * states), keep the console's own state (settings, breakpoints, hyperparameters) and drive the
  * training session through the backend; `help` is generated from the table. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "console/console.h"
+#include "console/events.h"
 #include "console/parse.h"
 #include "smartty/data.h"
 
@@ -462,16 +462,14 @@ static int cmd_step(con_ctx *c, int argc, char **argv)
 
 static void print_eval(con_ctx *c, const sm_eval_record *ev)
 {
-    char buf[512];
-    size_t w = (size_t)snprintf(buf, sizeof buf, "dev at step %lld (%d examples):", (long long)ev->step, ev->n);
-    for (size_t i = 0; i < sm_field_count() && w < sizeof buf; i++) {
-        const sm_field_def *f = sm_field_at(i);
-        if (f->source != SM_FIELD_EVAL)
-            continue;
-        double v = sm_field_value((int)i, NULL, ev);
-        if (!isnan(v))
-            w += (size_t)snprintf(buf + w, sizeof buf - w, " %s %.4f", f->name + 4, v);
-    }
+    sm_session_event e; /* worded as the evaluation's event is (events.c) */
+    memset(&e, 0, sizeof e);
+    e.kind = SM_EVENT_EVAL;
+    e.step = ev->step;
+    e.has_eval = 1;
+    e.eval = *ev;
+    char buf[1024];
+    con_event_text(&e, buf, sizeof buf);
     con_print(c, "%s", buf);
 }
 

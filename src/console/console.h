@@ -53,8 +53,8 @@ typedef struct con_status {
     sm_step_record last; /* the latest step (valid when has_step) */
     int has_eval;
     sm_eval_record eval; /* the latest evaluation (valid when has_eval) */
-    char model[256];     /* what is loaded, for headers: path or "new (2 layers, 128 hidden)" */
-    char data[256];
+    char model[4096];    /* what is loaded, for headers: path or "new: 2 layers, hidden 128, 2 heads" */
+    char data[4096];
 } con_status;
 
 struct con_ctx;

@@ -10,7 +10,7 @@
 #include "console/host.h"
 #include "ui/dash.h"
 
-static char last_break[160];
+static char last_break[1024];
 
 /* What the last rewind restored: the session's latest step record may still be the abandoned
  * branch's (a step beyond the restored one); the header then shows the restored epoch and record. */

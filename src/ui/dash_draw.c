@@ -244,7 +244,7 @@ static void draw_header(void)
         mroom += droom - dl, droom = dl;
     else if (ml < mroom)
         droom += mroom - ml, mroom = ml;
-    char mbuf[512], dbuf[512];
+    char mbuf[2048], dbuf[2048];
     x += put_fmt(w, 0, x, wd - x - sl - 1, UI_ROLE_STATUS, " model: %s   data: %s",
                  ui_elide_middle(model, mroom, ell, mbuf, sizeof mbuf),
                  ui_elide_middle(data, droom, ell, dbuf, sizeof dbuf));

@@ -79,7 +79,8 @@ char *ui_elide_middle(const char *s, int width, const char *ell, char *out, size
         return out;
     }
     if (width <= el) { /* room for the end only */
-        put(out, cap, &w, s + byte_at(s, len - (width > 0 ? width : 0)), strlen(s));
+        const char *end = s + byte_at(s, len - (width > 0 ? width : 0));
+        put(out, cap, &w, end, strlen(end));
         return out;
     }
     int room = width - el;
@@ -100,6 +101,7 @@ char *ui_elide_middle(const char *s, int width, const char *ell, char *out, size
         put(out, cap, &w, s, byte_at(s, head_room));
     }
     put(out, cap, &w, ell, strlen(ell));
-    put(out, cap, &w, s + byte_at(s, len - tail), strlen(s));
+    const char *end = s + byte_at(s, len - tail);
+    put(out, cap, &w, end, strlen(end));
     return out;
 }
