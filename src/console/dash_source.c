@@ -182,6 +182,7 @@ int con_dash_run(con_ctx *c, ui_options *o)
     if (con_state_path(history, sizeof history, "history", 1))
         o->history_path = history; /* kept across sessions, as at the plain prompt */
     int status = ui_dash_run(&src, o);
-    c->out = con_out_plain;
+    c->out = con_out_plain; /* what is said after the screen is given back goes to stdout */
+    con_set_host(c, NULL, NULL);
     return status;
 }

@@ -13,7 +13,7 @@ void con_dash_source(con_ctx *c, ui_source *out);
 
 /* Host c in the dashboard until it ends (the console program and `smartty demo` both): c becomes
  * interactive, `train` returns at once, the history is kept in con_state_path("history"), and c's
- * output is con_out_plain again afterwards. Returns the exit status. */
+ * output is con_out_plain again afterwards, without the dashboard's hooks. Returns the exit status. */
 int con_dash_run(con_ctx *c, ui_options *o);
 
 #endif
