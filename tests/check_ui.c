@@ -889,6 +889,40 @@ END_TEST
 
 /* ---- text: wrapping at spaces, eliding in the middle (issue 12: messages cut mid-word) ---- */
 
+/* issue 12: at 80x24 the header lost the run state and the dev metric */
+START_TEST(test_header_fit)
+{
+    /* what the demo's header holds: " smartty ", " model:    data: ", " PAUSED ", a 33-cell model, a
+     * 45-cell data path; row 1 "step 1234/1890  epoch 13   41%  loss 0.6931  dev acc 0.8125" */
+    const int lead = 9, labels = 17, state = 8, always = 1 + 9 + 5 + 12 + 5 + 13 + 16 + 1;
+    ui_header_fit f;
+    ui_header_fit_compute(80, lead, labels, state, 33, 45, always, 14, 10, 9, &f);
+    /* row 0: the state keeps its cells; model and data share the rest, elided */
+    ck_assert_int_eq(lead + labels + f.model_room + f.data_room + state + 2, 80);
+    ck_assert_int_gt(f.model_room, 10);
+    ck_assert_int_gt(f.data_room, 10);
+    /* row 1: the bar and the rate give way; the ETA fits; the always-shown part (dev metric) fits */
+    ck_assert_int_eq(f.bar, 0);
+    ck_assert_int_eq(f.rate, 0);
+    ck_assert_int_eq(f.eta, 1);
+    ck_assert_int_le(always + 9, 80);
+    /* a wide terminal shows everything whole */
+    ui_header_fit_compute(160, lead, labels, state, 10, 45, always, 26, 10, 9, &f);
+    ck_assert(f.bar && f.rate && f.eta);
+    ck_assert_int_ge(f.model_room, 10);
+    ck_assert_int_ge(f.data_room, 45);
+    /* a long data path takes the room a short model leaves */
+    ui_header_fit_compute(100, lead, labels, state, 10, 200, always, 14, 10, 9, &f);
+    ck_assert_int_eq(f.model_room, 10);
+    ck_assert_int_eq(f.data_room, 100 - lead - labels - state - 2 - 10);
+    /* the minimum width: nothing negative, the optional parts gone */
+    ui_header_fit_compute(UI_MIN_COLS, lead, labels, state, 33, 45, always, 14, 10, 9, &f);
+    ck_assert_int_ge(f.model_room, 0);
+    ck_assert_int_ge(f.data_room, 0);
+    ck_assert(!f.bar && !f.rate && !f.eta);
+}
+END_TEST
+
 START_TEST(test_wrap_rows)
 {
     const char *msg = "unused weights: bert.pooler.dense.weight, bert.pooler.dense.bias, cls.predictions.bias";
@@ -953,6 +987,7 @@ static Suite *ui_suite(void)
     tcase_add_test(tl, test_layout_sizes);
     tcase_add_test(tl, test_layout_too_small);
     tcase_add_test(tl, test_layout_panels);
+    tcase_add_test(tl, test_header_fit);
     tcase_add_test(tl, test_wrap_rows);
     tcase_add_test(tl, test_elide_middle);
     tcase_add_test(tl, test_event_styles);

@@ -234,23 +234,8 @@ static void draw_header(void)
                : s->run == UI_RUN_PAUSED                             ? UI_ROLE_WARN
                                                                      : UI_ROLE_DIM;
     int sl = (int)strlen(state);
-    fill_row(w, 0, 0, wd, UI_ROLE_STATUS);
-    int x = put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
     const char *model = s->model[0] ? s->model : "-", *data = s->data[0] ? s->data : "-";
-    int room = wd - x - sl - 1 - (int)strlen(" model:    data: ") - 1;
     int ml = ui_text_len(model), dl = ui_text_len(data);
-    int mroom = room / 2, droom = room - mroom;
-    if (dl < droom) /* what one does not need, the other may use */
-        mroom += droom - dl, droom = dl;
-    else if (ml < mroom)
-        droom += mroom - ml, mroom = ml;
-    char mbuf[2048], dbuf[2048];
-    x += put_fmt(w, 0, x, wd - x - sl - 1, UI_ROLE_STATUS, " model: %s   data: %s",
-                 ui_elide_middle(model, mroom, ell, mbuf, sizeof mbuf),
-                 ui_elide_middle(data, droom, ell, dbuf, sizeof dbuf));
-    if (wd - sl - 1 >= x)
-        put_text(w, 0, wd - sl - 1, sl, role, state);
-
     /* row 1: step, epoch, progress, ETA, rate, loss and the dev metric; when the row is short the
      * bar goes first, then the rate, then the ETA: the step, the loss and the dev metric stay */
     char step[64], planned[32] = "", epoch[32], pct[16], eta_s[48], rate[32], loss[32] = "", dev[64] = "";
@@ -274,13 +259,21 @@ static void draw_header(void)
     if (m)
         snprintf(dev, sizeof dev, "  dev %s %.4g", m, v);
     int bar = wd >= 100 ? 24 : 12;
-    int need = 1 + (int)(strlen(step) + strlen(planned) + strlen(epoch) + strlen(pct) + strlen(eta_s) +
-                         strlen(rate) + strlen(loss) + strlen(dev)) + 1;
-    int show_bar = need + bar + 2 < wd, show_rate = 1, show_eta = 1;
-    if (!show_bar && need > wd)
-        show_rate = 0, need -= (int)strlen(rate);
-    if (!show_bar && need > wd)
-        show_eta = 0;
+    int always = 1 + (int)(strlen(step) + strlen(planned) + strlen(epoch) + strlen(pct) + strlen(loss) +
+                           strlen(dev)) + 1;
+    ui_header_fit fit;
+    ui_header_fit_compute(wd, (int)strlen(" smartty "), (int)strlen(" model:    data: "), sl, ml, dl, always,
+                          bar + 2, (int)strlen(rate), (int)strlen(eta_s), &fit);
+    int show_bar = fit.bar, show_rate = fit.rate, show_eta = fit.eta;
+    fill_row(w, 0, 0, wd, UI_ROLE_STATUS);
+    int x = put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
+    char mbuf[2048], dbuf[2048];
+    x += put_fmt(w, 0, x, wd - x - sl - 1, UI_ROLE_STATUS, " model: %s   data: %s",
+                 ui_elide_middle(model, fit.model_room, ell, mbuf, sizeof mbuf),
+                 ui_elide_middle(data, fit.data_room, ell, dbuf, sizeof dbuf));
+    if (wd - sl - 1 >= x)
+        put_text(w, 0, wd - sl - 1, sl, role, state);
+
     fill_row(w, 1, 0, wd, UI_ROLE_TEXT);
     x = 1 + put_text(w, 1, 1, wd - 1, UI_ROLE_TEXT, step);
     x += put_text(w, 1, x, wd - x, UI_ROLE_DIM, planned);
