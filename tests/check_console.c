@@ -10,6 +10,8 @@
 #include "console/breakpoint.h"
 #include "console/cmdtab.h"
 #include "console/console.h"
+#include "console/events.h"
+#include "console/new_model.h"
 #include "console/parse.h"
 #include "console/settings.h"
 #include "console_fake.h"
@@ -912,6 +914,198 @@ START_TEST(test_state_path)
 }
 END_TEST
 
+/* ---- typed events: the queue, de-duplication by kind, the one rendering, the host hook ---- */
+
+static sm_session_event make_event(sm_event_kind kind, int64_t step, const char *msg)
+{
+    sm_session_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.step = step;
+    ev.msg = msg;
+    return ev;
+}
+
+START_TEST(test_event_copy_owns)
+{
+    char name[16] = "lr", old[16] = "0.001", now[16] = "0.0005";
+    sm_session_event ev = make_event(SM_EVENT_CHANGE, 7, NULL), copy;
+    ev.name = name;
+    ev.old_value = old;
+    ev.new_value = now;
+    sm_error e;
+    ck_assert_int_eq(sm_session_event_copy(&copy, &ev, &e), SM_OK);
+    memset(name, 'x', sizeof name - 1); /* the copy keeps its own strings */
+    ck_assert_str_eq(copy.name, "lr");
+    ck_assert_str_eq(copy.old_value, "0.001");
+    ck_assert_str_eq(copy.new_value, "0.0005");
+    ck_assert_ptr_null(copy.msg);
+    ck_assert_int_eq(copy.step, 7);
+    sm_session_event_free(&copy);
+    ck_assert_ptr_null(copy.name);
+    ck_assert_str_eq(sm_event_kind_name(SM_EVENT_REWIND), "rewind");
+}
+END_TEST
+
+START_TEST(test_event_queue_dedup)
+{
+    static con_evq q;
+    con_evq_init(&q);
+    sm_session_event a = make_event(SM_EVENT_EVAL, 10, NULL), b = make_event(SM_EVENT_CHECKPOINT, 10, "/tmp/ck");
+    sm_session_event w = make_event(SM_EVENT_WARN, 10, "skipped");
+    /* de-duplication goes by kind and step: the text of the events plays no part */
+    ck_assert_int_eq(con_evq_push(&q, &a), 0);
+    ck_assert_int_eq(con_evq_push(&q, &b), 0);
+    ck_assert_int_eq(con_evq_push(&q, &w), 0);
+    ck_assert_int_eq(con_evq_drop_last(&q, SM_EVENT_EVAL, 11), 0); /* another step */
+    ck_assert_int_eq(con_evq_drop_last(&q, SM_EVENT_EVAL, 10), 1); /* not the newest, still found */
+    ck_assert_int_eq(con_evq_drop_last(&q, SM_EVENT_EVAL, 10), 0);
+    sm_session_event out;
+    ck_assert_int_eq(con_evq_pop(&q, &out), 1);
+    ck_assert_int_eq(out.kind, SM_EVENT_CHECKPOINT); /* the order of the rest is kept */
+    ck_assert_str_eq(out.msg, "/tmp/ck");
+    sm_session_event_free(&out);
+    ck_assert_int_eq(con_evq_pop(&q, &out), 1);
+    ck_assert_int_eq(out.kind, SM_EVENT_WARN);
+    sm_session_event_free(&out);
+    ck_assert_int_eq(con_evq_pop(&q, &out), 0);
+    /* a full queue drops its oldest */
+    for (int i = 0; i < CON_EVQ_CAP + 3; i++) {
+        sm_session_event ev = make_event(SM_EVENT_WARN, i, "w");
+        con_evq_push(&q, &ev);
+    }
+    ck_assert_int_eq(q.n, CON_EVQ_CAP);
+    ck_assert_uint_eq(q.dropped, 3);
+    ck_assert_int_eq(con_evq_pop(&q, &out), 1);
+    ck_assert_int_eq(out.step, 3);
+    sm_session_event_free(&out);
+    con_evq_clear(&q);
+    ck_assert_int_eq(q.n, 0);
+}
+END_TEST
+
+START_TEST(test_event_text)
+{
+    char buf[512];
+    sm_session_event ev = make_event(SM_EVENT_CHECKPOINT, 5, "/tmp/run");
+    ck_assert_uint_gt(con_event_text(&ev, buf, sizeof buf), 0);
+    ck_assert_str_eq(buf, "checkpoint written to /tmp/run");
+    ev = make_event(SM_EVENT_BREAK, 5, "breakpoint 1: loss > 2 (loss = 2.5)");
+    ev.has_rec = 1;
+    ev.rec.step = 6;
+    con_event_text(&ev, buf, sizeof buf);
+    ck_assert_ptr_nonnull(strstr(buf, "paused before the update of step 6"));
+    ev = make_event(SM_EVENT_EVAL, 40, NULL);
+    ev.has_eval = 1;
+    sm_eval_record_init(&ev.eval);
+    ev.eval.step = 40;
+    ev.eval.n = 8;
+    ev.eval.acc = 0.75;
+    con_event_text(&ev, buf, sizeof buf);
+    ck_assert_str_eq(buf, "dev at step 40 (8 examples): acc 0.7500");
+    /* what a command's own reply says is not said again by its event */
+    sm_session_event quiet[] = {make_event(SM_EVENT_CHANGE, 3, NULL), make_event(SM_EVENT_SNAPSHOT, 3, NULL),
+                                make_event(SM_EVENT_REWIND, 3, NULL), make_event(SM_EVENT_STEP, 3, NULL),
+                                make_event(SM_EVENT_STATE, 3, "running")};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+        ck_assert_uint_eq(con_event_text(&quiet[i], buf, sizeof buf), 0);
+    ev = make_event(SM_EVENT_NOTICE, -1, "unused weights");
+    ev.level = SM_LOG_WARN;
+    con_event_text(&ev, buf, sizeof buf);
+    ck_assert_str_eq(buf, "warning: unused weights");
+}
+END_TEST
+
+static int hook_events, hook_kind;
+static void hook_event(void *ud, const sm_session_event *ev)
+{
+    (void)ud;
+    hook_events++;
+    hook_kind = ev->kind;
+}
+
+static int last_out_kind = -1;
+static void capture_kind(void *ud, con_out_kind kind, const char *text)
+{
+    last_out_kind = (int)kind;
+    capture(ud, kind, text);
+}
+
+START_TEST(test_event_routing)
+{
+    {   /* a change's reply is typed as one (the dashboard colours it so, without reading it) */
+        con_ctx k;
+        con_init(&k, capture_kind, NULL);
+        ck_assert_int_eq(con_exec_line(&k, "set lambda_s 3"), 0);
+        ck_assert_int_eq(last_out_kind, CON_OUT_CHANGE);
+        ck_assert_int_eq(con_exec_line(&k, "preset paper"), 0);
+        ck_assert_int_eq(last_out_kind, CON_OUT_CHANGE);
+        ck_assert_int_eq(con_exec_line(&k, "help set"), 0);
+        ck_assert_int_eq(last_out_kind, CON_OUT_RESULT);
+        con_free(&k);
+    }
+    con_ctx c;
+    clear_out();
+    con_init(&c, capture, NULL);
+    sm_session_event ev = make_event(SM_EVENT_CHECKPOINT, 5, "/tmp/run");
+    con_session_event(&c, &ev); /* no display: the console prints the event's text */
+    ck_assert_str_eq(out_buf, "checkpoint written to /tmp/run\n");
+    static const con_host host = {.event = hook_event};
+    con_set_host(&c, &host, NULL);
+    clear_out();
+    ev = make_event(SM_EVENT_SNAPSHOT, 5, NULL);
+    con_session_event(&c, &ev); /* a display receives the typed event itself */
+    ck_assert_int_eq(hook_events, 1);
+    ck_assert_int_eq(hook_kind, SM_EVENT_SNAPSHOT);
+    ck_assert_str_eq(out_buf, "");
+    con_free(&c);
+}
+END_TEST
+
+START_TEST(test_new_model_options)
+{
+    char vocab[] = "/tmp/smartty-vocab-XXXXXX";
+    int fd = mkstemp(vocab);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    static con_new_model a; /* large: not on the stack */
+    sm_error e;
+    char w0[] = "seed=7", w1[] = "hidden=64", w3[] = "labels=neg,pos,mixed", v[600];
+    char *argv[] = {w0, w1, v, w3};
+    snprintf(v, sizeof v, "vocab=%s", vocab);
+    ck_assert_msg(con_new_model_parse(&a, 4, argv, &e) == SM_OK, "%s", e.msg);
+    /* every value is journalled, so the journal does not depend on today's defaults */
+    ck_assert_int_eq(a.argc, 9);
+    ck_assert_str_eq(a.argv[0], "layers=2");
+    ck_assert_str_eq(a.argv[1], "hidden=64");
+    ck_assert_str_eq(a.argv[4], "num_labels=3");
+    ck_assert_str_eq(a.argv[6], "seed=7");
+    ck_assert_str_eq(a.argv[8], "labels=neg,pos,mixed");
+    ck_assert_int_eq(a.o.num_labels, 3);
+    ck_assert_str_eq(a.o.labels[2], "mixed");
+    ck_assert_uint_eq(a.o.seed, 7);
+    /* read back, the canonical options give the same options */
+    static con_new_model b;
+    char *canon[9];
+    for (int k = 0; k < a.argc; k++)
+        canon[k] = a.canon[k];
+    ck_assert_msg(con_new_model_parse(&b, a.argc, canon, &e) == SM_OK, "%s", e.msg);
+    for (int k = 0; k < a.argc; k++)
+        ck_assert_str_eq(a.argv[k], b.argv[k]);
+    char b0[] = "hidden=30", b1[] = "heads=4", b2[] = "layers=x", b3[] = "depth=3";
+    char *bad1[] = {b0, b1, v}, *bad2[] = {b2, v}, *bad3[] = {b3, v};
+    ck_assert_int_ne(con_new_model_parse(&a, 3, bad1, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "multiple of heads"));
+    ck_assert_int_ne(con_new_model_parse(&a, 2, bad2, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'layers=x'"));
+    ck_assert_int_ne(con_new_model_parse(&a, 2, bad3, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'depth=3'"));
+    ck_assert_int_ne(con_new_model_parse(&a, 1, argv, &e), SM_OK);
+    ck_assert_ptr_nonnull(strstr(e.msg, "vocab=FILE is needed"));
+    unlink(vocab);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("console");
@@ -944,6 +1138,13 @@ int main(void)
     tcase_add_test(tc, test_progress_lines);
     tcase_add_test(tc, test_complete);
     tcase_add_test(tc, test_state_path);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("events");
+    tcase_add_test(tc, test_event_copy_owns);
+    tcase_add_test(tc, test_event_queue_dedup);
+    tcase_add_test(tc, test_event_text);
+    tcase_add_test(tc, test_event_routing);
+    tcase_add_test(tc, test_new_model_options);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

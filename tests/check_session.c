@@ -490,6 +490,62 @@ START_TEST(test_eval_break_and_stop)
 }
 END_TEST
 
+/* The typed events: copies kept by the observer carry the names, values and restored steps. */
+typedef struct kept_events {
+    sm_session_event ev[64];
+    int n;
+} kept_events;
+
+static void keep_event(void *ud, const sm_session_event *ev)
+{
+    kept_events *k = ud;
+    sm_error e;
+    if (ev->kind != SM_EVENT_STEP && k->n < 64)
+        ck_assert_int_eq(sm_session_event_copy(&k->ev[k->n++], ev, &e), SM_OK);
+}
+
+static const sm_session_event *find_event(const kept_events *k, sm_event_kind kind)
+{
+    for (int i = 0; i < k->n; i++)
+        if (k->ev[i].kind == kind)
+            return &k->ev[i];
+    return NULL;
+}
+
+START_TEST(test_typed_events)
+{
+    sm_session *s = new_session();
+    static kept_events k;
+    k.n = 0;
+    sm_session_set_event_fn(s, keep_event, &k);
+    sm_session_reply r;
+    ok(sm_session_train(s, 3, &r), &r);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "a", &r), &r);
+    ok(sm_session_set(s, "lambda_s", "3", &r), &r);
+    ok(sm_session_train(s, 4, &r), &r);
+    ok(sm_session_named(s, SM_CMD_REWIND, "a", &r), &r);
+    const sm_session_event *sn = find_event(&k, SM_EVENT_SNAPSHOT), *ch = find_event(&k, SM_EVENT_CHANGE);
+    const sm_session_event *rw = find_event(&k, SM_EVENT_REWIND), *st = find_event(&k, SM_EVENT_STATE);
+    ck_assert_ptr_nonnull(sn);
+    ck_assert_str_eq(sn->name, "a");
+    ck_assert_int_eq(sn->step, 3);
+    ck_assert_ptr_nonnull(ch);
+    ck_assert_str_eq(ch->name, "lambda_s");
+    ck_assert_str_eq(ch->old_value, "1");
+    ck_assert_str_eq(ch->new_value, "3");
+    ck_assert_int_eq(ch->step, 3); /* the last step with the old value */
+    ck_assert_ptr_nonnull(rw);
+    ck_assert_str_eq(rw->name, "a");
+    ck_assert_int_eq(rw->step, 3);
+    ck_assert_int_eq(rw->from_step, 7);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(st->state, SM_SESSION_RUNNING);
+    sm_session_free(s);
+    for (int i = 0; i < k.n; i++)
+        sm_session_event_free(&k.ev[i]); /* the copies outlive the session */
+}
+END_TEST
+
 static Suite *session_suite(void)
 {
     Suite *s = suite_create("session");
@@ -505,6 +561,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);
     tcase_add_test(tc, test_eval_break_and_stop);
+    tcase_add_test(tc, test_typed_events);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -11,12 +11,14 @@
 #include "smartty/tokenizer.h"
 #include "testutil.h"
 #include "ui/chart.h"
-#include "ui/demo_data.h"
-#include "ui/demo_model.h"
+#include "cli/demo_data.h"
 #include "smartty/config.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"
+#include "ui/events.h"
 #include "ui/layout.h"
+#include "ui/source.h"
+#include "ui/text.h"
 #include "ui/theme.h"
 
 /* ---- layout ---- */
@@ -563,13 +565,13 @@ END_TEST
 START_TEST(test_demo_rules)
 {
     /* the rules, by hand: the last clause decides, negation in it flips */
-    ck_assert_int_eq(ui_demo_sentiment_rule("the movie is not bad ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the plot is good but boring ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("although the cast is dull , it is charming ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the cast is not charming , it is quite dull ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("i expected the movie to be great , but it was not at all good ."), 0);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the ending is hardly awful ."), 1);
-    ck_assert_int_eq(ui_demo_sentiment_rule("the weather is fine ."), -1);
+    ck_assert_int_eq(demo_sentiment_rule("the movie is not bad ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the plot is good but boring ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("although the cast is dull , it is charming ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the cast is not charming , it is quite dull ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("i expected the movie to be great , but it was not at all good ."), 0);
+    ck_assert_int_eq(demo_sentiment_rule("the ending is hardly awful ."), 1);
+    ck_assert_int_eq(demo_sentiment_rule("the weather is fine ."), -1);
 }
 END_TEST
 
@@ -613,13 +615,13 @@ START_TEST(test_demo_generate)
 {
     char tmpl[] = "/tmp/smartty-demo-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    ui_demo_sizes sz = {300, 60, 200, 40};
+    demo_sizes sz = {300, 60, 200, 40};
     sm_error e;
     char a[300], b[300];
     snprintf(a, sizeof a, "%s/a", tmpl);
     snprintf(b, sizeof b, "%s/b", tmpl);
-    ck_assert_msg(ui_demo_generate(a, 7, &sz, &e) == SM_OK, "%s", e.msg);
-    ck_assert_msg(ui_demo_generate(b, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(a, 7, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(b, 7, &sz, &e) == SM_OK, "%s", e.msg);
     static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
                                         "pairs/dev.tsv", "vocab.txt"};
     char pa[400], pb[400];
@@ -649,7 +651,7 @@ START_TEST(test_demo_generate)
         ck_assert_ptr_nonnull(tab);
         *tab = 0;
         int label = atoi(tab + 1);
-        ck_assert_msg(ui_demo_sentiment_rule(line) == label, "'%s' labelled %d", line, label);
+        ck_assert_msg(demo_sentiment_rule(line) == label, "'%s' labelled %d", line, label);
         rows++;
         ones += label;
         char copy[512];
@@ -681,7 +683,7 @@ START_TEST(test_demo_generate)
     free(vocab);
     free(vocab0);
     /* a different seed gives different data */
-    ck_assert_msg(ui_demo_generate(b, 8, &sz, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(b, 8, &sz, &e) == SM_OK, "%s", e.msg);
     snprintf(pa, sizeof pa, "%s/sentiment/train.tsv", a);
     snprintf(pb, sizeof pb, "%s/sentiment/train.tsv", b);
     char *ta = slurp(pa), *tb = slurp(pb);
@@ -704,7 +706,7 @@ START_TEST(test_demo_committed_files)
     char tmpl[] = "/tmp/smartty-demo-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     sm_error e;
-    ck_assert_msg(ui_demo_generate(tmpl, UI_DEMO_SEED, NULL, &e) == SM_OK, "%s", e.msg);
+    ck_assert_msg(demo_generate(tmpl, DEMO_SEED, NULL, &e) == SM_OK, "%s", e.msg);
     static const char *const files[] = {"sentiment/train.tsv", "sentiment/dev.tsv", "pairs/train.tsv",
                                         "pairs/dev.tsv", "vocab.txt"};
     for (int i = 0; i < 5; i++) {
@@ -783,7 +785,35 @@ START_TEST(test_demo_model)
     snprintf(vocab, sizeof vocab, "%s/datasets/vocab.txt", src);
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
     sm_error e;
-    ck_assert_msg(ui_demo_make_model(tmpl, vocab, NULL, 7, &e) == SM_OK, "%s", e.msg);
+    /* the demo's shape (cmd_demo.c's `new model` line), through the library's one random-model function */
+    sm_random_model_opts ro;
+    sm_random_model_opts_default(&ro);
+    ro.hidden = 64;
+    ro.intermediate = 256;
+    ro.max_position = 64;
+    ro.seed = 7;
+    ck_assert_msg(sm_hf_write_random(tmpl, vocab, &ro, &e) == SM_OK, "%s", e.msg);
+    /* the same options give the same bytes: a journalled `new model` builds the same weights again */
+    char again[] = "/tmp/smartty-model-XXXXXX", p1[1200], p2[1200];
+    ck_assert_ptr_nonnull(mkdtemp(again));
+    ck_assert_msg(sm_hf_write_random(again, vocab, &ro, &e) == SM_OK, "%s", e.msg);
+    snprintf(p1, sizeof p1, "%s/model.safetensors", tmpl);
+    snprintf(p2, sizeof p2, "%s/model.safetensors", again);
+    FILE *f1 = fopen(p1, "rb"), *f2 = fopen(p2, "rb");
+    ck_assert(f1 && f2);
+    int c1, c2;
+    long at = 0;
+    do {
+        c1 = fgetc(f1);
+        c2 = fgetc(f2);
+        ck_assert_msg(c1 == c2, "the two models differ at byte %ld", at);
+        at++;
+    } while (c1 != EOF);
+    fclose(f1);
+    fclose(f2);
+    char rm[200];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", again);
+    ck_assert_int_eq(system(rm), 0);
     sm_hf_load_opts o;
     sm_hf_load_opts_default(&o);
     sm_bert *m = NULL;
@@ -805,6 +835,151 @@ START_TEST(test_demo_model)
 }
 END_TEST
 
+/* ---- typed events: colours and markers from the kind alone ---- */
+
+START_TEST(test_event_styles)
+{
+    static const struct { sm_event_kind kind; int log, mark; } want[] = {
+        {SM_EVENT_CHANGE, UI_LOG_CHANGE, UI_MARK_CHANGE},  {SM_EVENT_SNAPSHOT, UI_LOG_EVENT, UI_MARK_SNAPSHOT},
+        {SM_EVENT_REWIND, UI_LOG_EVENT, UI_MARK_REWIND},   {SM_EVENT_BREAK, UI_LOG_BREAK, -1},
+        {SM_EVENT_WARN, UI_LOG_WARN, -1},                  {SM_EVENT_ERROR, UI_LOG_ERROR, -1},
+        {SM_EVENT_EVAL, UI_LOG_EVENT, -1},                 {SM_EVENT_CHECKPOINT, UI_LOG_EVENT, -1},
+        {SM_EVENT_DONE, UI_LOG_EVENT, -1},
+    };
+    /* messages that the old word matching misread: they change nothing */
+    static const char *const msgs[] = {NULL, "breakpoint", "warning: x", "a = b", "snapshot s"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        for (size_t m = 0; m < sizeof msgs / sizeof msgs[0]; m++) {
+            sm_session_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = want[i].kind;
+            ev.step = 42;
+            ev.msg = msgs[m];
+            ui_event_style st;
+            ui_event_style_of(&ev, &st);
+            ck_assert_int_eq(st.log_kind, want[i].log);
+            ck_assert_int_eq(st.mark, want[i].mark);
+            if (st.mark >= 0)
+                ck_assert_int_eq(st.mark_at, 42);
+        }
+    /* a reply carries its own kind; a notice its level */
+    sm_session_event r;
+    memset(&r, 0, sizeof r);
+    r.kind = SM_EVENT_REPLY;
+    r.msg = "lambda_s = 3";
+    r.level = UI_LOG_INFO;
+    ui_event_style st;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_INFO);
+    ck_assert_int_eq(st.mark, -1);
+    r.level = UI_LOG_CHANGE;
+    r.msg = "preset paper: no change";
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_CHANGE);
+    ck_assert_int_eq(st.mark, -1); /* the markers come from the session's CHANGE events */
+    r.kind = SM_EVENT_NOTICE;
+    r.level = SM_LOG_WARN;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_WARN);
+    r.level = SM_LOG_NOTICE;
+    ui_event_style_of(&r, &st);
+    ck_assert_int_eq(st.log_kind, UI_LOG_INFO);
+}
+END_TEST
+
+/* ---- text: wrapping at spaces, eliding in the middle (issue 12: messages cut mid-word) ---- */
+
+/* issue 12: at 80x24 the header lost the run state and the dev metric */
+START_TEST(test_header_fit)
+{
+    /* what the demo's header holds: " smartty ", " model:    data: ", " PAUSED ", a 33-cell model, a
+     * 45-cell data path; row 1 "step 1234/1890  epoch 13   41%  loss 0.6931  dev acc 0.8125" */
+    const int lead = 9, labels = 17, state = 8, always = 1 + 9 + 5 + 12 + 5 + 13 + 16 + 1;
+    ui_header_fit f;
+    ui_header_fit_compute(80, lead, labels, state, 33, 45, always, 14, 10, 9, &f);
+    /* row 0: the state keeps its cells; model and data share the rest, elided */
+    ck_assert_int_eq(lead + labels + f.model_room + f.data_room + state + 2, 80);
+    ck_assert_int_gt(f.model_room, 10);
+    ck_assert_int_gt(f.data_room, 10);
+    /* row 1: the bar and the rate give way; the ETA fits; the always-shown part (dev metric) fits */
+    ck_assert_int_eq(f.bar, 0);
+    ck_assert_int_eq(f.rate, 0);
+    ck_assert_int_eq(f.eta, 1);
+    ck_assert_int_le(always + 9, 80);
+    /* a wide terminal shows everything whole */
+    ui_header_fit_compute(160, lead, labels, state, 10, 45, always, 26, 10, 9, &f);
+    ck_assert(f.bar && f.rate && f.eta);
+    ck_assert_int_ge(f.model_room, 10);
+    ck_assert_int_ge(f.data_room, 45);
+    /* a long data path takes the room a short model leaves */
+    ui_header_fit_compute(100, lead, labels, state, 10, 200, always, 14, 10, 9, &f);
+    ck_assert_int_eq(f.model_room, 10);
+    ck_assert_int_eq(f.data_room, 100 - lead - labels - state - 2 - 10);
+    /* the minimum width: nothing negative, the optional parts gone */
+    ui_header_fit_compute(UI_MIN_COLS, lead, labels, state, 33, 45, always, 14, 10, 9, &f);
+    ck_assert_int_ge(f.model_room, 0);
+    ck_assert_int_ge(f.data_room, 0);
+    ck_assert(!f.bar && !f.rate && !f.eta);
+}
+END_TEST
+
+START_TEST(test_wrap_rows)
+{
+    const char *msg = "unused weights: bert.pooler.dense.weight, bert.pooler.dense.bias, cls.predictions.bias";
+    char rows[16][64];
+    int n = 0;
+    size_t adv, total = 0;
+    for (const char *p = msg; *p && n < 16; p += adv, n++) {
+        size_t len = ui_wrap_row(p, 30, &adv);
+        ck_assert_uint_le((size_t)ui_text_len(p) < 30 ? len : 30, 30);
+        ck_assert_uint_gt(adv, 0);
+        snprintf(rows[n], sizeof rows[n], "%.*s", (int)len, p);
+        ck_assert_int_le(ui_text_len(rows[n]), 30);
+        total += adv;
+    }
+    ck_assert_uint_eq(total, strlen(msg)); /* every byte is on a row: nothing is cut */
+    ck_assert_str_eq(rows[0], "unused weights:");
+    ck_assert_str_eq(rows[1], "bert.pooler.dense.weight,");
+    ck_assert_str_eq(rows[2], "bert.pooler.dense.bias,");
+    ck_assert_str_eq(rows[3], "cls.predictions.bias");
+    ck_assert_int_eq(n, 4);
+    /* a word longer than the row is split; multibyte text counts code points */
+    size_t len = ui_wrap_row("abcdefghij", 4, &adv);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_uint_eq(adv, 4);
+    len = ui_wrap_row("\u00e9\u00e9\u00e9 \u00e9\u00e9", 4, &adv);
+    ck_assert_uint_eq(len, 6);
+    ck_assert_uint_eq(adv, 7);
+    ck_assert_uint_eq(ui_wrap_row("", 4, &adv), 0);
+    ck_assert_uint_eq(adv, 0);
+}
+END_TEST
+
+START_TEST(test_elide_middle)
+{
+    char out[256];
+    ck_assert_str_eq(ui_elide_middle("/tmp/smartty-demo-model-Ab12Cd/model", 14, "\u2026", out, sizeof out),
+                     "/tmp/\u2026/model");
+    ck_assert_int_le(ui_text_len(out), 14);
+    ck_assert_str_eq(ui_elide_middle("/tmp/smartty-demo-model-Ab12Cd/model", 14, "...", out, sizeof out),
+                     "/tmp/.../model");
+    /* it fits: whole, the leading / kept */
+    ck_assert_str_eq(ui_elide_middle("/data/train.tsv", 40, "\u2026", out, sizeof out), "/data/train.tsv");
+    /* a long folder keeps its first components and the file name */
+    ui_elide_middle("/home/user/work/datasets/sentiment/train.tsv", 30, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 30);
+    ck_assert_int_eq(strncmp(out, "/home/user/", 11), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\u2026/train.tsv"));
+    /* no room for the last component: the start and the end of the text */
+    ui_elide_middle("/x/averyveryverylongfilename.tsv", 10, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 10);
+    ck_assert_int_eq(out[0], '/');
+    ck_assert_ptr_nonnull(strstr(out, ".tsv"));
+    ui_elide_middle("abcdef", 2, "\u2026", out, sizeof out);
+    ck_assert_int_le(ui_text_len(out), 2);
+}
+END_TEST
+
 static Suite *ui_suite(void)
 {
     Suite *s = suite_create("ui");
@@ -812,6 +987,10 @@ static Suite *ui_suite(void)
     tcase_add_test(tl, test_layout_sizes);
     tcase_add_test(tl, test_layout_too_small);
     tcase_add_test(tl, test_layout_panels);
+    tcase_add_test(tl, test_header_fit);
+    tcase_add_test(tl, test_wrap_rows);
+    tcase_add_test(tl, test_elide_middle);
+    tcase_add_test(tl, test_event_styles);
     suite_add_tcase(s, tl);
     TCase *tc = tcase_create("chart");
     tcase_add_test(tc, test_chart_constant_is_flat);

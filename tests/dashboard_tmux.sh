@@ -78,6 +78,7 @@ wait_for() {
     return 1
 }
 header_step() { screen | sed -n '2s/^ *step \([0-9]*\).*/\1/p'; }
+header_epoch() { screen | sed -n '2s/.*  epoch \([0-9]*\) .*/\1/p'; }
 start() { # start COLS ROWS EXTRA-ENV ARGS...
     cols=$1; rows=$2; envs=$3; shift 3
     $T kill-session -t t >/dev/null 2>&1
@@ -121,6 +122,40 @@ if [ -n "$s0" ] && [ -n "$s1" ] && [ "$s1" -eq $((s0 + 3)) ]; then ok "step 3: $
 sleep 0.6
 [ "$(header_step)" = "$s1" ] && ok "still paused after step" || bad "counter moved while paused"
 
+# the header shows paths whole when they fit, with their leading / (the demo's data is an absolute path)
+screen | sed -n 1p | grep -q 'data: /' && ok "the header keeps the leading / of the data path" ||
+    { bad "the header cut the data path"; screen | sed -n 1p; }
+
+# a long line in the event log wraps at spaces and is never cut (here the echo of a long command)
+long="get"; i=0; while [ $i -lt 40 ]; do long="$long word$i"; i=$((i + 1)); done
+$T send-keys -t t "$long LASTWORD" Enter
+wait_for 'LASTWORD' 3 && ok "a long log line is shown whole" || { bad "a long log line was cut"; screen | tail -12; }
+
+if [ -z "$DEMO_ARGS" ]; then
+    # after a rewind, the header shows the restored step and epoch, not those of the branch left
+    # (an epoch of the demo is 63 steps: 70 steps cross one)
+    s0=$(header_step); e0=$(header_epoch)
+    $T send-keys -t t 'snapshot here' Enter
+    sleep 0.5
+    $T send-keys -t t 'step 70' Enter
+    wait_for "^ *step $((s0 + 70))" 20 || bad "step 70 did not finish"
+    e1=$(header_epoch)
+    $T send-keys -t t 'rewind here' Enter
+    sleep 1
+    s2=$(header_step); e2=$(header_epoch)
+    if [ "$s2" = "$s0" ] && [ "$e2" = "$e0" ] && [ -n "$e0" ]; then ok "rewind: the header is back at step $s0, epoch $e0 (was epoch $e1)"
+    else bad "rewind: header at step $s2 epoch $e2, expected step $s0 epoch $e0 (before the rewind: epoch $e1)"; screen | head -2; fi
+fi
+if [ -z "$DEMO_ARGS" ]; then
+    # a session saved in the demo replays later, elsewhere: its journal builds the demo's model again
+    # (`new model` with the shape and seed) instead of naming a folder that is deleted at exit
+    $T send-keys -t t "save $tmp/demosave" Enter
+    wait_for 'saved step' 10 || bad "save in the demo failed"
+fi
+# an evaluation, so that the header has a dev metric to keep at 80 columns
+$T send-keys -t t 'eval' Enter
+wait_for ' dev [a-z_0-9]+ [0-9.]' 10 || bad "no dev metric in the header after eval"
+
 # F1 help popup, closed by any key
 $T send-keys -t t F1
 wait_for 'dashboard: help' 3 && ok "F1 shows help" || bad "no help popup"
@@ -133,6 +168,10 @@ $T resize-window -t t -x 80 -y 24
 sleep 0.8
 w=$(screen | sed -n 3p | LC_ALL=C.UTF-8 wc -m)
 if wait_for 'train losses' 3 && wait_for 'knobs' 1 && [ "$w" -eq 81 ]; then ok "relayout at 80x24"; else bad "80x24 layout (width $w)"; screen; fi
+# at 80 columns the header still shows the run state and the dev metric
+screen | sed -n 1p | grep -q 'PAUSED' && ok "80x24: the run state is in the header" || { bad "80x24: no run state in the header"; screen | head -2; }
+screen | sed -n 2p | grep -Eq ' dev [a-z_0-9]+ [0-9.]' && ok "80x24: the dev metric is in the header" ||
+    { bad "80x24: no dev metric in the header"; screen | head -2; }
 $T resize-window -t t -x 50 -y 12
 wait_for 'too small' 3 && ok "too-small message at 50x12" || { bad "no too-small message"; screen; }
 $T resize-window -t t -x 120 -y 40
@@ -157,6 +196,18 @@ st=$(quit_and_status)
 [ -s "$tmp/stderr" ] && { bad "something went to stderr on the terminal"; cat "$tmp/stderr"; } || ok "nothing on stderr"
 [ -f "$tmp/state/smartty/dashboard.log" ] && ok "stderr log in the state folder" || bad "no dashboard.log"
 grep -Eq '^[0-9T:-]+Z (command|change) .*lambda_s' "$tmp/state/smartty/dashboard.log" && ok "the event log is in dashboard.log, stamped" || { bad "no stamped 'set lambda_s' line in dashboard.log"; tail -5 "$tmp/state/smartty/dashboard.log"; }
+
+if [ -z "$DEMO_ARGS" ] && [ -f "$tmp/demosave/journal.jsonl" ]; then
+    grep -q '"new_model"' "$tmp/demosave/journal.jsonl" && ok "the demo journals new_model" ||
+        bad "the demo's journal does not say how its model was made"
+    mkdir -p "$tmp/elsewhere/state"
+    (cd "$tmp/elsewhere" && XDG_STATE_HOME=$tmp/elsewhere/state "$BIN" -c "replay $tmp/demosave/journal.jsonl; save $tmp/elsewhere/again" \
+        >"$tmp/replay.out" 2>&1)
+    rc=$?
+    if [ $rc -eq 0 ] && cmp -s "$tmp/demosave/model.safetensors" "$tmp/elsewhere/again/model.safetensors"; then
+        ok "the demo's saved session replays from another folder and state directory, bit-identical"
+    else bad "replaying the demo's saved session: exit $rc"; tail -3 "$tmp/replay.out"; fi
+fi
 
 # ---- TERM=screen, --ascii, --no-color ----
 rm -f "$tmp/status"

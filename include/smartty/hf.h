@@ -49,4 +49,24 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
 sm_status sm_hf_save(const char *dir, const sm_bert *m, const sm_bert_config *cfg, const sm_tokenizer *tok,
                      sm_error *e);
 
+/* The shape and seed of a randomly initialised classifier (`smartty demo`'s model, the console's
+ * `new model`): enough to build the same weights again, bit for bit, from a journal. */
+typedef struct sm_random_model_opts {
+    int layers, hidden, heads;
+    int intermediate;           /* 0: 4 x hidden */
+    int max_position;
+    int num_labels;             /* when labels is NULL: classes named "0", "1", ... */
+    const char *const *labels;  /* [num_labels] class names, or NULL */
+    uint64_t seed;
+} sm_random_model_opts;
+
+/* 2 layers, hidden 128, 2 heads, intermediate 0 (4 x hidden), 512 positions, 2 labels, seed 42. */
+void sm_random_model_opts_default(sm_random_model_opts *o);
+
+/* Write dir (created if absent) as a Hugging Face folder (see sm_hf_save) holding a BERT classifier of
+ * o's shape over the vocabulary vocab_path, its weights drawn from o->seed as transformers initialises
+ * them. The same options and vocabulary give the same bytes. */
+sm_status sm_hf_write_random(const char *dir, const char *vocab_path, const sm_random_model_opts *o,
+                             sm_error *e);
+
 #endif

@@ -140,25 +140,53 @@ typedef struct sm_session_reply {
     char msg[256];       /* a short human summary ("lambda_s = 3 from step 121") */
 } sm_session_reply;
 
+/* The typed event stream from the session to every display. An event is plain data: records are held
+ * by value and strings are the event's own (after sm_session_event_copy), so it can be queued, sent
+ * to another thread or serialised; nothing in it points into the session. Displays choose colours,
+ * curve markers and de-duplication from `kind` alone and render the text in one place each. */
 typedef enum sm_event_kind {
-    SM_EVENT_STATE = 0,  /* the state changed (msg says to what) */
-    SM_EVENT_STEP,       /* a step completed (every step; printers use log_every) */
-    SM_EVENT_CHANGE,     /* a hyperparameter changed */
-    SM_EVENT_EVAL,       /* an evaluation completed */
-    SM_EVENT_CHECKPOINT, /* a checkpoint was written (msg: where) */
-    SM_EVENT_BREAK,      /* a breakpoint fired (msg: why) */
-    SM_EVENT_WARN,       /* e.g. a non-finite update was skipped */
-    SM_EVENT_DONE,       /* a run reached its end */
-    SM_EVENT_ERROR       /* the trainer failed; the run stopped (msg: the error) */
+    SM_EVENT_STATE = 0,  /* the run state changed: state (sm_session_state), msg its name */
+    SM_EVENT_STEP,       /* a step completed (every step; printers use log_every): rec */
+    SM_EVENT_CHANGE,     /* a hyperparameter changed: name, old_value, new_value; step: the last step
+                            computed with the old value (the change takes effect at step + 1) */
+    SM_EVENT_EVAL,       /* an evaluation completed: eval */
+    SM_EVENT_CHECKPOINT, /* a checkpoint was written: msg is the folder */
+    SM_EVENT_BREAK,      /* a breakpoint fired: msg the condition with its values; rec (a step's,
+                            before its update) or eval (after an evaluation) */
+    SM_EVENT_WARN,       /* e.g. a non-finite update was skipped: msg */
+    SM_EVENT_DONE,       /* a run reached its end: rec and eval the last ones when has_rec/has_eval */
+    SM_EVENT_ERROR,      /* the trainer failed; the run stopped: msg is the error */
+    SM_EVENT_SNAPSHOT,   /* a snapshot was taken: name, at step */
+    SM_EVENT_REWIND,     /* a rewind restored snapshot `name`: step and epoch are the restored ones,
+                            from_step the step left; rec/eval the restored latest records when known */
+    SM_EVENT_NOTICE,     /* a library notice (sm_log): level, msg (the console queues them) */
+    SM_EVENT_REPLY,      /* a command's reply (the console's): level is the console's output kind */
+    SM_EVENT_KIND_COUNT
 } sm_event_kind;
 
 typedef struct sm_session_event {
     sm_event_kind kind;
-    int64_t step;
-    const sm_step_record *rec; /* STEP, BREAK: the step's record; else NULL */
-    const sm_eval_record *ev;  /* EVAL: the evaluation; else NULL */
-    const char *msg;
+    int64_t step;              /* the step counter when it happened */
+    int64_t from_step;         /* REWIND: the step left */
+    int epoch;                 /* REWIND: the restored epoch (0-based); else the current one */
+    int state;                 /* STATE: the new sm_session_state */
+    int level;                 /* NOTICE: sm_log_level; REPLY: the console's output kind */
+    int has_rec, has_eval;
+    sm_step_record rec;        /* valid when has_rec */
+    sm_eval_record eval;       /* valid when has_eval */
+    const char *name;          /* CHANGE: the hyperparameter; SNAPSHOT, REWIND: the snapshot; else NULL */
+    const char *old_value;     /* CHANGE: canonical text of the values; else NULL */
+    const char *new_value;
+    const char *msg;               /* the message of BREAK, CHECKPOINT, WARN, ERROR, NOTICE, REPLY, STATE */
 } sm_session_event;
+
+/* Deep copy (dst receives its own strings); SM_ERR_NOMEM leaves dst empty. Free with
+ * sm_session_event_free, which frees the strings and zeroes ev (an event delivered to a handler
+ * belongs to the session: copy it to keep it). */
+sm_status sm_session_event_copy(sm_session_event *dst, const sm_session_event *src, sm_error *e);
+void sm_session_event_free(sm_session_event *ev);
+/* "change", "eval", "rewind", ...: the kind's stable name (for logs and serialisation). */
+const char *sm_event_kind_name(sm_event_kind k);
 typedef void (*sm_session_event_fn)(void *ud, const sm_session_event *ev);
 
 /* The breakpoint hook: when = 's' (a computed step, before its update: s is its record, ev the last

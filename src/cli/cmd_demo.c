@@ -1,6 +1,7 @@
 /* cmd_demo.c: `smartty gen-demo` (writes the demo's data sets) and `smartty demo`: builds the demo's
  * small model, loads the generated data and trains with the paper preset through the console, shown
- * by the dashboard (or, without a terminal, a short run with plain progress lines). `--synthetic`
+ * by the dashboard (or, without a terminal, a short run with plain progress lines), the model being the
+ * console's `new model` with the demo's shape and seed. `--synthetic`
  * shows the dashboard over a synthetic signal instead, for testing the display; it trains nothing. */
 #include "config.h"
 
@@ -13,13 +14,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "console/backend.h"
+#include "cli/demo_data.h"
 #include "console/console.h"
 #include "console/dash_source.h"
-#include "console/signals.h"
+#include "console/host.h"
 #include "ui/dash.h"
-#include "ui/demo_model.h"
-#include "ui/demo_data.h"
 #include "ui/synth.h"
 
 static void gen_usage(FILE *out)
@@ -28,13 +27,13 @@ static void gen_usage(FILE *out)
             "usage: smartty gen-demo [--seed N] [--out DIR]\n"
             "Writes the demo's data sets (sentiment/, pairs/, vocab.txt) into DIR (default: datasets).\n"
             "The same seed gives the same files; the committed ones use seed %u.\n",
-            UI_DEMO_SEED);
+            DEMO_SEED);
 }
 
 int cli_gen_demo(int argc, char **argv)
 {
     const char *out = "datasets";
-    unsigned long long seed = UI_DEMO_SEED;
+    unsigned long long seed = DEMO_SEED;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             gen_usage(stdout);
@@ -55,7 +54,7 @@ int cli_gen_demo(int argc, char **argv)
         }
     }
     sm_error e;
-    if (ui_demo_generate(out, seed, NULL, &e)) {
+    if (demo_generate(out, seed, NULL, &e)) {
         fprintf(stderr, "smartty gen-demo: %s\n", e.msg);
         return 1;
     }
@@ -71,14 +70,6 @@ int cli_gen_demo(int argc, char **argv)
 #define SMARTTY_DEMODATADIR ""
 #endif
 /* ---- the real demo: the console and its training session, hosted by the dashboard ---- */
-
-static void out_plain(void *ud, con_out_kind kind, const char *text)
-{
-    (void)ud;
-    FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
-    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
-    fflush(f);
-}
 
 /* The demo's data folder: $SMARTTY_DEMO_DATA, the source tree's datasets/ (a build directory), the
  * installed copy, or ./datasets. */
@@ -96,19 +87,8 @@ static const char *find_data(void)
     return NULL;
 }
 
-static void remove_model(const char *dir)
-{
-    static const char *const files[] = {"config.json", "model.safetensors", "vocab.txt", "tokenizer_config.json"};
-    char p[4096];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (sm_path_join(p, sizeof p, dir, files[i]))
-            unlink(p);
-    rmdir(dir);
-}
-
-static const char *demo_prompt(void *ud) { return con_prompt(ud); }
-
-/* Train the demo: returns the exit status. */
+/* Train the demo: returns the exit status. The model is the console's `new model` with the demo's
+ * shape and seed, so the journal of a session saved in the demo builds it again on replay. */
 static int run_demo(ui_options *o, const char *task, long steps, int tty)
 {
     const char *data = find_data();
@@ -117,48 +97,21 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
                         "written by `smartty gen-demo --out DIR`)\n");
         return 1;
     }
-    char vocab[4096], model[4096];
-    snprintf(vocab, sizeof vocab, "%s/vocab.txt", data);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(model, sizeof model, "%s/smartty-demo-model-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(model)) {
-        fprintf(stderr, "smartty demo: cannot create a folder for the model under %s\n", tmp && *tmp ? tmp : "/tmp");
-        return 1;
-    }
-    sm_error e;
-    if (ui_demo_make_model(model, vocab, NULL, UI_DEMO_SEED, &e)) {
-        fprintf(stderr, "smartty demo: %s\n", e.msg);
-        remove_model(model);
-        return 1;
-    }
-    char l_model[4200], l_train[4200], l_dev[4200], l_steps[64];
-    snprintf(l_model, sizeof l_model, "load model %s", model);
+    char l_model[4400], l_train[4200], l_dev[4200], l_steps[64];
+    snprintf(l_model, sizeof l_model, "new model layers=2 hidden=64 heads=2 intermediate=256 max_position=64 "
+             "num_labels=2 seed=%u vocab=%s/vocab.txt", DEMO_SEED, data);
     snprintf(l_train, sizeof l_train, "load train %s/%s/train.tsv", data, task);
     snprintf(l_dev, sizeof l_dev, "load dev %s/%s/dev.tsv", data, task);
     snprintf(l_steps, sizeof l_steps, "set max_steps %ld", steps ? steps : tty ? 0 : 40);
     const char *lines[] = {l_model, l_train, l_dev, "preset paper", "set lr 0.0005", "set max_len 48",
                            "set epochs 30", "set eval_every 25", l_steps, "train", NULL};
     con_ctx c;
-    con_init(&c, out_plain, NULL);
-    con_backend_attach(&c);
-    c.intr = &con_sig_int;
-    c.hup = &con_sig_quit;
+    con_host_open(&c, con_out_plain, tty);
     int status = 0;
     if (tty) {
-        con_signals_install(0);
-        ui_source src;
-        con_dash_source(&c, &src);
-        src.prompt = demo_prompt;
-        c.interactive = 1;
-        c.set.train_wait = 0;
         o->startup = lines;
-        char hist[1100];
-        if (con_state_path(hist, sizeof hist, "history", 1))
-            o->history_path = hist;
-        status = ui_dash_run(&src, o);
-        c.out = out_plain;
+        status = con_dash_run(&c, o);
     } else {
-        con_signals_install(1);
         c.plain_progress = 1;
         c.set.train_wait = 1;
         for (int i = 0; lines[i] && !status; i++) {
@@ -168,9 +121,7 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
         if (!status)
             status = con_exec_line(&c, "show status");
     }
-    con_backend_detach(&c);
-    con_free(&c);
-    remove_model(model);
+    con_host_close(&c);
     return status;
 }
 
@@ -264,7 +215,7 @@ int cli_demo(int argc, char **argv)
         fprintf(stderr, "smartty demo --synthetic: standard output is not a terminal; nothing to show\n");
         return 0;
     }
-    ui_synth *s = ui_synth_new(rate, steps ? steps : 2000, UI_DEMO_SEED);
+    ui_synth *s = ui_synth_new(rate, steps ? steps : 2000, DEMO_SEED);
     if (!s) {
         fprintf(stderr, "smartty demo: out of memory\n");
         return 1;

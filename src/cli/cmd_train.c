@@ -323,9 +323,9 @@ static void on_event(void *ud, const sm_session_event *ev)
     switch (ev->kind) {
     case SM_EVENT_STEP: {
         csv_flush_held(p);
-        p->held = *ev->rec;
+        p->held = ev->rec;
         p->has_held = 1;
-        const sm_step_record *r = ev->rec;
+        const sm_step_record *r = &ev->rec;
         if (r->step % p->log_every == 0) {
             printf("step %lld/%lld epoch %d: loss %.4f rs %.4g breg %.4g total %.4f grad_norm %.3f "
                    "lr %.3g ex/s %.1f%s\n",
@@ -336,11 +336,11 @@ static void on_event(void *ud, const sm_session_event *ev)
         break;
     }
     case SM_EVENT_EVAL:
-        if (p->has_held && p->held.step == ev->ev->step) {
-            p->held_ev = *ev->ev;
+        if (p->has_held && p->held.step == ev->eval.step) {
+            p->held_ev = ev->eval;
             p->held_has_ev = 1;
         }
-        print_eval(ev->ev, "eval");
+        print_eval(&ev->eval, "eval");
         fflush(stdout);
         break;
     case SM_EVENT_ERROR:

@@ -4,11 +4,14 @@
  * by the trainer thread and printed by the main thread (con_tick). Also `replay`, `predict`,
  * `show model|data|journal`. It does not draw anything and owns no terminal. */
 #include "console/backend.h"
+#include "console/events.h"
+#include "console/new_model.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +27,15 @@
 #include "smartty/predict.h"
 #include "smartty/tokenizer.h"
 
-#define EVQ 256
-
 typedef struct con_session {
     con_ctx *c;
     sm_session *s;
     int threaded;
     int has_model;
     int64_t saved_step;        /* the step of the last save or load */
-    char model[256], data[256];
+    char model[4096], data[4096];
     pthread_mutex_t mu;        /* guards the event queue and the history */
-    char *evq[EVQ];            /* messages from the trainer thread, oldest at head */
-    int head, n;
+    con_evq evq;               /* typed events from the trainer thread (and library notices) */
     sm_step_record *hist;      /* [n_hist] the steps of this session, for the dashboard's curves */
     size_t n_hist, cap_hist;
     sm_eval_record *evals;     /* [n_evals] */
@@ -51,35 +51,12 @@ static con_session S;
 
 /* ---- events and breakpoints (trainer thread) ---- */
 
-static void push(const char *fmt, ...) SM_PRINTF(1, 2);
-
-static void push(const char *fmt, ...)
+/* Queue a copy of ev for the main thread (con_tick hands it to the console). */
+static void push(const sm_session_event *ev)
 {
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     pthread_mutex_lock(&S.mu);
-    if (S.n == EVQ) { /* full: drop the oldest */
-        free(S.evq[S.head]);
-        S.head = (S.head + 1) % EVQ;
-        S.n--;
-    }
-    S.evq[(S.head + S.n) % EVQ] = sm_strdup(buf);
-    S.n++;
+    con_evq_push(&S.evq, ev);
     pthread_mutex_unlock(&S.mu);
-}
-
-static void format_eval(char *buf, size_t cap, const sm_eval_record *ev)
-{
-    size_t w = (size_t)snprintf(buf, cap, "dev at step %lld (%d examples):", (long long)ev->step, ev->n);
-    for (size_t i = 0; i < sm_field_count() && w < cap; i++) {
-        const sm_field_def *f = sm_field_at(i);
-        double v = f->source == SM_FIELD_EVAL ? sm_field_value((int)i, NULL, ev) : NAN;
-        if (!isnan(v))
-            w += (size_t)snprintf(buf + w, cap - w, " %s %.4f", f->name + 4, v);
-    }
 }
 
 /* Append one record to a history under S.mu (dropping the older half when it is full). */
@@ -120,56 +97,41 @@ static void hist_reload(void)
 static void on_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
-    char buf[600];
-    if (ev->kind == SM_EVENT_STEP && ev->rec) {
-        S.run_busy += ev->rec->seconds;
+    if (ev->kind == SM_EVENT_STEP && ev->has_rec) {
+        S.run_busy += ev->rec.seconds;
         pthread_mutex_lock(&S.mu);
-        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, ev->rec);
+        hist_add((void **)&S.hist, &S.n_hist, &S.cap_hist, sizeof *S.hist, &ev->rec);
         pthread_mutex_unlock(&S.mu);
     }
-    if (ev->kind == SM_EVENT_EVAL && ev->ev) {
+    if (ev->kind == SM_EVENT_EVAL && ev->has_eval) {
         pthread_mutex_lock(&S.mu);
-        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, ev->ev);
+        hist_add((void **)&S.evals, &S.n_evals, &S.cap_evals, sizeof *S.evals, &ev->eval);
         pthread_mutex_unlock(&S.mu);
     }
     switch (ev->kind) {
-    case SM_EVENT_EVAL:
-        if (ev->ev) {
-            format_eval(buf, sizeof buf, ev->ev);
-            push("%s", buf);
-        }
-        break;
-    case SM_EVENT_BREAK:
-        if (ev->rec)
-            push("%s; paused before the update of step %lld (`resume` applies it, `resume discard` drops it)",
-                 ev->msg ? ev->msg : "breakpoint", (long long)ev->rec->step);
-        else
-            push("%s; paused after the evaluation at step %lld", ev->msg ? ev->msg : "breakpoint",
-                 (long long)ev->step);
-        break;
-    case SM_EVENT_CHECKPOINT: push("checkpoint written to %s", ev->msg ? ev->msg : "?"); break;
-    case SM_EVENT_WARN: push("warning at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
+    case SM_EVENT_STEP: break; /* the history above holds them */
     case SM_EVENT_STATE:
-        if (ev->msg && strcmp(ev->msg, sm_session_state_name(SM_SESSION_RUNNING)) == 0) {
+        if (ev->state == SM_SESSION_RUNNING) {
             S.run_t0 = sm_now();
             S.run_step0 = ev->step;
             S.run_busy = 0;
         }
+        push(ev);
         break;
     case SM_EVENT_DONE: {
         /* the throughput of the stretch that just ended: what the dashboard's cost is measured on */
         double dt = S.run_t0 > 0 ? sm_now() - S.run_t0 : 0;
         long long n = (long long)(ev->step - S.run_step0);
+        char msg[300] = "";
         if (dt > 0 && n > 0)
-            push("run finished at step %lld: %lld steps in %.2f s since it last started running "
-                 "(%.2f steps/s, evaluations included; %.2f s in the steps themselves)", (long long)ev->step, n,
-                 dt, (double)n / dt, S.run_busy);
-        else
-            push("run finished at step %lld", (long long)ev->step);
+            snprintf(msg, sizeof msg, "%lld steps in %.2f s since it last started running (%.2f steps/s, "
+                     "evaluations included; %.2f s in the steps themselves)", n, dt, (double)n / dt, S.run_busy);
+        sm_session_event done = *ev;
+        done.msg = msg;
+        push(&done);
         break;
     }
-    case SM_EVENT_ERROR: push("training stopped at step %lld: %s", (long long)ev->step, ev->msg ? ev->msg : ""); break;
-    default: break;
+    default: push(ev); break;
     }
 }
 
@@ -177,8 +139,15 @@ static void on_event(void *ud, const sm_session_event *ev)
 static void on_log(void *ud, sm_log_level level, const char *msg)
 {
     (void)ud;
-    if (level >= SM_LOG_NOTICE)
-        push("%s%s", level == SM_LOG_WARN ? "warning: " : "", msg);
+    if (level < SM_LOG_NOTICE)
+        return;
+    sm_session_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SM_EVENT_NOTICE;
+    ev.step = -1;
+    ev.level = (int)level;
+    ev.msg = msg;
+    push(&ev);
 }
 
 static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev, char *why,
@@ -272,104 +241,28 @@ static sm_status be_load_model(void *ud, const char *path, sm_error *e)
 }
 
 /* `new model`: a randomly initialised classifier of the given shape over a vocabulary, written as a
- * Hugging Face folder in the state directory (so the journal's load_model can replay it), then
- * loaded like any model. */
+ * Hugging Face folder in the state directory and loaded like any model. The journal keeps `new_model`
+ * with the shape, seed and vocabulary, so a replay builds the same weights again wherever it runs. */
 static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e)
 {
-    static const struct { const char *name; int min, max, def; } ints[] = {
-        {"layers", 1, 48, 2}, {"hidden", 8, 4096, 128}, {"heads", 1, 64, 2}, {"intermediate", 0, 16384, 0},
-        {"num_labels", 1, 1000, 2}, {"max_position", 8, 8192, 512}, {"seed", 0, 2147483647, 42},
-    };
-    enum { N_INTS = sizeof ints / sizeof ints[0] };
-    int v[N_INTS];
-    const char *vocab = NULL, *labels = NULL;
-    for (int k = 0; k < N_INTS; k++)
-        v[k] = ints[k].def;
-    for (int i = 0; i < argc; i++) {
-        const char *eq = strchr(argv[i], '=');
-        size_t n = eq ? (size_t)(eq - argv[i]) : 0;
-        int found = 0;
-        if (eq && n == 5 && !strncmp(argv[i], "vocab", 5)) {
-            vocab = eq + 1;
-            continue;
-        }
-        if (eq && n == 6 && !strncmp(argv[i], "labels", 6)) {
-            labels = eq + 1;
-            continue;
-        }
-        for (int k = 0; k < N_INTS && eq; k++) {
-            if (strlen(ints[k].name) != n || strncmp(argv[i], ints[k].name, n))
-                continue;
-            char *end;
-            long x = strtol(eq + 1, &end, 10);
-            if (!eq[1] || *end || x < ints[k].min || x > ints[k].max)
-                return sm_err(e, SM_ERR_RANGE, "option %d '%s': %s must be an integer in [%d, %d]", i + 1,
-                              argv[i], ints[k].name, ints[k].min, ints[k].max);
-            v[k] = (int)x;
-            found = 1;
-        }
-        if (!found)
-            return sm_err(e, SM_ERR_INVALID, "option %d '%s' is not one of layers, hidden, heads, intermediate, "
-                          "num_labels, max_position, seed (=N), labels=A,B,... or vocab=FILE", i + 1, argv[i]);
+    con_new_model *a = malloc(sizeof *a);
+    if (!a)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    char dir[1200] = "";
+    sm_status st = con_new_model_parse(a, argc, argv, e);
+    if (st == SM_OK)
+        st = con_new_model_write(a, dir, sizeof dir, e);
+    if (st == SM_OK && sm_session_step_count(S.s) == 0 && !sm_session_busy(S.s))
+        st = sm_session_journal_add(S.s, "new_model", a->argc, a->argv, e);
+    if (st == SM_OK)
+        st = be_load_model(ud, dir, e);
+    if (st == SM_OK) {
+        snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads", a->o.layers, a->o.hidden,
+                 a->o.heads);
+        con_info(S.c, "new model written to %s", dir);
     }
-    if (!vocab)
-        return sm_err(e, SM_ERR_INVALID, "vocab=FILE is needed (a vocab.txt, e.g. datasets/vocab.txt)");
-    if (v[1] % v[2])
-        return sm_err(e, SM_ERR_INVALID, "hidden (%d) must be a multiple of heads (%d)", v[1], v[2]);
-    sm_tokenizer *tok = NULL;
-    sm_status st = sm_tokenizer_load(vocab, -1, &tok, e);
-    if (st != SM_OK)
-        return st;
-    sm_bert_config cfg;
-    sm_config_default(&cfg);
-    cfg.num_layers = v[0];
-    cfg.hidden_size = v[1];
-    cfg.num_heads = v[2];
-    cfg.intermediate_size = v[3] ? v[3] : 4 * v[1];
-    cfg.max_position = v[5];
-    cfg.vocab_size = (int)sm_tokenizer_vocab_size(tok);
-    cfg.pad_token_id = sm_tokenizer_pad_id(tok);
-    sm_bert *m = NULL;
-    char dir[1200] = "", name[96];
-    static int made;
-    snprintf(name, sizeof name, "new-model-%ld-%d", (long)getpid(), ++made);
-    /* label names: labels=A,B,... or 0..num_labels-1 (as data files usually write them) */
-    char namebuf[4096], *names[1000];
-    int nl = 0;
-    if (labels) {
-        snprintf(namebuf, sizeof namebuf, "%s", labels);
-        for (char *sv = NULL, *w = strtok_r(namebuf, ",", &sv); w && nl < 1000; w = strtok_r(NULL, ",", &sv))
-            names[nl++] = w;
-        if (nl == 0) /* else reported as "num_labels 0 is out of range", an option not given */
-            st = sm_err(e, SM_ERR_INVALID, "labels='%s' names no class: give the names separated by commas, "
-                        "e.g. labels=neg,pos", labels);
-    } else {
-        size_t off = 0;
-        for (nl = 0; nl < v[4] && off + 8 < sizeof namebuf; nl++) {
-            names[nl] = namebuf + off;
-            off += (size_t)snprintf(namebuf + off, sizeof namebuf - off, "%d", nl) + 1;
-        }
-    }
-    if (st == SM_OK && (st = sm_config_set_labels(&cfg, nl, (const char *const *)names, e)) == SM_OK &&
-        (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
-        sm_rng r;
-        sm_rng_seed(&r, (uint64_t)v[6]);
-        sm_bert_init(m, &r);
-        if (!con_state_path(dir, sizeof dir, name, 1))
-            st = sm_err(e, SM_ERR_RANGE, "the state directory's path is too long");
-        else
-            st = sm_hf_save(dir, m, &cfg, tok, e);
-    }
-    sm_bert_free(m);
-    sm_config_free(&cfg);
-    sm_tokenizer_free(tok);
-    if (st != SM_OK)
-        return st;
-    if ((st = be_load_model(ud, dir, e)) != SM_OK)
-        return st;
-    snprintf(S.model, sizeof S.model, "new: %d layers, hidden %d, %d heads", v[0], v[1], v[2]);
-    con_info(S.c, "new model written to %s", dir);
-    return SM_OK;
+    free(a);
+    return st;
 }
 
 typedef struct resume_arg {
@@ -488,10 +381,7 @@ static sm_status be_eval(void *ud, sm_eval_record *out, sm_error *e)
     *out = v.eval;
     /* the event of this evaluation would print it a second time */
     pthread_mutex_lock(&S.mu);
-    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "dev at step", 11)) {
-        free(S.evq[(S.head + S.n - 1) % EVQ]);
-        S.n--;
-    }
+    con_evq_drop_last(&S.evq, SM_EVENT_EVAL, v.eval.step);
     pthread_mutex_unlock(&S.mu);
     return SM_OK;
 }
@@ -535,10 +425,7 @@ static sm_status be_save(void *ud, const char *dir, sm_error *e)
     S.saved_step = r.step;
     /* the CHECKPOINT event repeats what `save` says */
     pthread_mutex_lock(&S.mu);
-    if (S.n && !strncmp(S.evq[(S.head + S.n - 1) % EVQ], "checkpoint written", 18)) {
-        free(S.evq[(S.head + S.n - 1) % EVQ]);
-        S.n--;
-    }
+    con_evq_drop_last(&S.evq, SM_EVENT_CHECKPOINT, r.step);
     pthread_mutex_unlock(&S.mu);
     return SM_OK;
 }
@@ -547,6 +434,22 @@ static sm_status be_export(void *ud, const char *path, sm_error *e)
 {
     (void)ud;
     return sm_session_export_metrics(S.s, path, e);
+}
+
+/* A journalled `new model`: build its folder again from the shape, seed and vocabulary, and journal
+ * the event in the new session as be_new_model did. */
+static sm_status replay_new_model(sm_session *ns, const sm_journal_event *ev, char *dir, size_t cap, sm_error *e)
+{
+    con_new_model *a = malloc(sizeof *a);
+    if (!a)
+        return sm_err(e, SM_ERR_NOMEM, "out of memory");
+    sm_status st = con_new_model_parse(a, ev->argc, ev->argv, e);
+    if (st == SM_OK)
+        st = con_new_model_write(a, dir, cap, e);
+    if (st == SM_OK)
+        st = sm_session_journal_add(ns, "new_model", a->argc, a->argv, e);
+    free(a);
+    return st;
 }
 
 /* Replay: a fresh session without a thread applies the journal's events (loads included), then
@@ -564,10 +467,27 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     if (st == SM_OK)
         st = session_make(&ns, e);
     int has_model = 0;
-    char model[256] = "", data[256] = "";
+    char model[4096] = "", data[4096] = "";
+    char new_dir[1200] = ""; /* the folder a new_model event built: the load_model after it loads it */
     for (size_t i = 0; st == SM_OK && i < j.n; i++) {
         const sm_journal_event *ev = &j.ev[i];
+        if (!strcmp(ev->op, "new_model")) {
+            st = replay_new_model(ns, ev, new_dir, sizeof new_dir, e);
+            if (st != SM_OK)
+                sm_err_prefix(e, "%s: event %zu (new_model)", path, i + 1);
+            continue;
+        }
+        sm_journal_event moved;
+        char *moved_argv[1];
+        if (new_dir[0] && !strcmp(ev->op, "load_model") && ev->argc == 1) {
+            moved = *ev; /* the new model's own load, from wherever its folder is made now */
+            moved_argv[0] = new_dir;
+            moved.argv = moved_argv;
+            ev = &moved;
+        }
         st = sm_session_replay_event(ns, ev, e);
+        if (st == SM_OK && !strcmp(ev->op, "load_model"))
+            new_dir[0] = '\0';
         if (st != SM_OK)
             sm_err_prefix(e, "%s: event %zu (%s at step %lld)", path, i + 1, ev->op, (long long)ev->step);
         else if (!strcmp(ev->op, "load_model")) {
@@ -791,18 +711,14 @@ static void be_poll(void *ud, con_ctx *c)
 {
     (void)ud;
     for (;;) {
+        sm_session_event ev;
         pthread_mutex_lock(&S.mu);
-        char *msg = NULL;
-        if (S.n) {
-            msg = S.evq[S.head];
-            S.head = (S.head + 1) % EVQ;
-            S.n--;
-        }
+        int got = con_evq_pop(&S.evq, &ev);
         pthread_mutex_unlock(&S.mu);
-        if (!msg)
+        if (!got)
             break;
-        con_event(c, "%s", msg);
-        free(msg);
+        con_session_event(c, &ev);
+        sm_session_event_free(&ev);
     }
 }
 
@@ -838,6 +754,7 @@ void con_backend_attach(con_ctx *c)
     sm_error e;
     memset(&S, 0, sizeof S);
     pthread_mutex_init(&S.mu, NULL);
+    con_evq_init(&S.evq);
     S.c = c;
     sm_log_set(on_log, NULL); /* a dashboard installs its own when it starts */
     if (session_make(&S.s, &e) != SM_OK || session_start(S.s, &e) != SM_OK) {
@@ -859,8 +776,7 @@ void con_backend_detach(con_ctx *c)
         sm_session_free(S.s);
     S.s = NULL;
     be_poll(NULL, c);
-    for (; S.n; S.n--, S.head = (S.head + 1) % EVQ)
-        free(S.evq[S.head]);
+    con_evq_clear(&S.evq);
     free(S.hist);
     free(S.evals);
     pthread_mutex_destroy(&S.mu);

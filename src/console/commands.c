@@ -3,13 +3,13 @@
  * states), keep the console's own state (settings, breakpoints, hyperparameters) and drive the
  * training session through the backend; `help` is generated from the table. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "console/console.h"
+#include "console/events.h"
 #include "console/parse.h"
 #include "smartty/data.h"
 
@@ -29,12 +29,6 @@ static int cmd_failed(con_ctx *c, const char *cmd, const char *msg)
     if (!strncmp(msg, cmd, n) && msg[n] == ':' && msg[n + 1] == ' ')
         return con_error(c, "%s", msg);
     return con_error(c, "%s: %s", cmd, msg);
-}
-
-static void mark(con_ctx *c, con_mark_kind kind, int64_t step)
-{
-    if (c->host && c->host->mark)
-        c->host->mark(c->host_ud, kind, step);
 }
 
 /* Journal a console action when the session keeps a journal (a failure is only reported). */
@@ -97,7 +91,6 @@ static int apply_hparam(con_ctx *c, const char *cmd, int id, double v, char *not
     }
     c->hp.v[id] = v;
     c->hp_changed_at[id] = at;
-    mark(c, CON_MARK_CHANGE, at);
     if (in_run(&st))
         snprintf(note, cap, " (takes effect at step %lld)", (long long)at + 1);
     return 0;
@@ -116,7 +109,7 @@ static int cmd_set(con_ctx *c, int argc, char **argv)
         if (apply_hparam(c, "set", id, v, note, sizeof note))
             return 1;
         sm_hparam_format(id, v, txt, sizeof txt);
-        con_info(c, "%s = %s%s", sm_hparam_def_at(id)->name, txt, note);
+        con_change(c, "%s = %s%s", sm_hparam_def_at(id)->name, txt, note);
         return 0;
     }
     char err[512];
@@ -125,7 +118,7 @@ static int cmd_set(con_ctx *c, int argc, char **argv)
             return con_error(c, "set: %s", err);
         char v[64];
         con_setting_format(&c->set, con_setting_lookup(argv[0]), v, sizeof v);
-        con_info(c, "%s = %s", argv[0], v);
+        con_change(c, "%s = %s", argv[0], v);
         return 0;
     }
     return con_error(c, "set: argument 1 '%s': no such hyperparameter or setting "
@@ -204,7 +197,7 @@ static int cmd_preset(con_ctx *c, int argc, char **argv)
         if (w < sizeof list)
             w += (size_t)snprintf(list + w, sizeof list - w, "%s%s = %s", w ? ", " : "", sm_hparam_def_at(id)->name, txt);
     }
-    con_info(c, "preset %s: %s", argv[0], w ? list : "no change");
+    con_change(c, "preset %s: %s", argv[0], w ? list : "no change");
     return 0;
 }
 
@@ -511,16 +504,14 @@ static int cmd_step(con_ctx *c, int argc, char **argv)
 
 static void print_eval(con_ctx *c, const sm_eval_record *ev)
 {
-    char buf[512];
-    size_t w = (size_t)snprintf(buf, sizeof buf, "dev at step %lld (%d examples):", (long long)ev->step, ev->n);
-    for (size_t i = 0; i < sm_field_count() && w < sizeof buf; i++) {
-        const sm_field_def *f = sm_field_at(i);
-        if (f->source != SM_FIELD_EVAL)
-            continue;
-        double v = sm_field_value((int)i, NULL, ev);
-        if (!isnan(v))
-            w += (size_t)snprintf(buf + w, sizeof buf - w, " %s %.4f", f->name + 4, v);
-    }
+    sm_session_event e; /* worded as the evaluation's event is (events.c) */
+    memset(&e, 0, sizeof e);
+    e.kind = SM_EVENT_EVAL;
+    e.step = ev->step;
+    e.has_eval = 1;
+    e.eval = *ev;
+    char buf[1024];
+    con_event_text(&e, buf, sizeof buf);
     con_print(c, "%s", buf);
 }
 
@@ -608,7 +599,6 @@ static int cmd_snapshot(con_ctx *c, int argc, char **argv)
         return cmd_failed(c, "snapshot", e.msg);
     con_status st;
     con_status_get(c, &st);
-    mark(c, CON_MARK_SNAPSHOT, st.step);
     con_info(c, "snapshot %s at step %lld", argv[0], (long long)st.step);
     return 0;
 }
@@ -625,7 +615,6 @@ static int cmd_rewind(con_ctx *c, int argc, char **argv)
     sm_error e;
     if (c->be->rewind(c->be_ud, argv[0], &step, &e) != SM_OK)
         return cmd_failed(c, "rewind", e.msg);
-    mark(c, CON_MARK_REWIND, step);
     con_info(c, "rewound to snapshot %s (step %lld)", argv[0], (long long)step);
     return 0;
 }

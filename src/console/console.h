@@ -23,7 +23,8 @@ typedef enum con_out_kind {
     CON_OUT_INFO,       /* notices: "lambda_s = 3 from step 121" */
     CON_OUT_ERROR,      /* a failed command: "train: no model loaded (`load model PATH`)" */
     CON_OUT_PROGRESS,   /* a progress line of a running training */
-    CON_OUT_EVENT       /* asynchronous events: breakpoint fired, evaluation done, run finished */
+    CON_OUT_EVENT,      /* asynchronous events: breakpoint fired, evaluation done, run finished */
+    CON_OUT_CHANGE      /* the reply to a change of a value: "lr = 0.0005", "preset paper: ..." */
 } con_out_kind;
 
 /* Receives one message (no trailing newline; may contain newlines). Called on the main thread. */
@@ -52,12 +53,13 @@ typedef struct con_status {
     sm_step_record last; /* the latest step (valid when has_step) */
     int has_eval;
     sm_eval_record eval; /* the latest evaluation (valid when has_eval) */
-    char model[256];     /* what is loaded, for headers: path or "new (2 layers, 128 hidden)" */
-    char data[256];
+    char model[4096];    /* what is loaded, for headers: path or "new: 2 layers, hidden 128, 2 heads" */
+    char data[4096];
 } con_status;
 
 struct con_ctx;
 struct sm_data_opts;
+struct sm_session_event;
 
 /* Operations on the training session. Any may be NULL (the command then says that this build has
  * no training session). Each returns SM_OK or fills e. Calls come from the main thread only. */
@@ -104,14 +106,13 @@ typedef struct con_backend {
     void (*poll)(void *ud, struct con_ctx *c);
 } con_backend;
 
-typedef enum con_mark_kind { CON_MARK_CHANGE = 0, CON_MARK_SNAPSHOT, CON_MARK_REWIND } con_mark_kind;
-
 /* Hooks of the display hosting the console (the dashboard); any may be NULL. */
 typedef struct con_host {
     /* `theme NAME`: switch the theme; fill e when it cannot (the current theme stays). */
     sm_status (*theme)(void *ud, const char *name, sm_error *e);
-    /* A hyperparameter change, snapshot or rewind took effect at step (markers on the curves). */
-    void (*mark)(void *ud, con_mark_kind kind, int64_t step);
+    /* A typed event of the session (session.h), in place of its text: the display renders it and
+     * takes colours and curve markers from its kind. NULL: the console prints con_event_text. */
+    void (*event)(void *ud, const struct sm_session_event *ev);
 } con_host;
 
 /* ---- the context ---- */
@@ -149,6 +150,7 @@ void con_print(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
 void con_info(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
 void con_event(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
 void con_progress(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
+void con_change(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
 int con_error(con_ctx *c, const char *fmt, ...) SM_PRINTF(2, 3);
 /* An error followed by text and a caret under its column col (0-based); returns 1. */
 int con_error_at(con_ctx *c, const char *text, int col, const char *fmt, ...) SM_PRINTF(4, 5);
@@ -170,6 +172,9 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name);
 
 /* The backend's status (state EMPTY when there is no backend). */
 void con_status_get(con_ctx *c, con_status *st);
+/* Hand one event of the session to the display (its host's event hook), or print its text
+ * (con_event_text) as an event line. */
+void con_session_event(con_ctx *c, const struct sm_session_event *ev);
 /* Let the backend report events, and emit a plain progress line when one is due (at most one every
  * progress_every seconds). Call from the host's loop. */
 void con_tick(con_ctx *c, int plain_progress);

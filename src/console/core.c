@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "console/events.h"
 #include "console/parse.h"
 
 const char *con_run_state_name(con_run_state s)
@@ -75,6 +76,18 @@ void con_print(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_RESULT, NULL); }
 void con_info(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_INFO, NULL); }
 void con_event(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_EVENT, NULL); }
 void con_progress(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_PROGRESS, NULL); }
+void con_change(con_ctx *c, const char *fmt, ...) { EMIT(CON_OUT_CHANGE, NULL); }
+
+void con_session_event(con_ctx *c, const sm_session_event *ev)
+{
+    if (c->host && c->host->event) {
+        c->host->event(c->host_ud, ev);
+        return;
+    }
+    char buf[8192];
+    if (con_event_text(ev, buf, sizeof buf))
+        con_event(c, "%s", buf);
+}
 
 int con_error(con_ctx *c, const char *fmt, ...)
 {

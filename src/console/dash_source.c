@@ -1,59 +1,63 @@
 /* dash_source.c: the console as a source for the dashboard (ui/source.h): state, history and
  * knobs come from the console and its session; command lines run through con_exec_line; output
- * and markers go to the dashboard's log and curves. No drawing here: ui/dash.c draws. */
+ * and the session's typed events go to the dashboard's log and curves (colours and markers from their
+ * kinds). No drawing here: ui/dash.c draws. */
 #include "console/dash_source.h"
 
 #include <string.h>
 
-#include "console/repl.h"
-#include "ui/chart.h"
+#include "console/events.h"
+#include "console/host.h"
 #include "ui/dash.h"
 
-static char last_break[160];
+static char last_break[1024];
 
-static void out_dash(void *ud, con_out_kind kind, const char *text)
+/* What the last rewind restored: the session's latest step record may still be the abandoned
+ * branch's (a step beyond the restored one); the header then shows the restored epoch and record. */
+static struct {
+    int valid, has_rec, has_eval;
+    int64_t step;
+    int epoch;
+    sm_step_record rec;
+    sm_eval_record eval;
+} rewound;
+
+/* Every event the dashboard shows comes through here: the session's events (the host's event hook)
+ * and the console's replies (as REPLY events). Kinds choose colours and markers (ui/events.h); this is
+ * the one place their text is rendered for the dashboard. */
+static void dash_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
-    int k = UI_LOG_OUTPUT;
-    switch (kind) {
-    case CON_OUT_RESULT: k = UI_LOG_OUTPUT; break;
-    case CON_OUT_INFO: k = strstr(text, " = ") ? UI_LOG_CHANGE : UI_LOG_INFO; break;
-    case CON_OUT_ERROR: k = UI_LOG_ERROR; break;
-    case CON_OUT_PROGRESS: k = UI_LOG_INFO; break;
-    case CON_OUT_EVENT:
-        if (!strncmp(text, "breakpoint", 10)) {
-            k = UI_LOG_BREAK;
-            snprintf(last_break, sizeof last_break, "%s", text);
-        } else {
-            k = !strncmp(text, "warning", 7) ? UI_LOG_WARN : UI_LOG_EVENT;
-        }
-        break;
+    char text[8192];
+    size_t n = con_event_text(ev, text, sizeof text);
+    if (ev->kind == SM_EVENT_BREAK)
+        snprintf(last_break, sizeof last_break, "%s", n ? text : "breakpoint");
+    if (ev->kind == SM_EVENT_REWIND) {
+        rewound.valid = 1;
+        rewound.step = ev->step;
+        rewound.epoch = ev->epoch;
+        rewound.has_rec = ev->has_rec;
+        rewound.rec = ev->rec;
+        rewound.has_eval = ev->has_eval;
+        rewound.eval = ev->eval;
     }
-    /* the log pane shows one line per entry */
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl ? (size_t)(nl - p) : strlen(p);
-        char line[1024];
-        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line - 1 ? n : sizeof line - 1), p);
-        ui_dash_print(k, -1, line);
-        if (!nl)
-            break;
-        p = nl + 1;
-    }
+    ui_dash_event(ev, n ? text : "");
 }
 
-/* A path as the header shows it: its last two components ("sentiment/train.tsv"), so that a long
- * folder does not push the run's state off the line. */
-static const char *short_path(const char *p)
+/* The console's replies, as REPLY events whose level is the dashboard's kind of line. */
+static void out_dash(void *ud, con_out_kind kind, const char *text)
 {
-    const char *last = strrchr(p, '/');
-    if (!last || last == p)
-        return p;
-    const char *prev = last - 1;
-    while (prev > p && *prev != '/')
-        prev--;
-    return *prev == '/' ? prev + 1 : prev;
+    static const int ui_kind[] = {
+        [CON_OUT_RESULT] = UI_LOG_OUTPUT, [CON_OUT_INFO] = UI_LOG_INFO,   [CON_OUT_ERROR] = UI_LOG_ERROR,
+        [CON_OUT_PROGRESS] = UI_LOG_INFO, [CON_OUT_EVENT] = UI_LOG_EVENT, [CON_OUT_CHANGE] = UI_LOG_CHANGE,
+    };
+    sm_session_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SM_EVENT_REPLY;
+    ev.step = -1;
+    ev.level = (unsigned)kind < sizeof ui_kind / sizeof ui_kind[0] ? ui_kind[kind] : UI_LOG_OUTPUT;
+    ev.msg = text;
+    dash_event(ud, &ev);
 }
 
 static void st_fn(void *ud, ui_state *out)
@@ -62,8 +66,9 @@ static void st_fn(void *ud, ui_state *out)
     con_status st;
     con_status_get(c, &st);
     memset(out, 0, sizeof *out);
-    snprintf(out->model, sizeof out->model, "%s", st.model[0] ? short_path(st.model) : "no model (`load model PATH`)");
-    snprintf(out->data, sizeof out->data, "%s", short_path(st.data));
+    /* whole: the header elides what does not fit in the middle */
+    snprintf(out->model, sizeof out->model, "%s", st.model[0] ? st.model : "no model (`load model PATH`)");
+    snprintf(out->data, sizeof out->data, "%s", st.data);
     static const int map[] = {UI_RUN_EMPTY, UI_RUN_IDLE, UI_RUN_RUNNING, UI_RUN_PAUSED, UI_RUN_BREAK,
                               UI_RUN_STEPPING, UI_RUN_DONE};
     out->run = map[st.state];
@@ -75,6 +80,18 @@ static void st_fn(void *ud, ui_state *out)
     out->examples_per_s = st.has_step ? st.last.examples_per_s : 0;
     out->has_eval = st.has_eval;
     out->eval = st.eval;
+    if (rewound.valid && rewound.step != st.step)
+        rewound.valid = 0; /* training went on from the restored step */
+    if (rewound.valid && st.has_step && st.last.step > st.step) { /* the record of the branch left */
+        out->epoch = rewound.epoch;
+        out->has_step = rewound.has_rec;
+        out->last = rewound.rec;
+        out->examples_per_s = rewound.has_rec ? rewound.rec.examples_per_s : 0;
+    }
+    if (out->has_eval && out->eval.step > st.step) { /* an evaluation of the branch left */
+        out->has_eval = rewound.valid && rewound.has_eval;
+        out->eval = rewound.eval;
+    }
     out->fps = c->set.ui_fps;
     if (st.state == CON_RUN_BREAK)
         snprintf(out->note, sizeof out->note, "%s", last_break);
@@ -135,15 +152,7 @@ static sm_status theme_fn(void *ud, const char *name, sm_error *e)
     return ui_dash_theme(name, e);
 }
 
-static void mark_fn(void *ud, con_mark_kind kind, int64_t step)
-{
-    (void)ud;
-    ui_dash_mark(kind == CON_MARK_SNAPSHOT ? UI_MARK_SNAPSHOT : kind == CON_MARK_REWIND ? UI_MARK_REWIND
-                                                                                       : UI_MARK_CHANGE,
-                 step);
-}
-
-static const con_host dash_host = {theme_fn, mark_fn};
+static const con_host dash_host = {.theme = theme_fn, .event = dash_event};
 
 void con_dash_source(con_ctx *c, ui_source *out)
 {
@@ -161,4 +170,19 @@ void con_dash_source(con_ctx *c, ui_source *out)
     c->out = out_dash;
     c->out_ud = NULL;
     con_set_host(c, &dash_host, NULL);
+}
+
+int con_dash_run(con_ctx *c, ui_options *o)
+{
+    static char history[1100];
+    ui_source src;
+    con_dash_source(c, &src);
+    c->interactive = 1;
+    c->set.train_wait = 0;
+    if (con_state_path(history, sizeof history, "history", 1))
+        o->history_path = history; /* kept across sessions, as at the plain prompt */
+    int status = ui_dash_run(&src, o);
+    c->out = con_out_plain; /* what is said after the screen is given back goes to stdout */
+    con_set_host(c, NULL, NULL);
+    return status;
 }

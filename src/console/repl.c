@@ -17,8 +17,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "console/backend.h"
 #include "console/dash_source.h"
+#include "console/host.h"
 #include "console/signals.h"
 #include "smartty/checkpoint.h"
 #include "ui/dash.h"
@@ -30,20 +30,12 @@ static char history_path[1100];
 
 /* ---- output ---- */
 
-static void out_plain(void *ud, con_out_kind kind, const char *text)
-{
-    (void)ud;
-    FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
-    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
-    fflush(f);
-}
-
 static void out_terminal(void *ud, con_out_kind kind, const char *text)
 {
     int redraw = rl_on && !rl_in_handler;
     if (redraw)
         rl_clear_visible_line();
-    out_plain(ud, kind, text);
+    con_out_plain(ud, kind, text);
     if (redraw)
         rl_forced_update_display();
 }
@@ -70,6 +62,27 @@ static void line_handler(char *line)
     if (rl_on)
         rl_set_prompt(con_prompt(c));
 }
+
+/* ---- the prompt under the signals (host.c acts on them) ---- */
+
+static void prompt_interrupt(con_ctx *c, int64_t unsaved)
+{
+    rl_in_handler = 1;
+    rl_replace_line("", 0);
+    fputs("^C\n", stdout);
+    c->confirm_quit = 0;
+    if (unsaved > 0)
+        con_info(c, "%lld steps of training are unsaved: `save DIR` keeps them, `quit` asks first",
+                 (long long)unsaved);
+    rl_in_handler = 0;
+    rl_set_prompt(con_prompt(c));
+    rl_on_new_line();
+    rl_redisplay();
+}
+
+static int prompt_on(void) { return rl_on; }
+
+static const con_prompt_ops readline_ops = {prompt_on, prompt_interrupt, con_readline_stop};
 
 /* Completion candidates collected from con_complete. */
 typedef struct cand_list {
@@ -138,6 +151,7 @@ void con_readline_start(con_ctx *c)
         read_history(history_path);
     rl_callback_handler_install(con_prompt(c), line_handler);
     rl_on = 1;
+    con_host_set_prompt(&readline_ops);
 }
 
 void con_readline_feed(void) { rl_callback_read_char(); }
@@ -156,75 +170,6 @@ void con_readline_stop(void)
         free(cands.v[i]);
     free(cands.v);
     cands = (cand_list){0};
-}
-
-/* ---- signals ---- */
-
-int con_autosave(con_ctx *c, char *path, size_t cap)
-{
-    con_status st;
-    con_status_get(c, &st);
-    path[0] = '\0';
-    if (st.unsaved <= 0 || !c->be || !c->be->save)
-        return 0;
-    sm_error e;
-    if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be->pause &&
-        c->be->pause(c->be_ud, &e) != SM_OK)
-        con_error(c, "autosave: pausing: %s", e.msg);
-    char name[64];
-    snprintf(name, sizeof name, "autosave-%ld", (long)getpid());
-    if (!con_state_path(path, cap, name, 1))
-        return con_error(c, "autosave: the path of the state directory is too long");
-    if (c->be->save(c->be_ud, path, &e) != SM_OK) {
-        con_error(c, "autosave to %s failed: %s", path, e.msg);
-        return 1;
-    }
-    con_status_get(c, &st);
-    con_event(c, "autosaved step %lld to %s", (long long)st.step, path);
-    return 0;
-}
-
-int con_handle_signals(con_ctx *c)
-{
-    if (con_sig_quit) {
-        int sig = con_sig_quit;
-        con_readline_stop(); /* the prompt is not redrawn around what follows */
-        char path[1200];
-        con_event(c, "%s: finishing the current step and saving", sig == SIGHUP ? "SIGHUP" : "SIGTERM");
-        int rc = con_autosave(c, path, sizeof path);
-        if (path[0] && !rc)
-            fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
-        else if (!rc)
-            con_event(c, "no unsaved training: nothing to save");
-        c->exit_status = rc ? 1 : c->exit_status;
-        c->quit = 1;
-        return 1;
-    }
-    if (con_sig_int) {
-        con_sig_int = 0;
-        con_status st;
-        con_status_get(c, &st);
-        if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be && c->be->pause) {
-            sm_error e;
-            if (c->be->pause(c->be_ud, &e) != SM_OK)
-                con_error(c, "pause: %s", e.msg);
-            else
-                con_info(c, "paused (Ctrl-C); `resume` continues, `step` steps");
-        } else if (rl_on) {
-            rl_in_handler = 1;
-            rl_replace_line("", 0);
-            fputs("^C\n", stdout);
-            c->confirm_quit = 0;
-            if (st.unsaved > 0)
-                con_info(c, "%lld steps of training are unsaved: `save DIR` keeps them, `quit` asks first",
-                         (long long)st.unsaved);
-            rl_in_handler = 0;
-            rl_set_prompt(con_prompt(c));
-            rl_on_new_line();
-            rl_redisplay();
-        }
-    }
-    return c->quit;
 }
 
 /* ---- the program ---- */
@@ -376,25 +321,14 @@ int con_main(int argc, char **argv)
     con_ctx c;
     int tty_in = isatty(STDIN_FILENO), tty_out = isatty(STDOUT_FILENO);
     int dash = tty_in && tty_out && !njobs && !plain;
-    con_init(&c, tty_in && tty_out && !njobs ? out_terminal : out_plain, NULL);
-    con_backend_attach(&c);
+    con_host_open(&c, tty_in && tty_out && !njobs ? out_terminal : con_out_plain, dash);
     autosave_notice(&c, dash);
-    con_signals_install(!dash);
-    c.intr = &con_sig_int;
-    c.hup = &con_sig_quit;
     c.plain_progress = 1;
     if (keep_going)
         c.set.on_error = CON_ON_ERROR_CONTINUE;
     int status = 0;
     if (dash) {
-        ui_source src;
-        con_dash_source(&c, &src);
-        c.interactive = 1;
-        c.set.train_wait = 0;
-        if (con_state_path(history_path, sizeof history_path, "history", 1))
-            uo.history_path = history_path; /* kept across sessions, as at the plain prompt */
-        status = ui_dash_run(&src, &uo);
-        c.out = out_plain;
+        status = con_dash_run(&c, &uo);
     } else if (!njobs && tty_in) {
         status = run_interactive(&c);
     } else {
@@ -416,7 +350,6 @@ int con_main(int argc, char **argv)
         if (c.exit_status)
             status = c.exit_status;
     }
-    con_backend_detach(&c);
-    con_free(&c);
+    con_host_close(&c);
     return status;
 }

@@ -1,7 +1,7 @@
 /* repl.h: hosting the console core: the `smartty` console program (interactive readline loop,
  * -x FILE, -c 'cmd; cmd', commands from a non-terminal stdin, exit statuses), and the pieces a
- * display reuses: readline through its callback interface, history, completion, and the handling
- * of the signal flags (Ctrl-C pauses, SIGHUP/SIGTERM autosave). No curses here. */
+ * display reuses: readline through its callback interface, history and completion. The reaction to
+ * the signal flags is host.c's (readline registers its part there). No curses here. */
 #ifndef SMARTTY_CONSOLE_REPL_H
 #define SMARTTY_CONSOLE_REPL_H
 
@@ -24,15 +24,5 @@ void con_readline_feed(void);
 void con_readline_stop(void);
 /* 1 while readline shows a prompt the output function must redraw around. */
 int con_readline_active(void);
-
-/* Act on the signal flags (signals.c): Ctrl-C pauses a running training, or at the prompt clears
- * the line (and reminds of unsaved training); SIGHUP/SIGTERM finish the current step, write a
- * checkpoint to con_state_path("autosave-PID"), say where and set c->quit with the exit status.
- * Returns 1 when the host should leave. */
-int con_handle_signals(con_ctx *c);
-
-/* Save unsaved training to the autosave place (see con_handle_signals); path receives where.
- * Returns 0 (saved, or nothing to save: path is then ""), or 1 with the error reported. */
-int con_autosave(con_ctx *c, char *path, size_t cap);
 
 #endif

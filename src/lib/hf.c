@@ -11,7 +11,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "smartty/config.h"
+#include "smartty/model.h"
 #include "smartty/safetensors.h"
+#include "smartty/tokenizer.h"
 
 void sm_hf_load_opts_default(sm_hf_load_opts *o)
 {
@@ -403,4 +406,69 @@ sm_status sm_hf_save(const char *dir, const sm_bert *m, const sm_bert_config *cf
     if (st != SM_OK || !tok)
         return st;
     return save_tokenizer(dir, tok, c.max_position, e);
+}
+
+/* ---- a randomly initialised model ---- */
+
+void sm_random_model_opts_default(sm_random_model_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->layers = 2;
+    o->hidden = 128;
+    o->heads = 2;
+    o->max_position = 512;
+    o->num_labels = 2;
+    o->seed = 42;
+}
+
+sm_status sm_hf_write_random(const char *dir, const char *vocab_path, const sm_random_model_opts *o,
+                             sm_error *e)
+{
+    if (o->layers < 1 || o->hidden < 1 || o->heads < 1 || o->max_position < 1 || o->num_labels < 1 ||
+        o->intermediate < 0 || o->hidden % o->heads)
+        return sm_err(e, SM_ERR_INVALID, "a random model needs layers, hidden, heads, max_position and labels "
+                      "of at least 1, and hidden (%d) a multiple of heads (%d)", o->hidden, o->heads);
+    sm_tokenizer *tok = NULL;
+    sm_status st = sm_tokenizer_load(vocab_path, -1, &tok, e);
+    if (st != SM_OK)
+        return st;
+    sm_bert_config cfg;
+    sm_config_default(&cfg);
+    cfg.num_layers = o->layers;
+    cfg.hidden_size = o->hidden;
+    cfg.num_heads = o->heads;
+    cfg.intermediate_size = o->intermediate ? o->intermediate : 4 * o->hidden;
+    cfg.max_position = o->max_position;
+    cfg.vocab_size = (int)sm_tokenizer_vocab_size(tok);
+    cfg.pad_token_id = sm_tokenizer_pad_id(tok);
+    /* class names: the given ones, else 0..num_labels-1 (as data files usually write them) */
+    char **names = NULL;
+    const char *const *use = o->labels;
+    if (!use) {
+        names = calloc((size_t)o->num_labels, sizeof *names);
+        for (int k = 0; names && k < o->num_labels; k++) {
+            char num[24];
+            snprintf(num, sizeof num, "%d", k);
+            if (!(names[k] = sm_strdup(num)))
+                break;
+        }
+        if (!names || !names[o->num_labels - 1])
+            st = sm_err(e, SM_ERR_NOMEM, "out of memory naming %d classes", o->num_labels);
+        use = (const char *const *)names;
+    }
+    sm_bert *m = NULL;
+    if (st == SM_OK && (st = sm_config_set_labels(&cfg, o->num_labels, use, e)) == SM_OK &&
+        (st = sm_bert_create(&m, &cfg, 0, e)) == SM_OK) {
+        sm_rng r;
+        sm_rng_seed(&r, o->seed);
+        sm_bert_init(m, &r);
+        st = sm_hf_save(dir, m, &cfg, tok, e);
+    }
+    for (int k = 0; names && k < o->num_labels; k++)
+        free(names[k]);
+    free(names);
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+    sm_tokenizer_free(tok);
+    return st;
 }

@@ -99,6 +99,13 @@ const char *sm_session_state_name(sm_session_state st)
 
 /* ---- small helpers ---- */
 
+/* Deliver a typed event (its strings stay the caller's; the handler copies what it keeps). */
+static void emit_event(sm_session *s, sm_session_event *e)
+{
+    if (s->on_event)
+        s->on_event(s->event_ud, e);
+}
+
 static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
                  const sm_eval_record *ev, const char *fmt, ...) SM_PRINTF(5, 6);
 static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
@@ -113,8 +120,18 @@ static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
-    sm_session_event e = {kind, s->step, rec, ev, msg};
-    s->on_event(s->event_ud, &e);
+    sm_session_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.step = s->step;
+    e.epoch = s->epoch;
+    e.state = (int)s->state;
+    if ((e.has_rec = rec != NULL))
+        e.rec = *rec;
+    if ((e.has_eval = ev != NULL))
+        e.eval = *ev;
+    e.msg = fmt ? msg : NULL;
+    emit_event(s, &e);
 }
 
 static void set_state(sm_session *s, sm_session_state st)
@@ -633,6 +650,24 @@ static sm_status check_change(sm_session *s, const sm_hparams *nh, sm_error *e)
     return SM_OK;
 }
 
+/* A CHANGE event for hyperparameter id, from old to new, effective at step at + 1. */
+static void emit_change(sm_session *s, int id, double old_v, double new_v, int64_t at)
+{
+    char o[64], n[64];
+    sm_hparam_format(id, old_v, o, sizeof o);
+    sm_hparam_format(id, new_v, n, sizeof n);
+    sm_session_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = SM_EVENT_CHANGE;
+    e.step = at;
+    e.epoch = s->epoch;
+    e.state = (int)s->state;
+    e.name = sm_hparam_def_at(id)->name;
+    e.old_value = o;
+    e.new_value = n;
+    emit_event(s, &e);
+}
+
 static sm_status change_hp(sm_session *s, const sm_hparams *nh, sm_session_reply *r, const char *op,
                            int argc, const char *const *argv)
 {
@@ -658,13 +693,14 @@ static sm_status cmd_set(sm_session *s, const sm_session_cmd *c, sm_session_repl
     char text[64];
     sm_hparam_format(id, nh.v[id], text, sizeof text);
     const char *args[] = {sm_hparam_def_at(id)->name, text};
+    double old_v = s->hp.v[id];
     if ((st = change_hp(s, &nh, r, "set", 2, args)) != SM_OK)
         return st;
     reply_ok(r, s->step, "%s = %s from step %lld%s", args[0], text, (long long)r->effect_step,
              (id == SM_HP_SAVE_EVERY || id == SM_HP_SAVE_BEST) && nh.v[id] > 0 && !s->out_dir[0]
                  ? " (no checkpoint folder yet: the first `save DIR` makes it DIR-checkpoints)"
                  : "");
-    emit(s, SM_EVENT_CHANGE, NULL, NULL, "%s", r->msg);
+    emit_change(s, id, old_v, nh.v[id], r->effect_step - 1);
     return SM_OK;
 }
 
@@ -675,10 +711,13 @@ static sm_status cmd_preset(sm_session *s, const sm_session_cmd *c, sm_session_r
     if (st != SM_OK)
         return st;
     const char *arg = c->name;
+    sm_hparams old = s->hp;
     if ((st = change_hp(s, &nh, r, "preset", 1, &arg)) != SM_OK)
         return st;
     reply_ok(r, s->step, "preset %s from step %lld", c->name, (long long)r->effect_step);
-    emit(s, SM_EVENT_CHANGE, NULL, NULL, "%s", r->msg);
+    for (int id = 0; id < SM_HP_COUNT; id++)
+        if (old.v[id] != nh.v[id])
+            emit_change(s, id, old.v[id], nh.v[id], r->effect_step - 1);
     return SM_OK;
 }
 
@@ -819,7 +858,20 @@ static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_r
     set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
     if (s->state == SM_SESSION_STOPPED)
         s->run_end = 0;
-    emit(s, SM_EVENT_CHANGE, NULL, NULL, "%s", r->msg);
+    sm_session_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = SM_EVENT_REWIND;
+    ev.step = s->step;
+    ev.from_step = from;
+    ev.epoch = s->epoch; /* restored from the snapshot's state */
+    ev.state = (int)s->state;
+    ev.name = c->name;
+    ev.msg = r->msg;
+    if ((ev.has_rec = s->has_step && s->last.step == s->step)) /* else the record left with the branch */
+        ev.rec = s->last;
+    if ((ev.has_eval = s->has_eval && s->eval.step <= s->step))
+        ev.eval = s->eval;
+    emit_event(s, &ev);
     return SM_OK;
 }
 
@@ -892,6 +944,14 @@ static sm_status exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_rep
             const char *a = c->name;
             journal(s, s->step, "snapshot", 1, &a);
             reply_ok(r, s->step, "snapshot %s at step %lld", c->name, (long long)s->step);
+            sm_session_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = SM_EVENT_SNAPSHOT;
+            ev.step = s->step;
+            ev.epoch = s->epoch;
+            ev.state = (int)s->state;
+            ev.name = c->name;
+            emit_event(s, &ev);
         }
         break;
     case SM_CMD_REWIND: st = cmd_rewind(s, c, r); break;
@@ -1605,4 +1665,49 @@ sm_status sm_session_history_set(sm_session *s, const sm_step_record *steps, siz
     pthread_mutex_unlock(&s->mu);
     history_truncate(s); /* the last step and the last and best evaluations from what it holds */
     return SM_OK;
+}
+
+/* ---- the typed events' copy and free ---- */
+
+static int dup_field(const char **dst, const char *src)
+{
+    *dst = NULL;
+    return !src || (*dst = sm_strdup(src)) != NULL;
+}
+
+static void free_field(const char *p) { free((void *)(uintptr_t)p); } /* an event's own copy */
+
+sm_status sm_session_event_copy(sm_session_event *dst, const sm_session_event *src, sm_error *e)
+{
+    *dst = *src;
+    dst->name = dst->old_value = dst->new_value = dst->msg = NULL;
+    if (!dup_field(&dst->name, src->name) || !dup_field(&dst->old_value, src->old_value) ||
+        !dup_field(&dst->new_value, src->new_value) || !dup_field(&dst->msg, src->msg)) {
+        sm_session_event_free(dst);
+        return sm_err(e, SM_ERR_NOMEM, "out of memory copying a %s event", sm_event_kind_name(src->kind));
+    }
+    return SM_OK;
+}
+
+void sm_session_event_free(sm_session_event *ev)
+{
+    if (!ev)
+        return;
+    free_field(ev->name);
+    free_field(ev->old_value);
+    free_field(ev->new_value);
+    free_field(ev->msg);
+    memset(ev, 0, sizeof *ev);
+}
+
+const char *sm_event_kind_name(sm_event_kind k)
+{
+    static const char *const names[SM_EVENT_KIND_COUNT] = {
+        [SM_EVENT_STATE] = "state",         [SM_EVENT_STEP] = "step",         [SM_EVENT_CHANGE] = "change",
+        [SM_EVENT_EVAL] = "eval",           [SM_EVENT_CHECKPOINT] = "checkpoint", [SM_EVENT_BREAK] = "break",
+        [SM_EVENT_WARN] = "warn",           [SM_EVENT_DONE] = "done",         [SM_EVENT_ERROR] = "error",
+        [SM_EVENT_SNAPSHOT] = "snapshot",   [SM_EVENT_REWIND] = "rewind",     [SM_EVENT_NOTICE] = "notice",
+        [SM_EVENT_REPLY] = "reply",
+    };
+    return (unsigned)k < SM_EVENT_KIND_COUNT ? names[k] : "?";
 }

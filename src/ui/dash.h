@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
+#include "smartty/session.h"
 #include "ui/source.h"
 
 typedef struct ui_options {
@@ -30,11 +31,13 @@ int ui_dash_run(const ui_source *src, const ui_options *o);
  * Main thread only. */
 void ui_dash_print(int kind, int64_t step, const char *text);
 
+/* A typed event (session.h): a line of text in the event log (when text is not empty; the source
+ * renders it) coloured by the event's kind, and the curve marker its kind calls for (ui/events.h).
+ * A REPLY event carries its ui_log_kind in level. Main thread only. */
+void ui_dash_event(const sm_session_event *ev, const char *text);
+
 /* Switch the theme (what `theme NAME` runs): on failure the current theme stays and e says why. */
 sm_status ui_dash_theme(const char *name, sm_error *e);
-
-/* Mark the time axis of every curve at step (UI_MARK_SNAPSHOT, UI_MARK_REWIND, UI_MARK_CHANGE). */
-void ui_dash_mark(int kind, int64_t step);
 
 /* Where stderr went while the dashboard ran ("" before the first run). */
 const char *ui_dash_log_path(void);

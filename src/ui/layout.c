@@ -19,6 +19,26 @@ int ui_rect_overlap(ui_rect a, ui_rect b)
     return a.y < b.y + b.h && b.y < a.y + a.h && a.x < b.x + b.w && b.x < a.x + a.w;
 }
 
+void ui_header_fit_compute(int w, int lead, int labels, int state, int model_len, int data_len, int always,
+                           int bar, int rate, int eta, ui_header_fit *out)
+{
+    int room = w - lead - labels - state - 2; /* a blank before the state and at the end */
+    if (room < 0)
+        room = 0;
+    out->model_room = room / 2;
+    out->data_room = room - out->model_room;
+    if (data_len < out->data_room) /* what one does not need, the other may use */
+        out->model_room += out->data_room - data_len, out->data_room = data_len;
+    else if (model_len < out->model_room)
+        out->data_room += out->model_room - model_len, out->model_room = model_len;
+    int need = always + rate + eta;
+    out->bar = need + bar < w;
+    out->rate = out->bar || need <= w;
+    if (!out->rate)
+        need -= rate;
+    out->eta = out->bar || out->rate || need <= w;
+}
+
 int ui_layout_compute(int rows, int cols, int zoom, ui_layout *out)
 {
     memset(out, 0, sizeof *out);

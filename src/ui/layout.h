@@ -27,6 +27,17 @@ typedef struct ui_layout {
  * Returns 0, or -1 when the terminal is too small (out->too_small set, out->cmd still the last row). */
 int ui_layout_compute(int rows, int cols, int zoom, ui_layout *out);
 
+/* What the header shows at w columns. Row 0: lead cells (" smartty "), the model and the data (fixed
+ * cells of their labels, then each its text, elided in the middle beyond its room), and the run state
+ * (state cells) always at the right. Row 1: `always` cells that always show (step, epoch, percentage,
+ * loss, dev metric); the progress bar (bar cells), then the rate, then the ETA give way when short. */
+typedef struct ui_header_fit {
+    int model_room, data_room; /* cells for the model's and the data's text */
+    int bar, rate, eta;        /* 1: shown */
+} ui_header_fit;
+void ui_header_fit_compute(int w, int lead, int labels, int state, int model_len, int data_len, int always,
+                           int bar, int rate, int eta, ui_header_fit *out);
+
 /* 1 when the rectangles share a cell (absent rectangles never overlap). */
 int ui_rect_overlap(ui_rect a, ui_rect b);
 

@@ -24,8 +24,8 @@ const char *ui_run_state_name(int s);
 
 /* The latest state, copied. */
 typedef struct ui_state {
-    char model[160];       /* what is loaded, for the header */
-    char data[160];
+    char model[4096];      /* what is loaded, for the header (whole: the header elides it) */
+    char data[4096];
     int run;               /* ui_run_state */
     int64_t step, planned; /* completed steps; steps the run plans (0 unknown) */
     int epoch;
@@ -35,7 +35,7 @@ typedef struct ui_state {
     int has_eval;
     sm_eval_record eval;   /* the latest evaluation, when has_eval */
     int fps;               /* frames a second the user asked for (`set ui_fps`); 0: the default */
-    char note[160];        /* e.g. why a breakpoint fired; "" when none */
+    char note[1024];       /* e.g. why a breakpoint fired; "" when none */
 } ui_state;
 
 enum { UI_KNOB_SMART = 0, UI_KNOB_OPTIM, UI_KNOB_RUN };

@@ -266,10 +266,15 @@ static int cmd_fn(void *ud, const char *line)
                 double v = strtod(w[2], &end);
                 if (*end || v < s->knob[i].min || v > s->knob[i].max)
                     return fail("set: bad value '%s'", w[2]);
+                char old[32], now[32];
+                snprintf(old, sizeof old, "%g", s->knob[i].v);
+                snprintf(now, sizeof now, "%g", v);
                 s->knob[i].v = v;
                 s->knob[i].changed_at = s->step + 1;
                 snprintf(msg, sizeof msg, "%s = %g (takes effect at step %lld)", w[1], v, (long long)s->step + 1);
-                ui_dash_print(UI_LOG_CHANGE, s->step, msg);
+                sm_session_event ev = {.kind = SM_EVENT_CHANGE, .step = s->step + 1, .name = w[1],
+                                       .old_value = old, .new_value = now};
+                ui_dash_event(&ev, msg);
                 return 0;
             }
         return fail("set: unknown name '%s'", w[1]);
@@ -307,7 +312,8 @@ static int cmd_fn(void *ud, const char *line)
         snprintf(s->snaps[s->n_snaps].name, sizeof s->snaps[0].name, "%s", w[1]);
         s->snaps[s->n_snaps++].step = s->step;
         snprintf(msg, sizeof msg, "snapshot %s at step %lld", w[1], (long long)s->step);
-        ui_dash_print(UI_LOG_EVENT, s->step, msg);
+        sm_session_event ev = {.kind = SM_EVENT_SNAPSHOT, .step = s->step, .name = w[1]};
+        ui_dash_event(&ev, msg);
         return 0;
     }
     if (!strcmp(w[0], "rewind") && n == 2) {
@@ -319,7 +325,8 @@ static int cmd_fn(void *ud, const char *line)
                     s->n_ev--;
                 set_running(s, UI_RUN_PAUSED);
                 snprintf(msg, sizeof msg, "rewound to %s (step %lld)", w[1], (long long)s->step);
-                ui_dash_print(UI_LOG_EVENT, s->step, msg);
+                sm_session_event ev = {.kind = SM_EVENT_REWIND, .step = s->step, .name = w[1]};
+                ui_dash_event(&ev, msg);
                 return 0;
             }
         return fail("rewind: no snapshot '%s'", w[1]);

@@ -17,7 +17,7 @@ for src in "$top"/src/lib/*.c; do
     $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$work/$(basename "$src" .c).o"
 done
 # the console's sources without readline or a terminal (console_core_sources in mk/console.am)
-for name in parse cmdtab breakpoint settings core commands complete; do
+for name in parse cmdtab breakpoint settings core commands complete events new_model; do
     $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$top/src/console/$name.c" -o "$work/console_$name.o"
 done
 ar rcs "$work/libfuzz.a" "$work"/*.o

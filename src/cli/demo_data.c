@@ -3,7 +3,7 @@
  * "good but boring" negative), so bag-of-words is not enough. Pairs: paraphrases (passive voice,
  * synonyms, moved adverbials) against near misses (swapped roles, negation, another verb, time or
  * person). Does not train, tokenize or read anything. */
-#include "ui/demo_data.h"
+#include "cli/demo_data.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,7 +51,7 @@ static const char *const people[] = {
 };
 static const char *const times[] = {"yesterday", "on monday", "last week", "this morning", "in the evening"};
 
-void ui_demo_default_sizes(ui_demo_sizes *s)
+void demo_default_sizes(demo_sizes *s)
 {
     s->sentiment_train = 2000;
     s->sentiment_dev = 400;
@@ -192,7 +192,7 @@ static int polarity_of(const char *w)
     return 0;
 }
 
-int ui_demo_sentiment_rule(const char *sentence)
+int demo_sentiment_rule(const char *sentence)
 {
     char buf[512];
     snprintf(buf, sizeof buf, "%s", sentence);
@@ -432,11 +432,11 @@ static sm_status gen_split(sm_rng *r, int task, int n, hset *seen, sbuf *out, sm
     return SM_OK;
 }
 
-sm_status ui_demo_generate(const char *dir, uint64_t seed, const ui_demo_sizes *sizes, sm_error *e)
+sm_status demo_generate(const char *dir, uint64_t seed, const demo_sizes *sizes, sm_error *e)
 {
-    ui_demo_sizes dflt;
+    demo_sizes dflt;
     if (!sizes) {
-        ui_demo_default_sizes(&dflt);
+        demo_default_sizes(&dflt);
         sizes = &dflt;
     }
     char sub[4096];

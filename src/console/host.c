@@ -1,0 +1,98 @@
+/* host.c: the console's hosting, once for every program that runs it (see host.h): open and close
+ * over the training session, plain output, and the reaction to the signal flags. The prompt's part
+ * (readline) comes through con_prompt_ops; nothing here draws. */
+#include "console/host.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "console/backend.h"
+#include "console/signals.h"
+
+static const con_prompt_ops *prompt;
+
+void con_out_plain(void *ud, con_out_kind kind, const char *text)
+{
+    (void)ud;
+    FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
+    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
+    fflush(f);
+}
+
+void con_host_open(con_ctx *c, con_out_fn out, int dashboard)
+{
+    con_init(c, out, NULL);
+    con_backend_attach(c);
+    con_signals_install(!dashboard);
+    c->intr = &con_sig_int;
+    c->hup = &con_sig_quit;
+}
+
+void con_host_close(con_ctx *c)
+{
+    con_backend_detach(c);
+    con_free(c);
+    prompt = NULL;
+}
+
+void con_host_set_prompt(const con_prompt_ops *ops) { prompt = ops; }
+
+int con_autosave(con_ctx *c, char *path, size_t cap)
+{
+    con_status st;
+    con_status_get(c, &st);
+    path[0] = '\0';
+    if (st.unsaved <= 0 || !c->be || !c->be->save)
+        return 0;
+    sm_error e;
+    if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be->pause &&
+        c->be->pause(c->be_ud, &e) != SM_OK)
+        con_error(c, "autosave: pausing: %s", e.msg);
+    char name[64];
+    snprintf(name, sizeof name, "autosave-%ld", (long)getpid());
+    if (!con_state_path(path, cap, name, 1))
+        return con_error(c, "autosave: the path of the state directory is too long");
+    if (c->be->save(c->be_ud, path, &e) != SM_OK) {
+        con_error(c, "autosave to %s failed: %s", path, e.msg);
+        return 1;
+    }
+    con_status_get(c, &st);
+    con_event(c, "autosaved step %lld to %s", (long long)st.step, path);
+    return 0;
+}
+
+int con_handle_signals(con_ctx *c)
+{
+    if (con_sig_quit) {
+        int sig = con_sig_quit;
+        if (prompt && prompt->stop)
+            prompt->stop(); /* the prompt is not redrawn around what follows */
+        char path[1200];
+        con_event(c, "%s: finishing the current step and saving", sig == SIGHUP ? "SIGHUP" : "SIGTERM");
+        int rc = con_autosave(c, path, sizeof path);
+        if (path[0] && !rc)
+            fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
+        else if (!rc)
+            con_event(c, "no unsaved training: nothing to save");
+        c->exit_status = rc ? 1 : c->exit_status;
+        c->quit = 1;
+        return 1;
+    }
+    if (con_sig_int) {
+        con_sig_int = 0;
+        con_status st;
+        con_status_get(c, &st);
+        if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be && c->be->pause) {
+            sm_error e;
+            if (c->be->pause(c->be_ud, &e) != SM_OK)
+                con_error(c, "pause: %s", e.msg);
+            else
+                con_info(c, "paused (Ctrl-C); `resume` continues, `step` steps");
+        } else if (prompt && prompt->active && prompt->active() && prompt->interrupt) {
+            prompt->interrupt(c, st.unsaved);
+        }
+    }
+    return c->quit;
+}
+

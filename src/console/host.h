@@ -1,0 +1,42 @@
+/* host.h: hosting the console, written once for the programs that run it (the console program in
+ * repl.c, `smartty demo` in cli/cmd_demo.c): opening it over the training session with the signal
+ * handlers, plain output to stdout/stderr, the reaction to the signal flags (Ctrl-C pauses,
+ * SIGHUP/SIGTERM autosave), and closing it. The readline prompt and the dashboard plug in; neither
+ * lives here, and nothing here draws. */
+#ifndef SMARTTY_CONSOLE_HOST_H
+#define SMARTTY_CONSOLE_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "console/console.h"
+
+/* Lines to stdout, errors ("error: ...") to stderr. */
+void con_out_plain(void *ud, con_out_kind kind, const char *text);
+
+/* con_init with out, the training session attached, the signal handlers installed (dashboard 1: curses
+ * keeps SIGWINCH) and their flags wired into c (c->intr, c->hup). */
+void con_host_open(con_ctx *c, con_out_fn out, int dashboard);
+/* Stop the session and free c. */
+void con_host_close(con_ctx *c);
+
+/* What a prompt on screen does with the signals (repl.c's readline registers them; NULL: none). */
+typedef struct con_prompt_ops {
+    int (*active)(void);                          /* 1: a prompt is on screen */
+    void (*interrupt)(con_ctx *c, int64_t unsaved); /* Ctrl-C at the prompt: clear the line, remind of
+                                                     unsaved steps, show the prompt again */
+    void (*stop)(void);                           /* the process leaves: take the prompt down */
+} con_prompt_ops;
+void con_host_set_prompt(const con_prompt_ops *ops);
+
+/* Act on the signal flags (signals.c): Ctrl-C pauses a running training, or at the prompt clears
+ * the line (and reminds of unsaved training); SIGHUP/SIGTERM finish the current step, write a
+ * checkpoint to con_state_path("autosave-PID"), say where and set c->quit with the exit status.
+ * Returns 1 when the host should leave. */
+int con_handle_signals(con_ctx *c);
+
+/* Save unsaved training to the autosave place (see con_handle_signals); path receives where.
+ * Returns 0 (saved, or nothing to save: path is then ""), or 1 with the error reported. */
+int con_autosave(con_ctx *c, char *path, size_t cap);
+
+#endif

@@ -1,0 +1,33 @@
+#!/bin/sh
+# tests/include_cycles.sh [DIR...]: lists the include cycles between the modules of src/ (a module is
+# a .c file with its .h and its X_internal.h: src/console/repl.c and repl.h are one), e.g. repl.c
+# including dash_source.h while dash_source.c includes repl.h. Only `#include "..."` lines are read;
+# a header is found under src/ or include/. With DIRs (`src` for the whole tree), only cycles among
+# their modules count; without, the folders held to none so far: src/console src/ui src/cli (as a
+# test; the library's session <-> checkpoint is listed by `sh tests/include_cycles.sh src`).
+# Exit 0 when there is none, 1 (with each cycle printed) otherwise.
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+[ $# -gt 0 ] || set -- src/console src/ui src/cli
+find "$@" -name '*.[ch]' | sort | while read -r f; do
+    sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
+        if [ -f "src/$inc" ]; then echo "$f src/$inc"
+        elif [ -f "include/$inc" ]; then echo "$f include/$inc"
+        elif [ -f "$(dirname "$f")/$inc" ]; then echo "$f $(dirname "$f")/$inc"
+        fi
+    done
+done | awk -v dirs="$*" '
+function mod(p) { sub(/\.[ch]$/, "", p); sub(/^include\/smartty\//, "src/lib/", p); sub(/_internal$/, "", p); return p }
+function inscope(p,   i, n, d) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) if (index(p, d[i]) == 1) return 1; return 0 }
+{ a = mod($1); b = mod($2); if (a != b && inscope(a) && inscope(b) && !((a SUBSEP b) in seen)) {
+      seen[a, b] = 1; adj[a] = adj[a] " " b; nodes[a] = 1; nodes[b] = 1 } }
+function dfs(u,   n, v, i, list) {
+    color[u] = 1; stack[++sp] = u
+    n = split(adj[u], list, " ")
+    for (i = 1; i <= n; i++) { v = list[i]
+        if (color[v] == 1) { cyc = ""; for (k = sp; k >= 1 && stack[k] != v; k--) cyc = stack[k] " -> " cyc
+                             print "cycle: " v " -> " cyc v; found = 1 }
+        else if (!color[v]) dfs(v) }
+    color[u] = 2; sp--
+}
+END { for (u in nodes) if (!color[u]) dfs(u); exit found ? 1 : 0 }'
