@@ -29,7 +29,7 @@ void sm_str_init(sm_str *s);
 sm_status sm_str_appendn(sm_str *s, const char *text, size_t n);
 sm_status sm_str_append(sm_str *s, const char *text);
 sm_status sm_str_appendf(sm_str *s, const char *fmt, ...) SM_PRINTF(2, 3);
-sm_status sm_str_vappendf(sm_str *s, const char *fmt, va_list ap);
+sm_status sm_str_vappendf(sm_str *s, const char *fmt, va_list ap) SM_PRINTF(2, 0);
 /* Empty the text (keeping the memory) and clear the failed mark. */
 void sm_str_reset(sm_str *s);
 void sm_str_free(sm_str *s);
