@@ -700,8 +700,14 @@ static int cmd_theme(con_ctx *c, int argc, char **argv)
 
 static int cmd_echo(con_ctx *c, int argc, char **argv)
 {
-    char buf[4096];
-    con_print(c, "%s", con_join(buf, sizeof buf, argc, argv));
+    size_t cap = 1; /* the words whole (a 4 KiB buffer cut them) */
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) + 1;
+    char *buf = malloc(cap);
+    if (!buf)
+        return con_error(c, "echo: out of memory");
+    con_print(c, "%s", con_join(buf, cap, argc, argv));
+    free(buf);
     return 0;
 }
 

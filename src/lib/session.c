@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "smartty/checkpoint.h"
+#include "smartty/str.h"
 
 #define SNAP_MAX 64
 #define EVAL_CAP 100000
@@ -102,15 +103,16 @@ static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
 {
     if (!s->on_event)
         return;
-    char msg[1200] = "";
+    sm_str msg = SM_STR_INIT; /* whole: an event may name a long path */
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        sm_str_vappendf(&msg, fmt, ap);
         va_end(ap);
     }
-    sm_session_event e = {kind, s->step, rec, ev, msg};
+    sm_session_event e = {kind, s->step, rec, ev, sm_str_cstr(&msg)};
     s->on_event(s->event_ud, &e);
+    sm_str_free(&msg);
 }
 
 static void set_state(sm_session *s, sm_session_state st)
@@ -447,12 +449,13 @@ static sm_status snap_restore(sm_session *s, const char *name, sm_error *e)
 {
     snapshot *sn = snap_find(s, name);
     if (!sn) {
-        char list[512] = "";
-        size_t off = 0;
-        for (size_t i = 0; i < s->n_snaps && off < sizeof list; i++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", s->snaps[i].name);
-        return sm_err(e, SM_ERR_NOTFOUND, "no snapshot named '%s' (%s%s)", name,
-                      s->n_snaps ? "have: " : "none taken yet; take one with `snapshot NAME`", list);
+        sm_str list = SM_STR_INIT;
+        for (size_t i = 0; i < s->n_snaps; i++)
+            sm_str_appendf(&list, "%s%s", i ? ", " : "", s->snaps[i].name);
+        sm_err(e, SM_ERR_NOTFOUND, "no snapshot named '%s' (%s%s)", name,
+               s->n_snaps ? "have: " : "none taken yet; take one with `snapshot NAME`", sm_str_cstr(&list));
+        sm_str_free(&list);
+        return SM_ERR_NOTFOUND;
     }
     if (s->pending && s->be.discard)
         s->be.discard(s->be.ctx);
