@@ -118,8 +118,14 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
         return 1;
     }
     char vocab[4096], model[4096];
-    snprintf(vocab, sizeof vocab, "%s/vocab.txt", data);
     const char *tmp = getenv("TMPDIR");
+    /* the folders fit whole below (and in the load lines), or are refused: a cut one is another folder */
+    if (strlen(data) >= 4000 || (tmp && strlen(tmp) >= 4000)) {
+        fprintf(stderr, "smartty demo: %s is longer than 3999 bytes: give a shorter folder\n",
+                strlen(data) >= 4000 ? "the demo data folder (SMARTTY_DEMO_DATA)" : "TMPDIR");
+        return 1;
+    }
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", data);
     snprintf(model, sizeof model, "%s/smartty-demo-model-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(model)) {
         fprintf(stderr, "smartty demo: cannot create a folder for the model under %s\n", tmp && *tmp ? tmp : "/tmp");

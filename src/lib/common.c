@@ -1,6 +1,7 @@
 /* common.c: error reports, the logging hook, the RNG, polite allocation and file helpers.
  * Nothing here prints or exits. */
 #include "smartty/common.h"
+#include "smartty/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -100,18 +101,19 @@ void sm_log_set(sm_log_fn fn, void *ud)
 
 void sm_log(sm_log_level level, const char *fmt, ...)
 {
-    char buf[2048];
-    va_list ap;
     pthread_mutex_lock(&log_mu);
     sm_log_fn fn = log_fn;
     void *ud = log_ud;
     pthread_mutex_unlock(&log_mu);
     if (!fn)
         return;
+    sm_str b = SM_STR_INIT; /* whole: a notice may list many tensor names or a long path */
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    sm_str_vappendf(&b, fmt, ap);
     va_end(ap);
-    fn(ud, level, buf);
+    fn(ud, level, b.failed ? "(out of memory formatting a notice)" : sm_str_cstr(&b));
+    sm_str_free(&b);
 }
 
 /* ---- RNG ---- */
