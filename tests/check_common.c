@@ -143,6 +143,26 @@ START_TEST(test_str)
 }
 END_TEST
 
+static size_t logged_len;
+static void log_len(void *ud, sm_log_level level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    logged_len = strlen(msg);
+}
+
+/* A notice reaches the log hook whole, however long (it was cut at 2 KiB). */
+START_TEST(test_log_whole)
+{
+    static char big[10001];
+    memset(big, 'n', sizeof big - 1);
+    sm_log_set(log_len, NULL);
+    sm_log(SM_LOG_NOTICE, "%s!", big);
+    sm_log_set(NULL, NULL);
+    ck_assert_uint_eq(logged_len, 10001);
+}
+END_TEST
+
 /* An error message too long for sm_error ends in a visible mark instead of being cut silently. */
 START_TEST(test_err_cut_marked)
 {
@@ -172,6 +192,7 @@ int main(void)
     tcase_add_test(tc, test_record_fields);
     tcase_add_test(tc, test_str);
     tcase_add_test(tc, test_err_cut_marked);
+    tcase_add_test(tc, test_log_whole);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -508,6 +508,11 @@ START_TEST(test_theme_search_path)
     ck_assert_int_eq(ui_theme_load("nope", dirs, &t, NULL, 0, &e), SM_ERR_NOTFOUND);
     ck_assert_int_eq(ui_theme_load("", dirs, &t, NULL, 0, &e), SM_ERR_INVALID); /* `theme ''` said theme: twice */
     ck_assert_msg(!strncmp(e.msg, "the theme name is empty", 23), "%s", e.msg);
+    char longname[400]; /* refused whole, never looked up cut to 293 bytes (issue 13) */
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    ck_assert_int_eq(ui_theme_load(longname, dirs, &t, NULL, 0, &e), SM_ERR_INVALID);
+    ck_assert_msg(strstr(e.msg, "399 bytes long") != NULL, "%s", e.msg);
     ck_assert_int_eq(ui_theme_load(p1, NULL, &t, NULL, 0, &e), SM_OK); /* a path works too */
     char names[8][64];
     ck_assert_int_eq(ui_theme_list(dirs, names, 8), 2);
