@@ -315,6 +315,13 @@ static sm_status be_new_model(void *ud, int argc, char *const *argv, sm_error *e
         return sm_err(e, SM_ERR_INVALID, "vocab=FILE is needed (a vocab.txt, e.g. datasets/vocab.txt)");
     if (v[1] % v[2])
         return sm_err(e, SM_ERR_INVALID, "hidden (%d) must be a multiple of heads (%d)", v[1], v[2]);
+    /* labels= whole or refused: cut, it would make a model with other labels */
+    size_t n_commas = 0;
+    for (const char *q = labels; q && *q; q++)
+        n_commas += *q == ',';
+    if (labels && (strlen(labels) >= 4096 || n_commas >= 1000))
+        return sm_err(e, SM_ERR_INVALID, "labels=: %zu bytes and %zu names: at most 4095 bytes and 1000 names",
+                      strlen(labels), n_commas + 1);
     sm_tokenizer *tok = NULL;
     sm_status st = sm_tokenizer_load(vocab, -1, &tok, e);
     if (st != SM_OK)
@@ -707,9 +714,10 @@ static sm_status be_show(void *ud, const char *what, con_ctx *c, sm_error *e)
         if (!j.n)
             con_print(c, "the journal is empty");
         for (size_t i = 0; i < j.n; i++) {
-            char line[1024];
-            sm_journal_event_format(&j.ev[i], line, sizeof line);
-            con_print(c, "%s", line);
+            sm_str line = SM_STR_INIT; /* whole: a load's options can be long */
+            sm_journal_event_append(&j.ev[i], &line, NULL);
+            con_print(c, "%s", line.failed ? "(out of memory)" : sm_str_cstr(&line));
+            sm_str_free(&line);
         }
         sm_journal_free(&j);
         return SM_OK;
