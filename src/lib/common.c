@@ -1,7 +1,6 @@
 /* common.c: error reports, the logging hook, the RNG, polite allocation and file helpers.
  * Nothing here prints or exits. */
 #include "smartty/common.h"
-#include "smartty/str.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,13 +106,19 @@ void sm_log(sm_log_level level, const char *fmt, ...)
     pthread_mutex_unlock(&log_mu);
     if (!fn)
         return;
-    sm_str b = SM_STR_INIT; /* whole: a notice may list many tensor names or a long path */
+    /* whole: a notice may list many tensor names or a long path (measured, then written) */
     va_list ap;
     va_start(ap, fmt);
-    sm_str_vappendf(&b, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    fn(ud, level, b.failed ? "(out of memory formatting a notice)" : sm_str_cstr(&b));
-    sm_str_free(&b);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf) {
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    fn(ud, level, buf ? buf : "(out of memory formatting a notice)");
+    free(buf);
 }
 
 /* ---- RNG ---- */
