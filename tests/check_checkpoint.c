@@ -23,11 +23,20 @@
 #define NW 7
 #define DIR "check_checkpoint.tmp.ckpt"
 
+/* Remove a checkpoint folder and what a save leaves beside it (PATH.old, PATH.tmp-*). */
 static void rm_rf(const char *path)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'.old '%s'.tmp-*", path, path, path);
-    ck_assert_int_eq(system(cmd), 0);
+    char other[512];
+    tu_rmtree(path);
+    snprintf(other, sizeof other, "%s.old", path);
+    tu_rmtree(other);
+    snprintf(other, sizeof other, "%s.tmp-*", path);
+    glob_t g;
+    if (glob(other, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            tu_rmtree(g.gl_pathv[i]);
+    globfree(&g);
+    ck_assert_msg(access(path, F_OK) != 0, "%s is still there", path);
 }
 
 static sm_session *fresh(const char *model_dir)
@@ -386,9 +395,5 @@ static Suite *checkpoint_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(checkpoint_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(checkpoint_suite());
 }

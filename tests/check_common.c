@@ -8,6 +8,7 @@
 
 #include "smartty/common.h"
 #include "smartty/record.h"
+#include "smartty/str.h"
 #include "testutil.h"
 
 START_TEST(test_err_prefix)
@@ -112,6 +113,74 @@ START_TEST(test_record_fields)
 }
 END_TEST
 
+/* sm_str grows to any length, formats with vsnprintf twice, resets and hands its text over. */
+START_TEST(test_str)
+{
+    sm_str s = SM_STR_INIT;
+    ck_assert_str_eq(sm_str_cstr(&s), "");
+    for (int i = 0; i < 1000; i++)
+        ck_assert_int_eq(sm_str_appendf(&s, "%s%d", i ? "," : "", i), SM_OK);
+    ck_assert_uint_eq(s.len, strlen(s.p));
+    ck_assert_uint_eq(s.len, 10 + 90 * 2 + 900 * 3 + 999);
+    ck_assert(!strncmp(s.p, "0,1,2,", 6));
+    ck_assert_str_eq(s.p + s.len - 8, ",998,999");
+    char big[5000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    sm_str_reset(&s);
+    ck_assert_str_eq(sm_str_cstr(&s), "");
+    ck_assert_int_eq(sm_str_append(&s, big), SM_OK);
+    ck_assert_int_eq(sm_str_appendn(&s, "yz", 1), SM_OK);
+    ck_assert_uint_eq(s.len, 5000);
+    ck_assert_int_eq(s.p[4999], 'y');
+    ck_assert_int_eq(sm_str_status(&s, NULL, "text"), SM_OK);
+    char *t = sm_str_take(&s);
+    ck_assert_uint_eq(strlen(t), 5000);
+    ck_assert_ptr_null(s.p);
+    free(t);
+    sm_str_free(&s);
+    sm_str_free(&s); /* twice is harmless */
+}
+END_TEST
+
+static size_t logged_len;
+static void log_len(void *ud, sm_log_level level, const char *msg)
+{
+    (void)ud;
+    (void)level;
+    logged_len = strlen(msg);
+}
+
+/* A notice reaches the log hook whole, however long (it was cut at 2 KiB). */
+START_TEST(test_log_whole)
+{
+    static char big[10001];
+    memset(big, 'n', sizeof big - 1);
+    sm_log_set(log_len, NULL);
+    sm_log(SM_LOG_NOTICE, "%s!", big);
+    sm_log_set(NULL, NULL);
+    ck_assert_uint_eq(logged_len, 10001);
+}
+END_TEST
+
+/* An error message too long for sm_error ends in a visible mark instead of being cut silently. */
+START_TEST(test_err_cut_marked)
+{
+    char path[3000];
+    memset(path, 'p', sizeof path - 1);
+    path[sizeof path - 1] = '\0';
+    sm_error e;
+    sm_err(&e, SM_ERR_IO, "%s: cannot open", path);
+    ck_assert_uint_eq(strlen(e.msg), sizeof e.msg - 1);
+    ck_assert_str_eq(e.msg + strlen(e.msg) - 6, " [...]");
+    sm_err(&e, SM_ERR_IO, "short");
+    sm_err_prefix(&e, "%s", path);
+    ck_assert_str_eq(e.msg + strlen(e.msg) - 6, " [...]");
+    sm_err(&e, SM_ERR_IO, "%.*s", (int)sizeof e.msg - 1, path); /* exactly full: no mark */
+    ck_assert_int_eq(e.msg[sizeof e.msg - 2], 'p');
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("common");
@@ -121,10 +190,9 @@ int main(void)
     tcase_add_test(tc, test_rng_moments);
     tcase_add_test(tc, test_atomic_write);
     tcase_add_test(tc, test_record_fields);
+    tcase_add_test(tc, test_str);
+    tcase_add_test(tc, test_err_cut_marked);
+    tcase_add_test(tc, test_log_whole);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

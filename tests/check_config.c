@@ -7,22 +7,19 @@
 #include <unistd.h>
 
 #include "smartty/config.h"
+#define TU_SPLIT /* tests/check_config_shared runs the tests that need the shared data */
 #include "testutil.h"
 
 static char tmpdir[256];
 
 static void setup(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_cfg.XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_mkdtemp(tmpdir, sizeof tmpdir, "check_cfg");
 }
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tu_rmtree(tmpdir), 0);
 }
 
 static const char *write_cfg(const char *name, const char *text)
@@ -257,17 +254,20 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("config");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, test_defaults);
-    tcase_add_test(tc, test_labels_and_problem);
-    tcase_add_test(tc, test_refusals);
-    tcase_add_test(tc, test_write_roundtrip);
-    tcase_add_test(tc, test_shared_configs);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_LOCAL)) {
+        TCase *tc = tcase_create("core");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_defaults);
+        tcase_add_test(tc, test_labels_and_problem);
+        tcase_add_test(tc, test_refusals);
+        tcase_add_test(tc, test_write_roundtrip);
+        suite_add_tcase(s, tc);
+    }
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("shared");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_add_test(tc, test_shared_configs);
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

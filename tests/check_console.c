@@ -1106,6 +1106,41 @@ START_TEST(test_new_model_options)
 }
 END_TEST
 
+/* Nothing typed is cut short (issue 13): a 10 000-byte echo comes back whole (the output path cut at
+ * 8 KiB), an error caret past column 600 stands under the bad word (the padding stopped at 510), and
+ * a condition longer than show breaks keeps is refused with a message, not stored cut. */
+START_TEST(test_long_lines_whole)
+{
+    static char line[12000];
+    strcpy(line, "echo ");
+    memset(line + 5, 'w', 10000);
+    line[10005] = '\0';
+    ck_assert_int_eq(con_exec_line(&ctx, line), 0);
+    ck_assert_uint_eq(strlen(out_buf), 10001); /* the words and the newline */
+    clear_out();
+    char cmd[800];
+    int n = snprintf(cmd, sizeof cmd, "pause%*s", 600, "");
+    snprintf(cmd + n, sizeof cmd - (size_t)n, "extra");
+    ck_assert_int_eq(con_exec_line(&ctx, cmd), 1);
+    const char *caret = strrchr(err_buf, '^');
+    ck_assert_ptr_nonnull(caret);
+    const char *bol = caret;
+    while (bol > err_buf && bol[-1] != '\n')
+        bol--;
+    ck_assert_int_eq((int)(caret - bol) - 2, n); /* under the e of extra */
+    clear_out();
+    char longcond[400];
+    n = snprintf(longcond, sizeof longcond, "break loss > 1");
+    while (n < 300)
+        n += snprintf(longcond + n, sizeof longcond - (size_t)n, " or loss > 1.000000000000000000000000000000000000");
+    ck_assert_int_eq(con_exec_line(&ctx, longcond), 1);
+    ck_assert_msg(strstr(err_buf, "bytes long: at most 255 are kept") != NULL, "%s", err_buf);
+    clear_out();
+    ck_assert_int_eq(con_exec_line(&ctx, "show breaks"), 0);
+    ck_assert_ptr_null(strstr(out_buf, "loss > 1 or"));
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("console");
@@ -1138,6 +1173,7 @@ int main(void)
     tcase_add_test(tc, test_progress_lines);
     tcase_add_test(tc, test_complete);
     tcase_add_test(tc, test_state_path);
+    tcase_add_test(tc, test_long_lines_whole);
     suite_add_tcase(s, tc);
     tc = tcase_create("events");
     tcase_add_test(tc, test_event_copy_owns);
@@ -1146,9 +1182,5 @@ int main(void)
     tcase_add_test(tc, test_event_routing);
     tcase_add_test(tc, test_new_model_options);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -16,15 +16,12 @@ static char tmpdir[256];
 
 static void setup_tmp(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/check_data.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_mkdtemp(tmpdir, sizeof tmpdir, "check_data");
 }
 
 static void teardown_tmp(void)
 {
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tu_rmtree(tmpdir), 0);
 }
 
 /* Write data to tmpdir/name; returns the path (static buffer per call site is not needed: copied). */
@@ -1050,9 +1047,5 @@ static Suite *data_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(data_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(data_suite());
 }

@@ -70,13 +70,11 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("data_fixtures");
-    TCase *tc = tcase_create("texts");
-    tcase_set_timeout(tc, 60);
-    tcase_add_loop_test(tc, test_texts_match_fixtures, 0, N_FIXTURE_SETS);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("texts");
+        tcase_set_timeout(tc, 60);
+        tcase_add_loop_test(tc, test_texts_match_fixtures, 0, N_FIXTURE_SETS);
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

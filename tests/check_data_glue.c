@@ -119,13 +119,11 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("data_glue");
-    TCase *tc = tcase_create("shared");
-    tcase_set_timeout(tc, 120);
-    tcase_add_loop_test(tc, test_glue_file, 0, (int)(sizeof cases / sizeof cases[0]));
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("shared");
+        tcase_set_timeout(tc, 120);
+        tcase_add_loop_test(tc, test_glue_file, 0, (int)(sizeof cases / sizeof cases[0]));
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

@@ -8,13 +8,13 @@
 #include <string.h>
 
 #include "fuzz/fuzz_csv.c"
+#include "testutil.h"
 
 /* Replay every file in srcdir/rel; returns how many ran. */
 static int replay_dir(const char *rel)
 {
-    const char *top = getenv("SMARTTY_SRCDIR");
     char dir[1024];
-    snprintf(dir, sizeof dir, "%s/%s", top && *top ? top : "..", rel);
+    snprintf(dir, sizeof dir, "%s/%s", tu_srcdir(), rel);
     DIR *d = opendir(dir);
     ck_assert_msg(d != NULL, "%s is missing", dir);
     int n = 0;
@@ -55,9 +55,5 @@ int main(void)
     tcase_add_test(tc, test_seed_corpus);
     tcase_add_test(tc, test_fuzz_regressions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

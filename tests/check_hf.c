@@ -10,6 +10,7 @@
 
 #include "smartty/hf.h"
 #include "smartty/safetensors.h"
+#define TU_SPLIT /* tests/check_hf_shared runs the tests that need the shared data */
 #include "testutil.h"
 
 static char tmpdir[256];
@@ -25,9 +26,7 @@ static void capture(void *ud, sm_log_level level, const char *msg)
 
 static void setup(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_hf.XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_mkdtemp(tmpdir, sizeof tmpdir, "check_hf");
     logbuf[0] = '\0';
     sm_log_set(capture, NULL);
 }
@@ -35,9 +34,7 @@ static void setup(void)
 static void teardown(void)
 {
     sm_log_set(NULL, NULL);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tu_rmtree(tmpdir), 0);
 }
 
 static const char *sub(const char *name)
@@ -532,19 +529,23 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("hf");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_shared_mlm_models);
-    tcase_add_test(tc, test_fixtures_roundtrip);
-    tcase_add_test(tc, test_wild_names);
-    tcase_add_test(tc, test_half_checkpoints);
-    tcase_add_test(tc, test_fresh_heads_and_unused);
-    tcase_add_test(tc, test_refusals);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("shared");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_shared_mlm_models);
+        tcase_add_test(tc, test_fixtures_roundtrip);
+        suite_add_tcase(s, tc);
+    }
+    if (tu_want(TU_LOCAL)) {
+        TCase *tc = tcase_create("core");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_wild_names);
+        tcase_add_test(tc, test_half_checkpoints);
+        tcase_add_test(tc, test_fresh_heads_and_unused);
+        tcase_add_test(tc, test_refusals);
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

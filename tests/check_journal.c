@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "smartty/journal.h"
+#include "testutil.h"
 
 START_TEST(test_round_trip)
 {
@@ -162,9 +163,5 @@ static Suite *journal_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(journal_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(journal_suite());
 }

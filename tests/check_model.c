@@ -249,19 +249,17 @@ END_TEST
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
-    TCase *tc = tcase_create("hf-bert fixtures");
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_fixture_cls3);
-    tcase_add_test(tc, test_fixture_reg);
-    suite_add_tcase(s, tc);
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("hf-bert fixtures");
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_fixture_cls3);
+        tcase_add_test(tc, test_fixture_reg);
+        suite_add_tcase(s, tc);
+    }
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(model_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(model_suite());
 }

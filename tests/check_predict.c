@@ -13,16 +13,12 @@ static char tmpdir[256];
 
 static void setup(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_predict.XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_mkdtemp(tmpdir, sizeof tmpdir, "check_predict");
 }
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tu_rmtree(tmpdir), 0);
 }
 
 /* A CSV field: quoted, "" for a quote. U+0000 is left out: a C string cannot hold it, and BERT's
@@ -157,15 +153,13 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("predict");
-    TCase *tc = tcase_create("fixtures");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_predict_cls3);
-    tcase_add_test(tc, test_predict_reg);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("fixtures");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_predict_cls3);
+        tcase_add_test(tc, test_predict_reg);
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

@@ -9,22 +9,19 @@
 #include <unistd.h>
 
 #include "smartty/safetensors.h"
+#define TU_SPLIT /* tests/check_safetensors_shared runs the tests that need the shared data */
 #include "testutil.h"
 
 static char tmpdir[256];
 
 static void setup(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/check_st.XXXXXX", t && *t ? t : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_mkdtemp(tmpdir, sizeof tmpdir, "check_st");
 }
 
 static void teardown(void)
 {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tu_rmtree(tmpdir), 0);
 }
 
 static const char *tpath(const char *name)
@@ -436,22 +433,26 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("safetensors");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_hostile_lengths);
-    tcase_add_test(tc, test_hostile_json);
-    tcase_add_test(tc, test_hostile_entries);
-    tcase_add_test(tc, test_hostile_offsets);
-    tcase_add_test(tc, test_valid_small);
-    tcase_add_test(tc, test_half_conversions);
-    tcase_add_test(tc, test_bf16_conversions);
-    tcase_add_test(tc, test_write_roundtrip);
-    tcase_add_test(tc, test_rewrite_transformers_file);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_LOCAL)) {
+        TCase *tc = tcase_create("core");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_hostile_lengths);
+        tcase_add_test(tc, test_hostile_json);
+        tcase_add_test(tc, test_hostile_entries);
+        tcase_add_test(tc, test_hostile_offsets);
+        tcase_add_test(tc, test_valid_small);
+        tcase_add_test(tc, test_half_conversions);
+        tcase_add_test(tc, test_bf16_conversions);
+        tcase_add_test(tc, test_write_roundtrip);
+        suite_add_tcase(s, tc);
+    }
+    if (tu_want(TU_SHARED)) {
+        TCase *tc = tcase_create("shared");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 60);
+        tcase_add_test(tc, test_rewrite_transformers_file);
+        suite_add_tcase(s, tc);
+    }
+    return tu_run(s);
 }

@@ -208,24 +208,16 @@ END_TEST
 
 int main(void)
 {
-    char buf[1024];
-    const char *m = tu_shared(buf, sizeof buf, "models/bert-tiny-mlm");
-    if (!m)
-        return 77;
-    snprintf(model_dir, sizeof model_dir, "%s", m);
-    const char *t = tu_shared(buf, sizeof buf, "datasets/sst2/train.tsv");
-    if (!t)
-        return 77;
-    snprintf(train_path, sizeof train_path, "%s", t);
     Suite *su = suite_create("session_bert");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_break_rewind_replay);
-    tcase_add_test(tc, test_threaded_replay);
-    suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_SHARED)) {
+        const char *root = tu_shared_root();
+        snprintf(model_dir, sizeof model_dir, "%s/models/bert-tiny-mlm", root);
+        snprintf(train_path, sizeof train_path, "%s/datasets/sst2/train.tsv", root);
+        TCase *tc = tcase_create("core");
+        tcase_set_timeout(tc, 300);
+        tcase_add_test(tc, test_break_rewind_replay);
+        tcase_add_test(tc, test_threaded_replay);
+        suite_add_tcase(su, tc);
+    }
+    return tu_run(su);
 }

@@ -12,6 +12,7 @@
 #include "smartty/model.h"
 #include "smartty/safetensors.h"
 #include "smartty/smart.h"
+#define TU_SPLIT /* tests/check_smart_shared runs the tests that need the shared data */
 #include "testutil.h"
 
 /* ---- ell_s --------------------------------------------------------------------------------------- */
@@ -1024,6 +1025,12 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_eval_batch);
     tcase_add_test(tc, test_evaluate_dataset);
+    suite_add_tcase(s, tc);
+}
+
+static void add_shared_tests(Suite *s)
+{
+    TCase *tc = tcase_create("reference");
     tcase_add_test(tc, test_reference_smart);
     suite_add_tcase(s, tc);
 }
@@ -1044,11 +1051,11 @@ static void add_math_tests(Suite *s)
 int main(void)
 {
     Suite *s = suite_create("smart");
-    add_math_tests(s);
-    add_step_tests(s);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    if (tu_want(TU_LOCAL)) {
+        add_math_tests(s);
+        add_step_tests(s);
+    }
+    if (tu_want(TU_SHARED))
+        add_shared_tests(s);
+    return tu_run(s);
 }

@@ -11,6 +11,7 @@
 #include <zlib.h>
 
 #include "smartty/tokenizer.h"
+#define TU_SPLIT /* tests/check_tokenizer_shared runs the tests that need the shared data */
 #include "testutil.h"
 
 /* ---- a small vocabulary for the rules ---- */
@@ -620,31 +621,31 @@ END_TEST
 static Suite *tokenizer_suite(void)
 {
     Suite *s = suite_create("tokenizer");
-    TCase *rules = tcase_create("rules");
-    tcase_add_test(rules, test_accents);
-    tcase_add_test(rules, test_cjk);
-    tcase_add_test(rules, test_control_and_whitespace);
-    tcase_add_test(rules, test_punctuation);
-    tcase_add_test(rules, test_wordpiece);
-    tcase_add_test(rules, test_long_words);
-    tcase_add_test(rules, test_empty_and_specials);
-    tcase_add_test(rules, test_truncation);
-    tcase_add_test(rules, test_invalid_utf8);
-    tcase_add_test(rules, test_vocab_files);
-    suite_add_tcase(s, rules);
-    TCase *ref = tcase_create("reference");
-    tcase_set_timeout(ref, 120);
-    tcase_add_test(ref, test_glue_fixtures);
-    tcase_add_test(ref, test_hf_reference);
-    suite_add_tcase(s, ref);
+    if (tu_want(TU_LOCAL)) {
+        TCase *rules = tcase_create("rules");
+        tcase_add_test(rules, test_accents);
+        tcase_add_test(rules, test_cjk);
+        tcase_add_test(rules, test_control_and_whitespace);
+        tcase_add_test(rules, test_punctuation);
+        tcase_add_test(rules, test_wordpiece);
+        tcase_add_test(rules, test_long_words);
+        tcase_add_test(rules, test_empty_and_specials);
+        tcase_add_test(rules, test_truncation);
+        tcase_add_test(rules, test_invalid_utf8);
+        tcase_add_test(rules, test_vocab_files);
+        suite_add_tcase(s, rules);
+    }
+    if (tu_want(TU_SHARED)) {
+        TCase *ref = tcase_create("reference");
+        tcase_set_timeout(ref, 120);
+        tcase_add_test(ref, test_glue_fixtures);
+        tcase_add_test(ref, test_hf_reference);
+        suite_add_tcase(s, ref);
+    }
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(tokenizer_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(tokenizer_suite());
 }

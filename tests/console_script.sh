@@ -2,11 +2,8 @@
 # console_script.sh: the console without a terminal: -c, -x, commands from standard input, exit
 # statuses (0 success, 1 a failed command, 2 usage), on_error, error positions, quit in scripts,
 # and SIGTERM while idle. Needs no model or data.
-set -u
-bin=${SMARTTY_BIN:-./smartty}
-[ -x "$bin" ] || { echo "SKIP: $bin is not built"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_bin
 export XDG_STATE_HOME="$tmp/state"
 fails=0
 check() { # check NAME WANT_STATUS GOT_STATUS

@@ -5,25 +5,15 @@
 # saved at the breakpoint equal those before it); rewind restores weights and optimizer state
 # bit for bit; replay of a saved journal reproduces the final weights bit for bit; SIGHUP during
 # training leaves a loadable checkpoint. Plain output has timestamped progress lines, not one per step.
-set -u
-bin=${SMARTTY_BIN:-./smartty}
-shared=${SMARTTY_SHARED:-../shared}
+. "$(dirname "$0")/lib.sh"
+need_bin
+need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 model=$shared/models/bert-tiny-mlm
 data=$shared/datasets/sst2/train.tsv
-[ -x "$bin" ] || { echo "SKIP: $bin is not built"; exit 77; }
-[ -d "$model" ] && [ -f "$data" ] || { echo "SKIP: $model or $data is absent (set SMARTTY_SHARED)"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 export XDG_STATE_HOME="$tmp/state" OPENBLAS_NUM_THREADS=1
 if "$bin" -c "load model $model" 2>&1 | grep -q "needs the training session"; then
     echo "SKIP: this build has no training session yet"; exit 77
 fi
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-ok() { echo "ok: $*"; }
-same() { # same NAME FILE1 FILE2
-    if cmp -s "$2" "$3"; then ok "$1"; else fail "$1: $2 and $3 differ"; fi
-}
 setup="load model $model; load train $data limit=64 max-len=32; set batch_size 8; set max_len 32; set seed 7"
 run() { # run NAME COMMANDS: the console's output in $tmp/NAME.out, its status returned
     "$bin" -c "$setup; $2" >"$tmp/$1.out" 2>&1

@@ -2,13 +2,11 @@
 # console_tty.sh: the interactive console with its plain readline prompt (--plain) in a real
 # terminal (tmux): tab completion of commands, keywords and hyperparameter names, Ctrl-C at the
 # prompt clears the line without leaving, history kept across sessions, quit. Skips without tmux.
-set -u
-bin=${SMARTTY_BIN:-./smartty}
-[ -x "$bin" ] || { echo "SKIP: $bin is not built"; exit 77; }
-command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed"; exit 77; }
-tmp=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+need_bin
+need_cmd tmux
 sock="smartty-console-test-$$"
-trap 'tmux -L "$sock" kill-server 2>/dev/null; rm -rf "$tmp"' EXIT
+on_exit='tmux -L "$sock" kill-server 2>/dev/null'
 fails=0
 fail() { echo "FAIL: $*"; tmux -L "$sock" capture-pane -p 2>/dev/null | sed 's/^/  | /'; fails=$((fails + 1)); }
 start() {

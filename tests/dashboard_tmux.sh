@@ -7,10 +7,10 @@
 # It drives `smartty demo` (a small model training on the generated data) when this build can
 # train, else `smartty demo --synthetic` (the dashboard over a synthetic signal) and says so; set
 # SMARTTY_DEMO_ARGS to choose. Exit 77 (skip) without tmux.
-set -u
-command -v tmux >/dev/null 2>&1 || { echo "SKIP: tmux is not installed"; exit 77; }
-BIN=${SMARTTY_BIN:-$(pwd)/smartty}
-[ -x "$BIN" ] || { echo "FAIL: $BIN is not built"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+need_cmd tmux
+need_bin
+BIN=$bin
 if [ -z "${SMARTTY_DEMO_ARGS+set}" ]; then
     if "$BIN" demo --steps 2 </dev/null >/dev/null 2>&1; then
         SMARTTY_DEMO_ARGS=""
@@ -20,12 +20,9 @@ if [ -z "${SMARTTY_DEMO_ARGS+set}" ]; then
     fi
 fi
 DEMO_ARGS=$SMARTTY_DEMO_ARGS
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-tmux.XXXXXX")
 sock="smartty-test-$$"
 T="tmux -L $sock -f /dev/null"
-fails=0
-cleanup() { $T kill-server >/dev/null 2>&1; rm -rf "$tmp"; }
-trap cleanup EXIT INT TERM
+on_exit='$T kill-server >/dev/null 2>&1'
 
 # a --rate the synthetic signal cannot use (its steps due are elapsed seconds x rate, as an integer)
 for r in 0 nan inf 1e308 40x; do

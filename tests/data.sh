@@ -1,10 +1,8 @@
 #!/bin/sh
 # data.sh: `smartty data` end to end: a good file's report (and with --vocab its token lengths), bad
 # data as file:line:column on stderr with exit 1, --skip-bad, and usage errors with exit 2.
-set -u
-bin=${SMARTTY_BIN:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-data.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_bin
 fail() { echo "FAIL: $*" >&2; exit 1; }
 has() { case "$1" in *"$2"*) ;; *) fail "$3: '$2' not in: $1" ;; esac; }
 

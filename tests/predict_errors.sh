@@ -1,11 +1,9 @@
 #!/bin/sh
 # predict_errors.sh: `smartty predict` on broken checkpoint folders and bad arguments exits non-zero
 # with a precise message on standard error (and prints nothing on standard output). The folders are
-# written here; the shape case copies a shared fixture folder into the temporary directory.
-set -u
-bin=${SMARTTY_BIN:?SMARTTY_BIN is not set}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/predict_errors.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+# written here; the shape cases (tests/predict_errors_shared.sh) copy a shared fixture folder.
+. "$(dirname "$0")/lib.sh"
+need_bin
 fails=0
 n=0
 
@@ -45,6 +43,29 @@ cfg='{"hidden_size": 4, "num_hidden_layers": 1, "num_attention_heads": 2, "inter
 mkf() { mkdir -p "$tmp/$1" && printf '%s\n' "$cfg" >"$tmp/$1/config.json"; }
 printf 'text\nhello world\n' >"$tmp/data.tsv"
 d="--data $tmp/data.tsv"
+
+# tests/predict_errors_shared.sh runs this part: a shape that disagrees with config.json, and a bad
+# data file, on a real checkpoint (skipped, exit 77, without the shared fixtures)
+if [ "${SMARTTY_TEST_PART:-}" = shared ]; then
+need_shared fixtures/hf-bert/bert-tiny-random-cls3
+fix=$shared/fixtures/hf-bert/bert-tiny-random-cls3
+mkdir -p "$tmp/shape" && cp "$fix/model.safetensors" "$fix/vocab.txt" "$fix/tokenizer_config.json" "$tmp/shape/"
+sed 's/"intermediate_size": 64/"intermediate_size": 128/' "$fix/config.json" >"$tmp/shape/config.json"
+expect 1 "tensor 'bert.encoder.layer.0.intermediate.dense.weight' has shape [64, 32]" "needs [128, 32]" \
+    "use the config.json saved with these weights" -- --model "$tmp/shape" $d
+expect 1 "$tmp/absent.tsv" -- --model "$fix" --data "$tmp/absent.tsv"
+# a vocab.txt with more tokens than the weights' vocab_size: a text using the extra one
+mkdir -p "$tmp/vocab" && cp "$fix/model.safetensors" "$fix/config.json" "$fix/tokenizer_config.json" "$tmp/vocab/"
+{ cat "$fix/vocab.txt"; echo zzqqzz; } >"$tmp/vocab/vocab.txt"
+printf 'text\nzzqqzz\n' >"$tmp/extra.tsv"
+expect 1 "is outside the vocabulary" "use the vocab.txt (or tokenizer.json) saved with these weights" \
+    -- --model "$tmp/vocab" --data "$tmp/extra.tsv"
+printf 'text\n"unclosed\n' >"$tmp/bad.csv"
+expect 1 "bad.csv:2" -- --model "$fix" --data "$tmp/bad.csv"
+echo "$n cases, $fails failed"
+[ $fails = 0 ]
+exit $?
+fi
 
 # arguments
 expect 2 "--model DIR is required" -- $d
@@ -94,26 +115,6 @@ mkf missing; st "$tmp/missing/model.safetensors" '{"w":{"dtype":"F32","shape":[1
 expect 1 "tensor 'bert.embeddings.word_embeddings.weight' is missing" -- --model "$tmp/missing" $d
 mkf negdim; st "$tmp/negdim/model.safetensors" '{"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}' 4
 expect 1 "tensor 'w': shape[0] is not a non-negative integer" -- --model "$tmp/negdim" $d
-
-# a shape that disagrees with config.json, and a bad data file, on a real checkpoint
-fix="${SMARTTY_SHARED:-}/fixtures/hf-bert/bert-tiny-random-cls3"
-if [ -n "${SMARTTY_SHARED:-}" ] && [ -d "$fix" ]; then
-    mkdir -p "$tmp/shape" && cp "$fix/model.safetensors" "$fix/vocab.txt" "$fix/tokenizer_config.json" "$tmp/shape/"
-    sed 's/"intermediate_size": 64/"intermediate_size": 128/' "$fix/config.json" >"$tmp/shape/config.json"
-    expect 1 "tensor 'bert.encoder.layer.0.intermediate.dense.weight' has shape [64, 32]" "needs [128, 32]" \
-        "use the config.json saved with these weights" -- --model "$tmp/shape" $d
-    expect 1 "$tmp/absent.tsv" -- --model "$fix" --data "$tmp/absent.tsv"
-    # a vocab.txt with more tokens than the weights' vocab_size: a text using the extra one
-    mkdir -p "$tmp/vocab" && cp "$fix/model.safetensors" "$fix/config.json" "$fix/tokenizer_config.json" "$tmp/vocab/"
-    { cat "$fix/vocab.txt"; echo zzqqzz; } >"$tmp/vocab/vocab.txt"
-    printf 'text\nzzqqzz\n' >"$tmp/extra.tsv"
-    expect 1 "is outside the vocabulary" "use the vocab.txt (or tokenizer.json) saved with these weights" \
-        -- --model "$tmp/vocab" --data "$tmp/extra.tsv"
-    printf 'text\n"unclosed\n' >"$tmp/bad.csv"
-    expect 1 "bad.csv:2" -- --model "$fix" --data "$tmp/bad.csv"
-else
-    echo "SKIP: the shared fixtures are absent (set SMARTTY_SHARED): shape and data cases not run"
-fi
 
 echo "$n cases, $fails failed"
 [ $fails = 0 ]

@@ -1,10 +1,8 @@
 #!/bin/sh
 # tokenize.sh: `smartty tokenize` end to end: ids and tokens of single texts and pairs, --max-len,
 # --cased, a model folder, and the errors (usage, missing vocabulary, invalid UTF-8).
-set -u
-bin=${SMARTTY_BIN:?}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-tokenize.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/lib.sh"
+need_bin
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\nworld\n##s\n,\n!\nHello\n' > "$tmp/vocab.txt"
@@ -34,15 +32,6 @@ mkdir "$tmp/model" && cp "$tmp/vocab.txt" "$tmp/model/" &&
 out=$(printf 'Hello\n' | "$bin" tokenize --vocab "$tmp/model" --tokens) || fail "model folder"
 [ "$out" = "[CLS] Hello [SEP]" ] || fail "model folder: got '$out'"
 
-# the reference checkpoint's own vocabulary and Hugging Face's ids (reference.json, first text)
-ref=${SMARTTY_SHARED:-}/fixtures/hf-bert/bert-tiny-random-cls3
-if [ -d "$ref" ]; then
-    out=$(printf 'The quick brown fox jumps over the lazy dog.\n' | "$bin" tokenize --vocab "$ref") || fail "hf-bert"
-    [ "$out" = "2 100 51 76 105 82 36 127 575 573 79 44 341 976 49 175 100 46 65 84 75 189 80 14 3" ] \
-        || fail "hf-bert: got '$out'"
-else
-    echo "SKIP (part): $ref is absent" >&2
-fi
 
 # errors
 "$bin" tokenize < /dev/null 2> "$tmp/err"; [ $? -eq 2 ] || fail "no --vocab should exit 2"

@@ -3,16 +3,11 @@
 # refused before anything loads (exit 2, with the allowed range), progress lines are plain (no \r),
 # one per log interval and per evaluation, the CSV has a row per step with record.h's field names,
 # the summary names the checkpoint, and the checkpoint is a Hugging Face folder with the state beside.
-set -u
-bin=${SMARTTY_BIN:?}
-shared=${SMARTTY_SHARED:-}
+. "$(dirname "$0")/lib.sh"
+need_bin
+need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 model=$shared/models/bert-tiny-mlm
 data=$shared/datasets/sst2
-if [ ! -d "$model" ] || [ ! -f "$data/train.tsv" ]; then
-    echo "SKIP: $model or $data is absent (set SMARTTY_SHARED)"; exit 77
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-train.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # refused before loading: an unknown name, a value out of range, a bad enum, a bad preset, usage

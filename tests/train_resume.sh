@@ -2,16 +2,11 @@
 # train_resume.sh: training N steps, saving, resuming in a new process and training N more gives
 # weights, Adam moments and teacher bit-identical to 2N uninterrupted steps (one thread); and a
 # checkpoint survives runs killed with SIGKILL while they train and save over it; SIGTERM saves.
-set -u
-bin=${SMARTTY_BIN:?}
-shared=${SMARTTY_SHARED:-}
+. "$(dirname "$0")/lib.sh"
+need_bin
+need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 model=$shared/models/bert-tiny-mlm
 data=$shared/datasets/sst2
-if [ ! -d "$model" ] || [ ! -f "$data/train.tsv" ]; then
-    echo "SKIP: $model or $data is absent (set SMARTTY_SHARED)"; exit 77
-fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-resume.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 OPENBLAS_NUM_THREADS=1; export OPENBLAS_NUM_THREADS
 
@@ -88,7 +83,7 @@ done
 "$bin" train --model "$model" --train "$data/train.tsv" --limit 40 --set batch_size=8 --set max_len=32 \
     --set max_steps=100000 --set log_every=1 --save "$tmp/term" >"$tmp/out" 2>"$tmp/err" &
 pid=$!
-trap 'kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+on_exit='kill -9 $pid 2>/dev/null'
 i=0
 while ! grep -q '^step 2/' "$tmp/out" 2>/dev/null; do
     i=$((i + 1)); [ $i -lt 600 ] || { kill -9 $pid; fail "no progress: $(cat "$tmp/err")"; }

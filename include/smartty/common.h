@@ -45,7 +45,7 @@ typedef struct sm_error {
 
 /* Fill *e (which may be NULL) and return st, so that `return sm_err(e, SM_ERR_IO, ...)` reads well. */
 sm_status sm_err(sm_error *e, sm_status st, const char *fmt, ...) SM_PRINTF(3, 4);
-sm_status sm_verr(sm_error *e, sm_status st, const char *fmt, va_list ap);
+sm_status sm_verr(sm_error *e, sm_status st, const char *fmt, va_list ap) SM_PRINTF(3, 0);
 /* Prefix an existing message with more context: "context: old message". */
 sm_status sm_err_prefix(sm_error *e, const char *fmt, ...) SM_PRINTF(2, 3);
 void sm_error_clear(sm_error *e);

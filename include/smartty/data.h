@@ -10,6 +10,7 @@
 
 #include "smartty/batch.h"
 #include "smartty/common.h"
+#include "smartty/str.h"
 #include "smartty/tokenizer.h"
 
 #ifdef __cplusplus
@@ -18,7 +19,7 @@ extern "C" {
 
 #define SM_DATA_MAX_FIELD (1u << 20) /* a field longer than this (bytes) is a bad row */
 #define SM_DATA_MAX_BAD 5            /* bad rows whose message the report keeps */
-#define SM_DATA_COL_MAX 128          /* longest column spec (number or header name) */
+#define SM_DATA_COL_MAX 1024         /* longest column spec (number or header name); longer is refused */
 #define SM_DATA_REPORT_LABELS 60     /* classes listed by sm_data_report_format */
 
 typedef enum sm_quote {
@@ -77,7 +78,7 @@ const char *sm_quote_name(sm_quote q); /* "none", "csv", "auto" */
 
 /* What loading found, for the caller to show (sm_data_report_format) or inspect. */
 typedef struct sm_data_report {
-    char path[512];
+    char *path;           /* the name the data was loaded under, whole (the dataset owns the texts here) */
     size_t rows;          /* rows in the dataset (after --limit and --sample) */
     size_t rows_read;     /* good rows read (before --sample) */
     size_t skipped;       /* bad rows skipped with --skip-bad */
@@ -89,11 +90,11 @@ typedef struct sm_data_report {
     sm_quote quote;       /* quoting used: SM_QUOTE_NONE or SM_QUOTE_CSV */
     int quote_by_ext;     /* quote came from the file's extension, not --quote */
     int text_col, pair_col, label_col;     /* 1-based, 0 when absent */
-    char text_name[64], pair_name[64], label_name[64]; /* header names, "" without a header */
+    char *text_name, *pair_name, *label_name; /* header names, whole; "" without a header */
     int limited;          /* --limit stopped reading */
     int sampled;          /* --sample subsampled */
     int n_bad;            /* messages kept in bad[] */
-    char bad[SM_DATA_MAX_BAD][320];        /* the first bad rows' messages (file:line:col: ...) */
+    char *bad[SM_DATA_MAX_BAD];            /* the first bad rows' messages (file:line:col: ...), whole */
     double target_min, target_max, target_mean; /* regression targets */
     /* filled by sm_dataset_tokenize: lengths before truncation, nearest-rank percentiles */
     int tokenized;
@@ -140,7 +141,9 @@ int sm_dataset_tokenized(const sm_dataset *ds);
 /* Row i's tokens: returns the length and points *ids and *types (either may be NULL) at them. */
 int32_t sm_dataset_tokens(const sm_dataset *ds, size_t i, const int32_t **ids, const int32_t **types);
 
-/* The report as text, one fact per line; returns the length it needed (like snprintf). */
+/* The report as text, one fact per line, appended to out (never cut short). */
+sm_status sm_data_report_append(const sm_dataset *ds, sm_str *out, sm_error *e);
+/* The same into buf; returns the length it needed (like snprintf), 0 when out of memory. */
 size_t sm_data_report_format(const sm_dataset *ds, char *buf, size_t cap);
 
 /* ---- batches ---- */

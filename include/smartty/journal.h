@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
+#include "smartty/str.h"
 
 typedef struct sm_journal_event {
     int64_t step;   /* completed steps when the event took effect */
@@ -55,7 +56,10 @@ sm_status sm_journal_load(sm_journal *j, const char *path, sm_error *e);
 /* Written atomically (a temporary file beside it, fsync, rename). */
 sm_status sm_journal_save(const sm_journal *j, const char *path, sm_error *e);
 
-/* One line for people: "step 120: set lambda_s 3" (args with spaces are double-quoted). */
-void sm_journal_event_format(const sm_journal_event *ev, char *buf, size_t cap);
+/* One line for people: "step 120: set lambda_s 3" (args with spaces are double-quoted), appended
+ * whole to out. */
+sm_status sm_journal_event_append(const sm_journal_event *ev, sm_str *out, sm_error *e);
+/* The same into buf (cut to cap); returns the length it needed, like snprintf (0 when out of memory). */
+size_t sm_journal_event_format(const sm_journal_event *ev, char *buf, size_t cap);
 
 #endif

@@ -97,6 +97,12 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
                         "written by `smartty gen-demo --out DIR`)\n");
         return 1;
     }
+    /* the folder fits whole in the load lines below, or is refused: a cut one is another folder */
+    if (strlen(data) >= 4000) {
+        fprintf(stderr, "smartty demo: the demo data folder (SMARTTY_DEMO_DATA) is longer than 3999 bytes: "
+                "give a shorter folder\n");
+        return 1;
+    }
     char l_model[4400], l_train[4200], l_dev[4200], l_steps[64];
     snprintf(l_model, sizeof l_model, "new model layers=2 hidden=64 heads=2 intermediate=256 max_position=64 "
              "num_labels=2 seed=%u vocab=%s/vocab.txt", DEMO_SEED, data);

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "smartty/str.h"
+
 #define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const char *const subjects[] = {
@@ -57,42 +59,6 @@ void demo_default_sizes(demo_sizes *s)
     s->sentiment_dev = 400;
     s->pairs_train = 2000;
     s->pairs_dev = 400;
-}
-
-/* ---- a growing text buffer ---- */
-typedef struct sbuf {
-    char *p;
-    size_t len, cap;
-    int failed;
-} sbuf;
-
-static void sb_add(sbuf *b, const char *fmt, ...) SM_PRINTF(2, 3);
-static void sb_add(sbuf *b, const char *fmt, ...)
-{
-    if (b->failed)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = 1;
-            return;
-        }
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t nc = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-        char *q = realloc(b->p, nc);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = nc;
-    }
 }
 
 /* ---- a set of 64-bit hashes, to keep sentences unique across splits ---- */
@@ -332,7 +298,7 @@ static int wl_add_phrase(wordlist *l, const char *phrase)
 
 static int cmp_word(const void *a, const void *b) { return strcmp(a, b); }
 
-static sm_status vocab_text(sbuf *out, sm_error *e)
+static sm_status vocab_text(sm_str *out, sm_error *e)
 {
     wordlist l = {0};
     int bad = 0;
@@ -361,23 +327,23 @@ static sm_status vocab_text(sbuf *out, sm_error *e)
     }
     /* whole words, then pieces, each sorted; punctuation, letters and ## letters as a fallback */
     qsort(l.w, (size_t)l.n, sizeof l.w[0], cmp_word);
-    sb_add(out, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
+    sm_str_appendf(out, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
     const char *punct = "!\"'(),-.:;?";
     for (const char *p = punct; *p; p++)
-        sb_add(out, "%c\n", *p);
+        sm_str_appendf(out, "%c\n", *p);
     for (char ch = '0'; ch <= '9'; ch++)
-        sb_add(out, "%c\n", ch);
+        sm_str_appendf(out, "%c\n", ch);
     for (char ch = 'a'; ch <= 'z'; ch++)
-        sb_add(out, "%c\n", ch);
+        sm_str_appendf(out, "%c\n", ch);
     for (int i = 0; i < l.n; i++)
         if (strncmp(l.w[i], "##", 2) && (strlen(l.w[i]) > 1 || !strchr(punct, l.w[i][0])) &&
             !(strlen(l.w[i]) == 1 && l.w[i][0] >= 'a' && l.w[i][0] <= 'z'))
-            sb_add(out, "%s\n", l.w[i]);
+            sm_str_appendf(out, "%s\n", l.w[i]);
     for (int i = 0; i < l.n; i++)
         if (!strncmp(l.w[i], "##", 2))
-            sb_add(out, "%s\n", l.w[i]);
+            sm_str_appendf(out, "%s\n", l.w[i]);
     for (char ch = 'a'; ch <= 'z'; ch++)
-        sb_add(out, "##%c\n", ch);
+        sm_str_appendf(out, "##%c\n", ch);
     free(l.w);
     return out->failed ? sm_err(e, SM_ERR_NOMEM, "gen-demo: out of memory") : SM_OK;
 }
@@ -391,7 +357,7 @@ static sm_status make_dir(const char *path, sm_error *e)
     return SM_OK;
 }
 
-static sm_status write_buf(const char *dir, const char *name, sbuf *b, sm_error *e)
+static sm_status write_buf(const char *dir, const char *name, sm_str *b, sm_error *e)
 {
     char path[4096];
     if (!sm_path_join(path, sizeof path, dir, name))
@@ -402,9 +368,9 @@ static sm_status write_buf(const char *dir, const char *name, sbuf *b, sm_error 
 }
 
 /* One split: n rows with random labels, none already in seen. */
-static sm_status gen_split(sm_rng *r, int task, int n, hset *seen, sbuf *out, sm_error *e)
+static sm_status gen_split(sm_rng *r, int task, int n, hset *seen, sm_str *out, sm_error *e)
 {
-    sb_add(out, task == 0 ? "sentence\tlabel\n" : "sentence1\tsentence2\tlabel\n");
+    sm_str_appendf(out, task == 0 ? "sentence\tlabel\n" : "sentence1\tsentence2\tlabel\n");
     char a[512], b[512], key[1100];
     for (int i = 0; i < n; i++) {
         int label = (int)sm_rng_below(r, 2);
@@ -425,9 +391,9 @@ static sm_status gen_split(sm_rng *r, int task, int n, hset *seen, sbuf *out, sm
                 break;
         }
         if (task == 0)
-            sb_add(out, "%s\t%d\n", a, label);
+            sm_str_appendf(out, "%s\t%d\n", a, label);
         else
-            sb_add(out, "%s\t%s\t%d\n", a, b, label);
+            sm_str_appendf(out, "%s\t%s\t%d\n", a, b, label);
     }
     return SM_OK;
 }
@@ -452,7 +418,7 @@ sm_status demo_generate(const char *dir, uint64_t seed, const demo_sizes *sizes,
         hset seen = {0};
         int nt = task == 0 ? sizes->sentiment_train : sizes->pairs_train;
         int nd = task == 0 ? sizes->sentiment_dev : sizes->pairs_dev;
-        sbuf tr = {0}, dv = {0};
+        sm_str tr = SM_STR_INIT, dv = SM_STR_INIT;
         sm_rng_derive(&r, &base, 2u * (uint64_t)task + 1u);
         st = gen_split(&r, task, nt, &seen, &tr, e);
         sm_rng_derive(&r, &base, 2u * (uint64_t)task + 2u);
@@ -467,7 +433,7 @@ sm_status demo_generate(const char *dir, uint64_t seed, const demo_sizes *sizes,
         free(seen.v);
     }
     if (!st) {
-        sbuf v = {0};
+        sm_str v = SM_STR_INIT;
         st = vocab_text(&v, e);
         if (!st)
             st = write_buf(dir, "vocab.txt", &v, e);

@@ -622,9 +622,10 @@ static sm_status be_show(void *ud, const char *what, con_ctx *c, sm_error *e)
         if (!j.n)
             con_print(c, "the journal is empty");
         for (size_t i = 0; i < j.n; i++) {
-            char line[1024];
-            sm_journal_event_format(&j.ev[i], line, sizeof line);
-            con_print(c, "%s", line);
+            sm_str line = SM_STR_INIT; /* whole: a load's options can be long */
+            sm_journal_event_append(&j.ev[i], &line, NULL);
+            con_print(c, "%s", line.failed ? "(out of memory)" : sm_str_cstr(&line));
+            sm_str_free(&line);
         }
         sm_journal_free(&j);
         return SM_OK;

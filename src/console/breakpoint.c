@@ -298,6 +298,13 @@ void con_breaks_destroy(con_breaks *b) { pthread_mutex_destroy(&b->lock); }
 int con_breaks_add(con_breaks *b, const char *text, char *err, size_t cap, int *err_col)
 {
     con_bp_expr x;
+    if (strlen(text) >= sizeof b->bp[0].text) { /* kept as typed for `show breaks`: refused, not cut */
+        snprintf(err, cap, "the condition is %zu bytes long: at most %zu are kept", strlen(text),
+                 sizeof b->bp[0].text - 1);
+        if (err_col)
+            *err_col = (int)sizeof b->bp[0].text - 1;
+        return -1;
+    }
     if (con_bp_parse(text, &x, err, cap, err_col))
         return -1;
     pthread_mutex_lock(&b->lock);

@@ -731,8 +731,14 @@ static int cmd_theme(con_ctx *c, int argc, char **argv)
 
 static int cmd_echo(con_ctx *c, int argc, char **argv)
 {
-    char buf[4096];
-    con_print(c, "%s", con_join(buf, sizeof buf, argc, argv));
+    size_t cap = 1; /* the words whole (a 4 KiB buffer cut them) */
+    for (int i = 0; i < argc; i++)
+        cap += strlen(argv[i]) + 1;
+    char *buf = malloc(cap);
+    if (!buf)
+        return con_error(c, "echo: out of memory");
+    con_print(c, "%s", con_join(buf, cap, argc, argv));
+    free(buf);
     return 0;
 }
 
@@ -752,62 +758,208 @@ static int cmd_quit(con_ctx *c, int argc, char **argv)
 }
 
 static const con_cmd commands[] = {
-    {"help", "?", "[CMD]", "show the commands, or one command's usage and help", cmd_help},
-    {"load", "", "model|train|dev PATH [OPTIONS...]",
-     "load a model (Hugging Face folder or smartty checkpoint) or a data file\n"
-     "  load model PATH            a folder with config.json, vocab.txt and weights; a smartty checkpoint\n"
-     "                             gives its weights, labels and tokenizer to a fresh run (`resume DIR` continues it)\n"
-     "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)", cmd_load},
-    {"new", "", "model [OPTIONS...]",
-     "make a classifier with random weights from a shape and a vocabulary\n"
-     "  options: vocab=FILE (required) layers=N hidden=N heads=N intermediate=N num_labels=N labels=A,B,...\n"
-     "  max_position=N seed=N (defaults 2 layers, hidden 128, 2 heads, intermediate 4*hidden, labels 0 and 1,\n"
-     "  512 positions, seed 42);\n"
-     "  it is written to $XDG_STATE_HOME/smartty/new-model-PID-N so that a journal can replay it", cmd_new},
-    {"set", "", "PARAM VALUE",
-     "set a hyperparameter (checked against its range) or a console setting\n"
-     "  during a run the change takes effect at the next step boundary, and the reply says which step", cmd_set},
-    {"get", "", "[PARAM]", "show a hyperparameter or setting (all of them without PARAM)", cmd_get},
-    {"show", "", "params|model|data|journal|breaks|settings|status|fields",
-     "show the hyperparameters, the model, the data, the journal, the breakpoints, the settings,\n"
-     "  the run's status, or the record fields that breakpoints can test", cmd_show},
-    {"preset", "", "PRESET", "apply a preset of SMART hyperparameters (vanilla, paper, mtdnn, r3f)", cmd_preset},
-    {"train", "", "[N [steps|epochs]]",
-     "train for N steps or epochs (without N: the configured epochs)\n"
-     "  in scripts `train` returns when the run stops (set train_wait off to continue at once)", cmd_train},
-    {"wait", "", "[N]", "wait until the run stops, or until step N", cmd_wait},
-    {"pause", "", "", "pause training after the current step", cmd_pause},
-    {"resume", "continue c", "[WHAT...]",
-     "resume a paused run; at a breakpoint the pending update is applied (the default) or discarded\n"
-     "  resume apply|discard: what to do with the pending update at a breakpoint\n"
-     "  resume DIR [TRAIN_FILE]: continue checkpoint DIR: its model, complete state and the data it saved\n"
-     "  (TRAIN_FILE: where its training file is now, when it moved); `load model DIR` starts afresh from it", cmd_resume},
-    {"step", "s", "[N]",
-     "from a paused run, run exactly N optimizer steps (default 1) and show the last one's metrics\n"
-     "  at a breakpoint the pending update is applied and counts as the first step", cmd_step},
-    {"eval", "", "", "evaluate on the dev set now", cmd_eval},
-    {"stop", "", "", "end the run (the model keeps its weights; `train` starts a new run)", cmd_stop},
-    {"break", "b", "COND...",
-     "pause before a step's update when COND holds; COND is nan, or FIELD OP NUMBER joined with and/or/not\n"
-     "  OP is one of < <= > >= == !=; e.g. break loss > 2.5, break grad_norm > 10 or nan\n"
-     "  dev_ fields are checked when an evaluation completes; the others before each update", cmd_break},
-    {"delete", "", "[ID]", "delete breakpoint ID (`show breaks` numbers them); without ID (or with all), every one", cmd_delete},
-    {"snapshot", "", "NAME", "keep the complete training state in memory under NAME", cmd_snapshot},
-    {"rewind", "", "NAME", "return exactly to snapshot NAME (a pending breakpoint update is discarded)", cmd_rewind},
-    {"save", "", "DIR", "write a checkpoint (weights, optimizer, teacher, RNG, data position, journal) to DIR", cmd_save},
-    {"export", "", "metrics FILE.csv", "write the step and evaluation records to a CSV file", cmd_export},
-    {"replay", "", "FILE [force]",
-     "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
-     "  with unsaved training it refuses unless force is given (the training would be lost)", cmd_replay},
-    {"source", "", "FILE", "run the console commands in FILE", cmd_source},
-    {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
-    {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},
-    {"echo", "", "[TEXT...]", "print TEXT", cmd_echo},
-    {"quit", "exit q", "[force]",
-     "leave (asks first when training is unsaved, unless force or in a script, where it never saves)\n"
-     "  Ctrl-C pauses a run (at the prompt it clears the line; it never ends the console).\n"
-     "  SIGHUP or SIGTERM finish the current step, save unsaved training atomically to\n"
-     "  $XDG_STATE_HOME/smartty/autosave-PID (else ~/.local/state/smartty/autosave-PID), say where, and exit", cmd_quit},
+    {
+        .name = "help",
+        .aliases = "?",
+        .args = "[CMD]",
+        .help = "show the commands, or one command's usage and help",
+        .exec = cmd_help,
+    },
+    {
+        .name = "load",
+        .aliases = "",
+        .args = "model|train|dev PATH [OPTIONS...]",
+        .help = "load a model (Hugging Face folder or smartty checkpoint) or a data file\n"
+                "  load model PATH            a folder with config.json, vocab.txt and weights; a smartty checkpoint\n"
+                "                             gives its weights, labels and tokenizer to a fresh run (`resume DIR` continues it)\n"
+                "  load train|dev FILE [OPTIONS...]   a TSV or CSV file and its data options (below)",
+        .exec = cmd_load,
+    },
+    {
+        .name = "new",
+        .aliases = "",
+        .args = "model [OPTIONS...]",
+        .help = "make a classifier with random weights from a shape and a vocabulary\n"
+                "  options: vocab=FILE (required) layers=N hidden=N heads=N intermediate=N num_labels=N labels=A,B,...\n"
+                "  max_position=N seed=N (defaults 2 layers, hidden 128, 2 heads, intermediate 4*hidden, labels 0 and 1,\n"
+                "  512 positions, seed 42);\n"
+                "  it is written to $XDG_STATE_HOME/smartty/new-model-PID-N so that a journal can replay it",
+        .exec = cmd_new,
+    },
+    {
+        .name = "set",
+        .aliases = "",
+        .args = "PARAM VALUE",
+        .help = "set a hyperparameter (checked against its range) or a console setting\n"
+                "  during a run the change takes effect at the next step boundary, and the reply says which step",
+        .exec = cmd_set,
+    },
+    {
+        .name = "get",
+        .aliases = "",
+        .args = "[PARAM]",
+        .help = "show a hyperparameter or setting (all of them without PARAM)",
+        .exec = cmd_get,
+    },
+    {
+        .name = "show",
+        .aliases = "",
+        .args = "params|model|data|journal|breaks|settings|status|fields",
+        .help = "show the hyperparameters, the model, the data, the journal, the breakpoints, the settings,\n"
+                "  the run's status, or the record fields that breakpoints can test",
+        .exec = cmd_show,
+    },
+    {
+        .name = "preset",
+        .aliases = "",
+        .args = "PRESET",
+        .help = "apply a preset of SMART hyperparameters (vanilla, paper, mtdnn, r3f)",
+        .exec = cmd_preset,
+    },
+    {
+        .name = "train",
+        .aliases = "",
+        .args = "[N [steps|epochs]]",
+        .help = "train for N steps or epochs (without N: the configured epochs)\n"
+                "  in scripts `train` returns when the run stops (set train_wait off to continue at once)",
+        .exec = cmd_train,
+    },
+    {
+        .name = "wait",
+        .aliases = "",
+        .args = "[N]",
+        .help = "wait until the run stops, or until step N",
+        .exec = cmd_wait,
+    },
+    {
+        .name = "pause",
+        .aliases = "",
+        .args = "",
+        .help = "pause training after the current step",
+        .exec = cmd_pause,
+    },
+    {
+        .name = "resume",
+        .aliases = "continue c",
+        .args = "[WHAT...]",
+        .help = "resume a paused run; at a breakpoint the pending update is applied (the default) or discarded\n"
+                "  resume apply|discard: what to do with the pending update at a breakpoint\n"
+                "  resume DIR [TRAIN_FILE]: continue checkpoint DIR: its model, complete state and the data it saved\n"
+                "  (TRAIN_FILE: where its training file is now, when it moved); `load model DIR` starts afresh from it",
+        .exec = cmd_resume,
+    },
+    {
+        .name = "step",
+        .aliases = "s",
+        .args = "[N]",
+        .help = "from a paused run, run exactly N optimizer steps (default 1) and show the last one's metrics\n"
+                "  at a breakpoint the pending update is applied and counts as the first step",
+        .exec = cmd_step,
+    },
+    {
+        .name = "eval",
+        .aliases = "",
+        .args = "",
+        .help = "evaluate on the dev set now",
+        .exec = cmd_eval,
+    },
+    {
+        .name = "stop",
+        .aliases = "",
+        .args = "",
+        .help = "end the run (the model keeps its weights; `train` starts a new run)",
+        .exec = cmd_stop,
+    },
+    {
+        .name = "break",
+        .aliases = "b",
+        .args = "COND...",
+        .help = "pause before a step's update when COND holds; COND is nan, or FIELD OP NUMBER joined with and/or/not\n"
+                "  OP is one of < <= > >= == !=; e.g. break loss > 2.5, break grad_norm > 10 or nan\n"
+                "  dev_ fields are checked when an evaluation completes; the others before each update",
+        .exec = cmd_break,
+    },
+    {
+        .name = "delete",
+        .aliases = "",
+        .args = "[ID]",
+        .help = "delete breakpoint ID (`show breaks` numbers them); without ID (or with all), every one",
+        .exec = cmd_delete,
+    },
+    {
+        .name = "snapshot",
+        .aliases = "",
+        .args = "NAME",
+        .help = "keep the complete training state in memory under NAME",
+        .exec = cmd_snapshot,
+    },
+    {
+        .name = "rewind",
+        .aliases = "",
+        .args = "NAME",
+        .help = "return exactly to snapshot NAME (a pending breakpoint update is discarded)",
+        .exec = cmd_rewind,
+    },
+    {
+        .name = "save",
+        .aliases = "",
+        .args = "DIR",
+        .help = "write a checkpoint (weights, optimizer, teacher, RNG, data position, journal) to DIR",
+        .exec = cmd_save,
+    },
+    {
+        .name = "export",
+        .aliases = "",
+        .args = "metrics FILE.csv",
+        .help = "write the step and evaluation records to a CSV file",
+        .exec = cmd_export,
+    },
+    {
+        .name = "replay",
+        .aliases = "",
+        .args = "FILE [force]",
+        .help = "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
+                "  with unsaved training it refuses unless force is given (the training would be lost)",
+        .exec = cmd_replay,
+    },
+    {
+        .name = "source",
+        .aliases = "",
+        .args = "FILE",
+        .help = "run the console commands in FILE",
+        .exec = cmd_source,
+    },
+    {
+        .name = "predict",
+        .aliases = "",
+        .args = "TEXT...",
+        .help = "classify TEXT, or the pair TEXT || TEXT_B, with the current model",
+        .exec = cmd_predict,
+    },
+    {
+        .name = "theme",
+        .aliases = "",
+        .args = "THEME",
+        .help = "switch the dashboard's theme",
+        .exec = cmd_theme,
+    },
+    {
+        .name = "echo",
+        .aliases = "",
+        .args = "[TEXT...]",
+        .help = "print TEXT",
+        .exec = cmd_echo,
+    },
+    {
+        .name = "quit",
+        .aliases = "exit q",
+        .args = "[force]",
+        .help = "leave (asks first when training is unsaved, unless force or in a script, where it never saves)\n"
+                "  Ctrl-C pauses a run (at the prompt it clears the line; it never ends the console).\n"
+                "  SIGHUP or SIGTERM finish the current step, save unsaved training atomically to\n"
+                "  $XDG_STATE_HOME/smartty/autosave-PID (else ~/.local/state/smartty/autosave-PID), say where, and exit",
+        .exec = cmd_quit,
+    },
 };
 
 const con_cmd *con_commands(size_t *n)

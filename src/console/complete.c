@@ -53,15 +53,15 @@ static void scan_themes(const char *dir, void (*add)(void *ud, const char *name)
 
 void con_theme_names(void (*add)(void *ud, const char *name), void *ud)
 {
-    char dir[1024];
+    char dir[4096]; /* a longer folder is not scanned (a cut name would be another folder) */
     const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
     scan_themes("themes", add, ud);
     if (xdg && xdg[0] == '/') {
-        snprintf(dir, sizeof dir, "%s/smartty/themes", xdg);
-        scan_themes(dir, add, ud);
+        if ((size_t)snprintf(dir, sizeof dir, "%s/smartty/themes", xdg) < sizeof dir)
+            scan_themes(dir, add, ud);
     } else if (home && home[0]) {
-        snprintf(dir, sizeof dir, "%s/.config/smartty/themes", home);
-        scan_themes(dir, add, ud);
+        if ((size_t)snprintf(dir, sizeof dir, "%s/.config/smartty/themes", home) < sizeof dir)
+            scan_themes(dir, add, ud);
     }
 #ifdef SMARTTY_THEMESDIR
     scan_themes(SMARTTY_THEMESDIR, add, ud);

@@ -14,6 +14,7 @@
 
 #include "console/events.h"
 #include "console/parse.h"
+#include "smartty/str.h"
 
 const char *con_run_state_name(con_run_state s)
 {
@@ -51,17 +52,22 @@ void con_set_host(con_ctx *c, const con_host *host, void *ud)
 }
 
 static void emit(con_ctx *c, con_out_kind kind, const char *prefix, const char *fmt, va_list ap)
+    SM_PRINTF(4, 0);
+static void emit(con_ctx *c, con_out_kind kind, const char *prefix, const char *fmt, va_list ap)
 {
-    char buf[8192];
-    size_t n = 0;
+    sm_str b = SM_STR_INIT; /* whole, however long: a message is never cut */
     if (prefix)
-        n = (size_t)snprintf(buf, sizeof buf, "%s: ", prefix);
-    vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-    size_t len = strlen(buf);
-    while (len && buf[len - 1] == '\n')
-        buf[--len] = '\0';
+        sm_str_appendf(&b, "%s: ", prefix);
+    sm_str_vappendf(&b, fmt, ap);
+    if (b.failed) {
+        sm_str_reset(&b);
+        sm_str_append(&b, "(out of memory formatting a message)");
+    }
+    while (b.len && b.p[b.len - 1] == '\n')
+        b.p[--b.len] = '\0';
     if (c->out)
-        c->out(c->out_ud, kind, buf);
+        c->out(c->out_ud, kind, sm_str_cstr(&b));
+    sm_str_free(&b);
 }
 
 #define EMIT(kind, prefix)            \
@@ -97,16 +103,18 @@ int con_error(con_ctx *c, const char *fmt, ...)
 
 int con_error_at(con_ctx *c, const char *text, int col, const char *fmt, ...)
 {
-    char msg[4096], pad[512];
+    sm_str msg = SM_STR_INIT, pad = SM_STR_INIT;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    sm_str_vappendf(&msg, fmt, ap);
     va_end(ap);
-    int n = col < 0 ? 0 : col < (int)sizeof pad - 2 ? col : (int)sizeof pad - 2;
-    memset(pad, ' ', (size_t)n);
-    pad[n] = '^';
-    pad[n + 1] = '\0';
-    return con_error(c, "%s\n  %s\n  %s", msg, text, pad);
+    for (int i = 0; i < col; i++)
+        sm_str_append(&pad, " ");
+    sm_str_append(&pad, "^");
+    int rc = con_error(c, "%s\n  %s\n  %s", sm_str_cstr(&msg), text, sm_str_cstr(&pad));
+    sm_str_free(&msg);
+    sm_str_free(&pad);
+    return rc;
 }
 
 static int exec_words(con_ctx *c, con_tokens *t, const char *segment)
@@ -157,13 +165,15 @@ int con_exec_line(con_ctx *c, const char *line)
             con_tokens_free(&t);
             return con_error_at(c, line + off, col, "%s", err);
         }
-        char segment[4096];
-        size_t seglen = rest < sizeof segment - 1 ? rest : sizeof segment - 1;
-        memcpy(segment, line + off, seglen);
-        segment[seglen] = '\0';
-        if (seglen && segment[seglen - 1] == ';')
-            segment[seglen - 1] = '\0';
-        int rc = t.argc ? exec_words(c, &t, segment) : 0;
+        sm_str seg = SM_STR_INIT; /* the command as typed, whole, for echo and error carets */
+        if (sm_str_appendn(&seg, line + off, rest) != SM_OK) {
+            con_tokens_free(&t);
+            return con_error(c, "out of memory reading the command line");
+        }
+        if (seg.len && seg.p[seg.len - 1] == ';')
+            seg.p[--seg.len] = '\0';
+        int rc = t.argc ? exec_words(c, &t, seg.p) : 0;
+        sm_str_free(&seg);
         con_tokens_free(&t);
         if (rc)
             status = 1;
@@ -177,7 +187,7 @@ int con_exec_line(con_ctx *c, const char *line)
 int con_exec_stream(con_ctx *c, FILE *f, const char *name)
 {
     const char *saved_where = c->where;
-    char where[1100];
+    sm_str where = SM_STR_INIT;
     char *line = NULL;
     size_t cap = 0;
     long lineno = 0;
@@ -188,8 +198,13 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name)
         lineno++;
         while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r'))
             line[--got] = '\0';
-        snprintf(where, sizeof where, "%s:%ld", name, lineno);
-        c->where = where;
+        sm_str_reset(&where);
+        if (sm_str_appendf(&where, "%s:%ld", name, lineno) != SM_OK) {
+            c->where = saved_where;
+            status = con_error(c, "%s:%ld: out of memory", name, lineno);
+            break;
+        }
+        c->where = where.p;
         if (con_exec_line(c, line)) {
             status = 1;
             if (c->set.on_error == CON_ON_ERROR_STOP)
@@ -206,6 +221,7 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name)
     }
     read_errno = errno;
     c->where = saved_where;
+    sm_str_free(&where);
     /* a read error is not the end of the file (a signal, EINTR, is handled by the caller) */
     if (got < 0 && ferror(f) && !c->quit && read_errno != EINTR)
         status = con_error(c, "%s: cannot read line %ld: %s", name, lineno + 1, strerror(read_errno));
@@ -328,13 +344,16 @@ static int mkdir_p(char *path)
 char *con_state_path(char *buf, size_t cap, const char *name, int mkdir_ok)
 {
     const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char dir[1024];
+    char dir[4096]; /* a longer folder is refused (NULL), never cut into another one */
+    int w;
     if (xdg && xdg[0] == '/')
-        snprintf(dir, sizeof dir, "%s/smartty", xdg);
+        w = snprintf(dir, sizeof dir, "%s/smartty", xdg);
     else if (home && home[0])
-        snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
+        w = snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
     else
-        snprintf(dir, sizeof dir, ".");
+        w = snprintf(dir, sizeof dir, ".");
+    if (w < 0 || (size_t)w >= sizeof dir)
+        return NULL;
     if (mkdir_ok && strcmp(dir, ".") && mkdir_p(dir))
         snprintf(dir, sizeof dir, ".");
     int n = snprintf(buf, cap, "%s/%s", dir, name);

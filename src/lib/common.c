@@ -31,11 +31,25 @@ const char *sm_status_to_string(sm_status st)
     return "unknown status";
 }
 
+/* A message that did not fit ends in a visible " [...]" (on a UTF-8 character boundary), so that a
+ * cut is never taken for the whole text. */
+static const char cut_mark[] = " [...]";
+
+static void mark_cut(char *msg, size_t cap, int needed)
+{
+    if (needed < 0 || (size_t)needed < cap)
+        return;
+    size_t at = cap - sizeof cut_mark;
+    while (at > 0 && ((unsigned char)msg[at] & 0xC0) == 0x80)
+        at--;
+    memcpy(msg + at, cut_mark, sizeof cut_mark);
+}
+
 sm_status sm_verr(sm_error *e, sm_status st, const char *fmt, va_list ap)
 {
     if (e) {
         e->status = st;
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        mark_cut(e->msg, sizeof e->msg, vsnprintf(e->msg, sizeof e->msg, fmt, ap));
     }
     return st;
 }
@@ -53,13 +67,13 @@ sm_status sm_err_prefix(sm_error *e, const char *fmt, ...)
 {
     if (!e)
         return SM_ERR_INVALID;
-    char pre[512], old[sizeof e->msg];
+    char pre[sizeof e->msg], old[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(pre, sizeof pre, fmt, ap);
+    mark_cut(pre, sizeof pre, vsnprintf(pre, sizeof pre, fmt, ap));
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    mark_cut(e->msg, sizeof e->msg, snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old));
     return e->status;
 }
 
@@ -86,18 +100,25 @@ void sm_log_set(sm_log_fn fn, void *ud)
 
 void sm_log(sm_log_level level, const char *fmt, ...)
 {
-    char buf[2048];
-    va_list ap;
     pthread_mutex_lock(&log_mu);
     sm_log_fn fn = log_fn;
     void *ud = log_ud;
     pthread_mutex_unlock(&log_mu);
     if (!fn)
         return;
+    /* whole: a notice may list many tensor names or a long path (measured, then written) */
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    fn(ud, level, buf);
+    char *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (buf) {
+        va_start(ap, fmt);
+        vsnprintf(buf, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    fn(ud, level, buf ? buf : "(out of memory formatting a notice)");
+    free(buf);
 }
 
 /* ---- RNG ---- */

@@ -73,6 +73,7 @@ typedef struct loader {
     int have_layout, ncols;
     int ci_text, ci_pair, ci_label; /* 0-based, -1 absent */
     char **header;          /* [ncols] names, or NULL */
+    sm_str desc[3];         /* "column N (name)" of the text, pair and label columns, for messages */
 } loader;
 
 /* ---- small helpers ---- */
@@ -139,13 +140,48 @@ static int has_ext(const char *path, const char *ext)
 }
 
 /* "column 3 (label)" or "column 3". */
-static const char *col_desc(const loader *L, int ci, char *buf, size_t cap)
+/* "column N (name)" for the text, pair or label column (set by set_col_descs once the layout is
+ * known), whole however long the header name. */
+static const char *col_desc(const loader *L, int ci)
 {
-    if (L->header && ci >= 0 && ci < L->ncols)
-        snprintf(buf, cap, "column %d (%s)", ci + 1, L->header[ci]);
-    else
-        snprintf(buf, cap, "column %d", ci + 1);
-    return buf;
+    int k = ci == L->ci_text ? 0 : ci == L->ci_pair ? 1 : 2;
+    return sm_str_cstr(&L->desc[k]);
+}
+
+static int set_col_descs(loader *L)
+{
+    int ci[3] = {L->ci_text, L->ci_pair, L->ci_label};
+    for (int k = 0; k < 3; k++) {
+        sm_str_reset(&L->desc[k]);
+        if (L->header && ci[k] >= 0 && ci[k] < L->ncols)
+            sm_str_appendf(&L->desc[k], "column %d (%s)", ci[k] + 1, L->header[ci[k]]);
+        else
+            sm_str_appendf(&L->desc[k], "column %d", ci[k] + 1);
+        if (L->desc[k].failed)
+            return 0;
+    }
+    return 1;
+}
+
+/* The report's text fields are the dataset's own whole copies; rep_empty when unset. */
+static char rep_empty[1];
+
+static int rep_set(char **dst, const char *src)
+{
+    char *p = sm_strdup(src);
+    if (!p)
+        return 0;
+    if (*dst && *dst != rep_empty)
+        free(*dst);
+    *dst = p;
+    return 1;
+}
+
+static void rep_free(char **p)
+{
+    if (*p && *p != rep_empty)
+        free(*p);
+    *p = rep_empty;
 }
 
 static void fatal(loader *L, sm_status st, const char *fmt, ...) SM_PRINTF(3, 4);
@@ -166,19 +202,23 @@ static void bad_row(loader *L, sm_status st, uint32_t line, uint32_t col, const 
     SM_PRINTF(5, 6);
 static void bad_row(loader *L, sm_status st, uint32_t line, uint32_t col, const char *fmt, ...)
 {
-    char what[700];
+    sm_str what = SM_STR_INIT;
+    sm_str_appendf(&what, "%s:%u:%u: ", L->name, line, col);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    sm_str_vappendf(&what, fmt, ap);
     va_end(ap);
     sm_data_report *r = &L->ds->rep;
-    if (!L->o->skip_bad) {
-        fatal(L, st, "%s:%u:%u: %s (or pass --skip-bad to skip such rows)", L->name, line, col, what);
-        return;
+    if (what.failed) {
+        fatal(L, SM_ERR_NOMEM, "%s:%u: out of memory reporting a bad row", L->name, line);
+    } else if (!L->o->skip_bad) {
+        fatal(L, st, "%s (or pass --skip-bad to skip such rows)", what.p);
+    } else {
+        r->skipped++;
+        if (r->n_bad < SM_DATA_MAX_BAD)
+            r->bad[r->n_bad++] = sm_str_take(&what);
     }
-    r->skipped++;
-    if (r->n_bad < SM_DATA_MAX_BAD)
-        snprintf(r->bad[r->n_bad++], sizeof r->bad[0], "%s:%u:%u: %s", L->name, line, col, what);
+    sm_str_free(&what);
 }
 
 static int ds_reserve(loader *L, size_t need)
@@ -273,17 +313,12 @@ static int resolve_col(loader *L, const char *opt, const char *spec)
     for (int k = 0; k < L->ncols; k++)
         if (strcmp(L->header[k], spec) == 0)
             return k;
-    char names[600];
-    size_t off = 0;
-    names[0] = '\0';
-    for (int k = 0; k < L->ncols && off < sizeof names; k++) {
-        int w = snprintf(names + off, sizeof names - off, "%s%s", k ? ", " : "", L->header[k]);
-        if (w < 0)
-            break;
-        off += (size_t)w;
-    }
+    sm_str names = SM_STR_INIT;
+    for (int k = 0; k < L->ncols; k++)
+        sm_str_appendf(&names, "%s%s", k ? ", " : "", L->header[k]);
     fatal(L, SM_ERR_NOTFOUND, "%s:%u: --%s '%s': no such column; the header has: %s", L->name,
-          L->fields[0].line, opt, spec, names);
+          L->fields[0].line, opt, spec, names.failed ? "(out of memory listing them)" : sm_str_cstr(&names));
+    sm_str_free(&names);
     return -1;
 }
 
@@ -376,13 +411,11 @@ static void setup_layout(loader *L)
     r->text_col = L->ci_text + 1;
     r->pair_col = L->ci_pair + 1;
     r->label_col = L->ci_label + 1;
-    if (L->header) {
-        snprintf(r->text_name, sizeof r->text_name, "%s", L->header[L->ci_text]);
-        if (L->ci_pair >= 0)
-            snprintf(r->pair_name, sizeof r->pair_name, "%s", L->header[L->ci_pair]);
-        if (L->ci_label >= 0)
-            snprintf(r->label_name, sizeof r->label_name, "%s", L->header[L->ci_label]);
-    }
+    if ((L->header && (!rep_set(&r->text_name, L->header[L->ci_text]) ||
+                       (L->ci_pair >= 0 && !rep_set(&r->pair_name, L->header[L->ci_pair])) ||
+                       (L->ci_label >= 0 && !rep_set(&r->label_name, L->header[L->ci_label])))) ||
+        !set_col_descs(L))
+        fatal(L, SM_ERR_NOMEM, "%s: out of memory reading the header", L->name);
 }
 
 /* ---- one data row ---- */
@@ -392,17 +425,16 @@ static int check_text(loader *L, int ci)
 {
     fieldref *f = &L->fields[ci];
     const char *s = L->rowbuf + f->off;
-    char cd[128];
     size_t bad = utf8_invalid_at((const unsigned char *)s, f->len);
     if (bad < f->len) {
         bad_row(L, SM_ERR_FORMAT, f->line, f->col + (uint32_t)bad,
                 "invalid UTF-8 (byte 0x%02X) in %s: convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8",
-                (unsigned char)s[bad], col_desc(L, ci, cd, sizeof cd));
+                (unsigned char)s[bad], col_desc(L, ci));
         return 0;
     }
     if (is_blank(s, f->len)) {
         bad_row(L, SM_ERR_FORMAT, f->line, f->col, "empty text in %s: fill it in or remove the row",
-                col_desc(L, ci, cd, sizeof cd));
+                col_desc(L, ci));
         return 0;
     }
     return 1;
@@ -446,8 +478,7 @@ static void data_row(loader *L)
         while (len && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r'))
             len--;
         s[len] = '\0';
-        char cd[128];
-        col_desc(L, L->ci_label, cd, sizeof cd);
+        const char *cd = col_desc(L, L->ci_label);
         size_t bad = utf8_invalid_at((const unsigned char *)s, len);
         if (bad < len) {
             bad_row(L, SM_ERR_FORMAT, lf->line, col + (uint32_t)bad,
@@ -479,17 +510,13 @@ static void data_row(loader *L)
                 if (strcmp(o->labels[k], s) == 0)
                     label = k;
             if (label < 0) {
-                char known[400];
-                size_t off = 0;
-                known[0] = '\0';
-                for (int k = 0; k < o->n_labels && off < sizeof known; k++) {
-                    int w = snprintf(known + off, sizeof known - off, "%s%s", k ? "," : "", o->labels[k]);
-                    if (w < 0)
-                        break;
-                    off += (size_t)w;
-                }
+                sm_str known = SM_STR_INIT;
+                for (int k = 0; k < o->n_labels; k++)
+                    sm_str_appendf(&known, "%s%s", k ? "," : "", o->labels[k]);
                 bad_row(L, SM_ERR_NOTFOUND, lf->line, col, "label '%.60s' in %s is not one of the known labels "
-                        "(%s): fix the row, or give the full list with --labels", s, cd, known);
+                        "(%s): fix the row, or give the full list with --labels", s, cd,
+                        known.failed ? "out of memory listing them" : sm_str_cstr(&known));
+                sm_str_free(&known);
                 return;
             }
         } else if ((lab_off = pool_add(L, s, len)) == NO_OFF)
@@ -850,26 +877,31 @@ static int is_float_text(const char *s)
 static sm_status check_auto_label(const sm_dataset *ds, sm_error *e)
 {
     const sm_data_report *r = &ds->rep;
-    char col[128];
+    sm_str cs = SM_STR_INIT;
     if (r->label_name[0])
-        snprintf(col, sizeof col, "column %d (%s)", r->label_col, r->label_name);
+        sm_str_appendf(&cs, "column %d (%s)", r->label_col, r->label_name);
     else
-        snprintf(col, sizeof col, "column %d", r->label_col);
+        sm_str_appendf(&cs, "column %d", r->label_col);
+    if (cs.failed)
+        return sm_err(e, SM_ERR_NOMEM, "%s: out of memory checking the label column", r->path);
+    sm_status st = SM_OK;
+    const char *col = cs.p;
     int floats = 1, ints = 1;
     for (int k = 0; k < ds->n_labels && floats; k++) {
         floats = is_float_text(ds->label_names[k]);
         ints = ints && is_integer(ds->label_names[k]);
     }
     if (floats && !ints && ds->n_labels > 2)
-        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), holds %d different numbers: for a "
+        st = sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), holds %d different numbers: for a "
                       "float target pass --regression; to treat them as classes, name the column with --label",
                       r->path, col, ds->n_labels);
-    if (ds->n_labels > 100 && (size_t)ds->n_labels * 2 > ds->n)
-        return sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), has %d different values in %zu "
+    else if (ds->n_labels > 100 && (size_t)ds->n_labels * 2 > ds->n)
+        st = sm_err(e, SM_ERR_INVALID, "%s: the label, %s (taken by default), has %d different values in %zu "
                       "rows, which looks like text: give the label column with --label COL, or --label none for "
                       "unlabelled data%s", r->path, col, ds->n_labels, ds->n, r->header ? " (or --no-header if the "
                       "first line is data)" : "");
-    return SM_OK;
+    sm_str_free(&cs);
+    return st;
 }
 
 static sm_status finalize(loader *L, sm_error *e)
@@ -950,7 +982,11 @@ sm_status sm_dataset_load_chunked(const char *name, const void *data, size_t len
         return SM_ERR_NOMEM;
     int csv_ext = has_ext(name, ".csv");
     sm_data_report *r = &ds->rep;
-    snprintf(r->path, sizeof r->path, "%s", name);
+    r->path = r->text_name = r->pair_name = r->label_name = rep_empty;
+    if (!rep_set(&r->path, name)) {
+        sm_dataset_free(ds);
+        return sm_err(e, SM_ERR_NOMEM, "out of memory loading %s", name);
+    }
     r->quote = o->quote != SM_QUOTE_AUTO ? o->quote : csv_ext ? SM_QUOTE_CSV : SM_QUOTE_NONE;
     r->quote_by_ext = o->quote == SM_QUOTE_AUTO;
     r->delimiter = o->delimiter == SM_DELIM_COMMA ? ',' : o->delimiter == SM_DELIM_TAB ? '\t' : csv_ext ? ',' : '\t';
@@ -969,7 +1005,7 @@ sm_status sm_dataset_load_chunked(const char *name, const void *data, size_t len
     /* standard quoting is strict: a stray " is reported where it is, not silently absorbed */
     unsigned char copts = r->quote == SM_QUOTE_CSV ? CSV_STRICT | CSV_STRICT_FINI : 0;
     if (csv_init(&L.p, copts) != 0) {
-        free(ds);
+        sm_dataset_free(ds);
         return sm_err(e, SM_ERR_NOMEM, "out of memory starting the CSV parser");
     }
     csv_set_delim(&L.p, L.delim);
@@ -988,6 +1024,8 @@ sm_status sm_dataset_load_chunked(const char *name, const void *data, size_t len
     csv_free(&L.p);
     free(L.rowbuf);
     free(L.fields);
+    for (int k = 0; k < 3; k++)
+        sm_str_free(&L.desc[k]);
     if (L.header)
         for (int k = 0; k < L.ncols; k++)
             free(L.header[k]);
@@ -1040,6 +1078,12 @@ void sm_dataset_free(sm_dataset *ds)
     free(ds->tok_ids);
     free(ds->tok_types);
     free(ds->tok_off);
+    rep_free(&ds->rep.path);
+    rep_free(&ds->rep.text_name);
+    rep_free(&ds->rep.pair_name);
+    rep_free(&ds->rep.label_name);
+    for (int k = 0; k < ds->rep.n_bad; k++)
+        free(ds->rep.bad[k]);
     free(ds);
 }
 
@@ -1186,74 +1230,66 @@ done:
 
 /* ---- the report as text ---- */
 
-typedef struct sbuf {
-    char *p;
-    size_t cap, len;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) SM_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...)
+sm_status sm_data_report_append(const sm_dataset *ds, sm_str *out, sm_error *e)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(b->len < b->cap ? b->p + b->len : NULL, b->len < b->cap ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (w > 0)
-        b->len += (size_t)w;
+    const sm_data_report *r = &ds->rep;
+    sm_str *b = out;
+    sm_str_appendf(b, "%s: %zu rows", r->path, r->rows);
+    if (r->sampled)
+        sm_str_appendf(b, " (a random sample of %zu read)", r->rows_read);
+    if (r->limited)
+        sm_str_appendf(b, " (stopped by --limit)");
+    sm_str_appendf(b, "\n  format: %s-delimited, quoting %s%s, %s", r->delimiter == ',' ? "comma" : "tab",
+              sm_quote_name(r->quote), r->quote_by_ext ? " (by extension)" : "",
+              r->header ? "header row" : "no header");
+    if (r->bom)
+        sm_str_appendf(b, ", UTF-8 BOM stripped");
+    if (r->crlf)
+        sm_str_appendf(b, ", CRLF line ends");
+    if (r->blank_lines)
+        sm_str_appendf(b, ", %zu blank line%s ignored", r->blank_lines, r->blank_lines == 1 ? "" : "s");
+    sm_str_appendf(b, "\n  columns: text %d%s%s%s", r->text_col, r->text_name[0] ? " (" : "", r->text_name,
+              r->text_name[0] ? ")" : "");
+    if (r->pair_col)
+        sm_str_appendf(b, ", text-pair %d%s%s%s", r->pair_col, r->pair_name[0] ? " (" : "", r->pair_name,
+                  r->pair_name[0] ? ")" : "");
+    if (r->label_col)
+        sm_str_appendf(b, ", %s %d%s%s%s", ds->regression ? "target" : "label", r->label_col,
+                  r->label_name[0] ? " (" : "", r->label_name, r->label_name[0] ? ")" : "");
+    else
+        sm_str_appendf(b, ", no label");
+    sm_str_appendf(b, "\n");
+    if (ds->regression)
+        sm_str_appendf(b, "  targets: min %.4g, max %.4g, mean %.4g\n", r->target_min, r->target_max, r->target_mean);
+    else if (ds->n_labels) {
+        sm_str_appendf(b, "  labels (%d):", ds->n_labels);
+        int shown = ds->n_labels > SM_DATA_REPORT_LABELS ? SM_DATA_REPORT_LABELS : ds->n_labels;
+        for (int k = 0; k < shown; k++)
+            sm_str_appendf(b, "%s %s %zu (%.1f%%)", k ? "," : "", ds->label_names[k], ds->label_counts[k],
+                      r->rows ? 100.0 * (double)ds->label_counts[k] / (double)r->rows : 0.0);
+        if (shown < ds->n_labels)
+            sm_str_appendf(b, ", ... and %d more", ds->n_labels - shown);
+        sm_str_appendf(b, "\n");
+    }
+    if (r->tokenized)
+        sm_str_appendf(b, "  tokens: p50 %d, p90 %d, p95 %d, p99 %d, max %d; %zu row%s over --max-len %d truncated\n",
+                  r->len_p50, r->len_p90, r->len_p95, r->len_p99, r->len_max, r->truncated,
+                  r->truncated == 1 ? "" : "s", r->max_len);
+    if (r->skipped) {
+        sm_str_appendf(b, "  skipped %zu bad row%s%s:\n", r->skipped, r->skipped == 1 ? "" : "s",
+                  r->skipped > (size_t)r->n_bad ? ", the first" : "");
+        for (int k = 0; k < r->n_bad; k++)
+            sm_str_appendf(b, "    %s\n", r->bad[k]);
+    }
+    return sm_str_status(b, e, "the data report");
 }
 
 size_t sm_data_report_format(const sm_dataset *ds, char *buf, size_t cap)
 {
-    const sm_data_report *r = &ds->rep;
-    sbuf b = {buf, cap, 0};
+    sm_str b = SM_STR_INIT;
+    size_t n = sm_data_report_append(ds, &b, NULL) == SM_OK ? b.len : 0;
     if (cap)
-        buf[0] = '\0';
-    sb_printf(&b, "%s: %zu rows", r->path, r->rows);
-    if (r->sampled)
-        sb_printf(&b, " (a random sample of %zu read)", r->rows_read);
-    if (r->limited)
-        sb_printf(&b, " (stopped by --limit)");
-    sb_printf(&b, "\n  format: %s-delimited, quoting %s%s, %s", r->delimiter == ',' ? "comma" : "tab",
-              sm_quote_name(r->quote), r->quote_by_ext ? " (by extension)" : "",
-              r->header ? "header row" : "no header");
-    if (r->bom)
-        sb_printf(&b, ", UTF-8 BOM stripped");
-    if (r->crlf)
-        sb_printf(&b, ", CRLF line ends");
-    if (r->blank_lines)
-        sb_printf(&b, ", %zu blank line%s ignored", r->blank_lines, r->blank_lines == 1 ? "" : "s");
-    sb_printf(&b, "\n  columns: text %d%s%s%s", r->text_col, r->text_name[0] ? " (" : "", r->text_name,
-              r->text_name[0] ? ")" : "");
-    if (r->pair_col)
-        sb_printf(&b, ", text-pair %d%s%s%s", r->pair_col, r->pair_name[0] ? " (" : "", r->pair_name,
-                  r->pair_name[0] ? ")" : "");
-    if (r->label_col)
-        sb_printf(&b, ", %s %d%s%s%s", ds->regression ? "target" : "label", r->label_col,
-                  r->label_name[0] ? " (" : "", r->label_name, r->label_name[0] ? ")" : "");
-    else
-        sb_printf(&b, ", no label");
-    sb_printf(&b, "\n");
-    if (ds->regression)
-        sb_printf(&b, "  targets: min %.4g, max %.4g, mean %.4g\n", r->target_min, r->target_max, r->target_mean);
-    else if (ds->n_labels) {
-        sb_printf(&b, "  labels (%d):", ds->n_labels);
-        int shown = ds->n_labels > SM_DATA_REPORT_LABELS ? SM_DATA_REPORT_LABELS : ds->n_labels;
-        for (int k = 0; k < shown; k++)
-            sb_printf(&b, "%s %s %zu (%.1f%%)", k ? "," : "", ds->label_names[k], ds->label_counts[k],
-                      r->rows ? 100.0 * (double)ds->label_counts[k] / (double)r->rows : 0.0);
-        if (shown < ds->n_labels)
-            sb_printf(&b, ", ... and %d more", ds->n_labels - shown);
-        sb_printf(&b, "\n");
-    }
-    if (r->tokenized)
-        sb_printf(&b, "  tokens: p50 %d, p90 %d, p95 %d, p99 %d, max %d; %zu row%s over --max-len %d truncated\n",
-                  r->len_p50, r->len_p90, r->len_p95, r->len_p99, r->len_max, r->truncated,
-                  r->truncated == 1 ? "" : "s", r->max_len);
-    if (r->skipped) {
-        sb_printf(&b, "  skipped %zu bad row%s%s:\n", r->skipped, r->skipped == 1 ? "" : "s",
-                  r->skipped > (size_t)r->n_bad ? ", the first" : "");
-        for (int k = 0; k < r->n_bad; k++)
-            sb_printf(&b, "    %s\n", r->bad[k]);
-    }
-    return b.len;
+        snprintf(buf, cap, "%s", n ? b.p : "");
+    sm_str_free(&b);
+    return n;
 }

@@ -259,14 +259,23 @@ sm_status sm_journal_save(const sm_journal *j, const char *path, sm_error *e)
     return st;
 }
 
-void sm_journal_event_format(const sm_journal_event *ev, char *buf, size_t cap)
+sm_status sm_journal_event_append(const sm_journal_event *ev, sm_str *out, sm_error *e)
 {
-    if (cap == 0)
-        return;
-    size_t n = (size_t)snprintf(buf, cap, "step %lld: %s", (long long)ev->step, ev->op);
-    for (int i = 0; i < ev->argc && n < cap; i++) {
+    sm_str_appendf(out, "step %lld: %s", (long long)ev->step, ev->op);
+    for (int i = 0; i < ev->argc; i++) {
         const char *a = ev->argv[i];
         int quote = *a == '\0' || strpbrk(a, " \t\"") != NULL;
-        n += (size_t)snprintf(buf + n, cap - n, quote ? " \"%s\"" : " %s", a);
+        sm_str_appendf(out, quote ? " \"%s\"" : " %s", a);
     }
+    return sm_str_status(out, e, "a journal line");
+}
+
+size_t sm_journal_event_format(const sm_journal_event *ev, char *buf, size_t cap)
+{
+    sm_str s = SM_STR_INIT;
+    size_t n = sm_journal_event_append(ev, &s, NULL) == SM_OK ? s.len : 0;
+    if (cap)
+        snprintf(buf, cap, "%s", n ? s.p : "");
+    sm_str_free(&s);
+    return n;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "smartty/checkpoint.h"
+#include "smartty/str.h"
 
 #define SNAP_MAX 64
 #define EVAL_CAP 100000
@@ -113,11 +114,11 @@ static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
 {
     if (!s->on_event)
         return;
-    char msg[1200] = "";
+    sm_str msg = SM_STR_INIT; /* whole: an event may name a long path */
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        sm_str_vappendf(&msg, fmt, ap);
         va_end(ap);
     }
     sm_session_event e;
@@ -130,8 +131,9 @@ static void emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
         e.rec = *rec;
     if ((e.has_eval = ev != NULL))
         e.eval = *ev;
-    e.msg = fmt ? msg : NULL;
+    e.msg = fmt ? sm_str_cstr(&msg) : NULL;
     emit_event(s, &e);
+    sm_str_free(&msg);
 }
 
 static void set_state(sm_session *s, sm_session_state st)
@@ -569,12 +571,13 @@ static sm_status snap_restore(sm_session *s, const char *name, sm_error *e)
 {
     snapshot *sn = snap_find(s, name);
     if (!sn) {
-        char list[512] = "";
-        size_t off = 0;
-        for (size_t i = 0; i < s->n_snaps && off < sizeof list; i++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", s->snaps[i].name);
-        return sm_err(e, SM_ERR_NOTFOUND, "no snapshot named '%s' (%s%s)", name,
-                      s->n_snaps ? "have: " : "none taken yet; take one with `snapshot NAME`", list);
+        sm_str list = SM_STR_INIT;
+        for (size_t i = 0; i < s->n_snaps; i++)
+            sm_str_appendf(&list, "%s%s", i ? ", " : "", s->snaps[i].name);
+        sm_err(e, SM_ERR_NOTFOUND, "no snapshot named '%s' (%s%s)", name,
+               s->n_snaps ? "have: " : "none taken yet; take one with `snapshot NAME`", sm_str_cstr(&list));
+        sm_str_free(&list);
+        return SM_ERR_NOTFOUND;
     }
     if (s->pending && s->be.discard)
         s->be.discard(s->be.ctx);
@@ -1194,11 +1197,29 @@ static sm_session_cmd mkcmd(sm_cmd_kind kind)
     return c;
 }
 
+/* Copy text whole into a command's field, or refuse it (in r) with a message naming the limit: a
+ * command never carries a cut name, value or path. */
+static int cmd_field(char *dst, size_t cap, const char *text, const char *what, sm_session_reply *r)
+{
+    size_t n = strlen(text);
+    if (n < cap) {
+        memcpy(dst, text, n + 1);
+        return 1;
+    }
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->status = sm_err(&r->err, SM_ERR_INVALID, "%s '%.40s...' is %zu bytes long: at most %zu are allowed",
+                           what, text, n, cap - 1);
+    }
+    return 0;
+}
+
 sm_status sm_session_set(sm_session *s, const char *name, const char *value, sm_session_reply *r)
 {
     sm_session_cmd c = mkcmd(SM_CMD_SET);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.value, sizeof c.value, "%s", value);
+    if (!cmd_field(c.name, sizeof c.name, name, "set: the name", r) ||
+        !cmd_field(c.value, sizeof c.value, value, "set: the value", r))
+        return SM_ERR_INVALID;
     return sm_session_command(s, &c, r);
 }
 
@@ -1225,8 +1246,9 @@ sm_status sm_session_simple(sm_session *s, sm_cmd_kind kind, sm_session_reply *r
 sm_status sm_session_named(sm_session *s, sm_cmd_kind kind, const char *name, sm_session_reply *r)
 {
     sm_session_cmd c = mkcmd(kind);
-    snprintf(c.name, sizeof c.name, "%s", name);
-    snprintf(c.path, sizeof c.path, "%s", name);
+    if (!cmd_field(c.path, sizeof c.path, name, "the path", r) ||
+        (kind != SM_CMD_SAVE && !cmd_field(c.name, sizeof c.name, name, "the name", r)))
+        return SM_ERR_INVALID;
     return sm_session_command(s, &c, r);
 }
 
@@ -1452,16 +1474,16 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
     int need = 0;
     if (!strcmp(ev->op, "set")) {
         need = 2;
-        if (ev->argc == 2) {
-            snprintf(c.name, sizeof c.name, "%s", ev->argv[0]);
-            snprintf(c.value, sizeof c.value, "%s", ev->argv[1]);
-        }
+        if (ev->argc == 2 && (!cmd_field(c.name, sizeof c.name, ev->argv[0], "the name", &r) ||
+                              !cmd_field(c.value, sizeof c.value, ev->argv[1], "the value", &r)))
+            return sm_err(e, SM_ERR_FORMAT, "replay: set at step %lld: %s", (long long)ev->step, r.err.msg);
     } else if (!strcmp(ev->op, "preset") || !strcmp(ev->op, "snapshot") || !strcmp(ev->op, "rewind")) {
         need = 1;
         c.kind = !strcmp(ev->op, "preset") ? SM_CMD_PRESET
                  : !strcmp(ev->op, "snapshot") ? SM_CMD_SNAPSHOT : SM_CMD_REWIND;
-        if (ev->argc == 1)
-            snprintf(c.name, sizeof c.name, "%s", ev->argv[0]);
+        if (ev->argc == 1 && !cmd_field(c.name, sizeof c.name, ev->argv[0], "the name", &r))
+            return sm_err(e, SM_ERR_FORMAT, "replay: %s at step %lld: %s", ev->op, (long long)ev->step,
+                          r.err.msg);
     } else if (!strcmp(ev->op, "discard")) {
         c.kind = SM_CMD_DISCARD;
     } else if (!strcmp(ev->op, "eval")) {

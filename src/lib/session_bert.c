@@ -16,6 +16,7 @@
 #include "smartty/metrics.h"
 #include "smartty/model.h"
 #include "smartty/smart.h"
+#include "smartty/str.h"
 #include "smartty/tokenizer.h"
 
 typedef struct bert_ctx {
@@ -693,8 +694,8 @@ sm_status sm_session_load_checkpoint(sm_session *s, const char *dir, sm_error *e
 }
 
 /* The data options as journal arguments: the options that differ from the defaults, as
- * sm_data_opts_parse reads them back. */
-static int opts_args(const sm_data_opts *o, char args[][160], int cap)
+ * sm_data_opts_parse reads them back, each whole in args[k] (a failed append marks args[k]). */
+static int opts_args(const sm_data_opts *o, sm_str *args, int cap)
 {
     sm_data_opts d;
     sm_data_opts_init(&d);
@@ -702,7 +703,7 @@ static int opts_args(const sm_data_opts *o, char args[][160], int cap)
 #define PUT(...) \
     do { \
         if (n < cap) \
-            snprintf(args[n++], 160, __VA_ARGS__); \
+            sm_str_appendf(&args[n++], __VA_ARGS__); \
     } while (0)
     if (strcmp(o->text_col, d.text_col))
         PUT("--text=%s", o->text_col);
@@ -716,12 +717,10 @@ static int opts_args(const sm_data_opts *o, char args[][160], int cap)
         PUT("--delimiter=%s", o->delimiter == SM_DELIM_TAB ? "tab" : "comma");
     if (o->quote != SM_QUOTE_AUTO)
         PUT("--quote=%s", sm_quote_name(o->quote));
-    if (o->n_labels > 0) {
-        char list[160] = "";
-        size_t off = 0;
-        for (int i = 0; i < o->n_labels && off < sizeof list; i++)
-            off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? "," : "", o->labels[i]);
-        PUT("--labels=%s", list);
+    if (o->n_labels > 0 && n < cap) {
+        PUT("--labels=");
+        for (int i = 0; i < o->n_labels; i++)
+            sm_str_appendf(&args[n - 1], "%s%s", i ? "," : "", o->labels[i]);
     }
     if (o->regression)
         PUT("--regression");
@@ -756,14 +755,22 @@ sm_status sm_session_load_data(sm_session *s, int which, const char *path, const
         return st;
     if (which == 0 && (st = sm_session_reset(s, e)) != SM_OK) /* the plan counts the new rows */
         return st;
-    char args[24][160];
+    sm_str args[24];
     const char *argv[25];
+    for (int i = 0; i < 24; i++)
+        sm_str_init(&args[i]);
     char abs[4200];
     argv[0] = journal_path(path, abs, sizeof abs);
     int n = opts_args(o, args, 24);
-    for (int i = 0; i < n; i++)
-        argv[i + 1] = args[i];
-    if ((st = sm_session_journal_add(s, which ? "load_dev" : "load_train", n + 1, argv, e)) != SM_OK)
+    for (int i = 0; i < n && st == SM_OK; i++) {
+        st = sm_str_status(&args[i], e, "the journal's load entry");
+        argv[i + 1] = sm_str_cstr(&args[i]);
+    }
+    if (st == SM_OK)
+        st = sm_session_journal_add(s, which ? "load_dev" : "load_train", n + 1, argv, e);
+    for (int i = 0; i < 24; i++)
+        sm_str_free(&args[i]);
+    if (st != SM_OK)
         return st;
     return which == 0 ? resume_pending(s, c, e) : SM_OK;
 }

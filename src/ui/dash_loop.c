@@ -214,13 +214,18 @@ static int open_log(void)
 {
     char dir[1024] = "";
     if (D.opt.log_path) {
+        if (strlen(D.opt.log_path) >= sizeof D.log_path) /* refused: cut, it would name another file */
+            return -2;
         snprintf(D.log_path, sizeof D.log_path, "%s", D.opt.log_path);
     } else {
         const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+        int w = 0;
         if (xdg && *xdg)
-            snprintf(dir, sizeof dir, "%s/smartty", xdg);
+            w = snprintf(dir, sizeof dir, "%s/smartty", xdg);
         else if (home && *home)
-            snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
+            w = snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
+        if (w < 0 || (size_t)w + sizeof "/dashboard.log" > sizeof D.log_path)
+            dir[0] = '\0'; /* too long for the log's path: the /tmp one below, never a cut folder */
         if (dir[0]) {
             char parent[1024];
             snprintf(parent, sizeof parent, "%s", dir);
@@ -307,10 +312,15 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
      * what it has before every check, turning one frame into dozens of small writes, each waking
      * the terminal (and sshd, or tmux) on the way. A frame is one write; keys wait for it. */
     typeahead(-1);
-    if (open_log() != 0) {
+    int log_rc = open_log();
+    if (log_rc != 0) {
         endwin();
         delscreen(scr);
-        fprintf(stderr, "smartty: cannot redirect standard error while the dashboard runs\n");
+        if (log_rc == -2)
+            fprintf(stderr, "smartty: --log: the path is %zu bytes long: give at most %zu\n",
+                    strlen(D.opt.log_path), sizeof D.log_path - 1);
+        else
+            fprintf(stderr, "smartty: cannot redirect standard error while the dashboard runs\n");
         return 1;
     }
     sm_log_set(dash_notice_hook, NULL);

@@ -246,6 +246,14 @@ static int cmd_fn(void *ud, const char *line)
     ui_synth *s = ud;
     catch_up(s);
     char w[4][128] = {{0}};
+    for (const char *p = line; *p;) { /* a longer word is refused, not read cut (sscanf's %127s) */
+        size_t len = strcspn(p, " \t\n");
+        if (len >= sizeof w[0])
+            return fail("a word of %zu characters: the synthetic demo reads words of at most %zu", len,
+                        sizeof w[0] - 1);
+        p += len;
+        p += strspn(p, " \t\n");
+    }
     int n = sscanf(line, "%127s %127s %127s %127s", w[0], w[1], w[2], w[3]);
     char msg[256];
     if (n < 1)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smartty/str.h"
+
 static const char *const role_names[UI_ROLE_COUNT] = {
     "text", "dim", "title", "border", "good", "warn", "bad", "curve1", "curve2", "curve3",
     "curve4", "curve5", "curve6", "selection", "status", "prompt",
@@ -296,18 +298,21 @@ sm_status ui_theme_load(const char *name, const char *const *dirs, ui_theme *out
             found = name;
     } else {
         char file[300];
-        snprintf(file, sizeof file, "%s.theme", name);
+        if ((size_t)snprintf(file, sizeof file, "%s.theme", name) >= sizeof file) /* refused, not cut */
+            return sm_err(e, SM_ERR_INVALID, "the theme name is %zu bytes long: give at most %zu", strlen(name),
+                          sizeof file - 7);
         for (size_t i = 0; dirs && dirs[i] && !found; i++)
             if (sm_path_join(path, sizeof path, dirs[i], file) && sm_file_exists(path))
                 found = path;
     }
     if (!found) {
-        char where[1024] = "";
-        size_t len = 0;
-        for (size_t i = 0; dirs && dirs[i] && len < sizeof where; i++)
-            len += (size_t)snprintf(where + len, sizeof where - len, "%s%s", i ? ", " : "", dirs[i]);
-        return sm_err(e, SM_ERR_NOTFOUND, "theme '%s' not found: no %s.theme in %s", name, name,
-                      where[0] ? where : "(no theme directory)");
+        sm_str where = SM_STR_INIT;
+        for (size_t i = 0; dirs && dirs[i]; i++)
+            sm_str_appendf(&where, "%s%s", i ? ", " : "", dirs[i]);
+        sm_err(e, SM_ERR_NOTFOUND, "theme '%s' not found: no %s.theme in %s", name, name,
+               where.len ? sm_str_cstr(&where) : "(no theme directory)");
+        sm_str_free(&where);
+        return SM_ERR_NOTFOUND;
     }
     char *text = NULL;
     size_t len;
