@@ -192,7 +192,7 @@ int con_handle_signals(con_ctx *c)
             fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
         else if (!rc)
             con_event(c, "no unsaved training: nothing to save");
-        c->exit_status = rc ? 1 : c->exit_status;
+        c->exit_status = rc ? 1 : 128 + sig; /* as `smartty train`: the script did not finish */
         c->quit = 1;
         return 1;
     }
