@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "smartty/checkpoint.h"
 #include "smartty/data.h"
+#include "smartty/escape.h"
 #include "smartty/hparams.h"
 #include "smartty/record.h"
 #include "smartty/session.h"
@@ -333,6 +334,16 @@ static int fail(const char *what, const sm_error *e)
 
 /* ---- destinations, checked before anything loads ---- */
 
+/* A path from the command line, escaped for the terminal (four at a time, in rotation). */
+static const char *esc_arg(const char *path)
+{
+    static char bufs[4][4200];
+    static int next;
+    char *b = bufs[next++ % 4];
+    sm_text_escape(b, sizeof bufs[0], path, 0);
+    return b;
+}
+
 /* The folder that holds path (its parent), into out[cap]. */
 static void dest_parent(const char *path, char *out, size_t cap)
 {
@@ -361,11 +372,12 @@ static int check_destinations(const train_args *a, FILE **csv)
         dest_parent(a->save, parent, sizeof parent);
         if (lstat(a->save, &sb) == 0 && S_ISLNK(sb.st_mode)) {
             fprintf(stderr, "smartty train: --save %s: a symbolic link; smartty does not save through a "
-                            "link (it would replace what it points to): give the folder itself\n", a->save);
+                            "link (it would replace what it points to): give the folder itself\n",
+                    esc_arg(a->save));
             return 2;
         }
         if (lstat(a->save, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "smartty train: --save %s: a file, not a folder; choose another\n", a->save);
+            fprintf(stderr, "smartty train: --save %s: a file, not a folder; choose another\n", esc_arg(a->save));
             return 2;
         }
         if (sm_dir_exists(a->save) && sm_checkpoint_resolve(a->save, real, sizeof real) != SM_CKPT_SMARTTY) {
@@ -378,29 +390,30 @@ static int check_destinations(const train_args *a, FILE **csv)
                 closedir(d);
             if (!empty) {
                 fprintf(stderr, "smartty train: --save %s: the folder exists and is not a smartty "
-                                "checkpoint; choose another\n", a->save);
+                                "checkpoint; choose another\n", esc_arg(a->save));
                 return 2;
             }
         }
         if (!sm_dir_exists(parent)) {
             fprintf(stderr, "smartty train: --save %s: the folder %s does not exist; create it first\n",
-                    a->save, parent);
+                    esc_arg(a->save), esc_arg(parent));
             return 2;
         }
         if (access(parent, W_OK | X_OK) != 0) {
-            fprintf(stderr, "smartty train: --save %s: cannot write in %s: %s\n", a->save, parent,
+            fprintf(stderr, "smartty train: --save %s: cannot write in %s: %s\n", esc_arg(a->save), esc_arg(parent),
                     strerror(errno));
             return 2;
         }
     }
     if (a->metrics) {
         if (stat(a->metrics, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "smartty train: --metrics %s: a folder, not a file\n", a->metrics);
+            fprintf(stderr, "smartty train: --metrics %s: a folder, not a file\n", esc_arg(a->metrics));
             return 2;
         }
         *csv = fopen(a->metrics, "w");
         if (!*csv) {
-            fprintf(stderr, "smartty train: --metrics %s: cannot create: %s\n", a->metrics, strerror(errno));
+            fprintf(stderr, "smartty train: --metrics %s: cannot create: %s\n", esc_arg(a->metrics),
+                    strerror(errno));
             return 2;
         }
     }

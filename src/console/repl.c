@@ -17,6 +17,7 @@
 #include "console/backend.h"
 #include "console/dash_source.h"
 #include "console/signals.h"
+#include "smartty/escape.h"
 #include "ui/dash.h"
 
 static con_ctx *rl_ctx;    /* the context whose lines readline delivers */
@@ -30,7 +31,9 @@ static void out_plain(void *ud, con_out_kind kind, const char *text)
 {
     (void)ud;
     FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
-    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
+    char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL); /* file names, data, journal arguments */
+    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", safe ? safe : "(out of memory)");
+    free(safe);
     fflush(f);
 }
 

@@ -1,6 +1,7 @@
 /* common.c: error reports, the logging hook, the RNG, polite allocation and file helpers.
  * Nothing here prints or exits. */
 #include "smartty/common.h"
+#include "smartty/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +37,7 @@ sm_status sm_verr(sm_error *e, sm_status st, const char *fmt, va_list ap)
     if (e) {
         e->status = st;
         vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        sm_text_escape_inplace(e->msg, sizeof e->msg); /* names and text from outside, made safe */
     }
     return st;
 }
@@ -60,6 +62,7 @@ sm_status sm_err_prefix(sm_error *e, const char *fmt, ...)
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
     snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    sm_text_escape_inplace(e->msg, sizeof e->msg);
     return e->status;
 }
 
@@ -97,6 +100,7 @@ void sm_log(sm_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    sm_text_escape_inplace(buf, sizeof buf);
     fn(ud, level, buf);
 }
 

@@ -30,6 +30,7 @@
 #include "ui/chart.h"
 #include "ui/layout.h"
 #include "ui/theme.h"
+#include "smartty/escape.h"
 
 #ifndef SMARTTY_THEMESDIR
 #define SMARTTY_THEMESDIR ""
@@ -209,7 +210,17 @@ static void log_to_file(int kind, int64_t step, const char *text)
     fflush(stderr);
 }
 
+static void dash_print(int kind, int64_t step, const char *text);
+
+/* Text from outside (file names, data, journal arguments) is escaped before it is shown or logged. */
 void ui_dash_print(int kind, int64_t step, const char *text)
+{
+    char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL);
+    dash_print(kind, step, safe ? safe : "(out of memory)");
+    free(safe);
+}
+
+static void dash_print(int kind, int64_t step, const char *text)
 {
     if (!D.active) {
         fprintf(stderr, "%s\n", text);
