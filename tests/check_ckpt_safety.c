@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -443,6 +444,55 @@ START_TEST(test_each_call_fails_in_turn)
 }
 END_TEST
 
+START_TEST(test_nonfinite_state_not_saved)
+{
+    fresh_dir();
+    sm_session *s = cc_fresh();
+    train(s, 2);
+    save_ok(s, W "/ck");
+    train(s, 1);
+    int poisoned = 0;
+    for (size_t i = 0; i < sm_session_tensor_count(s); i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        if (!t.in_model && t.n > 0) {
+            t.data[t.n - 1] = INFINITY; /* as adam_v fills when g^2 overflows */
+            poisoned = 1;
+            break;
+        }
+    }
+    ck_assert(poisoned);
+    sm_session_reply r;
+    ck_assert_int_eq(sm_session_named(s, SM_CMD_SAVE, W "/ck", &r), SM_ERR_NONFINITE);
+    ck_assert_msg(strstr(r.err.msg, "resume would refuse"), "%s", r.err.msg);
+    assert_step(W "/ck", 2);
+    assert_none(W "/ck.smartty-*");
+    sm_session_free(s);
+}
+END_TEST
+
+/* an autosave is named by its process, so a killed one's temporary folder is never met by the same
+ * name again: any save in the folder removes those of dead processes (and only those) */
+START_TEST(test_dead_autosave_tmp_cleaned)
+{
+    fresh_dir();
+    sm_session *s = cc_fresh();
+    train(s, 1);
+    cc_sh("mkdir -m 700 " W "/autosave-999999.smartty-tmp-999999-00000001 && printf 'smartty checkpoint folder' > "
+          W "/autosave-999999.smartty-tmp-999999-00000001/.smartty-checkpoint && echo x > "
+          W "/autosave-999999.smartty-tmp-999999-00000001/model.bin.tmp.999999");
+    char live[256];
+    snprintf(live, sizeof live, "mkdir -m 700 " W "/autosave-1.smartty-tmp-%ld-00000002", (long)getppid());
+    cc_sh(live); /* a live process's: left */
+    save_ok(s, W "/autosave-12345");
+    assert_none(W "/autosave-999999.*");
+    glob_t g;
+    ck_assert_int_eq(glob(W "/autosave-1.smartty-tmp-*", 0, NULL, &g), 0);
+    globfree(&g);
+    sm_session_free(s);
+}
+END_TEST
+
 static Suite *safety_suite(void)
 {
     Suite *su = suite_create("checkpoint safety");
@@ -456,6 +506,8 @@ static Suite *safety_suite(void)
     tcase_add_test(tc, test_concurrent_savers);
     tcase_add_test(tc, test_fallback_killed_at_each_stage);
     tcase_add_test(tc, test_each_call_fails_in_turn);
+    tcase_add_test(tc, test_nonfinite_state_not_saved);
+    tcase_add_test(tc, test_dead_autosave_tmp_cleaned);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -618,6 +618,24 @@ static int exchange(int pfd, const char *a, const char *b)
     return -1;
 }
 
+/* Every array of the state finite: what sm_checkpoint_restore (and the model loader) would refuse
+ * is never written as a checkpoint. */
+static sm_status check_finite(struct sm_session *s, sm_error *e)
+{
+    size_t n = sm_session_tensor_count(s);
+    for (size_t i = 0; i < n; i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        for (size_t q = 0; q < t.n; q++)
+            if (!isfinite(t.data[q]))
+                return sm_err(e, SM_ERR_NONFINITE,
+                              "the training state holds a non-finite value (%g in '%s', element %zu), which "
+                              "resume would refuse: not saved (the run has diverged; rewind or resume an "
+                              "earlier checkpoint with a lower lr or clip set)", (double)t.data[q], t.name, q);
+    }
+    return SM_OK;
+}
+
 sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error *e)
 {
     char dir[4096], parent[4096], tmpname[512], tmp[4700], where[4700];
@@ -638,7 +656,8 @@ sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error 
         return sm_err_prefix(e, "saving checkpoint %s", dir);
     }
     int exists, tfd = -1, made = 0;
-    if ((st = check_dest(pfd, base, dir, &exists, e)) != SM_OK) {
+    if ((st = check_dest(pfd, base, dir, &exists, e)) != SM_OK ||
+        (st = check_finite(s, e)) != SM_OK) {
         close(lockfd);
         close(pfd);
         return st;
