@@ -39,6 +39,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A run whose updates are skipped as non-finite this many steps in a row has diverged: it stops
+ * with SM_ERR_NONFINITE and a message naming the steps. */
+#define SM_SESSION_MAX_SKIPPED 20
+
 #include "smartty/common.h"
 #include "smartty/hparams.h"
 #include "smartty/journal.h"

@@ -50,6 +50,7 @@ struct sm_session {
     snapshot snaps[SNAP_MAX];
     size_t n_snaps;
     int replaying;            /* no breakpoints while replay runs to an event */
+    int64_t skipped_in_row;   /* updates skipped as non-finite one after another (SM_SESSION_MAX_SKIPPED) */
 
     /* shared, under mu */
     pthread_mutex_t mu;
@@ -282,6 +283,14 @@ static sm_status resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_p
         emit(s, SM_EVENT_WARN, rec, NULL,
              "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
              (long long)rec->step, rec->loss, rec->grad_norm);
+    s->skipped_in_row = rec->skipped && act == SM_PENDING_APPLY ? s->skipped_in_row + 1 : 0;
+    if (s->skipped_in_row >= SM_SESSION_MAX_SKIPPED) { /* a diverged run stops, and says so */
+        s->skipped_in_row = 0;
+        return sm_err(e, SM_ERR_NONFINITE,
+                      "the updates of steps %lld to %lld were all skipped as non-finite: the run has "
+                      "diverged and is stopped (lower lr, set clip, or rewind to an earlier snapshot)",
+                      (long long)(s->step - SM_SESSION_MAX_SKIPPED + 1), (long long)s->step);
+    }
 
     int64_t every = (int64_t)s->hp.v[SM_HP_EVAL_EVERY];
     int run_over = s->run_end > 0 && s->step >= s->run_end;
