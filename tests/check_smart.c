@@ -1028,6 +1028,36 @@ static void add_step_tests(Suite *s)
     suite_add_tcase(s, tc);
 }
 
+/* A gradient whose square overflows float (regression targets of 1e38, clip 0) would fill Adam's
+ * second moment with infinities: the update is skipped as non-finite and the state stays finite. */
+START_TEST(test_overflowing_moment_skipped)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 5);
+    sm_bert *m = tiny_model(3, 0.0f, 9);
+    sm_hparams hp;
+    hp_for_tests(&hp, "vanilla");
+    hp.v[SM_HP_CLIP] = 0;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_step_record r;
+    do_step(&t, &tb.b, &r); /* one ordinary step first */
+    ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, &r, &e), SM_OK);
+    float *g = sm_bert_grads(m);
+    g[0] = 1e30f; /* finite, but its square is not */
+    t.pending.grad_norm = 1e30;
+    ck_assert_int_eq(sm_trainer_apply(&t, &r, &e), SM_OK);
+    ck_assert_int_eq(r.skipped, 1);
+    size_t n = sm_bert_numel(m);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isfinite(t.opt.v[i]) && isfinite(t.opt.m[i]) && isfinite(sm_bert_weights(m)[i]),
+                      "element %zu not finite", i);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
 static void add_math_tests(Suite *s)
 {
     TCase *tc = tcase_create("math");
@@ -1038,6 +1068,7 @@ static void add_math_tests(Suite *s)
     tcase_add_test(tc, test_p5_normalize);
     tcase_add_test(tc, test_delta_norm);
     tcase_add_test(tc, test_p8_teacher_formula);
+    tcase_add_test(tc, test_overflowing_moment_skipped);
     suite_add_tcase(s, tc);
 }
 
