@@ -1,7 +1,8 @@
 #!/bin/sh
 # train_safety.sh: `smartty train` never loses a run to a secondary output or a bad destination:
 # --save and --metrics destinations are checked before anything loads (missing parent, a file, a
-# link, a folder as metrics), a failed metrics write is reported but the checkpoint is written, and
+# link, a folder as metrics), absurd regression targets and one-class data are refused with what
+# they are, a failed metrics write is reported but the checkpoint is written, and
 # a run whose save fails keeps its state as an autosave named in the message.
 set -u
 bin=${SMARTTY_BIN:?}
@@ -32,6 +33,19 @@ for bad in "--save $tmp/missing/ck" "--save $tmp/afile" "--save $tmp/alink" "--m
     [ -s "$tmp/err" ] || fail "'$bad': no message"
 done
 [ "$(cat "$tmp/afile")" = x ] || fail "the file given to --save was changed"
+
+# absurd regression targets are refused when loading, with the row; one-class data is named as such
+printf 'sentence\tscore\nfine\t1.5\nhuge\t3e38\nsmall\t-2\n' >"$tmp/reg.tsv"
+"$bin" data "$tmp/reg.tsv" --regression --label score >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] || fail "a target of 3e38: exit $rc, want 1 ($(cat "$tmp/out" "$tmp/err"))"
+grep -q "reg.tsv:3:.*3e38.*beyond" "$tmp/err" || fail "the 3e38 target is not named: $(cat "$tmp/err")"
+printf 'sentence\tlabel\na\tpos\nb\tpos\nc\tpos\n' >"$tmp/one.tsv"
+"$bin" train --model "$model" --train "$tmp/one.tsv" --set max_steps=1 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -ne 0 ] || fail "one-class data trained"
+grep -q "single class" "$tmp/err" || fail "one-class data: the message does not say so: $(cat "$tmp/err")"
+grep -q "regression needs targets" "$tmp/err" && fail "one-class data is taken for a regression: $(cat "$tmp/err")"
 
 # a metrics file that cannot be written costs the metrics, not the checkpoint
 if [ -w /dev/full ]; then
