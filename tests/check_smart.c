@@ -736,6 +736,30 @@ START_TEST(test_nonfinite_skipped)
 }
 END_TEST
 
+/* Evaluation (and predict, through the same check) refuses outputs that are not finite: a model
+ * whose weights diverged gives an error, not metrics or predictions of NaN. */
+START_TEST(test_eval_nonfinite_refused)
+{
+    tbatch tb;
+    tiny_batch(&tb, 2, 14);
+    sm_bert *m = tiny_model(2, 0.1f, 17);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    float *w = sm_bert_weights(m);
+    w[sm_bert_numel(m) - 1] = NAN; /* the classifier's last bias */
+    sm_eval_acc acc;
+    sm_eval_acc_init(&acc, 2);
+    ck_assert_int_eq(sm_trainer_eval_batch(&t, &tb.b, &acc, &e), SM_ERR_NONFINITE);
+    ck_assert_msg(strstr(e.msg, "not finite") && strstr(e.msg, "diverged"), "%s", e.msg);
+    sm_eval_acc_free(&acc);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
 START_TEST(test_eval_batch)
 {
     tbatch tb;
@@ -1023,6 +1047,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_p10_determinism);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_eval_batch);
+    tcase_add_test(tc, test_eval_nonfinite_refused);
     tcase_add_test(tc, test_evaluate_dataset);
     tcase_add_test(tc, test_reference_smart);
     suite_add_tcase(s, tc);

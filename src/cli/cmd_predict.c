@@ -70,7 +70,8 @@ static sm_status run(const sm_bert *m, const sm_dataset *ds, int32_t pad_id, int
             rows[i] = (uint32_t)(start + (size_t)i);
         if ((st = sm_batch_fill(&b, ds, rows, k, pad_id, e)) != SM_OK)
             break;
-        if ((st = sm_bert_forward(m, sm_bert_weights_const(m), a, &b, SM_BERT_EVAL, NULL, e)) != SM_OK) {
+        if ((st = sm_bert_forward(m, sm_bert_weights_const(m), a, &b, SM_BERT_EVAL, NULL, e)) != SM_OK ||
+            (st = sm_bert_check_outputs(m, a, k, e)) != SM_OK) {
             sm_err_prefix(e, "%s: rows %zu to %zu", sm_dataset_report(ds)->path, start + 1, start + (size_t)k);
             break;
         }

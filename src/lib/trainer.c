@@ -384,6 +384,8 @@ sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *a
         return st;
     sm_bert *m = t->model;
     st = sm_bert_forward(m, sm_bert_weights(m), t->infer_ws, b, SM_BERT_EVAL, NULL, e);
+    if (st == SM_OK) /* metrics of NaN outputs would be numbers that mean nothing */
+        st = sm_bert_check_outputs(m, t->infer_ws, b->B, e);
     if (st != SM_OK)
         return st;
     const float *logits = sm_bert_acts_logits(t->infer_ws);
