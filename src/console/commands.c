@@ -11,6 +11,7 @@
 
 #include "console/console.h"
 #include "console/parse.h"
+#include "console/replay_trust.h"
 #include "smartty/data.h"
 
 #define NO_SESSION "needs the training session, which this build does not have yet"
@@ -629,6 +630,8 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
         return con_error(c, "replay: %s: replaying starts a new session, and %lld step%s of training would be lost: "
                             "`save DIR` first, or `replay %s force`", argv[0], (long long)st.unsaved,
                          st.unsaved == 1 ? "" : "s", argv[0]);
+    if (con_replay_trusted(c, argv[0], argc > 1 && !strcmp(argv[1], "force")))
+        return 1; /* a journal is untrusted: the files it reads are named, and replay waits for force */
     sm_error e;
     if (c->be->replay(c->be_ud, argv[0], &e) != SM_OK)
         return cmd_failed(c, "replay", e.msg);
@@ -763,7 +766,8 @@ static const con_cmd commands[] = {
     {"export", "", "metrics FILE.csv", "write the step and evaluation records to a CSV file", cmd_export},
     {"replay", "", "FILE [force]",
      "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
-     "  with unsaved training it refuses unless force is given (the training would be lost)", cmd_replay},
+     "  with unsaved training it refuses unless force is given (the training would be lost);\n"
+     "  a journal that loads files is untrusted: it lists them and waits for force", cmd_replay},
     {"source", "", "FILE", "run the console commands in FILE", cmd_source},
     {"predict", "", "TEXT...", "classify TEXT, or the pair TEXT || TEXT_B, with the current model", cmd_predict},
     {"theme", "", "THEME", "switch the dashboard's theme", cmd_theme},
