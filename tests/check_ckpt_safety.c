@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ckpt_common.h"
+#include "smartty/safetensors.h"
 
 #define W "check_ckpt_safety.tmp"
 
@@ -493,6 +494,27 @@ START_TEST(test_dead_autosave_tmp_cleaned)
 }
 END_TEST
 
+/* a link planted under a file's temporary name (NAME.tmp.PID) is not written through */
+START_TEST(test_tmp_file_link_not_followed)
+{
+    fresh_dir();
+    cc_sh("echo secret > " W "/victim.txt");
+    char link[256], buf[64];
+    snprintf(link, sizeof link, W "/out.json.tmp.%ld", (long)getpid());
+    ck_assert_int_eq(symlink("victim.txt", link), 0);
+    sm_error e;
+    ck_assert_msg(sm_write_file_atomic(W "/out.json", "{}\n", 3, &e) == SM_OK, "%s", e.msg);
+    ck_assert_str_eq(cc_read(W "/victim.txt", buf, sizeof buf), "secret\n");
+    ck_assert_str_eq(cc_read(W "/out.json", buf, sizeof buf), "{}\n");
+    snprintf(link, sizeof link, W "/w.safetensors.tmp.%ld", (long)getpid());
+    ck_assert_int_eq(symlink("victim.txt", link), 0);
+    float x[2] = {1, 2};
+    sm_st_entry ent = {.name = "x", .data = x, .ndim = 1, .shape = {2}};
+    ck_assert_msg(sm_st_write(W "/w.safetensors", &ent, 1, SM_ST_F32, NULL, 0, &e) == SM_OK, "%s", e.msg);
+    ck_assert_str_eq(cc_read(W "/victim.txt", buf, sizeof buf), "secret\n");
+}
+END_TEST
+
 static Suite *safety_suite(void)
 {
     Suite *su = suite_create("checkpoint safety");
@@ -508,6 +530,7 @@ static Suite *safety_suite(void)
     tcase_add_test(tc, test_each_call_fails_in_turn);
     tcase_add_test(tc, test_nonfinite_state_not_saved);
     tcase_add_test(tc, test_dead_autosave_tmp_cleaned);
+    tcase_add_test(tc, test_tmp_file_link_not_followed);
     suite_add_tcase(su, tc);
     return su;
 }

@@ -326,7 +326,11 @@ sm_status sm_write_file_atomic(const char *path, const void *data, size_t len, s
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
         return sm_err(e, SM_ERR_INVALID, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* never through what is already there: a link planted under the temporary name would have the
+     * write truncate its target; a stale file or link is unlinked (the link, not its target) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return sm_err(e, SM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     const char *p = data;
