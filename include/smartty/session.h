@@ -36,8 +36,13 @@
 #ifndef SMARTTY_SESSION_H
 #define SMARTTY_SESSION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A run whose updates are skipped as non-finite this many steps in a row has diverged: it stops
+ * with SM_ERR_NONFINITE and a message naming the steps. */
+#define SM_SESSION_MAX_SKIPPED 20
 
 #include "smartty/common.h"
 #include "smartty/hparams.h"
@@ -289,6 +294,12 @@ sm_status sm_session_journal_set(sm_session *s, const sm_journal *j, sm_error *e
  * any other op return SM_ERR_UNSUPPORTED with the step reached, for the caller to handle. Only
  * without the thread. */
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
+/* A journal is untrusted input: an event beyond both the plan and the furthest step its train and
+ * step events reach is refused (SM_ERR_RANGE, with the numbers). While replay trains towards an
+ * event it stops with SM_ERR_CANCELLED as soon as *a or *b (a signal handler's flags; either may be
+ * NULL) or sm_session_interrupt says so, and calls progress (if any) about every 2 s. */
+void sm_session_set_replay_watch(sm_session *s, volatile sig_atomic_t *a, volatile sig_atomic_t *b,
+                                 void (*progress)(void *ud, int64_t step, int64_t target), void *ud);
 
 /* Checkpoint state capture and restore (used by checkpoint.c). The state JSON names the session's
  * counters, the hyperparameters and the backend's state; tensors are the backend's. Only while no

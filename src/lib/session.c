@@ -55,6 +55,11 @@ struct sm_session {
     size_t n_snaps;
     int replaying;            /* no breakpoints while replay runs to an event */
     char out_dir[4096];       /* where save_every and save_best write; "" none */
+    int64_t skipped_in_row;   /* updates skipped as non-finite one after another (SM_SESSION_MAX_SKIPPED) */
+    int64_t replay_end;       /* replay: the furthest step its train and step events reach */
+    volatile sig_atomic_t *replay_flags[2]; /* replay stops when one becomes non-zero */
+    void (*replay_progress)(void *ud, int64_t step, int64_t target);
+    void *replay_ud;
 
     /* shared, under mu */
     pthread_mutex_t mu;
@@ -399,6 +404,14 @@ static sm_status resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_p
         emit(s, SM_EVENT_WARN, rec, NULL,
              "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
              (long long)rec->step, rec->loss, rec->grad_norm);
+    s->skipped_in_row = rec->skipped && act == SM_PENDING_APPLY ? s->skipped_in_row + 1 : 0;
+    if (s->skipped_in_row >= SM_SESSION_MAX_SKIPPED) { /* a diverged run stops, and says so */
+        s->skipped_in_row = 0;
+        return sm_err(e, SM_ERR_NONFINITE,
+                      "the updates of steps %lld to %lld were all skipped as non-finite: the run has "
+                      "diverged and is stopped (lower lr, set clip, or rewind to an earlier snapshot)",
+                      (long long)(s->step - SM_SESSION_MAX_SKIPPED + 1), (long long)s->step);
+    }
 
     int64_t save_every = (int64_t)s->hp.v[SM_HP_SAVE_EVERY];
     if (save_every > 0 && s->step % save_every == 0 && s->out_dir[0] && !s->replaying) {
@@ -1444,6 +1457,42 @@ static int op_is(const sm_journal_event *ev, const char *const *names)
     return 0;
 }
 
+void sm_session_set_replay_watch(sm_session *s, volatile sig_atomic_t *a, volatile sig_atomic_t *b,
+                                 void (*progress)(void *ud, int64_t step, int64_t target), void *ud)
+{
+    s->replay_flags[0] = a;
+    s->replay_flags[1] = b;
+    s->replay_progress = progress;
+    s->replay_ud = ud;
+}
+
+/* A train or step event's reach: the step its N (or N epochs) takes the run to; 0 when unknown. */
+static int64_t event_reach(sm_session *s, const sm_journal_event *ev)
+{
+    char *end;
+    long long n = ev->argc >= 1 ? strtoll(ev->argv[0], &end, 10) : 0;
+    if (ev->argc < 1 || n <= 0 || end == ev->argv[0])
+        return 0;
+    if (!strcmp(end, " epochs")) {
+        sm_hparams one = s->hp;
+        one.v[SM_HP_EPOCHS] = 1;
+        one.v[SM_HP_MAX_STEPS] = 0;
+        int64_t per = s->be.planned_steps ? s->be.planned_steps(s->be.ctx, &one) : 0;
+        if (per <= 0 || __builtin_mul_overflow((int64_t)n, per, &n))
+            return 0;
+    } else if (*end) {
+        return 0;
+    }
+    int64_t reach;
+    return __builtin_add_overflow(ev->step, (int64_t)n, &reach) ? INT64_MAX : reach;
+}
+
+static int replay_stopped(sm_session *s)
+{
+    return atomic_load(&s->interrupt) || (s->replay_flags[0] && *s->replay_flags[0]) ||
+           (s->replay_flags[1] && *s->replay_flags[1]);
+}
+
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
 {
     static const char *const markers[] = {"train", "step", "stepped", "pause", "resume", "stop",
@@ -1457,14 +1506,32 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
     if (s->pending)
         return sm_err(e, SM_ERR_STATE, "replay: an update is pending at a breakpoint");
     if (ev->step > s->step) {
+        /* a journal is untrusted: an event no run of it reaches would train for ever */
+        int64_t plan = planned(s), limit = plan > s->replay_end ? plan : s->replay_end;
+        if (ev->step > limit)
+            return sm_err(e, SM_ERR_RANGE,
+                          "replay: event '%s' at step %lld lies beyond its run: the plan is %lld steps%s, "
+                          "and no train or step event reaches further; the journal is damaged or not "
+                          "for this model and data", ev->op, (long long)ev->step, (long long)plan,
+                          s->replay_end > plan ? " (its train and step events reach further)" : "");
         sm_status st = prepare(s, e);
         if (st != SM_OK)
             return st;
         s->replaying = 1;
+        double shown = sm_now();
         while (s->step < ev->step) {
+            if (replay_stopped(s)) {
+                s->replaying = 0;
+                return sm_err(e, SM_ERR_CANCELLED, "replay: interrupted at step %lld of %lld",
+                              (long long)s->step, (long long)ev->step);
+            }
             if ((st = one_step(s, e)) != SM_OK) {
                 s->replaying = 0;
                 return sm_err_prefix(e, "replay: step %lld", (long long)s->step + 1);
+            }
+            if (s->replay_progress && sm_now() - shown >= 2.0) {
+                s->replay_progress(s->replay_ud, s->step, ev->step);
+                shown = sm_now();
             }
         }
         s->replaying = 0;
@@ -1489,6 +1556,11 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
     } else if (!strcmp(ev->op, "eval")) {
         c.kind = SM_CMD_EVAL;
     } else if (op_is(ev, markers)) {
+        if (!strcmp(ev->op, "train") || !strcmp(ev->op, "step")) {
+            int64_t reach = event_reach(s, ev);
+            if (reach > s->replay_end)
+                s->replay_end = reach;
+        }
         return sm_journal_add_event(&s->journal, ev, e);
     } else {
         return sm_err(e, SM_ERR_UNSUPPORTED, "replay: '%s' at step %lld is for the caller to apply",
