@@ -2,7 +2,7 @@
  * (tests/fixtures/hf-families, made by tests/ref/make_family_fixtures.py): loaded by sm_hf_load, the
  * logits, the loss, the last layer's first token, every parameter gradient, d loss / d encoder input,
  * SMART's perturbed logits, symkl and grad_delta, all within 1e-4; saving under transformers' names
- * and loading back; masked-LM checkpoints (fresh heads, unused tensors named); training mode; and
+ * and loading back (a RoBERTa with its byte-level BPE files); masked-LM checkpoints (fresh heads, unused tensors named); training mode; and
  * central finite differences for what the families add (RoBERTa's position ids, the heads,
  * embeddings_project). Tokenizers are not involved: the batches come from reference.json. */
 #include <check.h>
@@ -16,6 +16,7 @@
 #include "smartty/model.h"
 #include "smartty/safetensors.h"
 #include "smartty/smart.h"
+#include "smartty/tokenizer.h"
 #include "testutil.h"
 
 #define TOL 1e-4
@@ -325,6 +326,47 @@ START_TEST(test_save_roundtrip)
 }
 END_TEST
 
+/* A RoBERTa checkpoint with its byte-level BPE saves with the BPE's own files (not a vocab.txt made
+ * from them), and the saved folder gives the same tokenizer back. */
+START_TEST(test_save_with_bpe)
+{
+    const char *dir = fixture_dir("roberta-bpe");
+    sm_tokenizer *tok, *back;
+    sm_bert *m;
+    sm_bert_config cfg;
+    sm_error e;
+    ck_assert_msg(sm_tokenizer_load(dir, -1, &tok, &e) == SM_OK, "%s", e.msg);
+    ck_assert_ptr_nonnull(sm_tokenizer_bpe_files(tok));
+    ck_assert_msg(sm_hf_load(dir, NULL, &m, &cfg, NULL, &e) == SM_OK, "%s", e.msg);
+    char out[512], p[600], q[1200];
+    snprintf(out, sizeof out, "%s/saved", tmpdir);
+    ck_assert_msg(sm_hf_save(out, m, &cfg, tok, &e) == SM_OK, "%s", e.msg);
+    snprintf(p, sizeof p, "%s/vocab.txt", out);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    snprintf(p, sizeof p, "%s/tokenizer.json", out);
+    snprintf(q, sizeof q, "cmp -s '%s' '%s/tokenizer.json' && cmp -s '%s/tokenizer_config.json' '%s/tokenizer_config.json'",
+             p, dir, out, dir);
+    ck_assert_int_eq(system(q), 0);
+    ck_assert_msg(sm_tokenizer_load(out, -1, &back, &e) == SM_OK, "%s", e.msg);
+    sm_ids a = {0}, b = {0}, ta = {0}, tb = {0};
+    const char *text = "Caf\xc3\xa9 d\xc3\xa9j\xc3\xa0 vu, it's <mask>!";
+    ck_assert_int_eq(sm_tokenizer_encode_pair(tok, text, "again", 0, &a, &ta, &e), SM_OK);
+    ck_assert_int_eq(sm_tokenizer_encode_pair(back, text, "again", 0, &b, &tb, &e), SM_OK);
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert(memcmp(a.v, b.v, a.n * sizeof *a.v) == 0);
+    for (size_t i = 0; i < ta.n; i++)
+        ck_assert_int_eq(ta.v[i], 0); /* RoBERTa has one token type */
+    sm_ids_free(&a);
+    sm_ids_free(&b);
+    sm_ids_free(&ta);
+    sm_ids_free(&tb);
+    sm_tokenizer_free(tok);
+    sm_tokenizer_free(back);
+    sm_bert_free(m);
+    sm_config_free(&cfg);
+}
+END_TEST
+
 /* Masked-LM and discriminator checkpoints: the encoder loads, the head starts fresh with a notice, and
  * the pretraining head's tensors are listed as unused. */
 START_TEST(test_pretraining_checkpoints)
@@ -610,6 +652,7 @@ static Suite *families_suite(void)
     tcase_add_test(tc, test_electra_reference);
     tcase_add_test(tc, test_save_roundtrip);
     tcase_add_test(tc, test_pretraining_checkpoints);
+    tcase_add_test(tc, test_save_with_bpe);
     tcase_add_test(tc, test_missing_tensor);
     tcase_add_test(tc, test_train_mode);
     suite_add_tcase(s, tc);

@@ -313,8 +313,28 @@ static sm_status write_text(const char *dir, const char *name, const char *text,
     return sm_write_file_atomic(path, text, len, e);
 }
 
+/* A byte-level BPE's own files, copied as they are (transformers reads them back unchanged). */
+static sm_status copy_tokenizer_files(const char *dir, const char *const *files, sm_error *e)
+{
+    for (; *files; files++) {
+        const char *base = strrchr(*files, '/');
+        char *data;
+        size_t len;
+        sm_status st = sm_read_file(*files, &data, &len, (size_t)1 << 30, e);
+        if (st != SM_OK)
+            return st;
+        st = write_text(dir, base ? base + 1 : *files, data, len, e);
+        free(data);
+        if (st != SM_OK)
+            return st;
+    }
+    return SM_OK;
+}
+
 static sm_status save_tokenizer(const char *dir, const sm_tokenizer *tok, int max_position, sm_error *e)
 {
+    if (sm_tokenizer_bpe_files(tok))
+        return copy_tokenizer_files(dir, sm_tokenizer_bpe_files(tok), e);
     size_t nv = sm_tokenizer_vocab_size(tok), cap = 1, len = 0;
     for (size_t i = 0; i < nv; i++) {
         const char *t = sm_tokenizer_token(tok, (int32_t)i);

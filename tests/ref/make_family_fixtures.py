@@ -205,6 +205,38 @@ def main():
                                                                 max_position_embeddings=20)), 8)
     write_plain("electra-discriminator", ElectraForPreTraining(ElectraConfig(**small, embedding_size=8,
                                                                              max_position_embeddings=20)), 9)
+    write_bpe_model()
+
+
+def write_bpe_model():
+    # a RoBERTa classifier over tests/fixtures/bpe's tokenizer (run make_bpe_fixture.py first), with
+    # transformers' logits for the texts of predict.tsv: tokenizer and network end to end
+    import shutil
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    bpe = os.path.join(OUT, "..", "bpe")
+    d = os.path.join(OUT, "roberta-bpe")
+    os.makedirs(d, exist_ok=True)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(bpe, f), d)
+    cfg = RobertaConfig(vocab_size=2000, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
+                        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, initializer_range=0.3, num_labels=2)
+    write_plain("roberta-bpe", RobertaForSequenceClassification(cfg), 10)
+    tok = AutoTokenizer.from_pretrained(d)
+    model = AutoModelForSequenceClassification.from_pretrained(d).eval()
+    texts = ["Hello world", "The film is a charming and often affecting journey.", "Café déjà vu 😀 北京",
+             "unflinchingly bleak and desperate", "It's   not what they'd've SAID!!", "<mask> marks the spot",
+             "a " * 60]
+    with open(os.path.join(d, "predict.tsv"), "w", encoding="utf-8") as f:
+        f.write("sentence\n")
+        for t in texts:
+            f.write(t + "\n")
+    with torch.no_grad():
+        enc = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+        logits = model(**enc).logits
+    with open(os.path.join(d, "predict.expected"), "w") as f:
+        for row in logits.tolist():
+            f.write("\t".join("%.7g" % x for x in row) + "\n")
 
 
 if __name__ == "__main__":
