@@ -1,8 +1,9 @@
-/* check_bpe.c: the byte-level BPE tokenizer (RoBERTa's) against Hugging Face: every row of
- * tests/fixtures/bpe/reference.jsonl.gz (texts and pairs from the shared datasets and hand-picked
- * ones: accents, CJK, emoji, long words, odd spaces, special tokens in the text) gives exactly
- * AutoTokenizer's ids, untruncated and at max_length 128 (longest first), from tokenizer.json and
- * from vocab.json + merges.txt, and with add_prefix_space; and hostile files get precise refusals. */
+/* check_bpe.c: the byte-level BPE (RoBERTa's) and SentencePiece Unigram (XLM-R's) tokenizers against
+ * Hugging Face: every row of tests/fixtures/{bpe,unigram}/reference.jsonl.gz (texts and pairs from the
+ * shared datasets and hand-picked ones: accents, combining marks, full-width forms, CJK, emoji, long
+ * words, odd spaces, special tokens in the text) gives exactly AutoTokenizer's ids, untruncated and at
+ * max_length 128 (longest first); the BPE also from vocab.json + merges.txt and with add_prefix_space;
+ * and hostile files (unsupported components, unknown merges, a truncated charsmap) get precise refusals. */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -29,16 +30,18 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static const char *fixture(const char *file)
+static const char *fixture_in(const char *dir, const char *file)
 {
     static char buf[4][1024];
     static int k;
     k = (k + 1) % 4;
     const char *src = getenv("SMARTTY_SRCDIR");
-    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/bpe%s%s", src && *src ? src : "..", *file ? "/" : "", file);
+    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/%s%s%s", src && *src ? src : "..", dir, *file ? "/" : "", file);
     ck_assert_msg(access(buf[k], R_OK) == 0, "%s is absent", buf[k]);
     return buf[k];
 }
+
+static const char *fixture(const char *file) { return fixture_in("bpe", file); }
 
 static void expect_ids(const char *what, long row, const sm_ids *got, json_t *want)
 {
@@ -51,10 +54,10 @@ static void expect_ids(const char *what, long row, const sm_ids *got, json_t *wa
 }
 
 /* every row: ids (no limit), ids128 and types128; ids_ps with the add_prefix_space tokenizer */
-static void check_rows(const sm_tokenizer *t, const sm_tokenizer *ps, const char *what)
+static void check_rows_in(const char *dir, const sm_tokenizer *t, const sm_tokenizer *ps, const char *what)
 {
     json_t **rows;
-    long n = fixtures_read(fixture("reference.jsonl.gz"), &rows);
+    long n = fixtures_read(fixture_in(dir, "reference.jsonl.gz"), &rows);
     ck_assert_msg(n > 2500, "%ld rows", n);
     sm_ids ids = {0}, types = {0};
     sm_error e;
@@ -84,11 +87,16 @@ static void check_rows(const sm_tokenizer *t, const sm_tokenizer *ps, const char
     fixtures_free(rows, n);
 }
 
-/* a copy of tokenizer.json with edit() applied */
-static const char *edited(const char *name, void (*edit)(json_t *root))
+static void check_rows(const sm_tokenizer *t, const sm_tokenizer *ps, const char *what)
+{
+    check_rows_in("bpe", t, ps, what);
+}
+
+/* a copy of dir's tokenizer.json with edit() applied */
+static const char *edited_in(const char *dir, const char *name, void (*edit)(json_t *root))
 {
     json_error_t je;
-    json_t *root = json_load_file(fixture("tokenizer.json"), 0, &je);
+    json_t *root = json_load_file(fixture_in(dir, "tokenizer.json"), 0, &je);
     ck_assert_ptr_nonnull(root);
     edit(root);
     static char path[4][512];
@@ -99,6 +107,8 @@ static const char *edited(const char *name, void (*edit)(json_t *root))
     json_decref(root);
     return path[k];
 }
+
+static const char *edited(const char *name, void (*edit)(json_t *root)) { return edited_in("bpe", name, edit); }
 
 static void set_prefix_space(json_t *root)
 {
@@ -162,7 +172,7 @@ static void expect_refusal(const char *path, sm_status want, const char *frag1, 
                   path, frag1, frag2 ? frag2 : "", e.msg);
 }
 
-static void model_unigram(json_t *r) { json_object_set_new(json_object_get(r, "model"), "type", json_string("Unigram")); }
+static void model_wordlevel(json_t *r) { json_object_set_new(json_object_get(r, "model"), "type", json_string("WordLevel")); }
 static void normalizer_nfc(json_t *r) { json_object_set_new(r, "normalizer", json_pack("{s:s}", "type", "NFC")); }
 static void pre_whitespace(json_t *r) { json_object_set_new(r, "pre_tokenizer", json_pack("{s:s}", "type", "Whitespace")); }
 static void post_template(json_t *r)
@@ -203,7 +213,7 @@ static void cls_bad(json_t *r)
 
 START_TEST(test_hostile_files)
 {
-    expect_refusal(edited("a.json", model_unigram), SM_ERR_UNSUPPORTED, "model type \"Unigram\" is not supported",
+    expect_refusal(edited("a.json", model_wordlevel), SM_ERR_UNSUPPORTED, "model type \"WordLevel\" is not supported",
                    "byte-level BPE");
     expect_refusal(edited("b.json", normalizer_nfc), SM_ERR_UNSUPPORTED, "normalizer \"NFC\" is not supported", NULL);
     expect_refusal(edited("c.json", pre_whitespace), SM_ERR_UNSUPPORTED, "pre_tokenizer \"Whitespace\" is not supported",
@@ -267,6 +277,74 @@ START_TEST(test_strip_flags)
 }
 END_TEST
 
+/* ---- SentencePiece Unigram (XLM-R) ---- */
+
+START_TEST(test_unigram_rows)
+{
+    sm_tokenizer *t;
+    sm_error e;
+    ck_assert_msg(sm_tokenizer_load(fixture_in("unigram", ""), -1, &t, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(sm_tokenizer_cls_id(t), 0);
+    ck_assert_int_eq(sm_tokenizer_pad_id(t), 1);
+    ck_assert_int_eq(sm_tokenizer_sep_id(t), 2);
+    ck_assert_int_eq(sm_tokenizer_unk_id(t), 3);
+    ck_assert_ptr_nonnull(sm_tokenizer_source_files(t));
+    check_rows_in("unigram", t, NULL, "unigram tokenizer.json");
+    sm_tokenizer_free(t);
+}
+END_TEST
+
+static void uni_charsmap_cut(json_t *r)
+{
+    json_t *n = json_object_get(r, "normalizer");
+    const char *cm = json_string_value(json_object_get(n, "precompiled_charsmap"));
+    char *cut = strndup(cm, 4000); /* a whole number of base64 quads, far short of the trie */
+    json_object_set_new(n, "precompiled_charsmap", json_string(cut));
+    free(cut);
+}
+static void uni_charsmap_junk(json_t *r)
+{
+    json_object_set_new(json_object_get(r, "normalizer"), "precompiled_charsmap", json_string("not*base64"));
+}
+static void uni_normalizer_nfkc(json_t *r) { json_object_set_new(r, "normalizer", json_pack("{s:s}", "type", "NFKC")); }
+static void uni_pre_bert(json_t *r) { json_object_set_new(r, "pre_tokenizer", json_pack("{s:s}", "type", "BertPreTokenizer")); }
+static void uni_prepend_first(json_t *r)
+{
+    json_object_set_new(json_array_get(json_object_get(json_object_get(r, "pre_tokenizer"), "pretokenizers"), 1),
+                        "prepend_scheme", json_string("first"));
+}
+static void uni_byte_fallback(json_t *r) { json_object_set_new(json_object_get(r, "model"), "byte_fallback", json_true()); }
+static void uni_bad_piece(json_t *r)
+{
+    json_array_set_new(json_object_get(json_object_get(r, "model"), "vocab"), 7, json_pack("[s,s]", "x", "high"));
+}
+static void uni_template_types(json_t *r)
+{
+    json_t *pair = json_object_get(json_object_get(r, "post_processor"), "pair");
+    json_object_set_new(json_object_get(json_array_get(pair, 4), "Sequence"), "type_id", json_integer(1));
+}
+static void uni_no_unk(json_t *r) { json_object_set_new(json_object_get(r, "model"), "unk_id", json_null()); }
+
+START_TEST(test_unigram_hostile)
+{
+    expect_refusal(edited_in("unigram", "u1.json", uni_charsmap_cut), SM_ERR_FORMAT, "precompiled_charsmap is truncated",
+                   NULL);
+    expect_refusal(edited_in("unigram", "u2.json", uni_charsmap_junk), SM_ERR_FORMAT, "is not base64", NULL);
+    expect_refusal(edited_in("unigram", "u3.json", uni_normalizer_nfkc), SM_ERR_UNSUPPORTED,
+                   "normalizer \"NFKC\" is not supported", NULL);
+    expect_refusal(edited_in("unigram", "u4.json", uni_pre_bert), SM_ERR_UNSUPPORTED,
+                   "pre_tokenizer \"BertPreTokenizer\" is not supported", NULL);
+    expect_refusal(edited_in("unigram", "u5.json", uni_prepend_first), SM_ERR_UNSUPPORTED,
+                   "prepend_scheme \"first\" is not supported", NULL);
+    expect_refusal(edited_in("unigram", "u6.json", uni_byte_fallback), SM_ERR_UNSUPPORTED, "byte_fallback", NULL);
+    expect_refusal(edited_in("unigram", "u7.json", uni_bad_piece), SM_ERR_FORMAT, "model.vocab[7] must be [piece, score]",
+                   NULL);
+    expect_refusal(edited_in("unigram", "u8.json", uni_template_types), SM_ERR_UNSUPPORTED,
+                   "TemplateProcessing post_processor is not supported", NULL);
+    expect_refusal(edited_in("unigram", "u9.json", uni_no_unk), SM_ERR_UNSUPPORTED, "model.unk_id", NULL);
+}
+END_TEST
+
 static Suite *bpe_suite(void)
 {
     Suite *s = suite_create("bpe");
@@ -277,6 +355,8 @@ static Suite *bpe_suite(void)
     tcase_add_test(tc, test_vocab_and_merges);
     tcase_add_test(tc, test_hostile_files);
     tcase_add_test(tc, test_strip_flags);
+    tcase_add_test(tc, test_unigram_rows);
+    tcase_add_test(tc, test_unigram_hostile);
     suite_add_tcase(s, tc);
     return s;
 }

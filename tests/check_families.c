@@ -336,7 +336,7 @@ START_TEST(test_save_with_bpe)
     sm_bert_config cfg;
     sm_error e;
     ck_assert_msg(sm_tokenizer_load(dir, -1, &tok, &e) == SM_OK, "%s", e.msg);
-    ck_assert_ptr_nonnull(sm_tokenizer_bpe_files(tok));
+    ck_assert_ptr_nonnull(sm_tokenizer_source_files(tok));
     ck_assert_msg(sm_hf_load(dir, NULL, &m, &cfg, NULL, &e) == SM_OK, "%s", e.msg);
     char out[512], p[600], q[1200];
     snprintf(out, sizeof out, "%s/saved", tmpdir);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tokenize.sh: `smartty tokenize` end to end: ids and tokens of single texts and pairs, --max-len,
-# --cased, a model folder, a byte-level BPE, and the errors (usage, missing vocabulary, invalid UTF-8).
+# --cased, a model folder, a byte-level BPE, a Unigram, and the errors (usage, missing vocabulary, invalid UTF-8).
 set -u
 bin=${SMARTTY_BIN:?}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/smartty-tokenize.XXXXXX") || exit 1
@@ -58,6 +58,13 @@ out=$(printf 'Hello world\n' | "$bin" tokenize --tokenizer "$bpe" --tokens) || f
 [ "$out" = "<s> H ell o Ġworld </s>" ] || fail "BPE --tokens: got '$out'"
 out=$(printf 'Hello world\tagain\n' | "$bin" tokenize --tokenizer "$bpe" --max-len 6) || fail "BPE --max-len"
 [ "$out" = "0 44 2 2 427 2" ] || fail "BPE --max-len: got '$out'"
+
+# a SentencePiece Unigram (XLM-R's tokenizer.json): rows 2 and 12 of tests/fixtures/unigram/reference.jsonl.gz
+uni=${SMARTTY_SRCDIR:-..}/tests/fixtures/unigram
+out=$(printf 'Hello world\nThe <mask> sat on the mat.\tA <mask>\n' | "$bin" tokenize --tokenizer "$uni") \
+    || fail "Unigram: exit $?"
+want=$(printf '0 277 165 35 515 2\n0 42 1501 845 11 40 6 287 11 5 2 2 71 1501 2')
+[ "$out" = "$want" ] || fail "Unigram: got '$out'"
 
 # errors
 "$bin" tokenize < /dev/null 2> "$tmp/err"; [ $? -eq 2 ] || fail "no --vocab should exit 2"

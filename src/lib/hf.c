@@ -333,8 +333,8 @@ static sm_status copy_tokenizer_files(const char *dir, const char *const *files,
 
 static sm_status save_tokenizer(const char *dir, const sm_tokenizer *tok, int max_position, sm_error *e)
 {
-    if (sm_tokenizer_bpe_files(tok))
-        return copy_tokenizer_files(dir, sm_tokenizer_bpe_files(tok), e);
+    if (sm_tokenizer_source_files(tok))
+        return copy_tokenizer_files(dir, sm_tokenizer_source_files(tok), e);
     size_t nv = sm_tokenizer_vocab_size(tok), cap = 1, len = 0;
     for (size_t i = 0; i < nv; i++) {
         const char *t = sm_tokenizer_token(tok, (int32_t)i);

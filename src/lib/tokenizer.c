@@ -1,18 +1,21 @@
 /* tokenizer.c: BERT's basic tokenizer and WordPiece as Hugging Face's BertTokenizer runs them (the
  * `tokenizers` BertNormalizer, BertPreTokenizer, WordPiece model and [CLS]/[SEP] template), streamed
  * one character at a time with no allocation per word; and the files of a byte-level BPE (RoBERTa's
- * tokenizer.json, or vocab.json + merges.txt), its added tokens and its <s> A </s></s> B </s> framing
- * (the BPE itself is tokenizer_bpe.c). Unicode data come from utf8proc; the only tables written here
+ * tokenizer.json, or vocab.json + merges.txt) and of a SentencePiece Unigram (XLM-R's tokenizer.json),
+ * their added tokens and their <s> A </s></s> B </s> framing (the models themselves are
+ * tokenizer_bpe.c and tokenizer_unigram.c). Unicode data come from utf8proc; the only tables written here
  * are BERT's CJK ranges and its ASCII punctuation rule. No padding or decoding. */
 #include "smartty/tokenizer.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
 
 #include "lib/tokenizer_bpe.h"
+#include "lib/tokenizer_unigram.h"
 
 #define TK_MAX_WORD_CAP 1024    /* the largest max_input_chars_per_word accepted */
 #define TK_MAX_SPECIAL 5        /* [PAD] [UNK] [CLS] [SEP] [MASK] */
@@ -51,6 +54,7 @@ struct sm_tokenizer {
     tk_special special[TK_MAX_SPECIAL]; /* matched in the raw text before anything else */
     int n_special;
     tk_bpe *bpe;             /* byte-level BPE (RoBERTa) instead of WordPiece, or NULL */
+    tk_unigram *uni;         /* or SentencePiece Unigram (XLM-R), or NULL */
     tk_special *added;       /* the BPE's added tokens, matched in the raw text first */
     int n_added;
     char *files[4];          /* the BPE's source files (NULL-terminated), copied when a model is saved */
@@ -520,8 +524,13 @@ static const tk_special *tk_special_at(const sm_tokenizer *t, const char *s, siz
 
 static bool tk_ascii_space(uint8_t c) { return c == ' ' || (c >= 9 && c <= 13); }
 
-/* A BPE text: split at the added tokens (leftmost, then longest, as tokenizers' matcher), the pieces
- * between them through the BPE. */
+static sm_status tk_span(const sm_tokenizer *t, const char *s, size_t n, sm_ids *out, sm_error *e)
+{
+    return t->uni ? tk_unigram_encode(t->uni, s, n, out, e) : tk_bpe_encode(t->bpe, s, n, t->unk_id, out, e);
+}
+
+/* A BPE or Unigram text: split at the added tokens (leftmost, then longest, as tokenizers' matcher),
+ * the pieces between them through the model. */
 static sm_status tk_bpe_text(const sm_tokenizer *t, const char *text, size_t len, sm_ids *out, sm_error *e)
 {
     size_t n0 = out->n, seg = 0;
@@ -539,7 +548,7 @@ static sm_status tk_bpe_text(const sm_tokenizer *t, const char *text, size_t len
         if (best->lstrip)
             while (end > seg && tk_ascii_space((uint8_t)text[end - 1]))
                 end--;
-        st = tk_bpe_encode(t->bpe, text + seg, end - seg, t->unk_id, out, e);
+        st = tk_span(t, text + seg, end - seg, out, e);
         if (st == SM_OK)
             st = sm_ids_push(out, best->id, e);
         seg = at + best->len;
@@ -549,7 +558,7 @@ static sm_status tk_bpe_text(const sm_tokenizer *t, const char *text, size_t len
         at = seg - 1;
     }
     if (st == SM_OK && seg < len)
-        st = tk_bpe_encode(t->bpe, text + seg, len - seg, t->unk_id, out, e);
+        st = tk_span(t, text + seg, len - seg, out, e);
     if (st != SM_OK)
         out->n = n0;
     return st;
@@ -568,7 +577,7 @@ sm_status sm_tokenizer_encode(const sm_tokenizer *t, const char *text, size_t le
                       "invalid UTF-8 at byte offset %zu (byte 0x%02X): the text must be UTF-8 "
                       "(convert it, e.g. with iconv -f latin1 -t utf-8)",
                       bad, (unsigned)(uint8_t)text[bad]);
-    if (t->bpe)
+    if (t->bpe || t->uni)
         return tk_bpe_text(t, text, len, out, e);
     tk_word *w = malloc(sizeof *w);
     if (!w)
@@ -628,7 +637,7 @@ static sm_status tk_frame(const sm_tokenizer *t, const int32_t *a, size_t na, co
                           bool pair, int max_len, sm_ids *ids, sm_ids *types, sm_error *e)
 {
     /* BPE (RoBERTa): <s> a </s> and <s> a </s> </s> b </s>, every type id 0 */
-    const bool bpe = t->bpe != NULL;
+    const bool bpe = t->bpe != NULL || t->uni != NULL;
     size_t special = pair ? (bpe ? 4 : 3) : 2;
     if (max_len < 0 || (max_len > 0 && (size_t)max_len < special))
         return sm_err(e, SM_ERR_RANGE,
@@ -759,6 +768,7 @@ void sm_tokenizer_free(sm_tokenizer *t)
     free(t->tok_len);
     free(t->slots);
     tk_bpe_free(t->bpe);
+    tk_unigram_free(t->uni);
     if (t->added)
         for (int k = 0; k < t->n_added; k++) {
             void *own; /* the added tokens' strings are the tokenizer's own copies */
@@ -771,9 +781,9 @@ void sm_tokenizer_free(sm_tokenizer *t)
     free(t);
 }
 
-const char *const *sm_tokenizer_bpe_files(const sm_tokenizer *t)
+const char *const *sm_tokenizer_source_files(const sm_tokenizer *t)
 {
-    return t->bpe ? (const char *const *)t->files : NULL;
+    return t->bpe || t->uni ? (const char *const *)t->files : NULL;
 }
 
 /* Remember where a BPE came from: up to three files, NULL or absent ones skipped. */
@@ -977,6 +987,11 @@ static sm_status tk_parse_tokenizer_json(sm_tokenizer *t, const char *path, tk_c
     json_t *model = json_object_get(root, "model");
     json_t *type = json_object_get(model, "type");
     json_t *vocab = json_object_get(model, "vocab");
+    if (json_is_object(model) && json_is_string(type) && strcmp(json_string_value(type), "Unigram") == 0 &&
+        json_is_array(vocab)) {
+        *bpe_root = json_incref(root); /* a Unigram's vocab is a list of [piece, score] */
+        goto done;
+    }
     if (!json_is_object(model) || !json_is_object(vocab)) {
         st = sm_err(e, SM_ERR_FORMAT, "%s: no \"model\" object with a \"vocab\" object of token: id", path);
         goto done;
@@ -987,9 +1002,13 @@ static sm_status tk_parse_tokenizer_json(sm_tokenizer *t, const char *path, tk_c
             *bpe_root = json_incref(root);
         goto done;
     }
+    if (json_is_string(type) && strcmp(json_string_value(type), "Unigram") == 0) {
+        *bpe_root = json_incref(root); /* tk_unigram_setup reads it all */
+        goto done;
+    }
     if (type && (!json_is_string(type) || strcmp(json_string_value(type), "WordPiece") != 0)) {
         st = sm_err(e, SM_ERR_UNSUPPORTED, "%s: the model type \"%s\" is not supported: smartty reads "
-                    "WordPiece (BERT) and byte-level BPE (RoBERTa) tokenizers", path,
+                    "WordPiece (BERT), byte-level BPE (RoBERTa) and Unigram (XLM-R) tokenizers", path,
                     json_is_string(type) ? json_string_value(type) : "(not a string)");
         goto done;
     }
@@ -1100,6 +1119,39 @@ static sm_status tk_refuse_component(json_t *root, const char *key, const char *
                   key);
 }
 
+/* tokenizer.json's added_tokens: matched in the raw text before the model sees it. */
+static sm_status tk_parse_added(sm_tokenizer *t, json_t *root, const char *path, sm_error *e)
+{
+    size_t i;
+    json_t *mv;
+    sm_status st;
+    json_t *added = json_object_get(root, "added_tokens");
+    if (added && !json_is_null(added) && !json_is_array(added))
+        return sm_err(e, SM_ERR_FORMAT, "%s: added_tokens must be an array", path);
+    json_array_foreach(added, i, mv) {
+        json_t *content = json_object_get(mv, "content"), *id = json_object_get(mv, "id");
+        if (!json_is_string(content) || json_string_length(content) == 0 || !json_is_integer(id))
+            return sm_err(e, SM_ERR_FORMAT, "%s: added_tokens[%zu] needs a non-empty \"content\" and an \"id\"", path,
+                          i);
+        const char *cs = json_string_value(content);
+        size_t cn = json_string_length(content);
+        if (json_integer_value(id) < 0 || (size_t)json_integer_value(id) >= t->n_ids ||
+            tk_lookup(t, false, cs, cn) != (int32_t)json_integer_value(id))
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: added_tokens[%zu] \"%.40s\" (id %lld) is not model.vocab's "
+                          "token of that id: tokens added beyond the vocabulary are not supported", path, i, cs,
+                          (long long)json_integer_value(id));
+        if (json_is_true(json_object_get(mv, "single_word")))
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: added_tokens[%zu] \"%.40s\": single_word true is not "
+                          "supported", path, i, cs);
+        if ((st = tk_add_token(t, cs, cn, (int32_t)json_integer_value(id),
+                               json_is_true(json_object_get(mv, "lstrip")),
+                               json_is_true(json_object_get(mv, "rstrip")), e)) != SM_OK)
+            return st;
+    }
+    return SM_OK;
+}
+
+
 /* The rest of a BPE tokenizer.json: its components (refused by name where smartty does not implement
  * them), merges, added tokens and post-processor. */
 static sm_status tk_bpe_setup(sm_tokenizer *t, json_t *root, const char *path, tk_config *c, sm_error *e)
@@ -1184,30 +1236,216 @@ static sm_status tk_bpe_setup(sm_tokenizer *t, json_t *root, const char *path, t
             return st;
     }
 
-    json_t *added = json_object_get(root, "added_tokens");
-    if (added && !json_is_null(added) && !json_is_array(added))
-        return sm_err(e, SM_ERR_FORMAT, "%s: added_tokens must be an array", path);
-    json_array_foreach(added, i, mv) {
-        json_t *content = json_object_get(mv, "content"), *id = json_object_get(mv, "id");
-        if (!json_is_string(content) || json_string_length(content) == 0 || !json_is_integer(id))
-            return sm_err(e, SM_ERR_FORMAT, "%s: added_tokens[%zu] needs a non-empty \"content\" and an \"id\"", path,
-                          i);
-        const char *cs = json_string_value(content);
-        size_t cn = json_string_length(content);
-        if (json_integer_value(id) < 0 || (size_t)json_integer_value(id) >= t->n_ids ||
-            tk_lookup(t, false, cs, cn) != (int32_t)json_integer_value(id))
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: added_tokens[%zu] \"%.40s\" (id %lld) is not model.vocab's "
-                          "token of that id: tokens added beyond the vocabulary are not supported", path, i, cs,
-                          (long long)json_integer_value(id));
-        if (json_is_true(json_object_get(mv, "single_word")))
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: added_tokens[%zu] \"%.40s\": single_word true is not "
-                          "supported", path, i, cs);
-        if ((st = tk_add_token(t, cs, cn, (int32_t)json_integer_value(id),
-                               json_is_true(json_object_get(mv, "lstrip")),
-                               json_is_true(json_object_get(mv, "rstrip")), e)) != SM_OK)
-            return st;
+    return tk_parse_added(t, root, path, e);
+}
+
+/* ---- SentencePiece Unigram: tokenizer.json ---- */
+
+/* The special token of a template element {"SpecialToken": {"id": NAME, ...}}: its id, or -1. */
+static int32_t tk_template_special(json_t *post, json_t *el)
+{
+    json_t *sp = json_object_get(el, "SpecialToken");
+    json_t *name = json_object_get(sp, "id"), *ty = json_object_get(sp, "type_id");
+    if (!json_is_string(name) || (ty && json_integer_value(ty) != 0))
+        return -1;
+    json_t *ids = json_object_get(json_object_get(json_object_get(post, "special_tokens"), json_string_value(name)),
+                                  "ids");
+    if (!json_is_array(ids) || json_array_size(ids) != 1 || !json_is_integer(json_array_get(ids, 0)))
+        return -1;
+    return (int32_t)json_integer_value(json_array_get(ids, 0));
+}
+
+static bool tk_template_seq(json_t *el, const char *which)
+{
+    json_t *sq = json_object_get(el, "Sequence");
+    json_t *ty = json_object_get(sq, "type_id");
+    return json_is_string(json_object_get(sq, "id")) && !strcmp(json_string_value(json_object_get(sq, "id")), which) &&
+           (!ty || json_integer_value(ty) == 0);
+}
+
+/* The framing: RobertaProcessing, or TemplateProcessing of exactly <s> $A </s> and <s> $A </s> </s> $B </s>
+ * (any names, every type id 0). cls and sep get their ids. */
+static sm_status tk_frame_of(const sm_tokenizer *t, json_t *root, const char *path, int32_t *cls, int32_t *sep,
+                             sm_error *e)
+{
+    json_t *post = json_object_get(root, "post_processor");
+    const char *type = json_string_value(json_object_get(post, "type"));
+    if (type && !strcmp(type, "RobertaProcessing")) {
+        json_t *c = json_object_get(post, "cls"), *s = json_object_get(post, "sep");
+        if (json_is_integer(json_array_get(c, 1)) && json_is_integer(json_array_get(s, 1))) {
+            *cls = (int32_t)json_integer_value(json_array_get(c, 1));
+            *sep = (int32_t)json_integer_value(json_array_get(s, 1));
+        } else {
+            *cls = *sep = -1;
+        }
+    } else if (type && !strcmp(type, "TemplateProcessing")) {
+        json_t *single = json_object_get(post, "single"), *pair = json_object_get(post, "pair");
+        *cls = *sep = -1;
+        if (json_array_size(single) == 3 && json_array_size(pair) == 6 &&
+            tk_template_seq(json_array_get(single, 1), "A") && tk_template_seq(json_array_get(pair, 1), "A") &&
+            tk_template_seq(json_array_get(pair, 4), "B")) {
+            int32_t c0 = tk_template_special(post, json_array_get(single, 0));
+            int32_t s0 = tk_template_special(post, json_array_get(single, 2));
+            int32_t ok = c0 >= 0 && s0 >= 0 && tk_template_special(post, json_array_get(pair, 0)) == c0;
+            for (size_t k = 2; ok && k < 6; k += k == 3 ? 2 : 1)
+                ok = tk_template_special(post, json_array_get(pair, k)) == s0;
+            if (ok) {
+                *cls = c0;
+                *sep = s0;
+            }
+        }
+        if (*cls < 0)
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: this TemplateProcessing post_processor is not supported: smartty "
+                          "frames texts as <s> $A </s> and <s> $A </s> </s> $B </s> with every type id 0", path);
+    } else {
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the post_processor \"%s\" is not supported: smartty frames "
+                      "Unigram texts as XLM-R does (TemplateProcessing <s> $A </s> </s> $B </s>)", path,
+                      type ? type : (post && !json_is_null(post) ? "?" : "null"));
+    }
+    if (*cls < 0 || *sep < 0 || (size_t)*cls >= t->n_ids || (size_t)*sep >= t->n_ids)
+        return sm_err(e, SM_ERR_FORMAT, "%s: the post_processor's special tokens are not ids of the vocabulary", path);
+    return SM_OK;
+}
+
+/* normalizer: null, Precompiled, or Sequence [Precompiled, Replace(" {2,}" -> " ")] */
+static sm_status tk_unigram_normalizer(json_t *norm, const char *path, json_t **charsmap, int *collapse, sm_error *e)
+{
+    *charsmap = NULL;
+    *collapse = 0;
+    if (!norm || json_is_null(norm))
+        return SM_OK;
+    const char *type = json_string_value(json_object_get(norm, "type"));
+    json_t *list = NULL;
+    if (type && !strcmp(type, "Sequence"))
+        list = json_object_get(norm, "normalizers");
+    size_t n = list ? json_array_size(list) : 1;
+    for (size_t k = 0; k < n; k++) {
+        json_t *el = list ? json_array_get(list, k) : norm;
+        const char *ty = json_string_value(json_object_get(el, "type"));
+        if (ty && !strcmp(ty, "Precompiled") && k == 0) {
+            *charsmap = json_object_get(el, "precompiled_charsmap");
+            if (!json_is_string(*charsmap))
+                return sm_err(e, SM_ERR_FORMAT, "%s: normalizer Precompiled needs a precompiled_charsmap string", path);
+            continue;
+        }
+        json_t *pat = json_object_get(json_object_get(el, "pattern"), "Regex");
+        json_t *content = json_object_get(el, "content");
+        if (ty && !strcmp(ty, "Replace") && json_is_string(pat) && !strcmp(json_string_value(pat), " {2,}") &&
+            json_is_string(content) && !strcmp(json_string_value(content), " ") && k == n - 1) {
+            *collapse = 1;
+            continue;
+        }
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the normalizer \"%s\" is not supported: smartty's Unigram "
+                      "normalizes as XLM-R does (Precompiled, then Replace \" {2,}\" with \" \")", path,
+                      ty ? ty : "?");
     }
     return SM_OK;
+}
+
+/* pre_tokenizer: Metaspace, or Sequence [WhitespaceSplit, Metaspace] */
+static sm_status tk_unigram_pretok(json_t *pre, const char *path, int *ws_split, int *prepend, sm_error *e)
+{
+    const char *type = json_string_value(json_object_get(pre, "type"));
+    json_t *meta = pre;
+    *ws_split = 0;
+    if (type && !strcmp(type, "Sequence")) {
+        json_t *list = json_object_get(pre, "pretokenizers");
+        const char *t0 = json_string_value(json_object_get(json_array_get(list, 0), "type"));
+        if (json_array_size(list) != 2 || !t0 || strcmp(t0, "WhitespaceSplit") != 0)
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the pre_tokenizer Sequence is not supported: smartty's Unigram "
+                          "takes Metaspace, or WhitespaceSplit then Metaspace (XLM-R's)", path);
+        *ws_split = 1;
+        meta = json_array_get(list, 1);
+        type = json_string_value(json_object_get(meta, "type"));
+    }
+    if (!type || strcmp(type, "Metaspace") != 0)
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the pre_tokenizer \"%s\" is not supported: smartty's Unigram takes "
+                      "Metaspace (SentencePiece's)", path, type ? type : (pre && !json_is_null(pre) ? "?" : "null"));
+    json_t *rep = json_object_get(meta, "replacement"), *split = json_object_get(meta, "split");
+    if (rep && (!json_is_string(rep) || strcmp(json_string_value(rep), "\xe2\x96\x81") != 0))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: Metaspace's replacement must be \"\xe2\x96\x81\" (U+2581)", path);
+    if (split && !json_is_true(split))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: Metaspace split false is not supported", path);
+    json_t *scheme = json_object_get(meta, "prepend_scheme"), *aps = json_object_get(meta, "add_prefix_space");
+    if (json_is_string(scheme)) {
+        const char *v = json_string_value(scheme);
+        if (strcmp(v, "always") != 0 && strcmp(v, "never") != 0)
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: Metaspace prepend_scheme \"%s\" is not supported (\"always\" "
+                          "or \"never\")", path, v);
+        *prepend = !strcmp(v, "always");
+    } else {
+        *prepend = aps ? json_is_true(aps) : 1;
+    }
+    return SM_OK;
+}
+
+static sm_status tk_unigram_setup(sm_tokenizer *t, json_t *root, const char *path, tk_config *c, sm_error *e)
+{
+    json_t *model = json_object_get(root, "model"), *vocab = json_object_get(model, "vocab");
+    json_t *unk = json_object_get(model, "unk_id");
+    if (!json_is_array(vocab) || json_array_size(vocab) == 0 || json_array_size(vocab) >= TK_MAX_IDS)
+        return sm_err(e, SM_ERR_FORMAT, "%s: a Unigram model.vocab is a non-empty list of [piece, score]", path);
+    if (!json_is_integer(unk) || json_integer_value(unk) < 0 || (size_t)json_integer_value(unk) >= json_array_size(vocab))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: model.unk_id must be the id of a piece of model.vocab", path);
+    if (json_is_true(json_object_get(model, "byte_fallback")))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: model.byte_fallback true is not supported", path);
+    json_t *charsmap;
+    int collapse = 0, ws_split = 0, prepend = 1;
+    sm_status st = tk_unigram_normalizer(json_object_get(root, "normalizer"), path, &charsmap, &collapse, e);
+    if (st == SM_OK)
+        st = tk_unigram_pretok(json_object_get(root, "pre_tokenizer"), path, &ws_split, &prepend, e);
+    if (st != SM_OK)
+        return st;
+    const size_t n_ids = json_array_size(vocab);
+    size_t bytes = 0, i;
+    json_t *v;
+    json_array_foreach(vocab, i, v) {
+        json_t *piece = json_array_get(v, 0), *score = json_array_get(v, 1);
+        if (!json_is_array(v) || json_array_size(v) != 2 || !json_is_string(piece) || !json_is_number(score) ||
+            !isfinite(json_number_value(score)))
+            return sm_err(e, SM_ERR_FORMAT, "%s: model.vocab[%zu] must be [piece, score]", path, i);
+        bytes += json_string_length(piece) + 1;
+    }
+    if (bytes >= UINT32_MAX)
+        return sm_err(e, SM_ERR_UNSUPPORTED, "%s: the vocabulary is too large", path);
+    double *scores = sm_malloc(n_ids * sizeof *scores, e, "the Unigram scores");
+    t->pool = sm_malloc(bytes, e, "vocabulary");
+    if (!scores || !t->pool || (st = tk_alloc_ids(t, n_ids, e)) != SM_OK) {
+        free(scores);
+        return e ? e->status : SM_ERR_NOMEM;
+    }
+    size_t off = 0;
+    json_array_foreach(vocab, i, v) {
+        json_t *piece = json_array_get(v, 0);
+        size_t n = json_string_length(piece);
+        memcpy(t->pool + off, json_string_value(piece), n + 1);
+        t->tok_off[i] = (uint32_t)off;
+        t->tok_len[i] = (uint32_t)n;
+        off += n + 1;
+        scores[i] = json_number_value(json_array_get(v, 1));
+    }
+    for (int k = 0; k < TK_MAX_SPECIAL; k++)
+        if (strcmp(c->names[k], tk_special_defaults[k]) == 0)
+            snprintf(c->names[k], sizeof c->names[k], "%s", tk_bpe_defaults[k]);
+    t->lower_case = t->strip_accents = t->chinese_chars = 0;
+    if ((st = tk_build_table(t, e)) == SM_OK) {
+        int32_t *ids[TK_MAX_SPECIAL] = {&t->pad_id, &t->unk_id, &t->cls_id, &t->sep_id, &t->mask_id};
+        for (int k = 0; k < TK_MAX_SPECIAL; k++)
+            *ids[k] = tk_lookup(t, false, c->names[k], strlen(c->names[k]));
+        t->unk_id = (int32_t)json_integer_value(unk);
+        if (t->pad_id < 0)
+            st = sm_err(e, SM_ERR_FORMAT, "%s: the vocabulary has no pad_token \"%s\"", path, c->names[0]);
+    }
+    if (st == SM_OK)
+        st = tk_frame_of(t, root, path, &t->cls_id, &t->sep_id, e);
+    if (st == SM_OK)
+        st = tk_unigram_new(&t->uni, scores, n_ids, t->unk_id, t->max_token_bytes,
+                            charsmap ? json_string_value(charsmap) : NULL, charsmap ? json_string_length(charsmap) : 0,
+                            collapse, ws_split, prepend, tk_lookup_cb, t, path, e);
+    free(scores);
+    if (st == SM_OK)
+        st = tk_parse_added(t, root, path, e);
+    return st;
 }
 
 /* vocab.json + merges.txt (GPT-2's files), with tokenizer_config.json's add_prefix_space. */
@@ -1400,7 +1638,9 @@ sm_status sm_tokenizer_load(const char *dir_or_vocab, int lower_case, sm_tokeniz
             return e ? e->status : SM_ERR_NOMEM;
         json_t *bpe_root = NULL;
         sm_status st = tk_parse_tokenizer_json(t, name, &c, &bpe_root, e);
-        if (st == SM_OK && bpe_root && (st = tk_bpe_setup(t, bpe_root, name, &c, e)) == SM_OK)
+        const char *mt = json_string_value(json_object_get(json_object_get(bpe_root, "model"), "type"));
+        if (st == SM_OK && bpe_root && (st = mt && !strcmp(mt, "Unigram") ? tk_unigram_setup(t, bpe_root, name, &c, e)
+                                                                        : tk_bpe_setup(t, bpe_root, name, &c, e)) == SM_OK)
             st = tk_keep_files(t, name, sm_dir_exists(dir_or_vocab) ? config_path : NULL, NULL, e);
         else if (st == SM_OK)
             st = tk_finish(t, &c, lower_case, name, e);
