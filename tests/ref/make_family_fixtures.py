@@ -205,23 +205,25 @@ def main():
                                                                 max_position_embeddings=20)), 8)
     write_plain("electra-discriminator", ElectraForPreTraining(ElectraConfig(**small, embedding_size=8,
                                                                              max_position_embeddings=20)), 9)
-    write_bpe_model()
+    write_tok_model("roberta-bpe", "bpe", RobertaConfig, RobertaForSequenceClassification, 2000, 10)
+    write_tok_model("xlm-roberta-unigram", "unigram", XLMRobertaConfig, XLMRobertaForSequenceClassification, 1502, 11)
 
 
-def write_bpe_model():
-    # a RoBERTa classifier over tests/fixtures/bpe's tokenizer (run make_bpe_fixture.py first), with
-    # transformers' logits for the texts of predict.tsv: tokenizer and network end to end
+def write_tok_model(name, tok_dir, config_class, model_class, vocab, seed):
+    # a RoBERTa / XLM-R classifier over tests/fixtures/<tok_dir>'s tokenizer (run make_bpe_fixture.py and
+    # make_unigram_fixture.py first), with transformers' logits for the texts of predict.tsv: tokenizer
+    # and network end to end
     import shutil
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
-    bpe = os.path.join(OUT, "..", "bpe")
-    d = os.path.join(OUT, "roberta-bpe")
+    src = os.path.join(OUT, "..", tok_dir)
+    d = os.path.join(OUT, name)
     os.makedirs(d, exist_ok=True)
     for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(bpe, f), d)
-    cfg = RobertaConfig(vocab_size=2000, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
-                        bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, initializer_range=0.3, num_labels=2)
-    write_plain("roberta-bpe", RobertaForSequenceClassification(cfg), 10)
+        shutil.copy(os.path.join(src, f), d)
+    cfg = config_class(vocab_size=vocab, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32, max_position_embeddings=130, type_vocab_size=1, pad_token_id=1,
+                       bos_token_id=0, eos_token_id=2, layer_norm_eps=1e-5, initializer_range=0.3, num_labels=2)
+    write_plain(name, model_class(cfg), seed)
     tok = AutoTokenizer.from_pretrained(d)
     model = AutoModelForSequenceClassification.from_pretrained(d).eval()
     texts = ["Hello world", "The film is a charming and often affecting journey.", "Café déjà vu 😀 北京",
