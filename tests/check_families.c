@@ -407,6 +407,41 @@ START_TEST(test_pretraining_checkpoints)
 }
 END_TEST
 
+/* Base-model checkpoints (RobertaModel, DistilBertModel, ElectraModel: names without the base prefix)
+ * load; the head starts fresh with a notice, and RoBERTa's unused pooler is named. */
+START_TEST(test_base_checkpoints)
+{
+    static const struct {
+        const char *name, *unused;
+        int n_unused;
+        sm_family family;
+    } cases[] = {
+        {"roberta-base", "pooler.dense.weight", 2, SM_FAMILY_ROBERTA},
+        {"distilbert-base", NULL, 0, SM_FAMILY_DISTILBERT},
+        {"electra-base", NULL, 0, SM_FAMILY_ELECTRA},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        logbuf[0] = '\0';
+        sm_bert *m;
+        sm_bert_config cfg;
+        sm_hf_info info;
+        sm_error e;
+        ck_assert_msg(sm_hf_load(fixture_dir(cases[k].name), NULL, &m, &cfg, &info, &e) == SM_OK, "%s: %s",
+                      cases[k].name, e.msg);
+        ck_assert_int_eq(cfg.family, cases[k].family);
+        ck_assert_int_eq(info.masked_lm, 0);
+        ck_assert_int_eq(info.n_fresh, 4);
+        ck_assert_int_eq(info.n_loaded, sm_bert_tensor_count(m) - 4);
+        ck_assert_int_eq(info.n_unused, cases[k].n_unused);
+        ck_assert_msg(strstr(logbuf, "not in the checkpoint, initialised fresh"), "%s", logbuf);
+        if (cases[k].unused)
+            ck_assert_msg(strstr(logbuf, cases[k].unused), "%s: %s", cases[k].name, logbuf);
+        sm_bert_free(m);
+        sm_config_free(&cfg);
+    }
+}
+END_TEST
+
 /* A checkpoint missing a family tensor is refused by name. */
 START_TEST(test_missing_tensor)
 {
@@ -653,6 +688,7 @@ static Suite *families_suite(void)
     tcase_add_test(tc, test_save_roundtrip);
     tcase_add_test(tc, test_pretraining_checkpoints);
     tcase_add_test(tc, test_save_with_bpe);
+    tcase_add_test(tc, test_base_checkpoints);
     tcase_add_test(tc, test_missing_tensor);
     tcase_add_test(tc, test_train_mode);
     suite_add_tcase(s, tc);

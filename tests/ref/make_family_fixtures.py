@@ -17,9 +17,9 @@ import torch
 import transformers
 from safetensors.torch import save_file
 from transformers import (DistilBertConfig, DistilBertForMaskedLM, DistilBertForSequenceClassification,
-                          ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining,
-                          ElectraForSequenceClassification, RobertaConfig, RobertaForMaskedLM,
-                          RobertaForSequenceClassification, XLMRobertaConfig, XLMRobertaForMaskedLM,
+                          DistilBertModel, ElectraConfig, ElectraForMaskedLM, ElectraForPreTraining,
+                          ElectraForSequenceClassification, ElectraModel, RobertaConfig, RobertaForMaskedLM,
+                          RobertaForSequenceClassification, RobertaModel, XLMRobertaConfig, XLMRobertaForMaskedLM,
                           XLMRobertaForSequenceClassification)
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "hf-families")
@@ -207,6 +207,12 @@ def main():
                                                                              max_position_embeddings=20)), 9)
     write_tok_model("roberta-bpe", "bpe", RobertaConfig, RobertaForSequenceClassification, 2000, 10)
     write_tok_model("xlm-roberta-unigram", "unigram", XLMRobertaConfig, XLMRobertaForSequenceClassification, 1502, 11)
+    # base models (tensors without the base prefix; RoBERTa's with a pooler the classifier does not use)
+    write_plain("roberta-base", RobertaModel(RobertaConfig(**small, max_position_embeddings=20, type_vocab_size=1,
+                                                           pad_token_id=1)), 12)
+    write_plain("distilbert-base", DistilBertModel(DistilBertConfig(vocab_size=60, dim=16, n_layers=1, n_heads=2,
+                                                                    hidden_dim=32, max_position_embeddings=20)), 13)
+    write_plain("electra-base", ElectraModel(ElectraConfig(**small, embedding_size=8, max_position_embeddings=20)), 14)
 
 
 def write_tok_model(name, tok_dir, config_class, model_class, vocab, seed):
