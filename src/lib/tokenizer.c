@@ -1442,6 +1442,8 @@ static sm_status tk_unigram_setup(sm_tokenizer *t, json_t *root, const char *pat
         st = tk_unigram_new(&t->uni, scores, n_ids, t->unk_id, t->max_token_bytes,
                             charsmap ? json_string_value(charsmap) : NULL, charsmap ? json_string_length(charsmap) : 0,
                             collapse, ws_split, prepend, tk_lookup_cb, t, path, e);
+    for (size_t k = 0; st == SM_OK && k < n_ids; k++)
+        st = tk_unigram_add_piece(t->uni, t->pool + t->tok_off[k], t->tok_len[k], (int32_t)k, e);
     free(scores);
     if (st == SM_OK)
         st = tk_parse_added(t, root, path, e);

@@ -13,7 +13,22 @@
 #include <string.h>
 #include <utf8proc.h>
 
+/* The pieces and all their prefixes by 64-bit FNV-1a hash, so that Viterbi's prefix search extends
+ * one hash byte by byte and stops at the first prefix no piece has. */
+typedef struct piece_slot {
+    uint64_t h;      /* 0: empty (a hash of 0 is stored as 1) */
+    int32_t id;      /* the piece with this hash, -1: only a prefix */
+    uint32_t off, len; /* the piece's bytes in pstr */
+} piece_slot;
+
+#define UNI_SEED 0xcbf29ce484222325ULL
+#define UNI_MUL 0x100000001b3ULL
+
 struct tk_unigram {
+    piece_slot *slots;
+    size_t mask, used;
+    char *pstr;
+    size_t pstr_n, pstr_cap;
     double *scores;
     size_t n_ids;
     int32_t unk_id;
@@ -24,9 +39,12 @@ struct tk_unigram {
     char *blob;             /* its replacement strings, NUL-separated */
     size_t blob_n;
     int collapse, ws_split, prepend;
+    long ascii[128];        /* the replacement of each ASCII character alone (trie_first), -1: none */
     tk_lookup_fn lookup;
     const void *ctx;
 };
+
+static long trie_first(const tk_unigram *u, const uint8_t *key, size_t n);
 
 static int b64_value(int c)
 {
@@ -61,6 +79,87 @@ static size_t b64_decode(const char *s, size_t n, uint8_t *out)
         if (s[i] != '=')
             return (size_t)-1;
     return o;
+}
+
+static inline size_t slot_at(uint64_t h, size_t mask) { return (size_t)(h ^ (h >> 31)) & mask; }
+
+static inline const piece_slot *slot_find(const tk_unigram *u, uint64_t h)
+{
+    h = h ? h : 1;
+    for (size_t i = slot_at(h, u->mask);; i = (i + 1) & u->mask) {
+        if (u->slots[i].h == h)
+            return &u->slots[i];
+        if (u->slots[i].h == 0)
+            return NULL;
+    }
+}
+
+static bool slots_grow(tk_unigram *u)
+{
+    size_t cap = u->slots ? 2 * (u->mask + 1) : 4096;
+    piece_slot *n = calloc(cap, sizeof *n);
+    if (!n)
+        return false;
+    for (size_t i = 0; u->slots && i <= u->mask; i++) {
+        if (!u->slots[i].h)
+            continue;
+        size_t j = slot_at(u->slots[i].h, cap - 1);
+        while (n[j].h)
+            j = (j + 1) & (cap - 1);
+        n[j] = u->slots[i];
+    }
+    free(u->slots);
+    u->slots = n;
+    u->mask = cap - 1;
+    return true;
+}
+
+static piece_slot *slot_add(tk_unigram *u, uint64_t h)
+{
+    h = h ? h : 1;
+    if (!u->slots || 2 * (u->used + 1) > u->mask + 1)
+        if (!slots_grow(u))
+            return NULL;
+    size_t i = slot_at(h, u->mask);
+    while (u->slots[i].h && u->slots[i].h != h)
+        i = (i + 1) & u->mask;
+    if (!u->slots[i].h) {
+        u->slots[i] = (piece_slot){h, -1, 0, 0};
+        u->used++;
+    }
+    return &u->slots[i];
+}
+
+sm_status tk_unigram_add_piece(tk_unigram *u, const char *s, size_t n, int32_t id, sm_error *e)
+{
+    if (n == 0)
+        return SM_OK; /* an empty piece never matches */
+    uint64_t h = UNI_SEED;
+    piece_slot *sl = NULL;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint8_t)s[i]) * UNI_MUL;
+        if (!(sl = slot_add(u, h)))
+            return sm_err(e, SM_ERR_NOMEM, "out of memory for the Unigram pieces");
+    }
+    if (sl->id >= 0 && (sl->len != n || memcmp(u->pstr + sl->off, s, n) != 0))
+        return sm_err(e, SM_ERR_UNSUPPORTED, "the Unigram pieces %d and %d have the same 64-bit hash: this "
+                      "vocabulary cannot be loaded", (int)sl->id, (int)id);
+    if (u->pstr_n + n > u->pstr_cap) {
+        size_t cap = u->pstr_cap ? u->pstr_cap : 65536;
+        while (cap < u->pstr_n + n)
+            cap *= 2;
+        char *p = realloc(u->pstr, cap);
+        if (!p || cap > UINT32_MAX)
+            return sm_err(e, SM_ERR_NOMEM, "out of memory for the Unigram pieces");
+        u->pstr = p;
+        u->pstr_cap = cap;
+    }
+    memcpy(u->pstr + u->pstr_n, s, n);
+    sl->id = id; /* a later id of the same piece replaces an earlier one, as the vocabulary's map does */
+    sl->off = (uint32_t)u->pstr_n;
+    sl->len = (uint32_t)n;
+    u->pstr_n += n;
+    return SM_OK;
 }
 
 sm_status tk_unigram_new(tk_unigram **out, const double *scores, size_t n_ids, int32_t unk_id, size_t max_piece,
@@ -138,6 +237,10 @@ sm_status tk_unigram_new(tk_unigram **out, const double *scores, size_t n_ids, i
             return st;
         }
     }
+    for (int c = 0; c < 128; c++) {
+        const uint8_t k = (uint8_t)c;
+        u->ascii[c] = u->trie ? trie_first(u, &k, 1) : -1;
+    }
     *out = u;
     return SM_OK;
 }
@@ -146,6 +249,8 @@ void tk_unigram_free(tk_unigram *u)
 {
     if (!u)
         return;
+    free(u->slots);
+    free(u->pstr);
     free(u->scores);
     free(u->trie);
     free(u->blob);
@@ -221,6 +326,14 @@ static bool normalize(const tk_unigram *u, const char *s, size_t n, buf *out)
     const uint8_t *b = (const uint8_t *)s;
     size_t i = 0;
     while (i < n) {
+        /* an ASCII character before another ASCII character (not CR LF) is a cluster of its own */
+        if (b[i] < 0x80 && (i + 1 == n || (b[i + 1] < 0x80 && !(b[i] == '\r' && b[i + 1] == '\n')))) {
+            const long v = u->ascii[b[i]];
+            if (!(v >= 0 ? put(out, u->blob + v, strlen(u->blob + v)) : put(out, s + i, 1)))
+                return false;
+            i++;
+            continue;
+        }
         /* one extended grapheme cluster: s[i..j) */
         utf8proc_int32_t cp, next;
         utf8proc_int32_t state = 0;
@@ -262,13 +375,26 @@ static bool is_white(utf8proc_int32_t c)
     return false;
 }
 
+static inline bool same(const char *a, const char *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (a[k] != b[k])
+            return false;
+    return true;
+}
+
 static sm_status viterbi(const tk_unigram *u, const char *s, size_t n, sm_ids *out, sm_error *e)
 {
     if (n == 0)
         return SM_OK;
-    double *best = malloc((n + 1) * sizeof *best);
-    long *from = malloc((n + 1) * sizeof *from);
-    int32_t *id = malloc((n + 1) * sizeof *id);
+    enum { SMALL = 256 };
+    double best_s[SMALL + 1];
+    long from_s[SMALL + 1];
+    int32_t id_s[SMALL + 1], seq_s[SMALL];
+    const bool small = n <= SMALL;
+    double *best = small ? best_s : malloc((n + 1) * sizeof *best);
+    long *from = small ? from_s : malloc((n + 1) * sizeof *from);
+    int32_t *id = small ? id_s : malloc((n + 1) * sizeof *id);
     sm_status st = SM_OK;
     if (!best || !from || !id) {
         st = sm_err(e, SM_ERR_NOMEM, "out of memory tokenizing a word of %zu bytes", n);
@@ -285,10 +411,18 @@ static sm_status viterbi(const tk_unigram *u, const char *s, size_t n, sm_ids *o
         const size_t mblen = (size_t)(l > 0 ? l : 1);
         bool single = false;
         if (from[i] >= 0) {
-            /* every piece that starts here, shortest first, ending on character boundaries */
-            for (size_t end = i + mblen; end <= n && end - i <= u->max_piece;) {
-                int32_t k = u->lookup(u->ctx, s + i, end - i);
-                if (k >= 0 && (size_t)k < u->n_ids) {
+            /* every piece that starts here, shortest first: one hash extended byte by byte, until
+             * no piece has that prefix */
+            uint64_t h = UNI_SEED;
+            for (size_t end = i; end < n && end - i < u->max_piece;) {
+                h = (h ^ b[end]) * UNI_MUL;
+                end++;
+                const piece_slot *sl = slot_find(u, h);
+                if (!sl)
+                    break;
+                if (sl->id >= 0 && (size_t)sl->id < u->n_ids && sl->len == end - i &&
+                    (end == n || (b[end] & 0xC0) != 0x80) && same(u->pstr + sl->off, s + i, end - i)) {
+                    const int32_t k = sl->id;
                     const double cand = best[i] + u->scores[k];
                     if (from[end] < 0 || cand > best[end]) {
                         best[end] = cand;
@@ -297,10 +431,6 @@ static sm_status viterbi(const tk_unigram *u, const char *s, size_t n, sm_ids *o
                     }
                     single |= end - i == mblen;
                 }
-                if (end == n)
-                    break;
-                utf8proc_ssize_t l2 = utf8proc_iterate(b + end, (utf8proc_ssize_t)(n - end), &c);
-                end += (size_t)(l2 > 0 ? l2 : 1);
             }
             if (!single) {
                 const double cand = best[i] + u->unk_score;
@@ -323,7 +453,7 @@ static sm_status viterbi(const tk_unigram *u, const char *s, size_t n, sm_ids *o
         count++;
     }
     {
-        int32_t *seq = malloc(count * sizeof *seq);
+        int32_t *seq = small ? seq_s : malloc(count * sizeof *seq);
         if (!seq) {
             st = sm_err(e, SM_ERR_NOMEM, "out of memory tokenizing a word of %zu bytes", n);
             goto done;
@@ -336,12 +466,15 @@ static sm_status viterbi(const tk_unigram *u, const char *s, size_t n, sm_ids *o
                 continue; /* fused with the unknown before it */
             st = sm_ids_push(out, seq[q], e);
         }
-        free(seq);
+        if (!small)
+            free(seq);
     }
 done:
-    free(best);
-    free(from);
-    free(id);
+    if (!small) {
+        free(best);
+        free(from);
+        free(id);
+    }
     return st;
 }
 
@@ -359,7 +492,8 @@ static sm_status word(const tk_unigram *u, const char *w, size_t n, buf *tmp, sm
     sm_status st = SM_OK;
     size_t start = 0;
     for (size_t i = 0; i <= tmp->n && st == SM_OK; i++) {
-        bool cut = i == tmp->n || (i > start && i + 3 <= tmp->n && memcmp(tmp->p + i, META, 3) == 0);
+        bool cut = i == tmp->n || (i > start && (uint8_t)tmp->p[i] == 0xE2 && i + 3 <= tmp->n &&
+                                   memcmp(tmp->p + i, META, 3) == 0);
         if (!cut)
             continue;
         st = viterbi(u, tmp->p + start, i - start, out, e);

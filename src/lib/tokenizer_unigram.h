@@ -22,6 +22,8 @@ sm_status tk_unigram_new(tk_unigram **out, const double *scores, size_t n_ids, i
                          const char *charsmap, size_t charsmap_len, int collapse, int ws_split, int prepend,
                          tk_lookup_fn lookup, const void *ctx, const char *path, sm_error *e);
 void tk_unigram_free(tk_unigram *u);
+/* Piece id is s[0..n) (each piece in id order, after tk_unigram_new). */
+sm_status tk_unigram_add_piece(tk_unigram *u, const char *s, size_t n, int32_t id, sm_error *e);
 /* The ids of s[0..n) (valid UTF-8, no added tokens in it), appended to out. */
 sm_status tk_unigram_encode(const tk_unigram *u, const char *s, size_t n, sm_ids *out, sm_error *e);
 
