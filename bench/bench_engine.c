@@ -9,6 +9,9 @@
  *
  *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_engine [tiny|mini|small ...]
  *
+ * SMARTTY_BENCH_FAMILY=roberta|xlm-roberta|distilbert|electra runs that family's network on the same
+ * shapes instead of BERT's (ELECTRA with embedding_size H/2; its projection's FLOPs are not counted).
+ *
  * Not a test: timings depend on the machine and its load. */
 #include <cblas.h>
 #include <math.h>
@@ -165,6 +168,25 @@ static int run_shape(const shape *s, double peak0)
     strcpy(c.hidden_act, "gelu");
     c.num_labels = LABELS;
     c.problem = SM_PROBLEM_SINGLE_LABEL;
+    const char *fam = getenv("SMARTTY_BENCH_FAMILY");
+    for (int k = 0; fam && *fam && k <= SM_FAMILY_COUNT; k++) {
+        if (k == SM_FAMILY_COUNT) {
+            fprintf(stderr, "bench_engine: SMARTTY_BENCH_FAMILY=%s is not a family\n", fam);
+            return 1;
+        }
+        if (strcmp(fam, sm_family_model_type((sm_family)k)) == 0) {
+            c.family = (sm_family)k;
+            break;
+        }
+    }
+    if (c.family == SM_FAMILY_ROBERTA || c.family == SM_FAMILY_XLM_ROBERTA) {
+        c.type_vocab_size = 1;
+        c.pad_token_id = 1;
+    }
+    if (c.family == SM_FAMILY_DISTILBERT)
+        c.type_vocab_size = 0;
+    if (c.family == SM_FAMILY_ELECTRA)
+        c.embedding_size = s->H / 2;
 
     sm_error e;
     sm_bert *m;
@@ -196,7 +218,7 @@ static int run_shape(const shape *s, double peak0)
     }
     for (int n = 0; n < N; n++) {
         ids[n] = 1000 + (int)sm_rng_below(&rng, VOCAB - 1000);
-        types[n] = (n % LEN) >= LEN / 2;
+        types[n] = c.type_vocab_size > 1 && (n % LEN) >= LEN / 2;
         mask[n] = 1.0f;
     }
     for (int b = 0; b < BATCH; b++)
@@ -269,6 +291,7 @@ static int run_shape(const shape *s, double peak0)
     const double min_bytes = 4.0 * P * 4 + act_min;
     const double rss = peak_rss();
 
+    printf("%s ", sm_family_model_type(sm_bert_config_get(m)->family));
     printf("%-5s L=%d H=%d heads=%d ffn=%d  params %.2fM  forward %.2f GFLOP, training step %.2f GFLOP, engine threads %d\n",
            s->name, s->L, s->H, s->NH, s->F, P / 1e6, fwd / 1e9, train_flops / 1e9, sm_bert_threads(m));
     printf("      sgemm peak, best of the %d measurements taken before each step: %.1f GFLOP/s\n", 2 * (steps + 1), peak);
