@@ -27,7 +27,7 @@ static const bench_shape bench_shapes[] = {
 };
 #define BENCH_NSHAPES ((int)(sizeof bench_shapes / sizeof bench_shapes[0]))
 
-static const bench_shape *bench_shape_find(const char *name)
+static inline const bench_shape *bench_shape_find(const char *name)
 {
     for (int i = 0; i < BENCH_NSHAPES; i++)
         if (strcmp(name, bench_shapes[i].name) == 0)
@@ -36,7 +36,7 @@ static const bench_shape *bench_shape_find(const char *name)
 }
 
 /* transformers' BertConfig defaults for a shape: vocabulary 30522, 512 positions, dropout 0.1. */
-static void bench_config(sm_bert_config *c, const bench_shape *s, int labels)
+static inline void bench_config(sm_bert_config *c, const bench_shape *s, int labels)
 {
     memset(c, 0, sizeof *c);
     c->vocab_size = 30522;
@@ -62,7 +62,7 @@ static void bench_config(sm_bert_config *c, const bench_shape *s, int labels)
  *   + 2 B (H^2 + H C)      pooler and classifier.
  * A training step is 3 x this (backward = input and weight gradients), inference 1 x, the SMART
  * step (one ascent step, teacher) 9 x. Elementwise work and AdamW are not counted. */
-static double bench_forward_flops(const bench_shape *s, int B, int T, int C)
+static inline double bench_forward_flops(const bench_shape *s, int B, int T, int C)
 {
     const double H = s->H, F = s->F, L = s->L, N = (double)B * T;
     return 2.0 * N * (4 * H * H + 2 * H * F) * L + 4.0 * B * (double)T * T * H * L + 2.0 * B * (H * H + H * C);
@@ -72,7 +72,7 @@ static double bench_forward_flops(const bench_shape *s, int B, int T, int C)
  * threads (which spin about 0.1 s after a product) fall asleep before the step timed next. */
 static float *bench_pk_a, *bench_pk_b, *bench_pk_c;
 
-static double bench_peak_once(void)
+static inline double bench_peak_once(void)
 {
     const int n = 2048;
     if (!bench_pk_a) {
@@ -98,7 +98,7 @@ static double bench_peak_once(void)
     return gflops;
 }
 
-static void bench_peak_free(void)
+static inline void bench_peak_free(void)
 {
     free(bench_pk_a);
     free(bench_pk_b);
@@ -108,7 +108,7 @@ static void bench_peak_free(void)
 
 /* Resident memory now (VmRSS) and its high-water mark (VmHWM), in bytes; the mark can be reset
  * (clear_refs 5) on kernels that allow it, else it is the whole process's (ru_maxrss). */
-static double bench_status_kb(const char *key)
+static inline double bench_status_kb(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
@@ -124,7 +124,7 @@ static double bench_status_kb(const char *key)
     return kb;
 }
 
-static int bench_reset_hwm(void)
+static inline int bench_reset_hwm(void)
 {
     FILE *f = fopen("/proc/self/clear_refs", "w");
     int ok = f && fputs("5", f) >= 0;
@@ -133,9 +133,9 @@ static int bench_reset_hwm(void)
     return ok;
 }
 
-static double bench_rss(void) { return bench_status_kb("VmRSS") * 1024.0; }
+static inline double bench_rss(void) { return bench_status_kb("VmRSS") * 1024.0; }
 
-static double bench_hwm(void)
+static inline double bench_hwm(void)
 {
     double kb = bench_status_kb("VmHWM");
     if (kb > 0)
@@ -145,14 +145,14 @@ static double bench_hwm(void)
     return ru.ru_maxrss * 1024.0;
 }
 
-static int bench_cmp_double(const void *x, const void *y)
+static inline int bench_cmp_double(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
     return a < b ? -1 : a > b;
 }
 
 /* The median of n values (sorted in place). */
-static double bench_median(double *v, int n)
+static inline double bench_median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -169,7 +169,7 @@ typedef struct bench_batches {
 } bench_batches;
 
 /* Fixed: n = 1 batch of B x T random tokens, every example full length. */
-static void bench_batches_fixed(bench_batches *bb, int B, int T, int vocab, int labels)
+static inline void bench_batches_fixed(bench_batches *bb, int B, int T, int vocab, int labels)
 {
     memset(bb, 0, sizeof *bb);
     bb->source = "fixed";
@@ -202,7 +202,7 @@ static void bench_batches_fixed(bench_batches *bb, int B, int T, int vocab, int 
  * bucketing: what `smartty train` does), tokenized with bert-base-uncased's vocabulary at max length
  * 128, each padded to its own longest example. Returns 0 (with a message) when the shared data is
  * not there: SMARTTY_SHARED (default ../shared) must hold datasets/ and vocab/. */
-static int bench_batches_real(bench_batches *bb, const char *which, int B, int n)
+static inline int bench_batches_real(bench_batches *bb, const char *which, int B, int n)
 {
     memset(bb, 0, sizeof *bb);
     const char *root = getenv("SMARTTY_SHARED");
@@ -277,7 +277,7 @@ static int bench_batches_real(bench_batches *bb, const char *which, int B, int n
     return 1;
 }
 
-static void bench_batches_free(bench_batches *bb)
+static inline void bench_batches_free(bench_batches *bb)
 {
     for (int i = 0; i < bb->n; i++)
         sm_batch_free(&bb->b[i]);
@@ -286,7 +286,7 @@ static void bench_batches_free(bench_batches *bb)
 }
 
 /* The longest padded length and the largest batch (the workspaces' size). */
-static void bench_batches_max(const bench_batches *bb, int *B, int *T)
+static inline void bench_batches_max(const bench_batches *bb, int *B, int *T)
 {
     *B = *T = 1;
     for (int i = 0; i < bb->n; i++) {
@@ -298,7 +298,7 @@ static void bench_batches_max(const bench_batches *bb, int *B, int *T)
 }
 
 /* The index of the batch with the most padded tokens (the one that sets the memory peak). */
-static int bench_batches_biggest(const bench_batches *bb)
+static inline int bench_batches_biggest(const bench_batches *bb)
 {
     int best = 0;
     for (int i = 1; i < bb->n; i++)
