@@ -215,7 +215,8 @@ static double min_bytes(const bench_shape *s, double P, int B, int T)
     return 16.0 * P + s->L * (N * (8 * H + 2 * F) * 4 + bhtt * 5 + 2 * NH_) + NH_ * 9;
 }
 
-/* One kind in this process, for its peak memory: two steps on the batch that sets the peak. Prints
+/* One kind in this process, for its peak memory: one step on the batch that sets the peak (the first
+ * step makes and touches every buffer the kind uses; later steps add nothing). Prints
  * "memory KIND BASE PEAK PARAMS" in bytes (BASE: resident before the model). */
 static int memory_child(const bench_shape *s, const bench_batches *bb, int k)
 {
@@ -229,16 +230,119 @@ static int memory_child(const bench_shape *s, const bench_batches *bb, int k)
     bench x;
     bench_init(&x, s, want, maxB, maxT, b);
     run_kind(&x, k, b);
-    run_kind(&x, k, b);
     printf("memory %s %.0f %.0f %zu %d %d\n", kind_names[k], base, bench_hwm(), sm_bert_numel(x.m), b->B, b->T);
     bench_free(&x);
     return 0;
 }
 
+/* The timed repetitions and their report (everything but the memory runs). */
+static void timed(bench *x, const bench_shape *s, const bench_batches *bbp, const int want[K_COUNT], int reps,
+                  int profile)
+{
+    const bench_batches bb = *bbp; /* a copy of the handle: the batches stay the caller's */
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    printf("bench_smart: shape %s (%d layers, hidden %d, %d heads, ffn %d, vocab 30522, %.2fM params); "
+           "OpenBLAS %s, OPENBLAS_NUM_THREADS=%s, %d engine threads\n",
+           s->name, s->L, s->H, s->NH, s->F, sm_bert_numel(x->m) / 1e6, openblas_get_config(),
+           threads ? threads : "unset", sm_bert_threads(x->m));
+    printf("batches: %s, %d batch(es) cycled, %ld real of %ld padded tokens (%.0f %% padding)\n", bb.source, bb.n,
+           bb.real_tokens, bb.padded_tokens, 100.0 * (1 - (double)bb.real_tokens / (double)bb.padded_tokens));
+    printf("FLOPs: F = one forward's matrix products over the batch's own padded length T; vanilla and the "
+           "zero step = 3F, SMART (1 ascent step + teacher) = 9F, inference = F\n");
+    for (int i = 0; i < bb.n; i++)
+        printf("  batch %d: %d x %d, %ld real tokens, F = %.2f GFLOP\n", i, bb.b[i].B, bb.b[i].T,
+               real_tokens(&bb.b[i]),
+               bench_forward_flops(s, bb.b[i].B, bb.b[i].T, C) / 1e9);
+
+    double *t[K_COUNT], *fr[K_COUNT], *pk = calloc((size_t)reps, sizeof *pk);
+    for (int k = 0; k < K_COUNT; k++) {
+        t[k] = calloc((size_t)reps, sizeof **t);
+        fr[k] = calloc((size_t)reps, sizeof **fr);
+    }
+    int order[K_COUNT], nk = 0;
+    for (int k = 0; k < K_COUNT; k++)
+        if (want[k])
+            order[nk++] = k;
+    double best_peak = 0;
+    for (int i = 0; i < reps; i++) {
+        const sm_batch *b = &bb.b[i % bb.n];
+        const double F = bench_forward_flops(s, b->B, b->T, C);
+        pk[i] = profile ? 1.0 : bench_peak_once();
+        best_peak = pk[i] > best_peak ? pk[i] : best_peak;
+        for (int j = 0; j < nk; j++) { /* rotating order: no kind is always the one after the peak */
+            int k = order[(i + j) % nk];
+            double t0 = sm_now();
+            run_kind(x, k, b);
+            t[k][i] = sm_now() - t0;
+            fr[k][i] = kind_flops[k] * F / t[k][i] / 1e9 / pk[i];
+        }
+    }
+    bench_peak_free();
+    double *v = calloc((size_t)reps, sizeof *v), *pkc = v;
+    memcpy(pkc, pk, (size_t)reps * sizeof *pk);
+    printf("sgemm 2048^3 peak before each repetition: median %.1f, best %.1f GFLOP/s\n", bench_median(pkc, reps),
+           best_peak);
+    printf("%-26s %9s %9s %9s %13s %s\n", "kind", "min s", "median s", "max s", "median %peak",
+           "(paired with the peak measured before it)");
+    double tmed[K_COUNT] = {0}, fmed[K_COUNT] = {0};
+    for (int j = 0; j < nk; j++) {
+        int k = order[j];
+        memcpy(v, t[k], (size_t)reps * sizeof *v);
+        tmed[k] = bench_median(v, reps);
+        memcpy(v, fr[k], (size_t)reps * sizeof *v);
+        fmed[k] = bench_median(v, reps);
+        double lo = 1e30, hi = 0;
+        for (int i = 0; i < reps; i++) {
+            lo = t[k][i] < lo ? t[k][i] : lo;
+            hi = t[k][i] > hi ? t[k][i] : hi;
+        }
+        printf("%-26s %9.3f %9.3f %9.3f %12.1f%%\n", kind_long[k], lo, tmed[k], hi, 100 * fmed[k]);
+    }
+    /* paired ratios against vanilla (the same batch, back to back) */
+    for (int k = K_ZERO; k <= K_PAPER && want[K_VANILLA]; k++) {
+        if (!want[k])
+            continue;
+        double lo = 1e30, hi = 0;
+        for (int i = 0; i < reps; i++) {
+            v[i] = t[k][i] / t[K_VANILLA][i];
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+        double med = bench_median(v, reps);
+        if (k == K_PAPER)
+            printf("SMART / vanilla, paired: median %.3f (min %.3f, max %.3f); target <= 3.1 on real MRPC batches: "
+                   "%s%s\n", med, lo, hi, med <= 3.1 ? "met" : "not met",
+                   strcmp(bb.source, "mrpc") == 0 ? "" : " (these are not MRPC batches)");
+        else
+            printf("zero-weights / vanilla, paired: median %.3f (min %.3f, max %.3f); target within 3 %%: %s\n", med,
+                   lo, hi, med >= 0.97 && med <= 1.03 ? "met" : "not met");
+    }
+    const int is_base = strcmp(s->name, "base") == 0;
+    const int has_target = is_base || strcmp(s->name, "mini") == 0 || strcmp(s->name, "minilm") == 0;
+    for (int j = 0; j < nk; j++) {
+        int k = order[j];
+        if (k == K_ZERO)
+            continue;
+        double target = k == K_INFER || is_base ? 0.80 : 0.75;
+        if (has_target)
+            printf("%s at %.1f %% of the paired sgemm peak: target >= %.0f %% on %s: %s\n", kind_long[k],
+                   100 * fmed[k], 100 * target, s->name, fmed[k] >= target ? "met" : "not met");
+    }
+    if (!has_target)
+        printf("(no speed target for the %s shape: the targets are on mini, minilm and base)\n", s->name);
+
+    for (int k = 0; k < K_COUNT; k++) {
+        free(t[k]);
+        free(fr[k]);
+    }
+    free(pk);
+    free(v);
+}
+
 int main(int argc, char **argv)
 {
     const char *shape_name = "mini", *data = "fixed", *kinds = "vanilla,zero,paper,infer", *dump = NULL;
-    int reps = 6, nbatches = 8, serve = 0, memory = 1, child_kind = -1, profile = 0;
+    int reps = 6, nbatches = 8, serve = 0, memory = 1, child_kind = -1, profile = 0, memory_only = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--shape") == 0 && v)
@@ -257,6 +361,8 @@ int main(int argc, char **argv)
             serve = 1;
         else if (strcmp(a, "--no-memory") == 0)
             memory = 0;
+        else if (strcmp(a, "--memory-only") == 0) /* no timing: the memory runs only */
+            memory_only = 1;
         else if (strcmp(a, "--profile") == 0) /* for perf record: steps only, no peak, no memory runs */
             profile = 1, memory = 0;
         else if (strcmp(a, "--memory-child") == 0 && v)
@@ -267,7 +373,7 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: bench_smart [--shape tiny|mini|small|minilm|base] [--data fixed|mrpc|sst2] [--reps N]\n"
                     "                   [--batches N] [--kinds vanilla,zero,paper,infer] [--no-memory]\n"
-                    "                   [--profile] [--serve [--dump FILE]]\n");
+                    "                   [--memory-only] [--profile] [--serve [--dump FILE]]\n");
             return 2;
         }
     }
@@ -293,9 +399,13 @@ int main(int argc, char **argv)
 
     int maxB, maxT;
     bench_batches_max(&bb, &maxB, &maxT);
+    if (memory_only)
+        reps = 1;
     bench x;
-    bench_init(&x, s, want, maxB, maxT, &bb.b[bench_batches_biggest(&bb)]);
-    for (int k = 0; k < K_COUNT; k++) /* warm-up: every workspace made and touched at its largest */
+    memset(&x, 0, sizeof x);
+    if (!memory_only)
+        bench_init(&x, s, want, maxB, maxT, &bb.b[bench_batches_biggest(&bb)]);
+    for (int k = 0; k < K_COUNT && !memory_only; k++) /* warm-up: every workspace at its largest */
         if (want[k])
             run_kind(&x, k, &bb.b[bench_batches_biggest(&bb)]);
 
@@ -329,99 +439,12 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("bench_smart: shape %s (%d layers, hidden %d, %d heads, ffn %d, vocab 30522, %.2fM params); "
-           "OpenBLAS %s, OPENBLAS_NUM_THREADS=%s, %d engine threads\n",
-           s->name, s->L, s->H, s->NH, s->F, sm_bert_numel(x.m) / 1e6, openblas_get_config(),
-           threads ? threads : "unset", sm_bert_threads(x.m));
-    printf("batches: %s, %d batch(es) cycled, %ld real of %ld padded tokens (%.0f %% padding)\n", bb.source, bb.n,
-           bb.real_tokens, bb.padded_tokens, 100.0 * (1 - (double)bb.real_tokens / (double)bb.padded_tokens));
-    printf("FLOPs: F = one forward's matrix products over the batch's own padded length T; vanilla and the "
-           "zero step = 3F, SMART (1 ascent step + teacher) = 9F, inference = F\n");
-    for (int i = 0; i < bb.n; i++)
-        printf("  batch %d: %d x %d, %ld real tokens, F = %.2f GFLOP\n", i, bb.b[i].B, bb.b[i].T,
-               real_tokens(&bb.b[i]),
-               bench_forward_flops(s, bb.b[i].B, bb.b[i].T, C) / 1e9);
-
-    double *t[K_COUNT], *fr[K_COUNT], *pk = calloc((size_t)reps, sizeof *pk);
-    for (int k = 0; k < K_COUNT; k++) {
-        t[k] = calloc((size_t)reps, sizeof **t);
-        fr[k] = calloc((size_t)reps, sizeof **fr);
-    }
+    if (!memory_only)
+        timed(&x, s, &bb, want, reps, profile);
     int order[K_COUNT], nk = 0;
     for (int k = 0; k < K_COUNT; k++)
         if (want[k])
             order[nk++] = k;
-    double best_peak = 0;
-    for (int i = 0; i < reps; i++) {
-        const sm_batch *b = &bb.b[i % bb.n];
-        const double F = bench_forward_flops(s, b->B, b->T, C);
-        pk[i] = profile ? 1.0 : bench_peak_once();
-        best_peak = pk[i] > best_peak ? pk[i] : best_peak;
-        for (int j = 0; j < nk; j++) { /* rotating order: no kind is always the one after the peak */
-            int k = order[(i + j) % nk];
-            double t0 = sm_now();
-            run_kind(&x, k, b);
-            t[k][i] = sm_now() - t0;
-            fr[k][i] = kind_flops[k] * F / t[k][i] / 1e9 / pk[i];
-        }
-    }
-    bench_peak_free();
-    double *v = calloc((size_t)reps, sizeof *v), *pkc = v;
-    memcpy(pkc, pk, (size_t)reps * sizeof *pk);
-    printf("sgemm 2048^3 peak before each repetition: median %.1f, best %.1f GFLOP/s\n", bench_median(pkc, reps),
-           best_peak);
-    printf("%-26s %9s %9s %9s %13s %s\n", "kind", "min s", "median s", "max s", "median %peak",
-           "(paired with the peak measured before it)");
-    double tmed[K_COUNT] = {0}, fmed[K_COUNT] = {0};
-    for (int j = 0; j < nk; j++) {
-        int k = order[j];
-        memcpy(v, t[k], (size_t)reps * sizeof *v);
-        tmed[k] = bench_median(v, reps);
-        memcpy(v, fr[k], (size_t)reps * sizeof *v);
-        fmed[k] = bench_median(v, reps);
-        double lo = 1e30, hi = 0;
-        for (int i = 0; i < reps; i++) {
-            lo = t[k][i] < lo ? t[k][i] : lo;
-            hi = t[k][i] > hi ? t[k][i] : hi;
-        }
-        printf("%-26s %9.3f %9.3f %9.3f %12.1f%%\n", kind_long[k], lo, tmed[k], hi, 100 * fmed[k]);
-    }
-    /* paired ratios against vanilla (the same batch, back to back) */
-    const int real = strcmp(bb.source, "fixed") != 0;
-    for (int k = K_ZERO; k <= K_PAPER && want[K_VANILLA]; k++) {
-        if (!want[k])
-            continue;
-        double lo = 1e30, hi = 0;
-        for (int i = 0; i < reps; i++) {
-            v[i] = t[k][i] / t[K_VANILLA][i];
-            lo = v[i] < lo ? v[i] : lo;
-            hi = v[i] > hi ? v[i] : hi;
-        }
-        double med = bench_median(v, reps);
-        if (k == K_PAPER)
-            printf("SMART / vanilla, paired: median %.3f (min %.3f, max %.3f); target <= 3.1 on real MRPC batches: "
-                   "%s%s\n", med, lo, hi, med <= 3.1 ? "met" : "not met",
-                   strcmp(bb.source, "mrpc") == 0 ? "" : " (these are not MRPC batches)");
-        else
-            printf("zero-weights / vanilla, paired: median %.3f (min %.3f, max %.3f); target within 3 %%: %s\n", med,
-                   lo, hi, med >= 0.97 && med <= 1.03 ? "met" : "not met");
-    }
-    const int is_base = strcmp(s->name, "base") == 0;
-    const int has_target = is_base || strcmp(s->name, "mini") == 0 || strcmp(s->name, "minilm") == 0;
-    for (int j = 0; j < nk; j++) {
-        int k = order[j];
-        if (k == K_ZERO)
-            continue;
-        double target = k == K_INFER || is_base ? 0.80 : 0.75;
-        if (has_target)
-            printf("%s at %.1f %% of the paired sgemm peak: target >= %.0f %% on %s: %s\n", kind_long[k],
-                   100 * fmed[k], 100 * target, s->name, fmed[k] >= target ? "met" : "not met");
-    }
-    if (!has_target)
-        printf("(no speed target for the %s shape: the targets are on mini, minilm and base)\n", s->name);
-    (void)real;
-
     if (memory) {
         /* each kind in its own process: its peak resident memory is its own */
         double base[K_COUNT] = {0}, peak[K_COUNT] = {0}, P = 0;
@@ -456,7 +479,7 @@ int main(int argc, char **argv)
             if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
                 fprintf(stderr, "bench_smart: the memory run of %s failed\n", kind_names[k]);
         }
-        printf("peak resident memory, each kind alone in its own process, two steps on the batch that sets the "
+        printf("peak resident memory, each kind alone in its own process, one step on the batch that sets the "
                "peak (%d x %d); 'model' = peak - resident before the model was made:\n", mB, mT);
         for (int j = 0; j < nk; j++) {
             int k = order[j];
@@ -475,13 +498,8 @@ int main(int argc, char **argv)
             }
         }
     }
-    for (int k = 0; k < K_COUNT; k++) {
-        free(t[k]);
-        free(fr[k]);
-    }
-    free(pk);
-    free(v);
-    bench_free(&x);
+    if (!memory_only)
+        bench_free(&x);
     bench_batches_free(&bb);
     return 0;
 }
