@@ -363,9 +363,5 @@ static Suite *bpe_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bpe_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(bpe_suite());
 }

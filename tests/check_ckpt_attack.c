@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ckpt_common.h"
+#include "testutil.h"
 
 static char root[64];
 static uid_t nobody_uid;
@@ -93,12 +94,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_planted_by_another_user);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    (void)!system(cmd);
-    return failed ? 1 : 0;
+    int rc = tu_run(su);
+    tu_rmtree(root);
+    return rc;
 }

@@ -21,6 +21,7 @@
 
 #include "ckpt_common.h"
 #include "smartty/safetensors.h"
+#include "testutil.h"
 
 #define W "check_ckpt_safety.tmp"
 
@@ -537,10 +538,7 @@ static Suite *safety_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(safety_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    system("rm -rf " W);
-    return failed ? 1 : 0;
+    int rc = tu_run(safety_suite());
+    tu_rmtree(W);
+    return rc;
 }

@@ -7,6 +7,7 @@
 
 #include "smartty/session.h"
 #include "toy_backend.h"
+#include "testutil.h"
 
 typedef struct seen {
     int errors, warns;
@@ -80,9 +81,5 @@ int main(void)
     tcase_add_test(tc, test_diverged_run_stops);
     tcase_add_test(tc, test_isolated_skip_goes_on);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run(su);
 }

@@ -8,6 +8,7 @@
 
 #include "smartty/common.h"
 #include "smartty/escape.h"
+#include "testutil.h"
 
 static int has_raw_control(const char *s)
 {
@@ -94,9 +95,5 @@ int main(void)
     tcase_add_test(tc, test_idempotent_and_truncation);
     tcase_add_test(tc, test_error_messages_escaped);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return tu_run(su);
 }
