@@ -1,15 +1,15 @@
 #!/bin/sh
 # tests/include_cycles.sh [DIR...]: lists the include cycles between the modules of src/ (a module is
-# a .c file with its .h and its X_internal.h: src/console/repl.c and repl.h are one), e.g. repl.c
-# including dash_source.h while dash_source.c includes repl.h. Only `#include "..."` lines are read;
-# a header is found under src/ or include/. With DIRs (`src` for the whole tree), only cycles among
-# their modules count; without, the folders held to none so far: src/console src/ui src/cli (as a
-# test; the library's session <-> checkpoint is listed by `sh tests/include_cycles.sh src`).
+# a .c file with its .h and its X_internal.h: src/console/repl.c and repl.h are one, and a library
+# module's public header include/smartty/X.h belongs to src/lib/X), e.g. repl.c including
+# dash_source.h while dash_source.c includes repl.h. Only `#include "..."` lines are read, of the
+# files under the DIRs and of include/; a header is found under src/ or include/. With DIRs, only
+# cycles among their modules count; without, the whole of src/ (as a test: none may come back).
 # Exit 0 when there is none, 1 (with each cycle printed) otherwise.
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
-[ $# -gt 0 ] || set -- src/console src/ui src/cli
-find "$@" -name '*.[ch]' | sort | while read -r f; do
+[ $# -gt 0 ] || set -- src
+find "$@" include -name '*.[ch]' | sort | while read -r f; do
     sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([^"]*\)".*/\1/p' "$f" | while read -r inc; do
         if [ -f "src/$inc" ]; then echo "$f src/$inc"
         elif [ -f "include/$inc" ]; then echo "$f include/$inc"

@@ -1,6 +1,7 @@
-/* checkpoint.c: writing a session's complete state into a folder atomically (beside, flushed,
- * renamed into place) and reading it back. The model files come from the session's backend (a
- * Hugging Face folder); this file adds the training state and the journal and does the swapping. */
+/* checkpoint.c: writing a captured training state (capture.h) into a folder atomically (beside,
+ * flushed, renamed into place) and reading it back. The model files come from the capture's model
+ * writer (a Hugging Face folder); this file adds the training state and the journal and does the
+ * swapping. It knows nothing of the session, which takes the capture and applies what is read. */
 #include "smartty/checkpoint.h"
 
 #include <dirent.h>
@@ -15,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smartty/hparams.h"
 #include "smartty/journal.h"
 #include "smartty/safetensors.h"
-#include "smartty/session.h"
 
 static void (*stage_hook)(const char *stage);
 
@@ -205,11 +206,11 @@ static json_t *record_json(const sm_step_record *r, const sm_eval_record *ev)
     return o;
 }
 
-static json_t *history_json(struct sm_session *s)
+static json_t *history_json(const sm_capture *c)
 {
-    sm_step_record *h;
-    sm_eval_record *ev;
-    size_t n = sm_session_history(s, &h), ne = sm_session_evals(s, &ev), k = 0;
+    const sm_step_record *h = c->steps;
+    const sm_eval_record *ev = c->evals;
+    size_t n = c->n_steps, ne = c->n_evals, k = 0;
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         for (; k < ne && ev[k].step < h[i].step; k++)
@@ -220,13 +221,11 @@ static json_t *history_json(struct sm_session *s)
     }
     for (; k < ne; k++)
         json_array_append_new(a, record_json(NULL, &ev[k]));
-    free(h);
-    free(ev);
     return a;
 }
 
-/* The saved log_history back into the session (absent: nothing to restore). */
-static sm_status restore_history(struct sm_session *s, json_t *top, const char *path, sm_error *e)
+/* The saved log_history into the capture (absent: nothing to restore, has_history stays 0). */
+static sm_status read_history(sm_capture *c, json_t *top, const char *path, sm_error *e)
 {
     json_t *a = json_object_get(top, "log_history");
     if (!a)
@@ -268,21 +267,25 @@ static sm_status restore_history(struct sm_session *s, json_t *top, const char *
         else
             ns++;
     }
-    if (rc == SM_OK)
-        rc = sm_session_history_set(s, st, ns, ev, ne, e);
+    if (rc == SM_OK) {
+        c->has_history = 1;
+        c->steps = st;
+        c->n_steps = ns;
+        c->evals = ev;
+        c->n_evals = ne;
+        return SM_OK;
+    }
     free(st);
     free(ev);
     return rc;
 }
 
-static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
+static sm_status write_state(const sm_capture *c, const char *tmp, sm_error *e)
 {
     char p[4400];
-    char *state = sm_session_state_to_json(s);
-    if (!state)
+    if (!c->state)
         return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory serialising the state");
-    json_t *o = json_loads(state, 0, NULL);
-    free(state);
+    json_t *o = json_loads(c->state, 0, NULL);
     if (!o)
         return sm_err(e, SM_ERR_FORMAT, "checkpoint: the session state is not valid JSON");
     json_t *top = json_object();
@@ -290,13 +293,10 @@ static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
     json_object_set_new(top, "version", json_integer(SM_CKPT_VERSION));
     json_object_update(top, o);
     json_decref(o);
-    json_object_set_new(top, "log_history", history_json(s));
-    sm_session_view v;
-    sm_session_view_get(s, &v);
-    if (v.has_best) {
-        const char *m = sm_hparam_choice(SM_HP_BEST_METRIC, v.hp.v[SM_HP_BEST_METRIC]);
-        json_object_set_new(top, "best_metric", json_string(m ? m : "auto"));
-        json_object_set_new(top, "best", record_json(NULL, &v.best));
+    json_object_set_new(top, "log_history", history_json(c));
+    if (c->has_best) {
+        json_object_set_new(top, "best_metric", json_string(c->best_metric ? c->best_metric : "auto"));
+        json_object_set_new(top, "best", record_json(NULL, &c->best));
     }
     char *text = json_dumps(top, JSON_PRESERVE_ORDER | JSON_INDENT(1) | JSON_REAL_PRECISION(17));
     json_decref(top);
@@ -309,16 +309,15 @@ static sm_status write_state(struct sm_session *s, const char *tmp, sm_error *e)
     return st;
 }
 
-static sm_status write_tensors(struct sm_session *s, const char *tmp, sm_error *e)
+static sm_status write_tensors(const sm_capture *c, const char *tmp, sm_error *e)
 {
     char p[4400];
-    size_t n = sm_session_tensor_count(s), k = 0;
+    size_t n = c->n_tensors, k = 0;
     sm_st_entry *ents = calloc(n ? n : 1, sizeof *ents);
     if (!ents)
         return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory");
     for (size_t i = 0; i < n; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
+        sm_state_tensor t = c->tensors[i];
         if (t.in_model)
             continue;
         ents[k].name = t.name;
@@ -334,19 +333,13 @@ static sm_status write_tensors(struct sm_session *s, const char *tmp, sm_error *
     return st;
 }
 
-static sm_status write_journal(struct sm_session *s, const char *tmp, sm_error *e)
+static sm_status write_journal(const sm_capture *c, const char *tmp, sm_error *e)
 {
     char p[4400];
-    sm_journal j;
-    sm_status st = sm_session_journal(s, &j, e);
-    if (st != SM_OK)
-        return st;
-    st = sm_journal_save(&j, sm_path_join(p, sizeof p, tmp, SM_CKPT_JOURNAL), e);
-    sm_journal_free(&j);
-    return st;
+    return sm_journal_save(&c->journal, sm_path_join(p, sizeof p, tmp, SM_CKPT_JOURNAL), e);
 }
 
-sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error *e)
+sm_status sm_checkpoint_save(const sm_capture *s, const char *dir_in, sm_error *e)
 {
     char dir[4096], tmp[4200], old[4200], parent[4096];
     sm_status st = clean_dir(dir_in, dir, sizeof dir, e);
@@ -367,7 +360,8 @@ sm_status sm_checkpoint_save(struct sm_session *s, const char *dir_in, sm_error 
         return st;
     if (mkdir(tmp, 0755) != 0)
         return sm_err(e, SM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    if ((st = sm_session_save_model(s, tmp, e)) != SM_OK)
+    if ((st = s->save_model ? s->save_model(s->model_ctx, tmp, e)
+                            : sm_err(e, SM_ERR_UNSUPPORTED, "this session cannot write a model folder")) != SM_OK)
         goto fail;
     stage("model");
     if ((st = write_state(s, tmp, e)) != SM_OK)
@@ -458,10 +452,11 @@ sm_status sm_checkpoint_backend_json(const char *dir, char **json, sm_error *e)
     return SM_OK;
 }
 
-sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error *e)
+sm_status sm_checkpoint_read(const char *dir, sm_capture *c, sm_error *e)
 {
     char p[4400];
     json_t *o;
+    sm_capture_init(c);
     sm_status st = read_state_json(dir, &o, e);
     if (st != SM_OK)
         return st;
@@ -479,24 +474,25 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
         json_decref(o);
         return sm_err(e, SM_ERR_NOMEM, "checkpoint: out of memory");
     }
-    st = sm_session_state_from_json(s, text, e);
-    free(text);
-    if (st != SM_OK) {
-        json_decref(o);
-        return sm_err_prefix(e, "%s/%s", dir, SM_CKPT_STATE_JSON);
-    }
-    st = restore_history(s, o, sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_JSON), e);
+    c->state = text;
+    st = read_history(c, o, sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_JSON), e);
     json_decref(o);
+    if (st == SM_OK)
+        st = sm_journal_load(&c->journal, sm_path_join(p, sizeof p, dir, SM_CKPT_JOURNAL), e);
     if (st != SM_OK)
-        return st;
+        sm_capture_free(c);
+    return st;
+}
 
+sm_status sm_checkpoint_read_tensors(const char *dir, const sm_capture *c, sm_error *e)
+{
+    char p[4400];
     sm_st_file *f;
+    sm_status st;
     if ((st = sm_st_open(sm_path_join(p, sizeof p, dir, SM_CKPT_STATE_TENSORS), &f, e)) != SM_OK)
         return st;
-    size_t n = sm_session_tensor_count(s);
-    for (size_t i = 0; i < n && st == SM_OK; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
+    for (size_t i = 0; i < c->n_tensors && st == SM_OK; i++) {
+        sm_state_tensor t = c->tensors[i];
         if (t.in_model)
             continue;
         long k = sm_st_find(f, t.name);
@@ -512,26 +508,6 @@ sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error 
                             "the checkpoint is damaged", p, t.name, (double)t.data[q], q);
     }
     sm_st_close(f);
-    if (st != SM_OK)
-        return st;
-
-    /* The checkpoint's journal, then what this session did before restoring it (its loads),
-     * stamped with the checkpoint's step: a replay reaches that step, then loads. */
-    sm_journal j, mine;
-    sm_journal_init(&j);
-    if ((st = sm_session_journal(s, &mine, e)) != SM_OK)
-        return st;
-    if ((st = sm_journal_load(&j, sm_path_join(p, sizeof p, dir, SM_CKPT_JOURNAL), e)) == SM_OK) {
-        int64_t step = sm_session_step_count(s);
-        for (size_t i = 0; i < mine.n && st == SM_OK; i++) {
-            mine.ev[i].step = step;
-            st = sm_journal_add_event(&j, &mine.ev[i], e);
-        }
-        if (st == SM_OK)
-            st = sm_session_journal_set(s, &j, e);
-    }
-    sm_journal_free(&j);
-    sm_journal_free(&mine);
     return st;
 }
 

@@ -1,7 +1,7 @@
 /* session_bert.c: the session backend that trains a BERT sequence classifier with SMART: a model
  * folder (hf.h), its tokenizer, train and dev sets with the data options (data.h), the batcher and
  * the trainer's step (smart.h), and their state as checkpoint data. It computes nothing itself. */
-#include "smartty/session.h"
+#include "smartty/session_bert.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -630,7 +630,7 @@ static sm_status resume_pending(sm_session *s, bert_ctx *c, sm_error *e)
 {
     if (!c->resume_dir[0] || !c->ds[0])
         return SM_OK;
-    sm_status st = sm_checkpoint_restore(s, c->resume_dir, e);
+    sm_status st = sm_session_restore_checkpoint(s, c->resume_dir, e);
     if (st == SM_OK)
         c->resume_dir[0] = '\0';
     else
