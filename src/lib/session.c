@@ -39,7 +39,7 @@ void ses_emit_event(sm_session *s, sm_session_event *e)
 }
 
 void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
-                 const sm_eval_record *ev, const char *fmt, ...)
+              const sm_eval_record *ev, const char *fmt, ...)
 {
     if (!s->on_event)
         return;

@@ -116,7 +116,7 @@ static void policy_save(sm_session *s, const char *name)
         }
     if (mkdir(s->out_dir, 0755) != 0 && errno != EEXIST) {
         ses_emit(s, SM_EVENT_WARN, NULL, NULL, "cannot create the checkpoint folder %s: %s", s->out_dir,
-             strerror(errno));
+                 strerror(errno));
         return;
     }
     snprintf(p, sizeof p, "%s/%s", s->out_dir, name);
@@ -183,7 +183,7 @@ sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
 /* Resolve the computed step: apply or discard its update, count it, record it, and end the run,
  * the stepping or the epoch as due. */
 sm_status ses_resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_pending_action act,
-                         sm_error *e)
+                      sm_error *e)
 {
     if (act == SM_PENDING_APPLY) {
         sm_status st = s->be.apply(s->be.ctx, rec, e);
@@ -215,8 +215,8 @@ sm_status ses_resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_pend
     ses_emit(s, SM_EVENT_STEP, rec, NULL, NULL);
     if (rec->skipped && act == SM_PENDING_APPLY)
         ses_emit(s, SM_EVENT_WARN, rec, NULL,
-             "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
-             (long long)rec->step, rec->loss, rec->grad_norm);
+                 "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
+                 (long long)rec->step, rec->loss, rec->grad_norm);
 
     int64_t save_every = (int64_t)s->hp.v[SM_HP_SAVE_EVERY];
     if (save_every > 0 && s->step % save_every == 0 && s->out_dir[0] && !s->replaying) {
@@ -298,7 +298,7 @@ static void after_step(sm_session *s)
         s->run_end = 0;
         ses_set_state(s, SM_SESSION_STOPPED);
         ses_emit(s, SM_EVENT_DONE, s->has_step ? &s->last : NULL, s->has_eval ? &s->eval : NULL,
-             "run done at step %lld", (long long)s->step);
+                 "run done at step %lld", (long long)s->step);
         return;
     }
     if (atomic_exchange(&s->interrupt, 0) && (st == SM_SESSION_RUNNING || st == SM_SESSION_STEPPING)) {
