@@ -31,12 +31,21 @@ static void rm_rf(const char *path)
     tu_rmtree(path);
     snprintf(other, sizeof other, "%s.old", path);
     tu_rmtree(other);
-    snprintf(other, sizeof other, "%s.tmp-*", path);
-    glob_t g;
-    if (glob(other, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; i++)
-            tu_rmtree(g.gl_pathv[i]);
-    globfree(&g);
+    static const char *const leftovers[] = {".tmp-*", ".smartty-*"};
+    for (size_t k = 0; k < sizeof leftovers / sizeof leftovers[0]; k++) {
+        snprintf(other, sizeof other, "%s%s", path, leftovers[k]);
+        glob_t g;
+        if (glob(other, 0, NULL, &g) == 0)
+            for (size_t i = 0; i < g.gl_pathc; i++)
+                tu_rmtree(g.gl_pathv[i]);
+        globfree(&g);
+    }
+    const char *base = strrchr(path, '/');
+    if (base) /* the lock file beside it: DIR/../.NAME.smartty-lock */
+        snprintf(other, sizeof other, "%.*s/.%s.smartty-lock", (int)(base - path), path, base + 1);
+    else
+        snprintf(other, sizeof other, ".%s.smartty-lock", path);
+    unlink(other);
     ck_assert_msg(access(path, F_OK) != 0, "%s is still there", path);
 }
 
@@ -130,7 +139,7 @@ START_TEST(test_round_trip)
     b = load(DIR, &e);
     ck_assert_msg(b != NULL, "%s", e.msg);
     ck_assert_int_eq(sm_session_step_count(b), 24);
-    ck_assert(!sm_dir_exists(DIR ".old"));
+    ck_assert(!sm_dir_exists(DIR ".smartty-old"));
     sm_session_free(a);
     sm_session_free(b);
     rm_rf(DIR);
@@ -179,7 +188,7 @@ static void crash_hook(const char *stage)
 START_TEST(test_killed_at_each_stage)
 {
     static const char *stages[] = {"begin", "model", "state", "tensors", "journal", "synced",
-                                   "aside", "renamed", "done"};
+                                   "exchanged", "renamed", "done"};
     for (size_t k = 0; k < sizeof stages / sizeof stages[0]; k++) {
         rm_rf(DIR);
         sm_session_reply r;
@@ -201,19 +210,20 @@ START_TEST(test_killed_at_each_stage)
         ck_assert_msg(WIFSIGNALED(status), "stage %s: the child was not killed", stages[k]);
         sm_session *b = load(DIR, &e);
         ck_assert_msg(b != NULL, "stage %s: %s", stages[k], e.msg);
-        int64_t want = k >= 7 ? 8 : 5; /* from "renamed" on the new checkpoint is in place */
+        int64_t want = k >= 6 ? 8 : 5; /* from "exchanged" on the new checkpoint is in place */
         ck_assert_msg(sm_session_step_count(b) == want, "stage %s: step %lld", stages[k],
                       (long long)sm_session_step_count(b));
         sm_session_free(b);
         glob_t g;
-        int left = glob(DIR ".tmp-*", 0, NULL, &g) == 0;
+        int left = glob(DIR ".smartty-tmp-*", 0, NULL, &g) == 0;
         globfree(&g);
-        ck_assert_msg(left == (k >= 1 && k <= 6), "stage %s: a temporary folder %s", stages[k],
+        /* from "model" to "synced" the new folder, after "exchanged" the previous one */
+        ck_assert_msg(left == (k >= 1 && k <= 7), "stage %s: a temporary folder %s", stages[k],
                       left ? "was left" : "was expected");
         /* and the next save works and cleans up, the killed save's temporary folder included */
         ok(sm_session_named(a, SM_CMD_SAVE, DIR, &r), &r);
-        ck_assert(!sm_dir_exists(DIR ".old"));
-        ck_assert_int_eq(glob(DIR ".tmp-*", 0, NULL, &g), GLOB_NOMATCH);
+        ck_assert(!sm_dir_exists(DIR ".smartty-old"));
+        ck_assert_int_eq(glob(DIR ".smartty-tmp-*", 0, NULL, &g), GLOB_NOMATCH);
         globfree(&g);
         b = load(DIR, &e);
         ck_assert_msg(b != NULL, "%s", e.msg);
@@ -259,7 +269,7 @@ START_TEST(test_killed_at_random)
     /* the next save removes what killed saves left beside */
     ok(sm_session_named(a, SM_CMD_SAVE, DIR, &r), &r);
     glob_t g;
-    ck_assert_int_eq(glob(DIR ".tmp-*", 0, NULL, &g), GLOB_NOMATCH);
+    ck_assert_int_eq(glob(DIR ".smartty-tmp-*", 0, NULL, &g), GLOB_NOMATCH);
     globfree(&g);
     sm_session_free(a);
     rm_rf(DIR);

@@ -737,6 +737,30 @@ START_TEST(test_nonfinite_skipped)
 }
 END_TEST
 
+/* Evaluation (and predict, through the same check) refuses outputs that are not finite: a model
+ * whose weights diverged gives an error, not metrics or predictions of NaN. */
+START_TEST(test_eval_nonfinite_refused)
+{
+    tbatch tb;
+    tiny_batch(&tb, 2, 14);
+    sm_bert *m = tiny_model(2, 0.1f, 17);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    float *w = sm_bert_weights(m);
+    w[sm_bert_numel(m) - 1] = NAN; /* the classifier's last bias */
+    sm_eval_acc acc;
+    sm_eval_acc_init(&acc, 2);
+    ck_assert_int_eq(sm_trainer_eval_batch(&t, &tb.b, &acc, &e), SM_ERR_NONFINITE);
+    ck_assert_msg(strstr(e.msg, "not finite") && strstr(e.msg, "diverged"), "%s", e.msg);
+    sm_eval_acc_free(&acc);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
 START_TEST(test_eval_batch)
 {
     tbatch tb;
@@ -1024,6 +1048,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_p10_determinism);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_eval_batch);
+    tcase_add_test(tc, test_eval_nonfinite_refused);
     tcase_add_test(tc, test_evaluate_dataset);
     suite_add_tcase(s, tc);
 }
@@ -1035,6 +1060,36 @@ static void add_shared_tests(Suite *s)
     suite_add_tcase(s, tc);
 }
 
+/* A gradient whose square overflows float (regression targets of 1e38, clip 0) would fill Adam's
+ * second moment with infinities: the update is skipped as non-finite and the state stays finite. */
+START_TEST(test_overflowing_moment_skipped)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 5);
+    sm_bert *m = tiny_model(3, 0.0f, 9);
+    sm_hparams hp;
+    hp_for_tests(&hp, "vanilla");
+    hp.v[SM_HP_CLIP] = 0;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_step_record r;
+    do_step(&t, &tb.b, &r); /* one ordinary step first */
+    ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, &r, &e), SM_OK);
+    float *g = sm_bert_grads(m);
+    g[0] = 1e30f; /* finite, but its square is not */
+    t.pending.grad_norm = 1e30;
+    ck_assert_int_eq(sm_trainer_apply(&t, &r, &e), SM_OK);
+    ck_assert_int_eq(r.skipped, 1);
+    size_t n = sm_bert_numel(m);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(isfinite(t.opt.v[i]) && isfinite(t.opt.m[i]) && isfinite(sm_bert_weights(m)[i]),
+                      "element %zu not finite", i);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
 static void add_math_tests(Suite *s)
 {
     TCase *tc = tcase_create("math");
@@ -1045,6 +1100,7 @@ static void add_math_tests(Suite *s)
     tcase_add_test(tc, test_p5_normalize);
     tcase_add_test(tc, test_delta_norm);
     tcase_add_test(tc, test_p8_teacher_formula);
+    tcase_add_test(tc, test_overflowing_moment_skipped);
     suite_add_tcase(s, tc);
 }
 

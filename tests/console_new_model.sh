@@ -27,7 +27,7 @@ grep '"new_model"' "$tmp/saved/journal.jsonl" | grep -q "vocab=$tmp/work/vocab.t
     ok "new_model names the vocabulary by its absolute path" || bad "new_model's vocab is not absolute"
 # the model folder and the working folder are gone: the journal alone rebuilds the session
 rm -rf "$tmp/a/state"
-(cd "$tmp/b" && XDG_STATE_HOME=$tmp/b/state "$bin" -c "replay $tmp/saved/journal.jsonl; save $tmp/replayed" \
+(cd "$tmp/b" && XDG_STATE_HOME=$tmp/b/state "$bin" -c "replay $tmp/saved/journal.jsonl force; save $tmp/replayed" \
     >"$tmp/b.out" 2>&1) && ok "replay from another folder and state directory" || { bad "replay failed"; cat "$tmp/b.out"; }
 cmp -s "$tmp/saved/model.safetensors" "$tmp/replayed/model.safetensors" && ok "replayed weights are bit-identical" ||
     bad "replayed weights differ"

@@ -74,7 +74,7 @@ exec 3>"$tmp/fifo"
 echo 'set mu 2' >&3
 sleep 1
 kill -TERM "$pid"
-wait "$pid"; check "SIGTERM while idle exits cleanly" 0 $?
+wait "$pid"; check "SIGTERM while idle exits 128 + 15" 143 $?
 has "SIGTERM said" "$tmp/out" "SIGTERM"
 exec 3>&-
 

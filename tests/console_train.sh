@@ -60,7 +60,7 @@ run orig "set train_wait off; set progress_every 3600; train 16 steps; wait 4; s
 [ $? = 0 ] || fail "original run failed: $(cat "$tmp/orig.out")"
 cp "$tmp/orig/model.safetensors" "$tmp/orig.weights"
 cp "$tmp/orig/journal.jsonl" "$tmp/orig.journal"
-"$bin" -c "replay $tmp/orig.journal; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
+"$bin" -c "replay $tmp/orig.journal force; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
     fail "replay failed: $(cat "$tmp/replay.out")"
 same "replay reproduces the final weights" "$tmp/orig.weights" "$tmp/replayed/model.safetensors"
 # replay never throws away unsaved training, and an empty journal is refused (it emptied the session)
@@ -80,7 +80,7 @@ run brew "break loss > 0; train 5 steps; snapshot s1; step 2; rewind s1; delete 
 [ $? = 0 ] || fail "rewind at a breakpoint failed: $(cat "$tmp/brew.out")"
 grep -q '^step 1: rewind s1$' "$tmp/brew.out" && ok "a rewind at a breakpoint is journalled" ||
     fail "no rewind in the journal: $(cat "$tmp/brew.out")"
-"$bin" -c "replay $tmp/brew/journal.jsonl; save $tmp/brew2" >"$tmp/brew2.out" 2>&1 ||
+"$bin" -c "replay $tmp/brew/journal.jsonl force; save $tmp/brew2" >"$tmp/brew2.out" 2>&1 ||
     fail "replay after a rewind at a breakpoint: $(cat "$tmp/brew2.out")"
 same "replay after a rewind at a breakpoint" "$tmp/brew/model.safetensors" "$tmp/brew2/model.safetensors"
 n=$(grep -c '^[0-9-]*T[0-9:]*Z step ' "$tmp/orig.out")
@@ -88,14 +88,14 @@ n=$(grep -c '^[0-9-]*T[0-9:]*Z step ' "$tmp/orig.out")
     fail "progress lines: $n"
 if LC_ALL=C grep -q "$(printf '\r')" "$tmp/orig.out"; then fail "carriage return in plain output"; fi
 
-# 6. SIGHUP during training: the step finishes, a checkpoint is written where the log says, exit 0
+# 6. SIGHUP during training: the step finishes, a checkpoint is written where the log says, exit 129
 "$bin" -c "$setup; train 100000 steps" >"$tmp/hup.out" 2>&1 &
 pid=$!
 i=0
 while [ $i -lt 100 ] && ! grep -q 'Z step [0-9]' "$tmp/hup.out"; do sleep 0.1; i=$((i + 1)); done
 kill -HUP "$pid"
 wait "$pid"; st=$?
-[ "$st" = 0 ] && ok "SIGHUP: exit status 0" || fail "SIGHUP: exit status $st: $(cat "$tmp/hup.out")"
+[ "$st" = 129 ] && ok "SIGHUP: exit status 129" || fail "SIGHUP: exit status $st: $(cat "$tmp/hup.out")"
 ckpt=$(sed -n 's/.*autosaved step [0-9]* to \(.*\)$/\1/p' "$tmp/hup.out" | head -1)
 if [ -n "$ckpt" ] && [ -f "$ckpt/model.safetensors" ]; then
     ok "SIGHUP left $ckpt"

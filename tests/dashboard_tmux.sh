@@ -198,7 +198,7 @@ if [ -z "$DEMO_ARGS" ] && [ -f "$tmp/demosave/journal.jsonl" ]; then
     grep -q '"new_model"' "$tmp/demosave/journal.jsonl" && ok "the demo journals new_model" ||
         bad "the demo's journal does not say how its model was made"
     mkdir -p "$tmp/elsewhere/state"
-    (cd "$tmp/elsewhere" && XDG_STATE_HOME=$tmp/elsewhere/state "$BIN" -c "replay $tmp/demosave/journal.jsonl; save $tmp/elsewhere/again" \
+    (cd "$tmp/elsewhere" && XDG_STATE_HOME=$tmp/elsewhere/state "$BIN" -c "replay $tmp/demosave/journal.jsonl force; save $tmp/elsewhere/again" \
         >"$tmp/replay.out" 2>&1)
     rc=$?
     if [ $rc -eq 0 ] && cmp -s "$tmp/demosave/model.safetensors" "$tmp/elsewhere/again/model.safetensors"; then

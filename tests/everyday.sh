@@ -27,7 +27,7 @@ to_csv() { # to_csv TSV ROWS: review,stars from SST-2 (label 1 -> 5 stars, 0 -> 
     awk -F '\t' -v n="$2" 'NR == 1 { print "review,stars"; next } NR > n + 1 { exit }
         { gsub(/"/, "\"\"", $1); printf "\"%s, \"\"really\"\"\",%s\n", $1, $2 == 1 ? "5 stars" : "1 star" }' "$1"
 }
-mkdir -p "$tmp/job" "$tmp/other"
+mkdir -p "$tmp/job/out" "$tmp/other"
 to_csv "$sst/train.tsv" 160 >"$tmp/job/reviews.csv"
 to_csv "$sst/dev.tsv" 60 >"$tmp/job/reviews-dev.csv"
 cd "$tmp/job" || exit 1
@@ -116,7 +116,7 @@ grep -q "columns: text 3 (review), label 1 (stars)" cols.out && ok "dev inherits
 # (c) a console session saved, then replayed from another working folder, bit-identical
 "$bin" -c "load model $model; load train reviews.csv limit=48 max-len=32; set batch_size 8; train 4 steps; save out/session" \
     >session.out 2>&1 || fail "console session: $(cat session.out)"
-if (cd "$tmp/other" && "$bin" -c "replay $tmp/job/out/session/journal.jsonl; save $tmp/other/again") >replay.out 2>&1 &&
+if (cd "$tmp/other" && "$bin" -c "replay $tmp/job/out/session/journal.jsonl force; save $tmp/other/again") >replay.out 2>&1 &&
     cmp -s out/session/model.safetensors "$tmp/other/again/model.safetensors"; then
     ok "the session replays bit-identically from another folder"
 else fail "replay: $(cat replay.out)"; fi

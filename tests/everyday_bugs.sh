@@ -48,7 +48,7 @@ abs_model=$(cd "$model" && pwd)
 ln -s "$abs_model" "$tmp/a/m"
 (cd "$tmp/a" && "$bin" -c "load model m; load train d/train.tsv limit=32 max-len=32; set batch_size 8; train 3 steps; save ../ck") >"$tmp/save.out" 2>&1 \
     || fail "save: $(cat "$tmp/save.out")"
-if (cd "$tmp/b" && "$bin" -c "replay ../ck/journal.jsonl; save ../ck2") >"$tmp/replay.out" 2>&1 &&
+if (cd "$tmp/b" && "$bin" -c "replay ../ck/journal.jsonl force; save ../ck2") >"$tmp/replay.out" 2>&1 &&
     cmp -s "$tmp/ck/model.safetensors" "$tmp/ck2/model.safetensors"; then
     ok "replay from another folder, bit-identical"
 else fail "replay from another folder: $(cat "$tmp/replay.out")"; fi

@@ -35,10 +35,10 @@ if grep -qF -- "--labels=$labels" "$tmp/orig/journal.jsonl" && grep -qF -- "--te
 else
     fail "the journal cut the load's options: $(grep load_train "$tmp/orig/journal.jsonl" | cut -c1-400)"
 fi
-"$bin" -c "replay $tmp/orig/journal.jsonl; show journal" >"$tmp/show.out" 2>&1
+"$bin" -c "replay $tmp/orig/journal.jsonl force; show journal" >"$tmp/show.out" 2>&1
 grep -qF -- "--labels=$labels" "$tmp/show.out" && ok "show journal prints the load whole" ||
     fail "show journal cut the load: $(grep load_train "$tmp/show.out" | cut -c1-300)"
-"$bin" -c "replay $tmp/orig/journal.jsonl; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
+"$bin" -c "replay $tmp/orig/journal.jsonl force; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
     fail "the replay failed: $(cat "$tmp/replay.out")"
 same "the replay gives bit-identical weights" "$tmp/orig/model.safetensors" "$tmp/replayed/model.safetensors"
 

@@ -29,6 +29,7 @@ typedef struct toy {
     int computed;
     int batch_n;
     int64_t nan_at;           /* poison the gradient of this compute call (1-based), 0 none */
+    int64_t nan_from;         /* ... and of every call from this one on, 0 none */
     int64_t computes;
 } toy;
 
@@ -110,7 +111,7 @@ static sm_status toy_compute(void *ctx, sm_step_record *rec, int *epoch_end, sm_
         t->g[TOY_D] += (float)(dz / B);
     }
     t->computes++;
-    if (t->nan_at && t->computes == t->nan_at)
+    if ((t->nan_at && t->computes == t->nan_at) || (t->nan_from && t->computes >= t->nan_from))
         t->g[0] = NAN;
     double gn = 0;
     for (int d = 0; d <= TOY_D; d++)
@@ -297,6 +298,7 @@ sm_status toy_backend(sm_session_backend *be, const char *model_dir, sm_error *e
 }
 
 void toy_poison(sm_session_backend *be, int64_t compute_call) { ((toy *)be->ctx)->nan_at = compute_call; }
+void toy_poison_from(sm_session_backend *be, int64_t compute_call) { ((toy *)be->ctx)->nan_from = compute_call; }
 
 void toy_hparams(sm_hparams *hp)
 {

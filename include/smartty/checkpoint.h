@@ -5,10 +5,15 @@
  *                              random generators, data position, label mapping, tokenizer settings;
  *   trainer_state.safetensors  the arrays the model file does not hold (teacher, Adam moments);
  *   journal.jsonl              the session's journal (journal.h).
- * Saving is atomic: everything is written into DIR.tmp-PID beside DIR, each file and the folder are
- * flushed to disk, then DIR (if any) is renamed to DIR.old, DIR.tmp-PID to DIR, and DIR.old removed.
- * An interrupted save leaves DIR, or after a crash between the two renames DIR.old, whole; the
- * loader (sm_checkpoint_resolve) takes DIR.old when DIR is missing. */
+ * Saving is atomic and touches only what smartty made (README "Checkpoint folders" has the whole
+ * protocol): the destination is locked (flock on .BASE.smartty-lock beside it, naming the holder's
+ * pid); everything is written into a fresh BASE.smartty-tmp-PID-N folder (mode 0700, holding the
+ * marker .smartty-checkpoint that lists the files written), flushed, then exchanged with DIR in one
+ * step (renameat2 RENAME_EXCHANGE; where the file system refuses, DIR is renamed to
+ * DIR.smartty-old first, which the loader takes when DIR is missing) and the previous checkpoint
+ * removed, file by file as its marker lists them, through a folder descriptor that follows no link.
+ * DIR itself may not be a symbolic link (the save refuses it); a folder holding files smartty did
+ * not write is never replaced. */
 #ifndef SMARTTY_CHECKPOINT_H
 #define SMARTTY_CHECKPOINT_H
 
@@ -29,7 +34,8 @@ typedef enum sm_ckpt_kind {
     SM_CKPT_SMARTTY   /* a smartty checkpoint */
 } sm_ckpt_kind;
 
-/* Which folder to load for dir: dir itself, or dir.old when a save crashed between its renames.
+/* Which folder to load for dir: dir itself, or (dir missing) dir.smartty-old, or an older smartty's
+ * dir.old, when a save crashed between the fallback's two renames.
  * Writes the folder into out[cap] and returns its kind. */
 sm_ckpt_kind sm_checkpoint_resolve(const char *dir, char *out, size_t cap);
 /* Remove a smartty checkpoint folder (its files, then the folder); anything else is refused. */
@@ -55,7 +61,11 @@ sm_status sm_checkpoint_read_tensors(const char *dir, const sm_capture *c, sm_er
 sm_status sm_checkpoint_backend_json(const char *dir, char **json, sm_error *e);
 
 /* Testing: a hook called at each stage of a save ("begin", "model", "state", "tensors",
- * "journal", "synced", "aside", "renamed", "done"); a test may kill the process there. NULL: none. */
+ * "journal", "synced", ["aside" without exchange,] "exchanged", "renamed", "done"); a test may kill
+ * the process there. NULL: none. */
 void sm_checkpoint_set_stage_hook(void (*fn)(const char *stage));
+
+/* Testing: 0 saves as on a file system without RENAME_EXCHANGE (the two-rename fallback). */
+void sm_checkpoint_set_exchange(int on);
 
 #endif

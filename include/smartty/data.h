@@ -20,6 +20,8 @@ extern "C" {
 #define SM_DATA_MAX_BAD 5            /* bad rows whose message the report keeps */
 #define SM_DATA_COL_MAX 1024         /* longest column spec (number or header name); longer is refused */
 #define SM_DATA_REPORT_LABELS 60     /* classes listed by sm_data_report_format */
+#define SM_DATA_MAX_TARGET 1e9       /* a regression target beyond +-this is a bad row (its square
+                                        * would overflow the float optimizer state) */
 
 typedef enum sm_quote {
     SM_QUOTE_AUTO = 0, /* by extension: .csv standard quoting, anything else none */

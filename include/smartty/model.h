@@ -119,6 +119,9 @@ float *sm_bert_acts_emb(sm_bert_acts *a);            /* [B, T, H] embedding bloc
 const float *sm_bert_acts_hidden(const sm_bert_acts *a); /* [B, T, H] last encoder layer output */
 const float *sm_bert_acts_pooled(const sm_bert_acts *a); /* [B, H] pooler output tanh(dense(h[:,0])) */
 const float *sm_bert_acts_logits(const sm_bert_acts *a); /* [B, num_labels] */
+/* SM_OK when the first B rows of logits are finite; else SM_ERR_NONFINITE naming the batch row
+ * (1-based) and saying the weights have diverged: predict and evaluation refuse such outputs. */
+sm_status sm_bert_check_outputs(const sm_bert *m, const sm_bert_acts *a, int B, sm_error *e);
 
 /* ---- forward ------------------------------------------------------------------------------------ */
 

@@ -36,8 +36,13 @@
 #ifndef SMARTTY_SESSION_H
 #define SMARTTY_SESSION_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A run whose updates are skipped as non-finite this many steps in a row has diverged: it stops
+ * with SM_ERR_NONFINITE and a message naming the steps. */
+#define SM_SESSION_MAX_SKIPPED 20
 
 #include "smartty/capture.h"
 #include "smartty/common.h"
@@ -278,6 +283,12 @@ sm_status sm_session_journal_add(sm_session *s, const char *op, int argc, const 
  * any other op return SM_ERR_UNSUPPORTED with the step reached, for the caller to handle. Only
  * without the thread. */
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
+/* A journal is untrusted input: an event beyond both the plan and the furthest step its train and
+ * step events reach is refused (SM_ERR_RANGE, with the numbers). While replay trains towards an
+ * event it stops with SM_ERR_CANCELLED as soon as *a or *b (a signal handler's flags; either may be
+ * NULL) or sm_session_interrupt says so, and calls progress (if any) about every 2 s. */
+void sm_session_set_replay_watch(sm_session *s, volatile sig_atomic_t *a, volatile sig_atomic_t *b,
+                                 void (*progress)(void *ud, int64_t step, int64_t target), void *ud);
 
 /* Restore the training state of the checkpoint in dir (already resolved) into s, whose backend
  * already holds the model loaded from the same folder: hyperparameters, counters, generators, data

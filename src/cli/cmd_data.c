@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "smartty/data.h"
+#include "smartty/escape.h"
 
 static void data_usage(FILE *out)
 {
@@ -76,7 +77,9 @@ int cli_data(int argc, char **argv)
         char *buf = malloc(n + 1);
         if (buf) {
             sm_data_report_format(ds, buf, n + 1);
-            fputs(buf, stdout);
+            char *safe = sm_text_escape_dup(buf, SM_ESC_KEEP_NL); /* headers, label names */
+            fputs(safe ? safe : "smartty data: out of memory\n", stdout);
+            free(safe);
             free(buf);
             rc = fflush(stdout) == 0 ? 0 : 1;
         }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "console/console.h"
 #include "smartty/checkpoint.h"
 #include "smartty/data.h"
+#include "smartty/escape.h"
 #include "smartty/hparams.h"
 #include "smartty/record.h"
 #include "smartty/session.h"
@@ -464,6 +466,130 @@ static int resume_train_file(const train_args *a, const char **train)
     return 0;
 }
 
+/* ---- destinations, checked before anything loads ---- */
+
+/* A path from the command line, escaped for the terminal (four at a time, in rotation). */
+static const char *esc_arg(const char *path)
+{
+    static char bufs[4][4200];
+    static int next;
+    char *b = bufs[next++ % 4];
+    sm_text_escape(b, sizeof bufs[0], path, 0);
+    return b;
+}
+
+/* The folder that holds path (its parent), into out[cap]. */
+static void dest_parent(const char *path, char *out, size_t cap)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    while (n > 0 && path[n - 1] != '/')
+        n--;
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    if (n == 0)
+        snprintf(out, cap, ".");
+    else
+        snprintf(out, cap, "%.*s", (int)n, path);
+}
+
+/* 0, or 2 with a message: --save names a folder that a save may create or replace (not a link,
+ * not a file, not a folder of other things, in a folder that exists and can be written), and
+ * --metrics a file that can be written (it is opened here, into *csv). */
+static int check_destinations(const train_args *a, FILE **csv)
+{
+    char parent[4200];
+    struct stat sb;
+    if (a->save) {
+        char real[4200];
+        dest_parent(a->save, parent, sizeof parent);
+        if (lstat(a->save, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+            fprintf(stderr, "smartty train: --save %s: a symbolic link; smartty does not save through a "
+                            "link (it would replace what it points to): give the folder itself\n",
+                    esc_arg(a->save));
+            return 2;
+        }
+        if (lstat(a->save, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "smartty train: --save %s: a file, not a folder; choose another\n", esc_arg(a->save));
+            return 2;
+        }
+        if (sm_dir_exists(a->save) && sm_checkpoint_resolve(a->save, real, sizeof real) != SM_CKPT_SMARTTY) {
+            DIR *d = opendir(a->save);
+            struct dirent *de;
+            int empty = d != NULL;
+            while (d && empty && (de = readdir(d)))
+                empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+            if (d)
+                closedir(d);
+            if (!empty) {
+                fprintf(stderr, "smartty train: --save %s: the folder exists and is not a smartty "
+                                "checkpoint; choose another\n", esc_arg(a->save));
+                return 2;
+            }
+        }
+        if (!sm_dir_exists(parent)) {
+            fprintf(stderr, "smartty train: --save %s: the folder %s does not exist; create it first\n",
+                    esc_arg(a->save), esc_arg(parent));
+            return 2;
+        }
+        if (access(parent, W_OK | X_OK) != 0) {
+            fprintf(stderr, "smartty train: --save %s: cannot write in %s: %s\n", esc_arg(a->save), esc_arg(parent),
+                    strerror(errno));
+            return 2;
+        }
+    }
+    if (a->metrics) {
+        if (stat(a->metrics, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "smartty train: --metrics %s: a folder, not a file\n", esc_arg(a->metrics));
+            return 2;
+        }
+        *csv = fopen(a->metrics, "w");
+        if (!*csv) {
+            fprintf(stderr, "smartty train: --metrics %s: cannot create: %s\n", esc_arg(a->metrics),
+                    strerror(errno));
+            return 2;
+        }
+    }
+    return 0;
+}
+
+/* A run that ended in error keeps what it trained: the session (stopped at its last whole step)
+ * goes to the autosave place, $XDG_STATE_HOME/smartty/autosave-PID (else
+ * ~/.local/state/smartty/autosave-PID), which is named. */
+static void keep_failed_run(sm_session *s)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[3000], path[3100];
+    if (xdg && xdg[0] == '/')
+        snprintf(dir, sizeof dir, "%s/smartty", xdg);
+    else if (home && home[0])
+        snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
+    else
+        snprintf(dir, sizeof dir, "/tmp/smartty-%ld", (long)getuid());
+    for (char *q = dir + 1; *q; q++) { /* mkdir -p */
+        if (*q == '/') {
+            *q = '\0';
+            (void)mkdir(dir, 0700);
+            *q = '/';
+        }
+    }
+    (void)mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/autosave-%ld", dir, (long)getpid());
+    sm_session_cmd c;
+    sm_session_reply r;
+    memset(&c, 0, sizeof c);
+    c.kind = SM_CMD_STOP;
+    sm_session_command(s, &c, NULL);
+    c.kind = SM_CMD_SAVE;
+    snprintf(c.path, sizeof c.path, "%s", path);
+    if (sm_session_command(s, &c, &r) != SM_OK)
+        fprintf(stderr, "smartty train: the run's last good state could not be kept: %s\n", r.err.msg);
+    else
+        fprintf(stderr, "smartty train: the run failed; its last good state (step %lld) is saved in %s "
+                        "(--resume %s continues it)\n", (long long)sm_session_step_count(s), path, path);
+}
+
 int cli_train(int argc, char **argv)
 {
     memset(&args_storage, 0, sizeof args_storage);
@@ -497,14 +623,10 @@ int cli_train(int argc, char **argv)
             return 2;
         }
     }
-    if (a.save) {
-        char real[4200];
-        if (sm_dir_exists(a.save) && sm_checkpoint_resolve(a.save, real, sizeof real) != SM_CKPT_SMARTTY) {
-            fprintf(stderr, "smartty train: --save %s: the folder exists and is not a smartty "
-                            "checkpoint; choose another\n", a.save);
-            free_args(&a);
-            return 2;
-        }
+    FILE *csv = NULL;
+    if ((rc = check_destinations(&a, &csv)) != 0) {
+        free_args(&a);
+        return rc;
     }
     sm_log_set(on_log, NULL);
 
@@ -514,6 +636,8 @@ int cli_train(int argc, char **argv)
     sm_hparams start;
     sm_hparams_default(&start);
     if (sm_bert_backend_new(&be, &e) != SM_OK || sm_session_new(&be, &start, &s, &e) != SM_OK) {
+        if (csv)
+            fclose(csv);
         free_args(&a);
         return fail("", &e);
     }
@@ -580,15 +704,9 @@ int cli_train(int argc, char **argv)
                 status = fail(a.sets[i], &r.err);
         }
     }
-    if (!status && a.metrics) {
-        pr.csv = fopen(a.metrics, "w");
-        if (!pr.csv) {
-            fprintf(stderr, "smartty train: --metrics %s: cannot create: %s\n", a.metrics, strerror(errno));
-            status = 1;
-        } else {
-            csv_header(&pr);
-        }
-    }
+    pr.csv = csv;
+    if (!status && pr.csv)
+        csv_header(&pr);
 
     sm_session_view v;
     int64_t first = sm_session_step_count(s);
@@ -625,9 +743,11 @@ int cli_train(int argc, char **argv)
             status = 1;
     }
     csv_flush_held(&pr);
+    int metrics_bad = 0; /* reported, and the checkpoint is written all the same */
     if (pr.csv && (fclose(pr.csv) != 0 || pr.csv_bad)) {
-        fprintf(stderr, "smartty train: --metrics %s: write failed\n", a.metrics);
-        status = status ? status : 1;
+        fprintf(stderr, "smartty train: --metrics %s: write failed (%s); the run's metrics are incomplete\n",
+                a.metrics, strerror(errno));
+        metrics_bad = 1;
     }
     sm_session_view_get(s, &v);
     if (got_signal)
@@ -656,6 +776,8 @@ int cli_train(int argc, char **argv)
         if (sm_session_command(s, &c, &r) != SM_OK)
             status = fail("--save", &r.err);
     }
+    if (trained && status && !got_signal) /* the run or its save failed */
+        keep_failed_run(s);
     if (trained) {
         double secs = sm_now() - pr.t0;
         printf("done: %lld steps (%lld to %lld) in %.1f s", (long long)(v.step - first), (long long)first,
@@ -679,5 +801,5 @@ int cli_train(int argc, char **argv)
     sm_log_set(NULL, NULL);
     if (got_signal && status == 0)
         status = 128 + (int)got_signal;
-    return status;
+    return status ? status : metrics_bad;
 }

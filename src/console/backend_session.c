@@ -455,6 +455,12 @@ static sm_status replay_new_model(sm_session *ns, const sm_journal_event *ev, ch
 
 /* Replay: a fresh session without a thread applies the journal's events (loads included), then
  * replaces the console's session. */
+static void replay_progress(void *ud, int64_t step, int64_t target)
+{
+    (void)ud;
+    con_info(S.c, "replay: step %lld of %lld", (long long)step, (long long)target);
+}
+
 static sm_status be_replay(void *ud, const char *path, sm_error *e)
 {
     (void)ud;
@@ -467,6 +473,8 @@ static sm_status be_replay(void *ud, const char *path, sm_error *e)
     sm_session *ns = NULL;
     if (st == SM_OK)
         st = session_make(&ns, e);
+    if (st == SM_OK) /* progress, and Ctrl-C, SIGTERM or SIGHUP stop it as they stop training */
+        sm_session_set_replay_watch(ns, S.c->intr, S.c->hup, replay_progress, NULL);
     int has_model = 0;
     char model[4096] = "", data[4096] = "";
     char new_dir[1200] = ""; /* the folder a new_model event built: the load_model after it loads it */

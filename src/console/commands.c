@@ -11,6 +11,7 @@
 #include "console/console.h"
 #include "console/events.h"
 #include "console/parse.h"
+#include "console/replay_trust.h"
 #include "smartty/data.h"
 
 #define NO_SESSION "needs the training session, which this build does not have yet"
@@ -660,6 +661,8 @@ static int cmd_replay(con_ctx *c, int argc, char **argv)
         return con_error(c, "replay: %s: replaying starts a new session, and %lld step%s of training would be lost: "
                             "`save DIR` first, or `replay %s force`", argv[0], (long long)st.unsaved,
                          st.unsaved == 1 ? "" : "s", argv[0]);
+    if (con_replay_trusted(c, argv[0], argc > 1 && !strcmp(argv[1], "force")))
+        return 1; /* a journal is untrusted: the files it reads are named, and replay waits for force */
     sm_error e;
     if (c->be->replay(c->be_ud, argv[0], &e) != SM_OK)
         return cmd_failed(c, "replay", e.msg);
@@ -919,7 +922,8 @@ static const con_cmd commands[] = {
         .aliases = "",
         .args = "FILE [force]",
         .help = "run a journal (a checkpoint's journal.jsonl) from the start in a new session\n"
-                "  with unsaved training it refuses unless force is given (the training would be lost)",
+                "  with unsaved training it refuses unless force is given (the training would be lost);\n"
+                "  a journal that loads files is untrusted: it lists them and waits for force",
         .exec = cmd_replay,
     },
     {

@@ -4,6 +4,7 @@
 #include "console/console.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,16 +232,28 @@ int con_exec_stream(con_ctx *c, FILE *f, const char *name)
 
 int con_exec_file(con_ctx *c, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return con_error(c, "cannot open '%s': %s", path, strerror(errno));
-    /* a folder opens but cannot be read, and a device such as /dev/zero never ends a line */
+    /* opened without waiting: a named pipe with no writer would block the open for ever */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = NULL;
     struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && (S_ISDIR(sb.st_mode) || S_ISBLK(sb.st_mode) ||
-                                       (S_ISCHR(sb.st_mode) && !isatty(fileno(f))))) {
-        fclose(f);
-        return con_error(c, "'%s' is %s, not a file of commands: give a text file with one command a line",
-                         path, S_ISDIR(sb.st_mode) ? "a folder" : "a device");
+    if (fd < 0)
+        return con_error(c, "cannot open '%s': %s", path, strerror(errno));
+    /* a folder opens but cannot be read, a device such as /dev/zero never ends a line, and a pipe
+     * may never end at all */
+    if (fstat(fd, &sb) == 0 && (S_ISDIR(sb.st_mode) || S_ISBLK(sb.st_mode) || S_ISFIFO(sb.st_mode) ||
+                                S_ISSOCK(sb.st_mode) || (S_ISCHR(sb.st_mode) && !isatty(fd)))) {
+        close(fd);
+        return con_error(c, "'%s' is %s, not a file of commands: give a text file with one command a line%s",
+                         path, S_ISDIR(sb.st_mode) ? "a folder" : S_ISFIFO(sb.st_mode) ? "a named pipe"
+                               : S_ISSOCK(sb.st_mode) ? "a socket" : "a device",
+                         S_ISFIFO(sb.st_mode) ? " (commands from another program go to standard input: "
+                                                "prog | smartty)" : "");
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "r"))) {
+        int err = errno;
+        close(fd);
+        return con_error(c, "cannot open '%s': %s", path, strerror(err));
     }
     int status = con_exec_stream(c, f, path);
     fclose(f);

@@ -4,11 +4,13 @@
 #include "console/host.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "console/backend.h"
 #include "console/signals.h"
+#include "smartty/escape.h"
 
 static const con_prompt_ops *prompt;
 
@@ -16,7 +18,9 @@ void con_out_plain(void *ud, con_out_kind kind, const char *text)
 {
     (void)ud;
     FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
-    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", text);
+    char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL); /* file names, data, journal arguments */
+    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", safe ? safe : "(out of memory)");
+    free(safe);
     fflush(f);
 }
 
@@ -75,7 +79,7 @@ int con_handle_signals(con_ctx *c)
             fprintf(stderr, "smartty: %s: training saved to %s\n", sig == SIGHUP ? "hangup" : "terminated", path);
         else if (!rc)
             con_event(c, "no unsaved training: nothing to save");
-        c->exit_status = rc ? 1 : c->exit_status;
+        c->exit_status = rc ? 1 : 128 + sig; /* as `smartty train`: the script did not finish */
         c->quit = 1;
         return 1;
     }

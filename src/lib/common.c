@@ -1,6 +1,7 @@
 /* common.c: error reports, the logging hook, the RNG, polite allocation and file helpers.
  * Nothing here prints or exits. */
 #include "smartty/common.h"
+#include "smartty/escape.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,9 @@ static void mark_cut(char *msg, size_t cap, int needed)
 {
     if (needed < 0 || (size_t)needed < cap)
         return;
-    size_t at = cap - sizeof cut_mark;
+    size_t at = strlen(msg); /* the text may have been escaped since it was cut */
+    if (at > cap - sizeof cut_mark)
+        at = cap - sizeof cut_mark;
     while (at > 0 && ((unsigned char)msg[at] & 0xC0) == 0x80)
         at--;
     memcpy(msg + at, cut_mark, sizeof cut_mark);
@@ -49,7 +52,9 @@ sm_status sm_verr(sm_error *e, sm_status st, const char *fmt, va_list ap)
 {
     if (e) {
         e->status = st;
-        mark_cut(e->msg, sizeof e->msg, vsnprintf(e->msg, sizeof e->msg, fmt, ap));
+        int need = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        sm_text_escape_inplace(e->msg, sizeof e->msg); /* names and text from outside, made safe */
+        mark_cut(e->msg, sizeof e->msg, need);
     }
     return st;
 }
@@ -73,7 +78,9 @@ sm_status sm_err_prefix(sm_error *e, const char *fmt, ...)
     mark_cut(pre, sizeof pre, vsnprintf(pre, sizeof pre, fmt, ap));
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
-    mark_cut(e->msg, sizeof e->msg, snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old));
+    int need = snprintf(e->msg, sizeof e->msg, "%s: %s", pre, old);
+    sm_text_escape_inplace(e->msg, sizeof e->msg);
+    mark_cut(e->msg, sizeof e->msg, need);
     return e->status;
 }
 
@@ -117,7 +124,9 @@ void sm_log(sm_log_level level, const char *fmt, ...)
         vsnprintf(buf, (size_t)n + 1, fmt, ap);
         va_end(ap);
     }
-    fn(ud, level, buf ? buf : "(out of memory formatting a notice)");
+    char *safe = buf ? sm_text_escape_dup(buf, 0) : NULL; /* names and text from outside, made safe */
+    fn(ud, level, safe ? safe : "(out of memory formatting a notice)");
+    free(safe);
     free(buf);
 }
 
@@ -343,7 +352,11 @@ sm_status sm_write_file_atomic(const char *path, const void *data, size_t len, s
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
         return sm_err(e, SM_ERR_INVALID, "%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* never through what is already there: a link planted under the temporary name would have the
+     * write truncate its target; a stale file or link is unlinked (the link, not its target) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return sm_err(e, SM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     const char *p = data;

@@ -460,6 +460,12 @@ static void data_row(loader *L)
                         "float: give a number", s, cd);
                 return;
             }
+            if (fabs(v) > SM_DATA_MAX_TARGET) { /* its squared error would overflow the float state */
+                bad_row(L, SM_ERR_RANGE, lf->line, col, "the target '%.40s' in %s is beyond +-%g, too large "
+                        "to train on in float: scale the targets (e.g. divide them by a constant)", s, cd,
+                        SM_DATA_MAX_TARGET);
+                return;
+            }
             target = (float)v;
         } else if (o->n_labels) {
             for (int k = 0; k < o->n_labels && label < 0; k++)

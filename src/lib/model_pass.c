@@ -415,6 +415,19 @@ const float *sm_bert_acts_hidden(const sm_bert_acts *a) { return a->hidden; }
 const float *sm_bert_acts_pooled(const sm_bert_acts *a) { return a->pooled; }
 const float *sm_bert_acts_logits(const sm_bert_acts *a) { return a->logits; }
 
+sm_status sm_bert_check_outputs(const sm_bert *m, const sm_bert_acts *a, int B, sm_error *e)
+{
+    int C = m->cfg.num_labels;
+    for (int i = 0; i < B; i++)
+        for (int j = 0; j < C; j++) {
+            float v = a->logits[(size_t)i * (size_t)C + (size_t)j];
+            if (!isfinite(v))
+                return sm_err(e, SM_ERR_NONFINITE, "the model's output for row %d of the batch is not finite "
+                              "(%g): its weights have diverged; use an earlier checkpoint", i + 1, (double)v);
+        }
+    return SM_OK;
+}
+
 /* ---- checks ----------------------------------------------------------------------------------- */
 
 static sm_status check_shape(const sm_bert_acts *a, const sm_batch *b, const char *who, sm_error *e)

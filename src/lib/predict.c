@@ -77,6 +77,8 @@ sm_status sm_classify(const sm_bert *m, sm_bert_acts *a, const sm_batch *b, sm_c
     sm_status st = grow(out, (size_t)b->B, C, e);
     if (st == SM_OK)
         st = sm_bert_forward(m, sm_bert_weights_const(m), a, b, SM_BERT_EVAL, NULL, e);
+    if (st == SM_OK)
+        st = sm_bert_check_outputs(m, a, b->B, e); /* a diverged model's NaN is refused, never printed */
     if (st != SM_OK)
         return st;
     take(m, a, b->B, 0, out);
@@ -117,7 +119,8 @@ sm_status sm_classify_dataset(const sm_bert *m, const sm_dataset *ds, int32_t pa
             rows[i] = (uint32_t)(start + (size_t)i);
         if ((st = sm_batch_fill(&b, ds, rows, k, pad_id, e)) != SM_OK)
             break;
-        if ((st = sm_bert_forward(m, sm_bert_weights_const(m), a, &b, SM_BERT_EVAL, NULL, e)) != SM_OK) {
+        if ((st = sm_bert_forward(m, sm_bert_weights_const(m), a, &b, SM_BERT_EVAL, NULL, e)) != SM_OK ||
+            (st = sm_bert_check_outputs(m, a, k, e)) != SM_OK) {
             sm_err_prefix(e, "%s: rows %zu to %zu", sm_dataset_report(ds)->path, start + 1, start + (size_t)k);
             break;
         }

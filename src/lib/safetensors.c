@@ -640,7 +640,10 @@ sm_status sm_st_write(const char *path, const sm_st_entry *t, size_t n, sm_st_dt
         st = sm_err(e, SM_ERR_INVALID, "%s: path too long", path);
         goto out;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* never through what is already there (see sm_write_file_atomic) */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0)
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0 || !(fp = fdopen(fd, "wb"))) {
         st = sm_err(e, SM_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
         if (fd >= 0)

@@ -211,6 +211,11 @@ static sm_status bert_prepare(void *ctx, const sm_hparams *hp, sm_error *e)
         return sm_err(e, SM_ERR_STATE, "no model loaded: `load model DIR` (or --model DIR) first");
     if (!c->ds[0])
         return sm_err(e, SM_ERR_STATE, "no training data: `load train FILE` (or --train FILE) first");
+    if (!sm_dataset_is_regression(c->ds[0]) && sm_dataset_num_labels(c->ds[0]) == 1)
+        return sm_err(e, SM_ERR_INVALID, "%s: every row has the class '%s': the data has a single class, and "
+                      "a classifier needs two or more (give data with more classes, name them all with "
+                      "--labels, or pass --regression for a float target)", c->path[0],
+                      sm_dataset_label_name(c->ds[0], 0));
     if (sm_dataset_is_regression(c->ds[0]) != (c->cfg.problem == SM_PROBLEM_REGRESSION) ||
         (!sm_dataset_is_regression(c->ds[0]) && sm_dataset_num_labels(c->ds[0]) != c->cfg.num_labels) ||
         (c->fresh_classifier && c->init_seed != (uint64_t)hp->v[SM_HP_SEED])) {

@@ -6,6 +6,7 @@
 #define SMARTTY_SESSION_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,11 @@ struct sm_session {
     size_t n_snaps;
     int replaying;            /* no breakpoints while replay runs to an event */
     char out_dir[4096];       /* where save_every and save_best write; "" none */
+    int64_t skipped_in_row;   /* updates skipped as non-finite one after another (SM_SESSION_MAX_SKIPPED) */
+    int64_t replay_end;       /* replay: the furthest step its train and step events reach */
+    volatile sig_atomic_t *replay_flags[2]; /* replay stops when one becomes non-zero */
+    void (*replay_progress)(void *ud, int64_t step, int64_t target);
+    void *replay_ud;
 
     /* shared, under mu */
     pthread_mutex_t mu;

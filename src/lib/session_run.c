@@ -217,6 +217,14 @@ sm_status ses_resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_pend
         ses_emit(s, SM_EVENT_WARN, rec, NULL,
                  "step %lld: non-finite loss or gradient (loss %g, grad_norm %g): update skipped",
                  (long long)rec->step, rec->loss, rec->grad_norm);
+    s->skipped_in_row = rec->skipped && act == SM_PENDING_APPLY ? s->skipped_in_row + 1 : 0;
+    if (s->skipped_in_row >= SM_SESSION_MAX_SKIPPED) { /* a diverged run stops, and says so */
+        s->skipped_in_row = 0;
+        return sm_err(e, SM_ERR_NONFINITE,
+                      "the updates of steps %lld to %lld were all skipped as non-finite: the run has "
+                      "diverged and is stopped (lower lr, set clip, or rewind to an earlier snapshot)",
+                      (long long)(s->step - SM_SESSION_MAX_SKIPPED + 1), (long long)s->step);
+    }
 
     int64_t save_every = (int64_t)s->hp.v[SM_HP_SAVE_EVERY];
     if (save_every > 0 && s->step % save_every == 0 && s->out_dir[0] && !s->replaying) {

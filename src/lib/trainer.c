@@ -3,6 +3,7 @@
  * evaluation batches. No threads, queues or files: the session drives it and saves its state. */
 #include "smartty/smart.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +335,11 @@ sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e)
     sm_step_record r = t->pending;
     const sm_hparams *hp = &t->hp;
     float *w = sm_bert_weights(t->model), *g = sm_bert_grads(t->model);
-    if (isfinite(r.total) && isfinite(r.grad_norm)) {
+    /* the squared (clipped) gradient goes into Adam's second moment, in float: one that overflows
+     * there would fill it with infinities (a state resume refuses), so it counts as non-finite */
+    double eff = sm_clip_coef(r.grad_norm, hp->v[SM_HP_CLIP]) * r.grad_norm;
+    int too_big = isfinite(r.grad_norm) && !(eff * eff < 0.25 * (double)FLT_MAX);
+    if (isfinite(r.total) && isfinite(r.grad_norm) && !too_big) {
         /* clipping, AdamW and the teacher: flat passes over the arena on the engine's threads */
         sm_par par = sm_bert_par(t->model);
         sm_optim_params p = {(sm_optim_kind)(int)hp->v[SM_HP_OPTIMIZER], r.lr,
@@ -347,7 +352,8 @@ sm_status sm_trainer_apply(sm_trainer *t, sm_step_record *rec, sm_error *e)
         r.skipped = 1;
         t->st.skipped++;
         sm_log(SM_LOG_WARN, "step %lld: non-finite %s, update skipped", (long long)r.step,
-               isfinite(r.total) ? "gradient" : "loss");
+               too_big ? "optimizer state (the gradient's square overflows)"
+               : isfinite(r.total) ? "gradient" : "loss");
     }
     if (r.rs_skipped)
         t->st.rs_skipped++;
@@ -378,6 +384,8 @@ sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *a
         return st;
     sm_bert *m = t->model;
     st = sm_bert_forward(m, sm_bert_weights(m), t->infer_ws, b, SM_BERT_EVAL, NULL, e);
+    if (st == SM_OK) /* metrics of NaN outputs would be numbers that mean nothing */
+        st = sm_bert_check_outputs(m, t->infer_ws, b->B, e);
     if (st != SM_OK)
         return st;
     const float *logits = sm_bert_acts_logits(t->infer_ws);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "smartty/escape.h"
 #include "ui/events.h"
 
 /* ---- library notices from any thread: queued, drained into the log each frame ---- */
@@ -99,7 +100,17 @@ static void log_to_file(int kind, int64_t step, const char *text)
     fflush(stderr);
 }
 
+static void dash_print(int kind, int64_t step, const char *text);
+
+/* Text from outside (file names, data, journal arguments) is escaped before it is shown or logged. */
 void ui_dash_print(int kind, int64_t step, const char *text)
+{
+    char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL);
+    dash_print(kind, step, safe ? safe : "(out of memory)");
+    free(safe);
+}
+
+static void dash_print(int kind, int64_t step, const char *text)
 {
     if (!D.active) {
         fprintf(stderr, "%s\n", text);
