@@ -20,7 +20,7 @@ find "$@" include -name '*.[ch]' | sort | while read -r f; do
 done | awk -v dirs="$*" '
 function mod(p) { sub(/\.[ch]$/, "", p); sub(/^include\/smartty\//, "src/lib/", p); sub(/_internal$/, "", p); return p }
 function inscope(p,   i, n, d) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) if (index(p, d[i]) == 1) return 1; return 0 }
-# a .c file that includes X_internal.h is one of X'"'"'s files (session_run.c is the session'"'"'s)
+# a .c file that includes X_internal.h belongs to X (session_run.c to the session)
 { from[NR] = $1; to[NR] = $2; if ($1 ~ /\.c$/ && $2 ~ /_internal\.h$/ && !($1 in unit)) unit[$1] = mod($2) }
 function modf(p) { return p in unit ? unit[p] : mod(p) }
 function dfs(u,   n, v, i, list) {
