@@ -1,5 +1,6 @@
 /* bench_engine.c: how fast the engine trains and infers against what this machine's sgemm can do.
- * For BERT shapes tiny, mini and small (vocab 30522, batch 32, length 128, random weights, no files):
+ * For BERT shapes tiny, mini, small, minilm (6/384/12/1536) and base (12/768/12/3072) (vocab 30522,
+ * batch 32, length 128 or real MRPC / SST-2 batches with dynamic padding, random weights):
  * a vanilla training step (forward with dropout, cross-entropy, backward, global-norm clipping and
  * AdamW as the trainer runs them) and an inference forward; prints seconds, GFLOP/s and the fraction
  * of the machine's sgemm peak (2048^3, same thread count), measured right before every timed step
@@ -7,7 +8,12 @@
  * peak of the run), and peak resident memory against the minimum the model needs. Each shape runs in
  * its own process (this program re-executed) so that its peak memory is its own.
  *
- *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_engine [tiny|mini|small ...]
+ *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_engine [--data fixed|mrpc|sst2] [--scaling]
+ *       [--steps N] [tiny|mini|small|minilm|base ...]      (default: tiny mini small minilm)
+ * --scaling runs each shape at 1 and at 2 threads and reports the speed-up and efficiency (speed-up / 2).
+ *
+ * SMARTTY_BENCH_FAMILY=roberta|xlm-roberta|distilbert|electra runs that family's network on the same
+ * shapes instead of BERT's (ELECTRA with embedding_size H/2; its projection's FLOPs are not counted).
  *
  * Not a test: timings depend on the machine and its load. */
 #include <cblas.h>
@@ -20,20 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "smartty/model.h"
 #include "smartty/optim.h"
 
-typedef struct shape {
-    const char *name;
-    int L, H, NH, F;
-} shape;
-
-static const shape shapes[] = {
-    {"tiny", 2, 128, 2, 512},
-    {"mini", 4, 256, 4, 1024},
-    {"small", 4, 512, 8, 2048},
-};
+typedef bench_shape shape;
+#define shapes bench_shapes
 enum { BATCH = 32, LEN = 128, VOCAB = 30522, POSITIONS = 512, LABELS = 2 };
+static const char *data_source = "fixed";
+static int steps_wanted;
 
 /* One 2048^3 sgemm on buffers kept for the whole run, as GFLOP/s: measured before every timed step,
  * so that the steps are compared with what the machine could do at that moment (these machines are
@@ -150,26 +151,42 @@ static double train_step(train_ctx *t)
 static int run_shape(const shape *s, double peak0)
 {
     sm_bert_config c;
-    memset(&c, 0, sizeof c);
-    c.vocab_size = VOCAB;
-    c.hidden_size = s->H;
-    c.num_layers = s->L;
-    c.num_heads = s->NH;
-    c.intermediate_size = s->F;
-    c.max_position = POSITIONS;
-    c.type_vocab_size = 2;
-    c.pad_token_id = 0;
-    c.layer_norm_eps = 1e-12f;
-    c.hidden_dropout = c.attn_dropout = c.classifier_dropout = 0.1f;
-    c.initializer_range = 0.02f;
-    strcpy(c.hidden_act, "gelu");
-    c.num_labels = LABELS;
-    c.problem = SM_PROBLEM_SINGLE_LABEL;
+    bench_config(&c, s, LABELS);
+    const char *fam = getenv("SMARTTY_BENCH_FAMILY");
+    for (int k = 0; fam && *fam && k <= SM_FAMILY_COUNT; k++) {
+        if (k == SM_FAMILY_COUNT) {
+            fprintf(stderr, "bench_engine: SMARTTY_BENCH_FAMILY=%s is not a family\n", fam);
+            return 1;
+        }
+        if (strcmp(fam, sm_family_model_type((sm_family)k)) == 0) {
+            c.family = (sm_family)k;
+            break;
+        }
+    }
+    if (c.family == SM_FAMILY_ROBERTA || c.family == SM_FAMILY_XLM_ROBERTA) {
+        c.type_vocab_size = 1;
+        c.pad_token_id = 1;
+    }
+    if (c.family == SM_FAMILY_DISTILBERT)
+        c.type_vocab_size = 0;
+    if (c.family == SM_FAMILY_ELECTRA)
+        c.embedding_size = s->H / 2;
+
+    bench_batches bb;
+    if (strcmp(data_source, "fixed") == 0)
+        bench_batches_fixed(&bb, BATCH, LEN, VOCAB, LABELS);
+    else if (!bench_batches_real(&bb, data_source, BATCH, 8))
+        return 77;
+    int maxB, maxT;
+    for (int i = 0; c.type_vocab_size <= 1 && i < bb.n; i++) /* one token type (RoBERTa, DistilBERT) */
+        memset(bb.b[i].types, 0, (size_t)bb.b[i].B * (size_t)bb.b[i].T * sizeof *bb.b[i].types);
+    bench_batches_max(&bb, &maxB, &maxT);
+    const int big = bench_batches_biggest(&bb);
 
     sm_error e;
     sm_bert *m;
     sm_bert_acts *a, *inf;
-    if (sm_bert_create(&m, &c, 1, &e) != SM_OK || sm_bert_acts_create(&a, m, BATCH, LEN, 1, &e) != SM_OK)
+    if (sm_bert_create(&m, &c, 1, &e) != SM_OK || sm_bert_acts_create(&a, m, maxB, maxT, 1, &e) != SM_OK)
         die(&e);
     const size_t P = sm_bert_numel(m);
     sm_param_segment *segs = calloc((size_t)sm_bert_tensor_count(m), sizeof *segs);
@@ -185,132 +202,205 @@ static int run_shape(const shape *s, double peak0)
     sm_rng rng;
     sm_rng_seed(&rng, 1);
     sm_bert_init(m, &rng);
-
-    const int N = BATCH * LEN;
-    int32_t *ids = malloc(N * sizeof(int32_t)), *types = calloc(N, sizeof(int32_t)), labels[BATCH];
-    float *mask = malloc(N * sizeof(float)), dlogits[BATCH * LABELS];
-    float *demb = malloc((size_t)N * s->H * sizeof(float));
-    if (!ids || !types || !mask || !demb) {
+    float *dlogits = malloc((size_t)maxB * LABELS * sizeof(float));
+    float *demb = malloc((size_t)maxB * maxT * s->H * sizeof(float));
+    if (!dlogits || !demb) {
         fprintf(stderr, "bench_engine: out of memory\n");
         return 1;
     }
-    for (int n = 0; n < N; n++) {
-        ids[n] = 1000 + (int)sm_rng_below(&rng, VOCAB - 1000);
-        types[n] = (n % LEN) >= LEN / 2;
-        mask[n] = 1.0f;
-    }
-    for (int b = 0; b < BATCH; b++)
-        labels[b] = b % LABELS;
-    sm_batch batch = {.B = BATCH, .T = LEN, .ids = ids, .types = types, .mask = mask, .labels = labels};
 
-    /* FLOPs (multiply-add = 2) of the matrix products:
-     *   forward  = 2 N (4 H^2 + 2 H F) L        the six linear layers of each encoder layer, N = B*T
-     *            + 4 B T^2 H L                  attention: Q K^T and P V
-     *            + 2 B (H^2 + H C)              pooler and classifier
-     *   backward = 2 x forward                  (input and weight gradients)
-     *   training step = 3 x forward; inference = forward. Elementwise work and AdamW are not counted. */
-    const double H = s->H, F = s->F, L = s->L;
-    const double fwd = 2.0 * N * (4 * H * H + 2 * H * F) * L + 4.0 * BATCH * (double)LEN * LEN * H * L +
-                       2.0 * BATCH * (H * H + H * LABELS);
-    const double train_flops = 3 * fwd;
-
+    /* FLOPs per batch: bench_common.h's bench_forward_flops over the batch's own padded length
+     * (training step = 3 x forward, inference = 1 x) */
     float *w = sm_bert_weights(m);
     const sm_par par = sm_bert_par(m);
-    enum { MAX_STEPS = 16 };
-    const int steps = s->H <= 128 ? 12 : s->H <= 256 ? 8 : 4;
+    enum { MAX_STEPS = 64 };
+    int steps = s->H <= 128 ? 12 : s->H <= 256 ? 8 : s->H <= 512 ? 4 : 2;
+    if (steps_wanted > 0)
+        steps = steps_wanted < MAX_STEPS ? steps_wanted : MAX_STEPS;
     double peak = peak0, tt[MAX_STEPS], ti[MAX_STEPS], ft[MAX_STEPS], fi[MAX_STEPS], loss = 0;
-    train_ctx tc = {.m = m, .a = a, .batch = &batch, .opt = &opt, .adamw = &adamw, .rng = &rng,
+    double flops_t = 0, flops_i = 0; /* over the timed steps */
+    train_ctx tc = {.m = m, .a = a, .batch = &bb.b[big], .opt = &opt, .adamw = &adamw, .rng = &rng,
                     .dlogits = dlogits, .demb = demb, .par = par};
-    for (int it = 0; it <= steps; it++) { /* step 0 warms up */
+    for (int it = 0; it <= steps; it++) { /* step 0 warms up, on the largest batch */
+        const sm_batch *b = &bb.b[it ? (it - 1) % bb.n : big];
+        const double fwd = bench_forward_flops(s, b->B, b->T, LABELS);
+        tc.batch = b;
         double pk = peak_once();
         double t0 = sm_now();
         loss = train_step(&tc);
         double t = sm_now() - t0;
         if (it > 0) {
             tt[it - 1] = t;
-            ft[it - 1] = train_flops / t / 1e9 / pk; /* against the peak of that moment */
+            ft[it - 1] = 3 * fwd / t / 1e9 / pk; /* against the peak of that moment */
+            flops_t += 3 * fwd;
             peak = pk > peak ? pk : peak;
         }
     }
 
-    /* inference on a workspace without storage, as evaluation and the SMART teacher use */
-    if (sm_bert_acts_create(&inf, m, BATCH, LEN, 0, &e) != SM_OK)
+    /* inference on a workspace without storage, as evaluation uses */
+    if (sm_bert_acts_create(&inf, m, maxB, maxT, 0, &e) != SM_OK)
         die(&e);
     for (int it = 0; it <= steps; it++) {
+        const sm_batch *b = &bb.b[it ? (it - 1) % bb.n : big];
+        const double fwd = bench_forward_flops(s, b->B, b->T, LABELS);
         double pk = peak_once();
         double t0 = sm_now();
-        if (sm_bert_forward(m, w, inf, &batch, SM_BERT_EVAL, NULL, &e) != SM_OK)
+        if (sm_bert_forward(m, w, inf, b, SM_BERT_EVAL, NULL, &e) != SM_OK)
             die(&e);
         double t = sm_now() - t0;
         if (it > 0) {
             ti[it - 1] = t;
             fi[it - 1] = fwd / t / 1e9 / pk;
+            flops_i += fwd;
             peak = pk > peak ? pk : peak;
         }
     }
-    /* the peak's buffers go, then the memory high-water mark is taken over one more step and forward */
+    /* the peak's buffers go, then the memory high-water mark is taken over one more step and forward
+     * on the batch that sets the peak */
     peak_free();
     reset_hwm();
+    tc.batch = &bb.b[big];
     train_step(&tc);
-    if (sm_bert_forward(m, w, inf, &batch, SM_BERT_EVAL, NULL, &e) != SM_OK)
+    if (sm_bert_forward(m, w, inf, &bb.b[big], SM_BERT_EVAL, NULL, &e) != SM_OK)
         die(&e);
-    qsort(tt, (size_t)steps, sizeof *tt, cmp_double);
-    qsort(ti, (size_t)steps, sizeof *ti, cmp_double);
+    double sum_t = 0, sum_i = 0;
+    for (int i = 0; i < steps; i++) {
+        sum_t += tt[i];
+        sum_i += ti[i];
+    }
+    const double tmed = bench_median(tt, steps), imed = bench_median(ti, steps);
     qsort(ft, (size_t)steps, sizeof *ft, cmp_double);
     qsort(fi, (size_t)steps, sizeof *fi, cmp_double);
+    const double ftm = bench_median(ft, steps), fim = bench_median(fi, steps);
 
     /* memory: the minimum = 4 arenas (weights, gradients, 2 Adam moments) of P floats + the
      * activations the backward pass reads, per layer N (8H + 2F) floats (qkv 3H, context H, two
      * LayerNorm inputs 2H, LayerNorm-1 output H, FFN pre-activation and GELU output 2F, layer output H)
      * + B NH T^2 floats of attention probabilities + their byte mask + 2 N H bytes of dropout masks,
-     * and the embedding block's 2 N H floats + N H bytes of mask. */
-    const double NH_ = (double)N * H, bhtt = (double)BATCH * s->NH * LEN * LEN;
-    const double act_min = L * ((double)N * (8 * H + 2 * F) * 4 + bhtt * 5 + 2 * NH_) + NH_ * 9;
+     * and the embedding block's 2 N H floats + N H bytes of mask; B, T of the largest batch. */
+    const double H = s->H, F = s->F, L = s->L;
+    const double N = (double)bb.b[big].B * bb.b[big].T, NH_ = N * H;
+    const double bhtt = (double)bb.b[big].B * s->NH * bb.b[big].T * bb.b[big].T;
+    const double act_min = L * (N * (8 * H + 2 * F) * 4 + bhtt * 5 + 2 * NH_) + NH_ * 9;
     const double min_bytes = 4.0 * P * 4 + act_min;
     const double rss = peak_rss();
 
-    printf("%-5s L=%d H=%d heads=%d ffn=%d  params %.2fM  forward %.2f GFLOP, training step %.2f GFLOP, engine threads %d\n",
-           s->name, s->L, s->H, s->NH, s->F, P / 1e6, fwd / 1e9, train_flops / 1e9, sm_bert_threads(m));
-    printf("      sgemm peak, best of the %d measurements taken before each step: %.1f GFLOP/s\n", 2 * (steps + 1), peak);
-    printf("      training step (fwd+bwd+clip+AdamW, dropout 0.1), %d steps: best %.3f s, median %.3f s; "
-           "best %.1f GFLOP/s = %.1f%% of the best peak; paired with the peak just before it: median %.1f%%, best %.1f%%; loss %.4f\n",
-           steps, tt[0], tt[steps / 2], train_flops / tt[0] / 1e9, 100 * train_flops / tt[0] / 1e9 / peak,
-           100 * ft[steps / 2], 100 * ft[steps - 1], loss);
-    printf("      inference (eval forward, no storage), %d runs: best %.3f s, median %.3f s; "
-           "best %.1f GFLOP/s = %.1f%% of the best peak; paired: median %.1f%%, best %.1f%%\n",
-           steps, ti[0], ti[steps / 2], fwd / ti[0] / 1e9, 100 * fwd / ti[0] / 1e9 / peak, 100 * fi[steps / 2],
-           100 * fi[steps - 1]);
-    printf("      peak RSS %.0f MiB%s; minimum %.0f MiB = 16 bytes x %.2fM params + %.0f MiB activations: ratio %.2f\n",
+    printf("%s ", sm_family_model_type(sm_bert_config_get(m)->family));
+    printf("%-6s L=%d H=%d heads=%d ffn=%d  params %.2fM, engine threads %d; batches: %s (%d cycled, %ld real of "
+           "%ld padded tokens)\n", s->name, s->L, s->H, s->NH, s->F, P / 1e6, sm_bert_threads(m), bb.source, bb.n,
+           bb.real_tokens, bb.padded_tokens);
+    for (int i = 0; i < bb.n && bb.n > 1; i++)
+        printf("       batch %d: %d x %d, forward %.2f GFLOP\n", i, bb.b[i].B, bb.b[i].T,
+               bench_forward_flops(s, bb.b[i].B, bb.b[i].T, LABELS) / 1e9);
+    if (bb.n == 1)
+        printf("       forward %.2f GFLOP, training step %.2f GFLOP (3 x forward)\n",
+               bench_forward_flops(s, BATCH, LEN, LABELS) / 1e9, 3 * bench_forward_flops(s, BATCH, LEN, LABELS) / 1e9);
+    printf("       sgemm peak, best of the %d measurements taken before each step: %.1f GFLOP/s\n", 2 * (steps + 1),
+           peak);
+    printf("       training step (fwd+bwd+clip+AdamW, dropout 0.1), %d steps: median %.3f s, %.1f GFLOP/s over all; "
+           "paired with the peak just before it: median %.1f%%, best %.1f%%; loss %.4f\n", steps, tmed,
+           flops_t / sum_t / 1e9, 100 * ftm, 100 * ft[steps - 1], loss);
+    printf("       inference (eval forward, no storage), %d runs: median %.3f s, %.1f GFLOP/s over all; "
+           "paired: median %.1f%%, best %.1f%%\n", steps, imed, flops_i / sum_i / 1e9, 100 * fim, 100 * fi[steps - 1]);
+    printf("       peak RSS %.0f MiB%s; minimum %.0f MiB = 16 bytes x %.2fM params + %.0f MiB activations: ratio %.2f\n",
            rss / 1048576, hwm_reset_ok ? "" : " (whole run, sgemm buffers included)", min_bytes / 1048576, P / 1e6,
            act_min / 1048576, rss / min_bytes);
-    if (strcmp(s->name, "mini") == 0)
-        printf("      issue 2 targets on mini (paired medians): training >= 70%% (%s), inference >= 75%% (%s), "
-               "memory <= 1.3x (%s)\n", ft[steps / 2] >= 0.70 ? "met" : "NOT met",
-               fi[steps / 2] >= 0.75 ? "met" : "NOT met", rss / min_bytes <= 1.3 ? "met" : "NOT met");
+    const int is_base = strcmp(s->name, "base") == 0;
+    if (is_base || strcmp(s->name, "mini") == 0 || strcmp(s->name, "minilm") == 0) {
+        const double tt_target = is_base ? 0.80 : 0.75;
+        printf("       targets on %s (paired medians): training >= %.0f%% (%s), inference >= 80%% (%s), "
+               "memory <= 1.3x minimum (%s)\n", s->name, 100 * tt_target, ftm >= tt_target ? "met" : "not met",
+               fim >= 0.80 ? "met" : "not met", rss / min_bytes <= 1.3 ? "met" : "not met");
+    }
+    printf("scaling %s %s %.6f %.6f\n", s->name, getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "?",
+           tmed, imed);
     fflush(stdout);
     sm_bert_acts_free(inf);
     sm_bert_acts_free(a);
     sm_optim_free(&opt);
     free(segs);
     sm_bert_free(m);
-    free(ids);
-    free(types);
-    free(mask);
+    free(dlogits);
     free(demb);
+    bench_batches_free(&bb);
+    return 0;
+}
+
+/* Run one shape in a child process (this program re-executed) with `threads` OpenBLAS threads (0:
+ * as inherited); its "scaling" line gives the median step and inference times. */
+static int run_child(const char *argv0, const shape *s, const char *pk, int threads, double *tmed, double *imed)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return 1;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char th[16], st[16];
+        if (threads > 0) {
+            snprintf(th, sizeof th, "%d", threads);
+            setenv("OPENBLAS_NUM_THREADS", th, 1);
+        }
+        snprintf(st, sizeof st, "%d", steps_wanted);
+        dup2(fd[1], 1);
+        close(fd[0]);
+        execl("/proc/self/exe", argv0, "--child", s->name, pk, data_source, st, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    char line[4096], nm[32], th[16];
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "scaling %31s %15s %lf %lf", nm, th, tmed, imed) == 4)
+            continue;
+        fputs(line, stdout);
+    }
+    if (f)
+        fclose(f);
+    int ws;
+    if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+        return WIFEXITED(ws) && WEXITSTATUS(ws) == 77 ? 77 : 1;
     return 0;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--child") == 0) {
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-            if (strcmp(argv[2], shapes[i].name) == 0)
-                return run_shape(&shapes[i], atof(argv[3]));
+    if (argc == 6 && strcmp(argv[1], "--child") == 0) {
+        data_source = argv[4];
+        steps_wanted = atoi(argv[5]);
+        const shape *s = bench_shape_find(argv[2]);
+        return s ? run_shape(s, atof(argv[3])) : 2;
+    }
+    int scaling = 0, nnames = 0;
+    const char *names[BENCH_NSHAPES];
+    for (int k = 1; k < argc; k++) {
+        if (strcmp(argv[k], "--scaling") == 0)
+            scaling = 1;
+        else if (strcmp(argv[k], "--data") == 0 && k + 1 < argc)
+            data_source = argv[++k];
+        else if (strcmp(argv[k], "--steps") == 0 && k + 1 < argc)
+            steps_wanted = atoi(argv[++k]);
+        else if (bench_shape_find(argv[k]) && nnames < BENCH_NSHAPES)
+            names[nnames++] = argv[k];
+        else {
+            fprintf(stderr, "usage: bench_engine [--data fixed|mrpc|sst2] [--scaling] [--steps N] "
+                            "[tiny|mini|small|minilm|base ...]\n");
+            return 2;
+        }
+    }
+    if (strcmp(data_source, "fixed") && strcmp(data_source, "mrpc") && strcmp(data_source, "sst2")) {
+        fprintf(stderr, "bench_engine: --data is fixed, mrpc or sst2\n");
         return 2;
     }
+    if (nnames == 0) { /* base takes minutes a step on two cores: name it to run it */
+        static const char *const def[] = {"tiny", "mini", "small", "minilm"};
+        for (int k = 0; k < 4; k++)
+            names[nnames++] = def[k];
+    }
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("bench_engine: OpenBLAS %s, %d thread(s) (OPENBLAS_NUM_THREADS=%s), batch %d, length %d, vocab %d\n",
-           openblas_get_config(), openblas_get_num_threads(), threads ? threads : "unset", BATCH, LEN, VOCAB);
+    printf("bench_engine: OpenBLAS %s, %d thread(s) (OPENBLAS_NUM_THREADS=%s), batch %d, %s, vocab %d\n",
+           openblas_get_config(), openblas_get_num_threads(), threads ? threads : "unset", BATCH,
+           strcmp(data_source, "fixed") ? data_source : "length 128", VOCAB);
     double peak = 0, worst = 1e30;
     for (int r = 0; r < 5; r++) { /* peak_once warms up on its first call */
         double pk = peak_once();
@@ -323,20 +413,23 @@ int main(int argc, char **argv)
     char pk[64];
     snprintf(pk, sizeof pk, "%.6f", peak);
     int status = 0;
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        int wanted = argc == 1;
-        for (int k = 1; k < argc; k++)
-            wanted |= strcmp(argv[k], shapes[i].name) == 0;
-        if (!wanted)
+    for (int i = 0; i < nnames; i++) {
+        const shape *s = bench_shape_find(names[i]);
+        double t2 = 0, i2 = 0, t1 = 0, i1 = 0;
+        int rc = run_child(argv[0], s, pk, scaling ? 2 : 0, &t2, &i2);
+        if (rc == 77) {
+            printf("%s: skipped (no %s data)\n", s->name, data_source);
             continue;
-        pid_t pid = fork();
-        if (pid == 0) {
-            execl("/proc/self/exe", argv[0], "--child", shapes[i].name, pk, (char *)NULL);
-            _exit(127);
         }
-        int ws;
-        if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
-            fprintf(stderr, "bench_engine: the %s run failed\n", shapes[i].name);
+        if (rc == 0 && scaling) {
+            printf("       ... and at 1 thread:\n");
+            rc = run_child(argv[0], s, pk, 1, &t1, &i1);
+            if (rc == 0)
+                printf("       thread scaling 1 -> 2 threads: training step speed-up %.2f (efficiency %.0f%%), "
+                       "inference %.2f (efficiency %.0f%%)\n", t1 / t2, 50 * t1 / t2, i1 / i2, 50 * i1 / i2);
+        }
+        if (rc != 0) {
+            fprintf(stderr, "bench_engine: the %s run failed\n", s->name);
             status = 1;
         }
     }

@@ -1,91 +1,29 @@
-/* bench_smart.c: the cost of a SMART training step on the mini shape (4 layers, hidden 256, 4 heads,
- * ffn 1024, vocab 30522; batch 32, length 128, random init), measured in one run against the machine's
- * sgemm peak (2048^3), a plain fine-tuning step, and a lambda_s = mu = 0 step through the SMART code.
- * Reproduce:  make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_smart [repetitions, default 6]
- * Not a test: it prints numbers and the criteria they are held to (issue 4, criterion 4). */
-#include <cblas.h>
+/* bench_smart.c: the cost of each step kind against the machine's sgemm peak, on one BERT shape and on
+ * fixed or real batches: a vanilla step (the engine and the optimizer written out), a step through the
+ * trainer with lambda_s = mu = 0, a paper-preset SMART step, and an inference forward; paired ratios
+ * against vanilla, each target printed met / not met, and the peak resident memory of each kind in its
+ * own process. A --serve mode times one step per request on stdin, for bench/vs_pytorch.py.
+ *
+ *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_smart [--shape mini] [--data fixed|mrpc|sst2]
+ *       [--reps 6] [--batches 8] [--kinds vanilla,zero,paper,infer] [--no-memory]
+ *
+ * Not a test: timings depend on the machine and its load; it prints numbers and the targets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "smartty/model.h"
+#include "bench_common.h"
+#include "smartty/hparams.h"
 #include "smartty/optim.h"
 #include "smartty/smart.h"
 
-enum { B = 32, T = 128, C = 2 };
-
-static double sgemm_peak(void)
-{
-    const int n = 2048;
-    float *a = sm_alloc_floats((size_t)n * n, NULL, "a"), *b = sm_alloc_floats((size_t)n * n, NULL, "b");
-    float *c = sm_alloc_floats((size_t)n * n, NULL, "c");
-    if (!a || !b || !c) {
-        fprintf(stderr, "bench_smart: out of memory for the sgemm peak\n");
-        exit(1);
-    }
-    for (size_t i = 0; i < (size_t)n * n; i++) {
-        a[i] = (float)(i % 7) * 0.1f;
-        b[i] = (float)(i % 5) * 0.1f;
-    }
-    double best = 1e30;
-    for (int r = 0; r < 4; r++) {
-        double t0 = sm_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-        double dt = sm_now() - t0;
-        if (r > 0 && dt < best)
-            best = dt;
-    }
-    sm_free_aligned(a);
-    sm_free_aligned(b);
-    sm_free_aligned(c);
-    /* OpenBLAS's worker threads keep spinning for a while after a product (about 0.1 s); let them
-     * fall asleep, or they would compete with the engine's threads in the step timed next */
-    nanosleep(&(struct timespec){0, 250 * 1000 * 1000}, NULL);
-    return 2.0 * n * (double)n * n / best / 1e9;
-}
-
-static void mini_config(sm_bert_config *c)
-{
-    memset(c, 0, sizeof *c);
-    c->vocab_size = 30522;
-    c->hidden_size = 256;
-    c->num_layers = 4;
-    c->num_heads = 4;
-    c->intermediate_size = 1024;
-    c->max_position = 512;
-    c->type_vocab_size = 2;
-    c->pad_token_id = 0;
-    c->layer_norm_eps = 1e-12f;
-    c->hidden_dropout = c->attn_dropout = c->classifier_dropout = 0.1f;
-    c->initializer_range = 0.02f;
-    strcpy(c->hidden_act, "gelu");
-    c->num_labels = C;
-    c->problem = SM_PROBLEM_SINGLE_LABEL;
-}
-
-/* FLOPs of one forward over the batch: the matrix products (QKV, attention scores and context,
- * attention output, FFN, pooler, classifier); element-wise work is not counted. */
-static double forward_flops(const sm_bert_config *c)
-{
-    double n = (double)B * T, h = c->hidden_size, ffn = c->intermediate_size;
-    double layer = 2 * n * h * 3 * h + 2 * 2 * (double)B * T * T * h + 2 * n * h * h + 2 * 2 * n * h * ffn;
-    return c->num_layers * layer + 2.0 * B * h * h + 2.0 * B * h * C;
-}
-
-static sm_bert *make_model(const sm_bert_config *cfg)
-{
-    sm_bert *m;
-    sm_error e;
-    if (sm_bert_create(&m, cfg, 1, &e) != SM_OK) {
-        fprintf(stderr, "bench_smart: %s\n", e.msg);
-        exit(1);
-    }
-    sm_rng r;
-    sm_rng_seed(&r, 1);
-    sm_bert_init(m, &r);
-    return m;
-}
+enum { C = 2, K_VANILLA = 0, K_ZERO, K_PAPER, K_INFER, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"vanilla", "zero", "paper", "infer"};
+static const char *const kind_long[K_COUNT] = {"vanilla step", "lambda_s = mu = 0 step", "SMART step (paper)",
+                                               "inference forward"};
+static const double kind_flops[K_COUNT] = {3, 3, 9, 1}; /* x one forward */
 
 static void check(sm_status st, const sm_error *e)
 {
@@ -95,215 +33,473 @@ static void check(sm_status st, const sm_error *e)
     }
 }
 
-/* Plain fine-tuning, written out with the engine and the optimizer (no trainer code involved). */
-typedef struct vanilla {
+/* Everything the selected kinds need, on one model: the steps change its weights, which does not
+ * change what a step costs. */
+typedef struct bench {
+    const bench_shape *s;
+    sm_bert_config cfg;
     sm_bert *m;
-    sm_bert_acts *a;
+    int want[K_COUNT];
+    /* vanilla, written out; its workspace is the paper trainer's clean one when both run (one
+     * workspace less: BERT-base needs 3 GB a workspace at 32 x 128) */
+    sm_bert_acts *va;
+    int va_shared;
     sm_optim o;
     float *dlogits, *demb;
     sm_rng rng;
-} vanilla;
+    /* trainers */
+    sm_trainer tz, tp;
+    /* inference */
+    sm_bert_acts *inf;
+} bench;
 
-static void vanilla_init(vanilla *v, const sm_bert_config *cfg)
+static void run_kind(bench *x, int k, const sm_batch *b);
+
+static void bench_init(bench *x, const bench_shape *s, const int want[K_COUNT], int maxB, int maxT,
+                       const sm_batch *biggest)
 {
+    memset(x, 0, sizeof *x);
+    x->s = s;
+    memcpy(x->want, want, sizeof x->want);
+    bench_config(&x->cfg, s, C);
     sm_error e;
-    v->m = make_model(cfg);
-    check(sm_bert_acts_create(&v->a, v->m, B, T, 1, &e), &e);
-    int nt = sm_bert_tensor_count(v->m);
-    sm_param_segment *s = calloc((size_t)nt, sizeof *s);
-    for (int i = 0; i < nt; i++) {
-        const sm_tensor_info *ti = sm_bert_tensor(v->m, i);
-        s[i] = (sm_param_segment){ti->offset, ti->numel, ti->decay};
+    check(sm_bert_create(&x->m, &x->cfg, 1, &e), &e);
+    sm_rng r;
+    sm_rng_seed(&r, 1);
+    sm_bert_init(x->m, &r);
+    if (want[K_VANILLA]) {
+        x->va_shared = want[K_PAPER];
+        if (!x->va_shared)
+            check(sm_bert_acts_create(&x->va, x->m, maxB, maxT, 1, &e), &e);
+        int nt = sm_bert_tensor_count(x->m);
+        sm_param_segment *sg = calloc((size_t)nt, sizeof *sg);
+        for (int i = 0; i < nt; i++) {
+            const sm_tensor_info *ti = sm_bert_tensor(x->m, i);
+            sg[i] = (sm_param_segment){ti->offset, ti->numel, ti->decay};
+        }
+        check(sm_optim_init(&x->o, sm_bert_numel(x->m), sg, (size_t)nt, &e), &e);
+        free(sg);
+        x->dlogits = sm_alloc_floats((size_t)maxB * C, NULL, "dlogits");
+        x->demb = sm_alloc_floats((size_t)maxB * maxT * s->H, NULL, "demb");
+        sm_rng_seed(&x->rng, 2);
     }
-    check(sm_optim_init(&v->o, sm_bert_numel(v->m), s, (size_t)nt, &e), &e);
-    free(s);
-    v->dlogits = sm_alloc_floats(B * C, NULL, "dlogits");
-    v->demb = sm_alloc_floats((size_t)B * T * cfg->hidden_size, NULL, "demb");
-    sm_rng_seed(&v->rng, 2);
+    sm_hparams hp;
+    sm_hparams_default(&hp);
+    check(sm_hparams_preset(&hp, "paper", &e), &e);
+    hp.v[SM_HP_BATCH_SIZE] = maxB;
+    hp.v[SM_HP_MAX_LEN] = maxT;
+    if (want[K_PAPER])
+        check(sm_trainer_init(&x->tp, x->m, &hp, 100000, &e), &e);
+    if (want[K_ZERO]) {
+        hp.v[SM_HP_LAMBDA_S] = 0;
+        hp.v[SM_HP_MU] = 0;
+        check(sm_trainer_init(&x->tz, x->m, &hp, 100000, &e), &e);
+    }
+    if (want[K_INFER])
+        check(sm_bert_acts_create(&x->inf, x->m, maxB, maxT, 0, &e), &e);
+    if (x->va_shared) { /* a paper step makes the trainer's workspaces at the largest batch */
+        run_kind(x, K_PAPER, biggest);
+        x->va = x->tp.clean_ws;
+    }
 }
 
-static void vanilla_step(vanilla *v, const sm_batch *b)
+static void bench_free(bench *x)
+{
+    if (x->want[K_PAPER])
+        sm_trainer_free(&x->tp);
+    if (x->want[K_ZERO])
+        sm_trainer_free(&x->tz);
+    if (x->want[K_VANILLA]) {
+        sm_optim_free(&x->o);
+        if (!x->va_shared)
+            sm_bert_acts_free(x->va);
+        sm_free_aligned(x->dlogits);
+        sm_free_aligned(x->demb);
+    }
+    sm_bert_acts_free(x->inf);
+    sm_bert_free(x->m);
+}
+
+static void run_kind(bench *x, int k, const sm_batch *b)
 {
     sm_error e;
-    double loss;
-    float *w = sm_bert_weights(v->m), *g = sm_bert_grads(v->m);
-    sm_bert_zero_grads(v->m);
-    check(sm_bert_embed(v->m, w, v->a, b, SM_BERT_TRAIN, &v->rng, &e), &e);
-    check(sm_bert_encode(v->m, w, v->a, b, NULL, NULL, SM_BERT_TRAIN, &v->rng, &e), &e);
-    check(sm_bert_task_loss(v->m, sm_bert_acts_logits(v->a), b, &loss, v->dlogits, &e), &e);
-    check(sm_bert_backward(v->m, w, g, v->a, v->dlogits, v->demb, &e), &e);
-    check(sm_bert_embed_backward(v->m, w, g, v->a, v->demb, &e), &e);
-    /* clipping folded into AdamW, both on the engine's threads, as the trainer does */
-    sm_par par = sm_bert_par(v->m);
-    double norm = sm_grad_norm_par(g, v->o.n, &par);
-    sm_optim_params p = {SM_OPTIM_ADAMW, 1e-5, 0.9, 0.999, 1e-8, 0.01};
-    sm_optim_step_par(&v->o, &p, w, g, sm_clip_coef(norm, 1.0), &par);
+    sm_step_record rec;
+    float *w = sm_bert_weights(x->m), *g = sm_bert_grads(x->m);
+    if (k == K_VANILLA) {
+        double loss;
+        sm_bert_zero_grads(x->m);
+        check(sm_bert_embed(x->m, w, x->va, b, SM_BERT_TRAIN, &x->rng, &e), &e);
+        check(sm_bert_encode(x->m, w, x->va, b, NULL, NULL, SM_BERT_TRAIN, &x->rng, &e), &e);
+        check(sm_bert_task_loss(x->m, sm_bert_acts_logits(x->va), b, &loss, x->dlogits, &e), &e);
+        check(sm_bert_backward(x->m, w, g, x->va, x->dlogits, x->demb, &e), &e);
+        check(sm_bert_embed_backward(x->m, w, g, x->va, x->demb, &e), &e);
+        /* clipping folded into AdamW, both on the engine's threads, as the trainer does */
+        sm_par par = sm_bert_par(x->m);
+        double norm = sm_grad_norm_par(g, x->o.n, &par);
+        sm_optim_params p = {SM_OPTIM_ADAMW, 1e-5, 0.9, 0.999, 1e-8, 0.01};
+        sm_optim_step_par(&x->o, &p, w, g, sm_clip_coef(norm, 1.0), &par);
+    } else if (k == K_ZERO) {
+        check(sm_trainer_step(&x->tz, b, 0, &rec, &e), &e);
+    } else if (k == K_PAPER) {
+        check(sm_trainer_step(&x->tp, b, 0, &rec, &e), &e);
+    } else {
+        check(sm_bert_forward(x->m, w, x->inf, b, SM_BERT_EVAL, NULL, &e), &e);
+    }
 }
 
-/* CPU time of the whole process (all threads): less sensitive than wall time to other jobs on a
- * shared machine, though OpenBLAS threads that spin while waiting count too. */
-static double cpu_now(void)
+static long real_tokens(const sm_batch *b)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    long n = 0;
+    for (int r = 0; r < b->B; r++)
+        n += b->lengths[r];
+    return n;
 }
 
-static int cmp_double(const void *a, const void *b)
+static int parse_kinds(const char *s, int want[K_COUNT])
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    memset(want, 0, K_COUNT * sizeof *want);
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        int found = 0;
+        for (int k = 0; k < K_COUNT; k++)
+            if (strcmp(t, kind_names[k]) == 0)
+                want[k] = found = 1;
+        if (!found) {
+            fprintf(stderr, "bench_smart: unknown step kind '%s' (vanilla, zero, paper, infer)\n", t);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The batches, one per line block, for vs_pytorch.py: "batches N", then per batch "B T" and B lines
+ * "label len ids... | types..." (the first len tokens; the rest is padding). */
+static void dump_batches(const bench_batches *bb, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "bench_smart: cannot write %s\n", path);
+        exit(1);
+    }
+    fprintf(f, "batches %d\n", bb->n);
+    for (int i = 0; i < bb->n; i++) {
+        const sm_batch *b = &bb->b[i];
+        fprintf(f, "%d %d\n", b->B, b->T);
+        for (int r = 0; r < b->B; r++) {
+            int len = 0;
+            while (len < b->T && b->mask[(size_t)r * b->T + len] != 0.0f)
+                len++;
+            fprintf(f, "%d %d", b->labels[r], len);
+            for (int t = 0; t < len; t++)
+                fprintf(f, " %d", b->ids[(size_t)r * b->T + t]);
+            for (int t = 0; t < len; t++)
+                fprintf(f, " %d", b->types[(size_t)r * b->T + t]);
+            fputc('\n', f);
+        }
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "bench_smart: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* memory: the minimum a vanilla step needs = 16 bytes per parameter (weights, gradients, two Adam
+ * moments) + the activations its backward reads: per layer N (8H + 2F) floats (qkv 3H, context H, two
+ * LayerNorm inputs 2H, LayerNorm-1 output H, FFN pre-activation and GELU output 2F, layer output H),
+ * B NH T^2 floats of attention probabilities and as many mask bytes, 2 N H bytes of dropout masks; the
+ * embedding block's 2 N H floats and N H mask bytes. */
+static double min_bytes(const bench_shape *s, double P, int B, int T)
+{
+    const double N = (double)B * T, H = s->H, F = s->F, NH_ = N * H, bhtt = (double)B * s->NH * T * T;
+    return 16.0 * P + s->L * (N * (8 * H + 2 * F) * 4 + bhtt * 5 + 2 * NH_) + NH_ * 9;
+}
+
+/* One kind in this process, for its peak memory: one step on the batch that sets the peak (the first
+ * step makes and touches every buffer the kind uses; later steps add nothing). Prints
+ * "memory KIND BASE PEAK PARAMS" in bytes (BASE: resident before the model). */
+static int memory_child(const bench_shape *s, const bench_batches *bb, int k)
+{
+    int want[K_COUNT] = {0};
+    want[k] = 1;
+    int maxB, maxT;
+    bench_batches_max(bb, &maxB, &maxT);
+    const sm_batch *b = &bb->b[bench_batches_biggest(bb)];
+    bench_reset_hwm();
+    double base = bench_rss();
+    bench x;
+    bench_init(&x, s, want, maxB, maxT, b);
+    run_kind(&x, k, b);
+    printf("memory %s %.0f %.0f %zu %d %d\n", kind_names[k], base, bench_hwm(), sm_bert_numel(x.m), b->B, b->T);
+    bench_free(&x);
+    return 0;
+}
+
+/* The timed repetitions and their report (everything but the memory runs). */
+static void timed(bench *x, const bench_shape *s, const bench_batches *bbp, const int want[K_COUNT], int reps,
+                  int profile)
+{
+    const bench_batches bb = *bbp; /* a copy of the handle: the batches stay the caller's */
+    const char *threads = getenv("OPENBLAS_NUM_THREADS");
+    printf("bench_smart: shape %s (%d layers, hidden %d, %d heads, ffn %d, vocab 30522, %.2fM params); "
+           "OpenBLAS %s, OPENBLAS_NUM_THREADS=%s, %d engine threads\n",
+           s->name, s->L, s->H, s->NH, s->F, sm_bert_numel(x->m) / 1e6, openblas_get_config(),
+           threads ? threads : "unset", sm_bert_threads(x->m));
+    printf("batches: %s, %d batch(es) cycled, %ld real of %ld padded tokens (%.0f %% padding)\n", bb.source, bb.n,
+           bb.real_tokens, bb.padded_tokens, 100.0 * (1 - (double)bb.real_tokens / (double)bb.padded_tokens));
+    printf("FLOPs: F = one forward's matrix products over the batch's own padded length T; vanilla and the "
+           "zero step = 3F, SMART (1 ascent step + teacher) = 9F, inference = F\n");
+    for (int i = 0; i < bb.n; i++)
+        printf("  batch %d: %d x %d, %ld real tokens, F = %.2f GFLOP\n", i, bb.b[i].B, bb.b[i].T,
+               real_tokens(&bb.b[i]),
+               bench_forward_flops(s, bb.b[i].B, bb.b[i].T, C) / 1e9);
+
+    double *t[K_COUNT], *fr[K_COUNT], *pk = calloc((size_t)reps, sizeof *pk);
+    for (int k = 0; k < K_COUNT; k++) {
+        t[k] = calloc((size_t)reps, sizeof **t);
+        fr[k] = calloc((size_t)reps, sizeof **fr);
+    }
+    int order[K_COUNT], nk = 0;
+    for (int k = 0; k < K_COUNT; k++)
+        if (want[k])
+            order[nk++] = k;
+    double best_peak = 0;
+    for (int i = 0; i < reps; i++) {
+        const sm_batch *b = &bb.b[i % bb.n];
+        const double F = bench_forward_flops(s, b->B, b->T, C);
+        pk[i] = profile ? 1.0 : bench_peak_once();
+        best_peak = pk[i] > best_peak ? pk[i] : best_peak;
+        for (int j = 0; j < nk; j++) { /* rotating order: no kind is always the one after the peak */
+            int k = order[(i + j) % nk];
+            double t0 = sm_now();
+            run_kind(x, k, b);
+            t[k][i] = sm_now() - t0;
+            fr[k][i] = kind_flops[k] * F / t[k][i] / 1e9 / pk[i];
+        }
+    }
+    bench_peak_free();
+    double *v = calloc((size_t)reps, sizeof *v), *pkc = v;
+    memcpy(pkc, pk, (size_t)reps * sizeof *pk);
+    printf("sgemm 2048^3 peak before each repetition: median %.1f, best %.1f GFLOP/s\n", bench_median(pkc, reps),
+           best_peak);
+    printf("%-26s %9s %9s %9s %13s %s\n", "kind", "min s", "median s", "max s", "median %peak",
+           "(paired with the peak measured before it)");
+    double tmed[K_COUNT] = {0}, fmed[K_COUNT] = {0};
+    for (int j = 0; j < nk; j++) {
+        int k = order[j];
+        memcpy(v, t[k], (size_t)reps * sizeof *v);
+        tmed[k] = bench_median(v, reps);
+        memcpy(v, fr[k], (size_t)reps * sizeof *v);
+        fmed[k] = bench_median(v, reps);
+        double lo = 1e30, hi = 0;
+        for (int i = 0; i < reps; i++) {
+            lo = t[k][i] < lo ? t[k][i] : lo;
+            hi = t[k][i] > hi ? t[k][i] : hi;
+        }
+        printf("%-26s %9.3f %9.3f %9.3f %12.1f%%\n", kind_long[k], lo, tmed[k], hi, 100 * fmed[k]);
+    }
+    /* paired ratios against vanilla (the same batch, back to back) */
+    for (int k = K_ZERO; k <= K_PAPER && want[K_VANILLA]; k++) {
+        if (!want[k])
+            continue;
+        double lo = 1e30, hi = 0;
+        for (int i = 0; i < reps; i++) {
+            v[i] = t[k][i] / t[K_VANILLA][i];
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+        double med = bench_median(v, reps);
+        if (k == K_PAPER)
+            printf("SMART / vanilla, paired: median %.3f (min %.3f, max %.3f); target <= 3.1 on real MRPC batches: "
+                   "%s%s\n", med, lo, hi, med <= 3.1 ? "met" : "not met",
+                   strcmp(bb.source, "mrpc") == 0 ? "" : " (these are not MRPC batches)");
+        else
+            printf("zero-weights / vanilla, paired: median %.3f (min %.3f, max %.3f); target within 3 %%: %s\n", med,
+                   lo, hi, med >= 0.97 && med <= 1.03 ? "met" : "not met");
+    }
+    const int is_base = strcmp(s->name, "base") == 0;
+    const int has_target = is_base || strcmp(s->name, "mini") == 0 || strcmp(s->name, "minilm") == 0;
+    for (int j = 0; j < nk; j++) {
+        int k = order[j];
+        if (k == K_ZERO)
+            continue;
+        double target = k == K_INFER || is_base ? 0.80 : 0.75;
+        if (has_target)
+            printf("%s at %.1f %% of the paired sgemm peak: target >= %.0f %% on %s: %s\n", kind_long[k],
+                   100 * fmed[k], 100 * target, s->name, fmed[k] >= target ? "met" : "not met");
+    }
+    if (!has_target)
+        printf("(no speed target for the %s shape: the targets are on mini, minilm and base)\n", s->name);
+
+    for (int k = 0; k < K_COUNT; k++) {
+        free(t[k]);
+        free(fr[k]);
+    }
+    free(pk);
+    free(v);
 }
 
 int main(int argc, char **argv)
 {
-    int reps = argc > 1 ? atoi(argv[1]) : 6;
+    const char *shape_name = "mini", *data = "fixed", *kinds = "vanilla,zero,paper,infer", *dump = NULL;
+    int reps = 6, nbatches = 8, serve = 0, memory = 1, child_kind = -1, profile = 0, memory_only = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--shape") == 0 && v)
+            shape_name = argv[++i];
+        else if (strcmp(a, "--data") == 0 && v)
+            data = argv[++i];
+        else if (strcmp(a, "--reps") == 0 && v)
+            reps = atoi(argv[++i]);
+        else if (strcmp(a, "--batches") == 0 && v)
+            nbatches = atoi(argv[++i]);
+        else if (strcmp(a, "--kinds") == 0 && v)
+            kinds = argv[++i];
+        else if (strcmp(a, "--dump") == 0 && v)
+            dump = argv[++i];
+        else if (strcmp(a, "--serve") == 0)
+            serve = 1;
+        else if (strcmp(a, "--no-memory") == 0)
+            memory = 0;
+        else if (strcmp(a, "--memory-only") == 0) /* no timing: the memory runs only */
+            memory_only = 1;
+        else if (strcmp(a, "--profile") == 0) /* for perf record: steps only, no peak, no memory runs */
+            profile = 1, memory = 0;
+        else if (strcmp(a, "--memory-child") == 0 && v)
+            child_kind = atoi(argv[++i]);
+        else if (a[0] >= '0' && a[0] <= '9')
+            reps = atoi(a); /* the old form: bench_smart REPS */
+        else {
+            fprintf(stderr,
+                    "usage: bench_smart [--shape tiny|mini|small|minilm|base] [--data fixed|mrpc|sst2] [--reps N]\n"
+                    "                   [--batches N] [--kinds vanilla,zero,paper,infer] [--no-memory]\n"
+                    "                   [--memory-only] [--profile] [--serve [--dump FILE]]\n");
+            return 2;
+        }
+    }
     if (reps < 1)
         reps = 1;
-    sm_bert_config cfg;
-    mini_config(&cfg);
-
-    /* one full batch of random tokens */
-    static int32_t ids[B * T], types[B * T], lengths[B], labels[B];
-    static uint32_t rows[B];
-    static float mask[B * T];
-    sm_rng r;
-    sm_rng_seed(&r, 3);
-    for (int i = 0; i < B * T; i++) {
-        ids[i] = 5 + (int32_t)sm_rng_below(&r, (uint64_t)cfg.vocab_size - 5);
-        mask[i] = 1.0f;
+    if (nbatches < 1)
+        nbatches = 1;
+    const bench_shape *s = bench_shape_find(shape_name);
+    if (!s) {
+        fprintf(stderr, "bench_smart: unknown shape '%s' (tiny, mini, small, minilm, base)\n", shape_name);
+        return 2;
     }
-    for (int i = 0; i < B; i++) {
-        lengths[i] = T;
-        labels[i] = i % 2;
-        rows[i] = (uint32_t)i;
+    int want[K_COUNT];
+    if (!parse_kinds(kinds, want))
+        return 2;
+    bench_batches bb;
+    if (strcmp(data, "fixed") == 0)
+        bench_batches_fixed(&bb, 32, 128, 30522, C);
+    else if (!bench_batches_real(&bb, data, 32, nbatches))
+        return 77;
+    if (child_kind >= 0 && child_kind < K_COUNT)
+        return memory_child(s, &bb, child_kind);
+
+    int maxB, maxT;
+    bench_batches_max(&bb, &maxB, &maxT);
+    if (memory_only)
+        reps = 1;
+    bench x;
+    memset(&x, 0, sizeof x);
+    if (!memory_only)
+        bench_init(&x, s, want, maxB, maxT, &bb.b[bench_batches_biggest(&bb)]);
+    for (int k = 0; k < K_COUNT && !memory_only; k++) /* warm-up: every workspace at its largest */
+        if (want[k])
+            run_kind(&x, k, &bb.b[bench_batches_biggest(&bb)]);
+
+    if (serve) {
+        if (dump)
+            dump_batches(&bb, dump);
+        printf("ready %s %s %d batches, %d engine threads\n", s->name, bb.source, bb.n, sm_bert_threads(x.m));
+        fflush(stdout);
+        char line[128], name[32];
+        int idx;
+        while (fgets(line, sizeof line, stdin)) {
+            if (sscanf(line, "%31s %d", name, &idx) != 2)
+                break;
+            int k = -1;
+            for (int j = 0; j < K_COUNT; j++)
+                if (want[j] && strcmp(name, kind_names[j]) == 0)
+                    k = j;
+            if (k < 0 || idx < 0) {
+                printf("error unknown request: %s", line);
+                fflush(stdout);
+                continue;
+            }
+            const sm_batch *b = &bb.b[idx % bb.n];
+            double t0 = sm_now();
+            run_kind(&x, k, b);
+            printf("%s %d %.6f\n", name, idx, sm_now() - t0);
+            fflush(stdout);
+        }
+        bench_free(&x);
+        bench_batches_free(&bb);
+        return 0;
     }
-    sm_batch batch = {B, T, ids, types, mask, lengths, labels, NULL, rows, B, T};
 
-    double peak = sgemm_peak();
-    printf("sgemm 2048^3 peak, first measurement: %.1f GFLOP/s\n", peak);
-
-    sm_error e;
-    vanilla v;
-    vanilla_init(&v, &cfg);
-    sm_hparams hp;
-    sm_hparams_default(&hp);
-    check(sm_hparams_preset(&hp, "paper", &e), &e);
-    hp.v[SM_HP_BATCH_SIZE] = B;
-    hp.v[SM_HP_MAX_LEN] = T;
-    sm_hparams hz = hp;
-    hz.v[SM_HP_LAMBDA_S] = 0;
-    hz.v[SM_HP_MU] = 0;
-    sm_bert *mz = make_model(&cfg), *mp = make_model(&cfg);
-    sm_trainer tz, tp;
-    check(sm_trainer_init(&tz, mz, &hz, 1000, &e), &e);
-    check(sm_trainer_init(&tp, mp, &hp, 1000, &e), &e);
-
-    /* warm-up, then interleaved repetitions so that other load hits all three alike */
-    sm_step_record rec;
-    vanilla_step(&v, &batch);
-    check(sm_trainer_step(&tz, &batch, 0, &rec, &e), &e);
-    check(sm_trainer_step(&tp, &batch, 0, &rec, &e), &e);
-    double *tv = calloc((size_t)reps, sizeof *tv), *tzs = calloc((size_t)reps, sizeof *tzs);
-    double *tps = calloc((size_t)reps, sizeof *tps), *cv = calloc((size_t)reps, sizeof *cv);
-    double *cz = calloc((size_t)reps, sizeof *cz), *cp = calloc((size_t)reps, sizeof *cp);
-    for (int i = 0; i < reps; i++) {
-        /* the peak too is measured between steps: the best of all measurements is the machine's */
-        double pk = sgemm_peak();
-        if (pk > peak)
-            peak = pk;
-        /* the three steps in a rotating order: none is always the one right after the peak */
-        for (int k = 0; k < 3; k++) {
-            int which = (i + k) % 3;
-            double t0 = sm_now(), c0 = cpu_now();
-            if (which == 0)
-                vanilla_step(&v, &batch);
-            else
-                check(sm_trainer_step(which == 1 ? &tz : &tp, &batch, 0, &rec, &e), &e);
-            double dt = sm_now() - t0, dc = cpu_now() - c0;
-            if (which == 0) {
-                tv[i] = dt;
-                cv[i] = dc;
-            } else if (which == 1) {
-                tzs[i] = dt;
-                cz[i] = dc;
-            } else {
-                tps[i] = dt;
-                cp[i] = dc;
+    if (!memory_only)
+        timed(&x, s, &bb, want, reps, profile);
+    int order[K_COUNT], nk = 0;
+    for (int k = 0; k < K_COUNT; k++)
+        if (want[k])
+            order[nk++] = k;
+    if (memory) {
+        /* each kind in its own process: its peak resident memory is its own */
+        double base[K_COUNT] = {0}, peak[K_COUNT] = {0}, P = 0;
+        int mB = 0, mT = 0;
+        for (int j = 0; j < nk; j++) {
+            int k = order[j];
+            char kb[8], nb[16];
+            snprintf(kb, sizeof kb, "%d", k);
+            snprintf(nb, sizeof nb, "%d", nbatches);
+            int fd[2];
+            if (pipe(fd) != 0)
+                break;
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid == 0) {
+                dup2(fd[1], 1);
+                close(fd[0]);
+                execl("/proc/self/exe", argv[0], "--shape", s->name, "--data", data, "--batches", nb, "--memory-child",
+                      kb, (char *)NULL);
+                _exit(127);
+            }
+            close(fd[1]);
+            FILE *f = fdopen(fd[0], "r");
+            char line[256], nm[32];
+            size_t np = 0;
+            while (f && fgets(line, sizeof line, f))
+                if (sscanf(line, "memory %31s %lf %lf %zu %d %d", nm, &base[k], &peak[k], &np, &mB, &mT) == 6)
+                    P = (double)np;
+            if (f)
+                fclose(f);
+            int ws;
+            if (pid < 0 || waitpid(pid, &ws, 0) < 0 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0)
+                fprintf(stderr, "bench_smart: the memory run of %s failed\n", kind_names[k]);
+        }
+        printf("peak resident memory, each kind alone in its own process, one step on the batch that sets the "
+               "peak (%d x %d); 'model' = peak - resident before the model was made:\n", mB, mT);
+        for (int j = 0; j < nk; j++) {
+            int k = order[j];
+            printf("  %-26s peak %8.1f MiB, model %8.1f MiB\n", kind_long[k], peak[k] / 1048576,
+                   (peak[k] - base[k]) / 1048576);
+        }
+        if (want[K_VANILLA] && peak[K_VANILLA] > 0) {
+            double mv = peak[K_VANILLA] - base[K_VANILLA], mn = min_bytes(s, P, mB, mT);
+            printf("vanilla minimum = 16 bytes x %.2fM params + the activations its backward reads "
+                   "(L (N (8H + 2F) 4 + 5 B NH T^2 + 2 N H) + 9 N H bytes, N = B T) = %.1f MiB; vanilla / minimum = "
+                   "%.2f: target <= 1.3: %s\n", P / 1e6, mn / 1048576, mv / mn, mv / mn <= 1.3 ? "met" : "not met");
+            if (want[K_PAPER] && peak[K_PAPER] > 0) {
+                double r = (peak[K_PAPER] - base[K_PAPER]) / mv;
+                printf("SMART / vanilla peak memory (model parts) = %.2f: target <= 1.6: %s\n", r,
+                       r <= 1.6 ? "met" : "not met");
             }
         }
     }
-    double pk = sgemm_peak();
-    if (pk > peak)
-        peak = pk;
-    printf("sgemm 2048^3 peak, best of all measurements: %.1f GFLOP/s\n", peak);
-    /* paired ratios: each repetition's three steps ran back to back under the same outside load */
-    double *rp = calloc((size_t)reps, sizeof *rp), *rz = calloc((size_t)reps, sizeof *rz);
-    for (int i = 0; i < reps; i++) {
-        rp[i] = tps[i] / tv[i];
-        rz[i] = tzs[i] / tv[i];
-    }
-    qsort(rp, (size_t)reps, sizeof *rp, cmp_double);
-    qsort(rz, (size_t)reps, sizeof *rz, cmp_double);
-    qsort(tv, (size_t)reps, sizeof *tv, cmp_double);
-    qsort(tzs, (size_t)reps, sizeof *tzs, cmp_double);
-    qsort(tps, (size_t)reps, sizeof *tps, cmp_double);
-    qsort(cv, (size_t)reps, sizeof *cv, cmp_double);
-    qsort(cz, (size_t)reps, sizeof *cz, cmp_double);
-    qsort(cp, (size_t)reps, sizeof *cp, cmp_double);
-    double F = forward_flops(&cfg);
-    printf("shape: 4 layers, hidden 256, 4 heads, ffn 1024, vocab 30522; batch %d x %d tokens; %d repetitions\n",
-           B, T, reps);
-    printf("F (one forward, matrix products) = %.2f GFLOP; vanilla = 3F, SMART (1 ascent step + teacher) = 9F\n",
-           F / 1e9);
-    printf("%-28s %10s %10s %12s %10s\n", "step", "min s", "median s", "GFLOP/s", "of peak");
-    const char *names[3] = {"vanilla", "lambda_s = mu = 0 (SMART)", "paper preset"};
-    double *ts[3] = {tv, tzs, tps}, fl[3] = {3 * F, 3 * F, 9 * F};
-    for (int k = 0; k < 3; k++)
-        printf("%-28s %10.3f %10.3f %12.1f %9.1f%%\n", names[k], ts[k][0], ts[k][reps / 2],
-               fl[k] / ts[k][0] / 1e9, 100.0 * fl[k] / ts[k][0] / 1e9 / peak);
-    printf("ratios of the fastest steps: paper / vanilla = %.3f, zero-weights / vanilla = %.3f\n",
-           tps[0] / tv[0], tzs[0] / tv[0]);
-    double ratio_p = rp[reps / 2], ratio_z = rz[reps / 2];
-    printf("median of the paired ratios (the criteria below):\n");
-    double frac = 9 * F / tps[0] / 1e9 / peak;
-    printf("paper / vanilla       = %.3f  (criterion <= 3.1: %s)\n", ratio_p, ratio_p <= 3.1 ? "met" : "NOT met");
-    printf("zero-weights / vanilla = %.3f  (criterion within 3 %%: %s)\n", ratio_z,
-           ratio_z <= 1.03 && ratio_z >= 0.97 ? "met" : "NOT met");
-    printf("SMART step at %.1f %% of sgemm peak (criterion >= 65 %%: %s)\n", 100 * frac,
-           frac >= 0.65 ? "met" : "NOT met");
-
-    printf("CPU-time ratios (min, all threads): paper / vanilla = %.3f, zero-weights / vanilla = %.3f\n",
-           cp[0] / cv[0], cz[0] / cv[0]);
-    if (tv[reps / 2] > 1.5 * tv[0])
-        printf("note: the median vanilla step is %.0f %% above the fastest: other jobs share the machine, "
-               "rerun when it is quiet\n", 100 * (tv[reps / 2] / tv[0] - 1));
-
-    size_t arena = sm_bert_numel(mp) * sizeof(float);
-    size_t mem_v = 2 * arena + 2 * arena + sm_bert_acts_bytes(v.a) + (size_t)B * T * cfg.hidden_size * 4;
-    size_t mem_z = 2 * arena + sm_trainer_bytes(&tz), mem_p = 2 * arena + sm_trainer_bytes(&tp);
-    printf("memory (weights, gradients, optimizer, teacher, activations, buffers):\n");
-    printf("  vanilla %.1f MiB, lambda_s = mu = 0 %.1f MiB, paper %.1f MiB (paper / vanilla %.2f; "
-           "one weight arena = %.1f MiB)\n",
-           mem_v / 1048576.0, mem_z / 1048576.0, mem_p / 1048576.0, (double)mem_p / mem_v,
-           arena / 1048576.0);
-
-    free(tv);
-    free(tzs);
-    free(tps);
-    free(cv);
-    free(cz);
-    free(rp);
-    free(rz);
-    free(cp);
-    sm_trainer_free(&tz);
-    sm_trainer_free(&tp);
-    sm_bert_free(mz);
-    sm_bert_free(mp);
-    sm_optim_free(&v.o);
-    sm_bert_acts_free(v.a);
-    sm_free_aligned(v.dlogits);
-    sm_free_aligned(v.demb);
-    sm_bert_free(v.m);
+    if (!memory_only)
+        bench_free(&x);
+    bench_batches_free(&bb);
     return 0;
 }

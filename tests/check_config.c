@@ -1,5 +1,6 @@
 /* check_config.c: config.json parsing (required fields, BertConfig defaults, labels and problem type,
- * every refusal with its status and message) and writing (what we write reads back the same). */
+ * every refusal with its status and message; the other families' field names and refusals) and
+ * writing (what we write reads back the same, for every family). */
 #include <check.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -146,7 +147,7 @@ START_TEST(test_refusals)
     EXPECT_FAIL("{" REQ ", \"problem_type\": \"regression\", \"num_labels\": 3}", SM_ERR_UNSUPPORTED,
                 "regression\" with 3 labels");
     EXPECT_FAIL("{" REQ ", \"problem_type\": 1}", SM_ERR_FORMAT, "\"problem_type\" must be a string");
-    EXPECT_FAIL("{" REQ ", \"model_type\": \"roberta\"}", SM_ERR_UNSUPPORTED, "model_type is \"roberta\"");
+    EXPECT_FAIL("{" REQ ", \"model_type\": \"gpt2\"}", SM_ERR_UNSUPPORTED, "model_type is \"gpt2\"");
     EXPECT_FAIL("{\"hidden_size\": 30, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
                 "\"intermediate_size\": 64, \"vocab_size\": 100}", SM_ERR_FORMAT,
                 "hidden_size 30 is not a multiple of num_attention_heads 4");
@@ -218,6 +219,108 @@ START_TEST(test_write_roundtrip)
 }
 END_TEST
 
+/* The families: model_type chooses the field names and defaults; each family's hostile configs name
+ * the field; what is written reads back the same. */
+#define DREQ "\"model_type\": \"distilbert\", \"dim\": 32, \"n_layers\": 2, \"n_heads\": 4, \"hidden_dim\": 64, " \
+             "\"vocab_size\": 100"
+START_TEST(test_families)
+{
+    sm_bert_config c, r;
+    sm_error e;
+    ck_assert_msg(sm_config_load(write_cfg("d.json", "{" DREQ ", \"dropout\": 0.2, \"attention_dropout\": 0.3, "
+                                           "\"seq_classif_dropout\": 0.4, \"activation\": \"gelu\", "
+                                           "\"sinusoidal_pos_embds\": false, \"layer_norm_eps\": \"ignored\"}"),
+                                 &c, &e) == SM_OK, "%s", e.msg);
+    ck_assert_int_eq(c.family, SM_FAMILY_DISTILBERT);
+    ck_assert_int_eq(c.hidden_size, 32);
+    ck_assert_int_eq(c.num_layers, 2);
+    ck_assert_int_eq(c.num_heads, 4);
+    ck_assert_int_eq(c.intermediate_size, 64);
+    ck_assert_int_eq(c.type_vocab_size, 0);
+    ck_assert_float_eq(c.hidden_dropout, 0.2f);
+    ck_assert_float_eq(c.attn_dropout, 0.3f);
+    ck_assert_float_eq(c.classifier_dropout, 0.4f);
+    ck_assert_float_eq(c.layer_norm_eps, 1e-12f);
+    sm_config_free(&c);
+    ck_assert_int_eq(sm_config_load(write_cfg("d.json", "{" DREQ "}"), &c, &e), SM_OK);
+    ck_assert_float_eq(c.classifier_dropout, 0.2f); /* DistilBertConfig's seq_classif_dropout */
+    sm_config_free(&c);
+    ck_assert_int_eq(sm_config_load(write_cfg("r.json", "{\"model_type\": \"roberta\", " REQ "}"), &c, &e), SM_OK);
+    ck_assert_int_eq(c.family, SM_FAMILY_ROBERTA);
+    ck_assert_int_eq(c.pad_token_id, 1); /* RobertaConfig's default */
+    sm_config_free(&c);
+    ck_assert_int_eq(sm_config_load(write_cfg("x.json", "{\"model_type\": \"xlm-roberta\", " REQ "}"), &c, &e), SM_OK);
+    ck_assert_int_eq(c.family, SM_FAMILY_XLM_ROBERTA);
+    sm_config_free(&c);
+    ck_assert_int_eq(sm_config_load(write_cfg("e.json", "{\"model_type\": \"electra\", " REQ "}"), &c, &e), SM_OK);
+    ck_assert_int_eq(c.family, SM_FAMILY_ELECTRA);
+    ck_assert_int_eq(c.embedding_size, 128); /* ElectraConfig's default */
+    sm_config_free(&c);
+
+    static const char *const dreq[] = {"dim", "n_layers", "n_heads", "hidden_dim", "vocab_size"};
+    for (size_t i = 0; i < 5; i++) {
+        char text[512] = "{\"model_type\": \"distilbert\"";
+        for (size_t k = 0; k < 5; k++)
+            if (k != i)
+                snprintf(text + strlen(text), sizeof text - strlen(text), ", \"%s\": 4", dreq[k]);
+        strcat(text, "}");
+        EXPECT_FAIL(text, SM_ERR_FORMAT, "required field", dreq[i], "missing");
+    }
+    EXPECT_FAIL("{" DREQ ", \"n_layers\": \"2\"}", SM_ERR_FORMAT, "\"n_layers\" must be an integer", "a string");
+    EXPECT_FAIL("{" DREQ ", \"dim\": 30}", SM_ERR_FORMAT, "dim 30 is not a multiple of n_heads 4");
+    EXPECT_FAIL("{" DREQ ", \"dropout\": \"0.1\"}", SM_ERR_FORMAT, "\"dropout\" must be a number");
+    EXPECT_FAIL("{" DREQ ", \"seq_classif_dropout\": 1.5}", SM_ERR_RANGE, "\"seq_classif_dropout\" is 1.5");
+    EXPECT_FAIL("{" DREQ ", \"activation\": \"relu\"}", SM_ERR_UNSUPPORTED, "activation \"relu\" is not supported");
+    EXPECT_FAIL("{" DREQ ", \"activation\": 1}", SM_ERR_FORMAT, "\"activation\" must be a string");
+    EXPECT_FAIL("{" DREQ ", \"sinusoidal_pos_embds\": true}", SM_ERR_UNSUPPORTED, "sinusoidal_pos_embds is true");
+    EXPECT_FAIL("{" DREQ ", \"sinusoidal_pos_embds\": 1}", SM_ERR_FORMAT, "\"sinusoidal_pos_embds\" must be a boolean");
+    EXPECT_FAIL("{\"model_type\": \"electra\", " REQ ", \"embedding_size\": \"16\"}", SM_ERR_FORMAT,
+                "\"embedding_size\" must be an integer");
+    EXPECT_FAIL("{\"model_type\": \"electra\", " REQ ", \"embedding_size\": 0}", SM_ERR_RANGE,
+                "\"embedding_size\" is 0");
+    EXPECT_FAIL("{\"model_type\": \"roberta\", \"vocab_size\": 100, \"num_hidden_layers\": 2, "
+                "\"num_attention_heads\": 4, \"intermediate_size\": 64}", SM_ERR_FORMAT, "required field",
+                "\"hidden_size\"");
+    EXPECT_FAIL("{\"model_type\": \"roberta\", " REQ ", \"type_vocab_size\": 1.5}", SM_ERR_FORMAT,
+                "\"type_vocab_size\" must be an integer");
+    EXPECT_FAIL("{\"model_type\": \"xlm-roberta\", " REQ ", \"hidden_act\": \"gelu_new\"}", SM_ERR_UNSUPPORTED,
+                "hidden_act \"gelu_new\"");
+    EXPECT_FAIL("{\"model_type\": 5, " REQ "}", SM_ERR_FORMAT, "\"model_type\" must be a string");
+
+    /* written and read back, per family */
+    static const char *const texts[] = {
+        "{" DREQ ", \"seq_classif_dropout\": 0.3, \"num_labels\": 3}",
+        "{\"model_type\": \"roberta\", " REQ ", \"layer_norm_eps\": 1e-5, \"type_vocab_size\": 1, \"pad_token_id\": 1}",
+        "{\"model_type\": \"xlm-roberta\", " REQ ", \"num_labels\": 1}",
+        "{\"model_type\": \"electra\", " REQ ", \"embedding_size\": 16, \"classifier_dropout\": 0.25}",
+    };
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        ck_assert_msg(sm_config_load(write_cfg("f.json", texts[k]), &c, &e) == SM_OK, "%s", e.msg);
+        char *json = sm_config_to_json(&c);
+        ck_assert_ptr_nonnull(json);
+        const char *p = write_cfg("g.json", json);
+        ck_assert_msg(sm_config_load(p, &r, &e) == SM_OK, "%s\n%s", e.msg, json);
+        ck_assert_int_eq(r.family, c.family);
+        ck_assert_int_eq(r.hidden_size, c.hidden_size);
+        ck_assert_int_eq(r.num_layers, c.num_layers);
+        ck_assert_int_eq(r.num_heads, c.num_heads);
+        ck_assert_int_eq(r.intermediate_size, c.intermediate_size);
+        ck_assert_int_eq(r.type_vocab_size, c.type_vocab_size);
+        ck_assert_int_eq(r.pad_token_id, c.pad_token_id);
+        ck_assert_int_eq(r.embedding_size, c.embedding_size);
+        ck_assert_int_eq(r.num_labels, c.num_labels);
+        ck_assert_int_eq(r.problem, c.problem);
+        ck_assert_float_eq(r.layer_norm_eps, c.layer_norm_eps);
+        ck_assert_float_eq(r.classifier_dropout, c.classifier_dropout);
+        ck_assert_float_eq(r.hidden_dropout, c.hidden_dropout);
+        ck_assert(strstr(json, sm_family_model_type(c.family)));
+        free(json);
+        sm_config_free(&c);
+        sm_config_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(test_shared_configs)
 {
     char buf[512];
@@ -261,6 +364,7 @@ int main(void)
         tcase_add_test(tc, test_labels_and_problem);
         tcase_add_test(tc, test_refusals);
         tcase_add_test(tc, test_write_roundtrip);
+        tcase_add_test(tc, test_families);
         suite_add_tcase(s, tc);
     }
     if (tu_want(TU_SHARED)) {

@@ -790,6 +790,54 @@ START_TEST(test_eval_batch)
 END_TEST
 
 
+/* Memory (issue 16): a SMART step holds two store workspaces and no inference one: the teacher runs
+ * on the clean workspace before the clean forward, evaluation during training reuses it, and the
+ * probe gradient shares its buffer with the adversarial input gradient. The teacher's logits and the
+ * evaluation logits are bit-identical to a forward on an inference workspace. */
+START_TEST(test_step_workspaces)
+{
+    tbatch tb;
+    tiny_batch(&tb, 2, 12);
+    sm_bert *m = tiny_model(2, 0.1f, 21);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_WARMUP] = 0;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
+    sm_bert_acts *inf;
+    ck_assert_int_eq(sm_bert_acts_create(&inf, m, tb.b.B, tb.b.T, 0, &e), SM_OK);
+    const int C = sm_bert_config_get(m)->num_labels;
+    const size_t nl = (size_t)tb.b.B * (size_t)C;
+    float ref[64];
+    ck_assert(nl <= 64);
+    for (int s = 0; s < 3; s++) {
+        ck_assert_int_eq(sm_bert_forward(m, t.teacher, inf, &tb.b, SM_BERT_EVAL, NULL, &e), SM_OK);
+        memcpy(ref, sm_bert_acts_logits(inf), nl * sizeof *ref);
+        sm_step_record r;
+        ck_assert_int_eq(sm_trainer_compute(&t, &tb.b, 0, &r, &e), SM_OK);
+        ck_assert_msg(!memcmp(t.teacher_logits, ref, nl * sizeof *ref), "teacher logits differ at step %d", s);
+        ck_assert_int_eq(sm_trainer_apply(&t, &r, &e), SM_OK);
+        ck_assert_ptr_nonnull(t.clean_ws);
+        ck_assert_ptr_nonnull(t.adv_ws);
+        ck_assert_ptr_null(t.infer_ws);
+        ck_assert_ptr_eq(t.dx_adv, t.gdelta);
+        /* evaluation between steps: the clean workspace, the same logits as an inference one */
+        sm_eval_acc acc;
+        sm_eval_acc_init(&acc, C);
+        ck_assert_int_eq(sm_trainer_eval_batch(&t, &tb.b, &acc, &e), SM_OK);
+        sm_eval_acc_free(&acc);
+        ck_assert_ptr_null(t.infer_ws);
+        ck_assert_int_eq(sm_bert_forward(m, sm_bert_weights(m), inf, &tb.b, SM_BERT_EVAL, NULL, &e), SM_OK);
+        ck_assert(!memcmp(sm_bert_acts_logits(t.clean_ws), sm_bert_acts_logits(inf), nl * sizeof(float)));
+    }
+    sm_bert_acts_free(inf);
+    sm_trainer_free(&t);
+    sm_bert_free(m);
+}
+END_TEST
+
+
 /* adv_norm token follows SMART.md with g_i the gradient of example i's own ell_s (not of the batch
  * mean): the trainer's delta equals the formula applied by hand to the engine's probe gradient. */
 START_TEST(test_token_step_per_example_gradient)
@@ -1050,6 +1098,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_eval_batch);
     tcase_add_test(tc, test_eval_nonfinite_refused);
     tcase_add_test(tc, test_evaluate_dataset);
+    tcase_add_test(tc, test_step_workspaces);
     suite_add_tcase(s, tc);
 }
 

@@ -417,9 +417,13 @@ START_TEST(test_vocab_files)
     ck_assert_ptr_nonnull(strstr(e.msg, "tokenizer_config.json:1:"));
     unlink(path);
     snprintf(path, sizeof path, "%s/tokenizer.json", dir);
-    write_file(path, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}}");
+    write_file(path, "{\"model\": {\"type\": \"WordLevel\", \"vocab\": {\"a\": 0}}}");
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(e.msg, "WordPiece"));
+    /* a BPE that is not byte-level (no ByteLevel pre-tokenizer) is refused by its component's name */
+    write_file(path, "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}}}");
+    ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(e.msg, "pre_tokenizer \"null\""));
     write_file(path, "{\"model\": {\"vocab\": {\"[PAD]\": 0, \"[UNK]\": 0}}}");
     ck_assert_int_eq(sm_tokenizer_load(dir, -1, &t, &e), SM_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e.msg, "id 0"));

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tokenize.sh: `smartty tokenize` end to end: ids and tokens of single texts and pairs, --max-len,
-# --cased, a model folder, and the errors (usage, missing vocabulary, invalid UTF-8).
+# --cased, a model folder, a byte-level BPE, a Unigram, and the errors (usage, missing vocabulary, invalid UTF-8).
 . "$(dirname "$0")/lib.sh"
 need_bin
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -32,6 +32,28 @@ mkdir "$tmp/model" && cp "$tmp/vocab.txt" "$tmp/model/" &&
 out=$(printf 'Hello\n' | "$bin" tokenize --vocab "$tmp/model" --tokens) || fail "model folder"
 [ "$out" = "[CLS] Hello [SEP]" ] || fail "model folder: got '$out'"
 
+
+# a byte-level BPE (RoBERTa's) from its folder, its tokenizer.json or its vocab.json: the ids
+# transformers gives (tests/fixtures/bpe/reference.jsonl.gz rows 2 and 12; the last two checked with
+# AutoTokenizer by hand)
+bpe=${SMARTTY_SRCDIR:-..}/tests/fixtures/bpe
+for p in "$bpe" "$bpe/tokenizer.json" "$bpe/vocab.json"; do
+    out=$(printf 'Hello world\nThe <mask> sat on the mat.\tA <mask>\n' | "$bin" tokenize --tokenizer "$p") \
+        || fail "BPE $p: exit $?"
+    want=$(printf '0 44 774 83 1052 2\n0 504 225 4 265 294 324 266 274 294 18 2 2 37 225 4 2')
+    [ "$out" = "$want" ] || fail "BPE $p: got '$out'"
+done
+out=$(printf 'Hello world\n' | "$bin" tokenize --tokenizer "$bpe" --tokens) || fail "BPE --tokens"
+[ "$out" = "<s> H ell o Ġworld </s>" ] || fail "BPE --tokens: got '$out'"
+out=$(printf 'Hello world\tagain\n' | "$bin" tokenize --tokenizer "$bpe" --max-len 6) || fail "BPE --max-len"
+[ "$out" = "0 44 2 2 427 2" ] || fail "BPE --max-len: got '$out'"
+
+# a SentencePiece Unigram (XLM-R's tokenizer.json): rows 2 and 12 of tests/fixtures/unigram/reference.jsonl.gz
+uni=${SMARTTY_SRCDIR:-..}/tests/fixtures/unigram
+out=$(printf 'Hello world\nThe <mask> sat on the mat.\tA <mask>\n' | "$bin" tokenize --tokenizer "$uni") \
+    || fail "Unigram: exit $?"
+want=$(printf '0 277 165 35 515 2\n0 42 1501 845 11 40 6 287 11 5 2 2 71 1501 2')
+[ "$out" = "$want" ] || fail "Unigram: got '$out'"
 
 # errors
 "$bin" tokenize < /dev/null 2> "$tmp/err"; [ $? -eq 2 ] || fail "no --vocab should exit 2"

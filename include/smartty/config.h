@@ -1,5 +1,6 @@
-/* config.h: a BERT model configuration as read from Hugging Face's config.json, and written back
- * into smartty's checkpoints. Parsing lives in src/lib/config.c (jansson). */
+/* config.h: an encoder's configuration (BERT, RoBERTa, XLM-R, DistilBERT or ELECTRA) as read from
+ * Hugging Face's config.json, and written back under the family's own field names. Parsing lives in
+ * src/lib/config.c (jansson); the families' tensor names and layer differences are the engine's. */
 #ifndef SMARTTY_CONFIG_H
 #define SMARTTY_CONFIG_H
 
@@ -9,6 +10,19 @@ typedef enum sm_problem_type {
     SM_PROBLEM_SINGLE_LABEL = 0, /* cross-entropy over num_labels classes */
     SM_PROBLEM_REGRESSION        /* num_labels == 1, mean squared error */
 } sm_problem_type;
+
+/* The architecture (config.json's model_type). Each runs as transformers' ...ForSequenceClassification. */
+typedef enum sm_family {
+    SM_FAMILY_BERT = 0,    /* "bert" */
+    SM_FAMILY_ROBERTA,     /* "roberta": positions after padding_idx, head dense+tanh+out_proj, no pooler */
+    SM_FAMILY_XLM_ROBERTA, /* "xlm-roberta": RoBERTa's network under another name */
+    SM_FAMILY_DISTILBERT,  /* "distilbert": no token types, pre_classifier + ReLU head */
+    SM_FAMILY_ELECTRA,     /* "electra" (discriminator): embedding_size, embeddings_project, GELU head */
+    SM_FAMILY_COUNT
+} sm_family;
+
+/* config.json's model_type of a family ("bert", "roberta", ...). */
+const char *sm_family_model_type(sm_family f);
 
 typedef struct sm_bert_config {
     int vocab_size;
@@ -28,14 +42,19 @@ typedef struct sm_bert_config {
     int num_labels;
     sm_problem_type problem;
     char **id2label;          /* num_labels strings, owned; NULL (sm_config_default) means LABEL_i */
+    sm_family family;         /* SM_FAMILY_BERT unless model_type says otherwise */
+    int embedding_size;       /* ELECTRA's embedding width; 0 (or hidden_size) means hidden_size */
 } sm_bert_config;
 
 /* Defaults of transformers' BertConfig (bert-base shape, 2 labels, single-label). */
 void sm_config_default(sm_bert_config *c);
-/* Parse config.json. Missing optional fields take BertConfig's defaults; a missing required field or
- * a wrongly-typed one is an error naming the field and the file. */
+/* Parse config.json. model_type chooses the family and so the field names (DistilBERT's dim, n_layers,
+ * n_heads, hidden_dim, dropout, attention_dropout, seq_classif_dropout, activation; the others BERT's,
+ * ELECTRA's embedding_size besides). Missing optional fields take the family's transformers defaults;
+ * a missing required field or a wrongly-typed one is an error naming the field and the file. */
 sm_status sm_config_load(const char *path, sm_bert_config *c, sm_error *e);
-/* Serialise as a transformers-compatible config.json (BertForSequenceClassification). Caller frees. */
+/* Serialise as a transformers-compatible config.json (the family's ...ForSequenceClassification, its
+ * field names). Caller frees. */
 char *sm_config_to_json(const sm_bert_config *c);
 /* Set num_labels/problem/id2label (copies labels; labels may be NULL for LABEL_i). */
 sm_status sm_config_set_labels(sm_bert_config *c, int num_labels, const char *const *labels, sm_error *e);

@@ -1,4 +1,5 @@
-/* model.h: the BERT sequence classifier (BertForSequenceClassification) on OpenBLAS: parameters in one
+/* model.h: the encoder sequence classifier (transformers' ...ForSequenceClassification of BERT, RoBERTa,
+ * XLM-R, DistilBERT and ELECTRA: one engine, the families' differences are data) on OpenBLAS: parameters in one
  * arena addressed by transformers' names, activation workspaces, forward (split at the encoder input,
  * where SMART perturbs), backward, the task losses. Loading checkpoints is hf.h's job, training is
  * the trainer's: this header only computes. Nothing here prints or exits; the model owns a few threads
@@ -82,6 +83,15 @@ size_t sm_bert_numel(const sm_bert *m);               /* floats in one arena = s
 int sm_bert_tensor_count(const sm_bert *m);
 const sm_tensor_info *sm_bert_tensor(const sm_bert *m, int i); /* 0 <= i < count, else NULL */
 int sm_bert_tensor_find(const sm_bert *m, const char *name);   /* index, or -1 when unknown */
+
+/* The family in words ("BERT", "RoBERTa", "DistilBERT", ...) and its base model's tensor prefix
+ * ("bert", "roberta", "distilbert", "electra"). */
+const char *sm_bert_family_display(const sm_bert *m);
+const char *sm_bert_base_prefix(const sm_bert *m);
+/* 1: tensor i belongs to the head's dense layer (BERT's pooler, RoBERTa's and ELECTRA's
+ * classifier.dense, DistilBERT's pre_classifier); 2: to its output layer (num_labels rows); 0: the
+ * encoder's. */
+int sm_bert_tensor_is_head(const sm_bert *m, int i);
 
 float *sm_bert_weights(sm_bert *m);                   /* [numel] */
 const float *sm_bert_weights_const(const sm_bert *m);

@@ -102,8 +102,10 @@ typedef struct sm_trainer {
     float *delta;           /* [B, T, H] perturbation */
     float *gdelta;          /* [B, T, H] d ell_s / d delta (probe) */
     float *dx;              /* [B, T, H] d loss / d encoder input, clean branch (then the sum) */
-    float *dx_adv;          /* [B, T, H] d loss / d encoder input, adversarial branch */
+    float *dx_adv;          /* [B, T, H] d loss / d encoder input, adversarial branch: the same
+                               buffer as gdelta (the probe is done before the adversarial backward) */
     float *clean_logits;    /* [B, C] */
+    float *teacher_logits;  /* [B, C] the teacher's logits on this batch (D_Breg) */
     float *dclean;          /* [B, C] d loss / d clean logits */
     float *dadv;            /* [B, C] d loss / d adversarial logits */
 } sm_trainer;

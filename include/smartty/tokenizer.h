@@ -1,6 +1,9 @@
 /* tokenizer.h: BERT's basic tokenizer and WordPiece, identical to Hugging Face's BertTokenizer:
  * cleaning, optional lower-casing with accent stripping, CJK and punctuation splitting, greedy
- * longest-match WordPiece, and the [CLS] a [SEP] (b [SEP]) framing with longest-first truncation.
+ * longest-match WordPiece, and the [CLS] a [SEP] (b [SEP]) framing with longest-first truncation;
+ * or RoBERTa's byte-level BPE, identical to `tokenizers` (ByteLevel pre-tokenizer, merges by rank,
+ * added tokens), or XLM-R's SentencePiece Unigram (Precompiled charsmap, Metaspace, Viterbi), both
+ * framed <s> a </s></s> b </s> with every type id 0; chosen by the files it is given.
  * A loaded tokenizer is read-only: one may encode from several threads at once. */
 #ifndef SMARTTY_TOKENIZER_H
 #define SMARTTY_TOKENIZER_H
@@ -9,18 +12,12 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
-
-/* A growable vector of ids. Zero-initialise; free with sm_ids_free. */
-typedef struct sm_ids {
-    int32_t *v;
-    size_t n, cap;
-} sm_ids;
-sm_status sm_ids_push(sm_ids *ids, int32_t x, sm_error *e);
-void sm_ids_free(sm_ids *ids);
+#include "smartty/ids.h" /* sm_ids */
 
 typedef struct sm_tokenizer sm_tokenizer;
 
-/* From a model folder (vocab.txt, else tokenizer.json's WordPiece model.vocab; do_lower_case,
+/* From a model folder (vocab.txt, else tokenizer.json: a WordPiece model.vocab, a byte-level BPE or a Unigram,
+ * else vocab.json + merges.txt: a byte-level BPE; do_lower_case,
  * strip_accents, tokenize_chinese_chars and the special tokens' names from tokenizer_config.json,
  * lower-casing on by default), from a vocab.txt path, or from a tokenizer.json path (a file whose
  * name ends in .json). lower_case 0 or 1 overrides the configuration; -1 keeps it (default on).
@@ -31,6 +28,10 @@ sm_status sm_tokenizer_load(const char *dir_or_vocab, int lower_case, sm_tokeniz
 sm_status sm_tokenizer_load_vocab_text(const char *data, size_t len, const char *name, int lower_case,
                                        sm_tokenizer **out, sm_error *e);
 void sm_tokenizer_free(sm_tokenizer *t);
+/* A byte-level BPE's or a Unigram's source files (its tokenizer.json, or vocab.json and merges.txt,
+ * and the folder's tokenizer_config.json), NULL-terminated, for saving a model with them; NULL for
+ * WordPiece, whose vocab.txt is written from the vocabulary itself. */
+const char *const *sm_tokenizer_source_files(const sm_tokenizer *t);
 
 int sm_tokenizer_lower_case(const sm_tokenizer *t);
 int sm_tokenizer_strip_accents(const sm_tokenizer *t);

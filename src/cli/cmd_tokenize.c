@@ -13,13 +13,15 @@
 static void tokenize_usage(FILE *out)
 {
     fprintf(out,
-            "usage: smartty tokenize --vocab PATH [--cased] [--max-len N] [--tokens]\n"
+            "usage: smartty tokenize --tokenizer PATH [--cased] [--max-len N] [--tokens]\n"
             "\n"
             "Reads lines from standard input and prints, for each, the token ids of\n"
-            "[CLS] text [SEP], or of [CLS] a [SEP] b [SEP] when a tab separates two texts.\n"
+            "[CLS] text [SEP], or of [CLS] a [SEP] b [SEP] when a tab separates two texts\n"
+            "(a byte-level BPE or a Unigram, RoBERTa's and XLM-R's: <s> text </s>, <s> a </s></s> b </s>).\n"
             "\n"
-            "  --vocab PATH   a vocab.txt, a tokenizer.json or a model folder (with vocab.txt or\n"
-            "                 tokenizer.json, and tokenizer_config.json for do_lower_case)\n"
+            "  --tokenizer PATH  (or --vocab) a vocab.txt, a tokenizer.json (WordPiece,\n"
+            "                 byte-level BPE or Unigram), a vocab.json or merges.txt, or a model folder\n"
+            "                 (with one of them, and tokenizer_config.json)\n"
             "  --cased        no lower-casing or accent stripping (default: the folder's\n"
             "                 tokenizer_config.json, else lower-case)\n"
             "  --max-len N    truncate to N ids, longest first for pairs (default: no limit)\n"
@@ -68,10 +70,11 @@ int cli_tokenize(int argc, char **argv)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             tokenize_usage(stdout);
             return 0;
-        } else if (is_option(a, "--vocab")) {
-            vocab = option_value(argc, argv, &i, "--vocab");
+        } else if (is_option(a, "--vocab") || is_option(a, "--tokenizer")) {
+            const char *opt = is_option(a, "--vocab") ? "--vocab" : "--tokenizer";
+            vocab = option_value(argc, argv, &i, opt);
             if (!vocab || !*vocab) {
-                fprintf(stderr, "smartty tokenize: --vocab needs a path\n");
+                fprintf(stderr, "smartty tokenize: %s needs a path\n", opt);
                 return 2;
             }
         } else if (!strcmp(a, "--cased")) {
@@ -101,7 +104,7 @@ int cli_tokenize(int argc, char **argv)
         }
     }
     if (!vocab) {
-        fprintf(stderr, "smartty tokenize: --vocab PATH is required\n");
+        fprintf(stderr, "smartty tokenize: --tokenizer PATH (or --vocab PATH) is required\n");
         tokenize_usage(stderr);
         return 2;
     }

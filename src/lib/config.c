@@ -1,6 +1,7 @@
-/* config.c: BERT configuration from and to Hugging Face's config.json (jansson), with the defaults of
- * transformers' BertConfig. It checks types and ranges and refuses what the engine does not run
- * (another model_type, an activation other than exact GELU, multi-label problems); it loads no weights. */
+/* config.c: encoder configurations (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA) from and to Hugging
+ * Face's config.json (jansson), with the defaults of transformers' config classes and each family's
+ * field names. It checks types and ranges and refuses what the engine does not run (another
+ * model_type, an activation other than exact GELU, multi-label problems); it loads no weights. */
 #include "smartty/config.h"
 
 #include <jansson.h>
@@ -8,6 +9,38 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* What differs between the families' config.json: the model_type, the names of the shape, dropout and
+ * activation fields, the architecture written back, and the defaults that differ from BertConfig's. */
+typedef struct family_fields {
+    const char *model_type, *architecture;
+    const char *hidden, *layers, *heads, *ffn, *hdrop, *adrop, *cdrop, *act;
+    int vocab, hidden_default, layers_default, heads_default, ffn_default, pad, has_types;
+} family_fields;
+
+static const family_fields families[SM_FAMILY_COUNT] = {
+    [SM_FAMILY_BERT] = {"bert", "BertForSequenceClassification", "hidden_size", "num_hidden_layers",
+                        "num_attention_heads", "intermediate_size", "hidden_dropout_prob",
+                        "attention_probs_dropout_prob", "classifier_dropout", "hidden_act", 30522, 768, 12, 12, 3072, 0, 1},
+    [SM_FAMILY_ROBERTA] = {"roberta", "RobertaForSequenceClassification", "hidden_size", "num_hidden_layers",
+                           "num_attention_heads", "intermediate_size", "hidden_dropout_prob",
+                           "attention_probs_dropout_prob", "classifier_dropout", "hidden_act", 50265, 768, 12, 12, 3072, 1, 1},
+    [SM_FAMILY_XLM_ROBERTA] = {"xlm-roberta", "XLMRobertaForSequenceClassification", "hidden_size",
+                               "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                               "hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout",
+                               "hidden_act", 30522, 768, 12, 12, 3072, 1, 1},
+    [SM_FAMILY_DISTILBERT] = {"distilbert", "DistilBertForSequenceClassification", "dim", "n_layers", "n_heads",
+                              "hidden_dim", "dropout", "attention_dropout", "seq_classif_dropout", "activation",
+                              30522, 768, 6, 12, 3072, 0, 0},
+    [SM_FAMILY_ELECTRA] = {"electra", "ElectraForSequenceClassification", "hidden_size", "num_hidden_layers",
+                           "num_attention_heads", "intermediate_size", "hidden_dropout_prob",
+                           "attention_probs_dropout_prob", "classifier_dropout", "hidden_act", 30522, 256, 12, 4, 1024, 0, 1},
+};
+
+const char *sm_family_model_type(sm_family f)
+{
+    return f >= 0 && f < SM_FAMILY_COUNT ? families[f].model_type : "unknown";
+}
 
 void sm_config_default(sm_bert_config *c)
 {
@@ -203,49 +236,76 @@ static sm_status parse_config(json_t *root, const char *path, sm_bert_config *c,
     json_t *v;
     if (!json_is_object(root))
         return sm_err(e, SM_ERR_FORMAT, "%s: the configuration is %s, not a JSON object", path, json_kind(root));
+    c->family = SM_FAMILY_BERT;
     if ((v = json_object_get(root, "model_type")) && !json_is_null(v)) {
         if (!json_is_string(v))
             return sm_err(e, SM_ERR_FORMAT, "%s: field \"model_type\" must be a string, but it is %s", path,
                           json_kind(v));
-        if (strcmp(json_string_value(v), "bert") != 0)
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: model_type is \"%s\"; smartty runs BERT models "
-                          "(model_type \"bert\") only", path, json_string_value(v));
+        int k = 0;
+        while (k < SM_FAMILY_COUNT && strcmp(json_string_value(v), families[k].model_type) != 0)
+            k++;
+        if (k == SM_FAMILY_COUNT)
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: model_type is \"%s\"; smartty runs \"bert\", \"roberta\", "
+                          "\"xlm-roberta\", \"distilbert\" and \"electra\" models only", path, json_string_value(v));
+        c->family = (sm_family)k;
     }
+    const family_fields *ff = &families[c->family];
+    c->vocab_size = ff->vocab;
+    c->hidden_size = ff->hidden_default;
+    c->num_layers = ff->layers_default;
+    c->num_heads = ff->heads_default;
+    c->intermediate_size = ff->ffn_default;
+    c->pad_token_id = ff->pad;
+    c->type_vocab_size = ff->has_types ? 2 : 0;
     if ((st = get_int(root, path, "vocab_size", 1, 1, 100000000, &c->vocab_size, e)) ||
-        (st = get_int(root, path, "hidden_size", 1, 1, 65536, &c->hidden_size, e)) ||
-        (st = get_int(root, path, "num_hidden_layers", 1, 1, 1024, &c->num_layers, e)) ||
-        (st = get_int(root, path, "num_attention_heads", 1, 1, 65536, &c->num_heads, e)) ||
-        (st = get_int(root, path, "intermediate_size", 1, 1, 1048576, &c->intermediate_size, e)) ||
+        (st = get_int(root, path, ff->hidden, 1, 1, 65536, &c->hidden_size, e)) ||
+        (st = get_int(root, path, ff->layers, 1, 1, 1024, &c->num_layers, e)) ||
+        (st = get_int(root, path, ff->heads, 1, 1, 65536, &c->num_heads, e)) ||
+        (st = get_int(root, path, ff->ffn, 1, 1, 1048576, &c->intermediate_size, e)) ||
         (st = get_int(root, path, "max_position_embeddings", 0, 1, 1048576, &c->max_position, e)) ||
-        (st = get_int(root, path, "type_vocab_size", 0, 1, 65536, &c->type_vocab_size, e)))
+        (ff->has_types && (st = get_int(root, path, "type_vocab_size", 0, 1, 65536, &c->type_vocab_size, e))))
         return st;
+    if (c->family == SM_FAMILY_ELECTRA) {
+        c->embedding_size = 128;
+        if ((st = get_int(root, path, "embedding_size", 0, 1, 65536, &c->embedding_size, e)))
+            return st;
+    }
     if ((v = json_object_get(root, "pad_token_id")) && !json_is_null(v) &&
         (st = get_int(root, path, "pad_token_id", 0, 0, c->vocab_size - 1, &c->pad_token_id, e)))
         return st;
     if (c->hidden_size % c->num_heads != 0)
-        return sm_err(e, SM_ERR_FORMAT, "%s: hidden_size %d is not a multiple of num_attention_heads %d", path,
-                      c->hidden_size, c->num_heads);
-    if ((st = get_num(root, path, "layer_norm_eps", 0.0, 1.0, 0, &c->layer_norm_eps, e)) ||
-        (st = get_num(root, path, "hidden_dropout_prob", 0.0, 1.0, 1, &c->hidden_dropout, e)) ||
-        (st = get_num(root, path, "attention_probs_dropout_prob", 0.0, 1.0, 1, &c->attn_dropout, e)) ||
+        return sm_err(e, SM_ERR_FORMAT, "%s: %s %d is not a multiple of %s %d", path, ff->hidden, c->hidden_size,
+                      ff->heads, c->num_heads);
+    if ((c->family != SM_FAMILY_DISTILBERT && /* DistilBERT's LayerNorms have eps 1e-12, not configurable */
+         (st = get_num(root, path, "layer_norm_eps", 0.0, 1.0, 0, &c->layer_norm_eps, e))) ||
+        (st = get_num(root, path, ff->hdrop, 0.0, 1.0, 1, &c->hidden_dropout, e)) ||
+        (st = get_num(root, path, ff->adrop, 0.0, 1.0, 1, &c->attn_dropout, e)) ||
         (st = get_num(root, path, "initializer_range", 0.0, 10.0, 0, &c->initializer_range, e)))
         return st;
-    c->classifier_dropout = c->hidden_dropout;
-    if ((v = json_object_get(root, "classifier_dropout")) && !json_is_null(v) &&
-        (st = get_num(root, path, "classifier_dropout", 0.0, 1.0, 1, &c->classifier_dropout, e)))
+    c->classifier_dropout = c->family == SM_FAMILY_DISTILBERT ? 0.2f : c->hidden_dropout;
+    if ((v = json_object_get(root, ff->cdrop)) && !json_is_null(v) &&
+        (st = get_num(root, path, ff->cdrop, 0.0, 1.0, 1, &c->classifier_dropout, e)))
         return st;
-    if ((v = json_object_get(root, "hidden_act"))) {
+    if ((v = json_object_get(root, ff->act))) {
         if (!json_is_string(v))
-            return sm_err(e, SM_ERR_FORMAT, "%s: field \"hidden_act\" must be a string, but it is %s", path,
+            return sm_err(e, SM_ERR_FORMAT, "%s: field \"%s\" must be a string, but it is %s", path, ff->act,
                           json_kind(v));
         if (strcmp(json_string_value(v), "gelu") != 0)
-            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported: smartty implements "
-                          "\"gelu\" (the exact erf GELU) only", path, json_string_value(v));
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported: smartty implements "
+                          "\"gelu\" (the exact erf GELU) only", path, ff->act, json_string_value(v));
     }
     if ((v = json_object_get(root, "position_embedding_type")) && !json_is_null(v) &&
         (!json_is_string(v) || strcmp(json_string_value(v), "absolute") != 0))
         return sm_err(e, SM_ERR_UNSUPPORTED, "%s: position_embedding_type must be \"absolute\" (the only kind "
                       "smartty implements)", path);
+    if ((v = json_object_get(root, "sinusoidal_pos_embds")) && !json_is_null(v)) {
+        if (!json_is_boolean(v))
+            return sm_err(e, SM_ERR_FORMAT, "%s: field \"sinusoidal_pos_embds\" must be a boolean, but it is %s",
+                          path, json_kind(v));
+        if (json_is_true(v))
+            return sm_err(e, SM_ERR_UNSUPPORTED, "%s: sinusoidal_pos_embds is true: smartty implements learned "
+                          "position embeddings only (sinusoidal_pos_embds false)", path);
+    }
     if ((st = parse_labels(root, path, c, e)) != SM_OK)
         return st;
     v = json_object_get(root, "problem_type");
@@ -312,7 +372,10 @@ char *sm_config_to_json(const sm_bert_config *c)
         json_decref(arch);
         return NULL;
     }
-    int bad = json_array_append_new(arch, json_string("BertForSequenceClassification"));
+    const sm_family fam = c->family >= 0 && c->family < SM_FAMILY_COUNT ? c->family : SM_FAMILY_BERT;
+    const family_fields *ff = &families[fam];
+    const int distil = fam == SM_FAMILY_DISTILBERT;
+    int bad = json_array_append_new(arch, json_string(ff->architecture));
     for (int i = 0; i < c->num_labels; i++) {
         char key[32], lb[32];
         snprintf(key, sizeof key, "%d", i);
@@ -321,26 +384,34 @@ char *sm_config_to_json(const sm_bert_config *c)
         bad |= json_object_set_new(l2i, name, json_integer(i));
     }
     bad |= json_object_set_new(o, "architectures", arch);
-    bad |= json_object_set_new(o, "attention_probs_dropout_prob", real_of(c->attn_dropout));
-    bad |= json_object_set_new(o, "classifier_dropout",
-                               c->classifier_dropout == c->hidden_dropout ? json_null() : real_of(c->classifier_dropout));
-    bad |= json_object_set_new(o, "hidden_act", json_string(c->hidden_act[0] ? c->hidden_act : "gelu"));
-    bad |= json_object_set_new(o, "hidden_dropout_prob", real_of(c->hidden_dropout));
-    bad |= json_object_set_new(o, "hidden_size", json_integer(c->hidden_size));
+    bad |= json_object_set_new(o, ff->adrop, real_of(c->attn_dropout));
+    bad |= json_object_set_new(o, ff->cdrop, c->classifier_dropout == c->hidden_dropout && !distil
+                                                 ? json_null() : real_of(c->classifier_dropout));
+    bad |= json_object_set_new(o, ff->act, json_string(c->hidden_act[0] ? c->hidden_act : "gelu"));
+    bad |= json_object_set_new(o, ff->hdrop, real_of(c->hidden_dropout));
+    bad |= json_object_set_new(o, ff->hidden, json_integer(c->hidden_size));
     bad |= json_object_set_new(o, "id2label", id2);
     bad |= json_object_set_new(o, "initializer_range", real_of(c->initializer_range));
-    bad |= json_object_set_new(o, "intermediate_size", json_integer(c->intermediate_size));
+    bad |= json_object_set_new(o, ff->ffn, json_integer(c->intermediate_size));
     bad |= json_object_set_new(o, "label2id", l2i);
-    bad |= json_object_set_new(o, "layer_norm_eps", real_of(c->layer_norm_eps));
+    if (!distil)
+        bad |= json_object_set_new(o, "layer_norm_eps", real_of(c->layer_norm_eps));
     bad |= json_object_set_new(o, "max_position_embeddings", json_integer(c->max_position));
-    bad |= json_object_set_new(o, "model_type", json_string("bert"));
-    bad |= json_object_set_new(o, "num_attention_heads", json_integer(c->num_heads));
-    bad |= json_object_set_new(o, "num_hidden_layers", json_integer(c->num_layers));
+    bad |= json_object_set_new(o, "model_type", json_string(ff->model_type));
+    bad |= json_object_set_new(o, ff->heads, json_integer(c->num_heads));
+    bad |= json_object_set_new(o, ff->layers, json_integer(c->num_layers));
     bad |= json_object_set_new(o, "pad_token_id", json_integer(c->pad_token_id));
-    bad |= json_object_set_new(o, "position_embedding_type", json_string("absolute"));
+    if (distil)
+        bad |= json_object_set_new(o, "sinusoidal_pos_embds", json_false());
+    else
+        bad |= json_object_set_new(o, "position_embedding_type", json_string("absolute"));
+    if (fam == SM_FAMILY_ELECTRA)
+        bad |= json_object_set_new(o, "embedding_size",
+                                   json_integer(c->embedding_size > 0 ? c->embedding_size : c->hidden_size));
     bad |= json_object_set_new(o, "problem_type", json_string(c->problem == SM_PROBLEM_REGRESSION
                                                                  ? "regression" : "single_label_classification"));
-    bad |= json_object_set_new(o, "type_vocab_size", json_integer(c->type_vocab_size));
+    if (ff->has_types)
+        bad |= json_object_set_new(o, "type_vocab_size", json_integer(c->type_vocab_size));
     bad |= json_object_set_new(o, "vocab_size", json_integer(c->vocab_size));
     char *s = bad ? NULL : json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(9));
     json_decref(o);

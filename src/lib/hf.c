@@ -42,25 +42,45 @@ static int legacy_name(const char *name, char *buf, size_t cap)
     return 0;
 }
 
-/* The checkpoint tensor that holds model tensor `name`: exact, without "bert.", legacy LayerNorm
- * names with and without "bert.". -1 when absent. */
+/* The length of a base model's prefix ("bert.", "roberta.", "distilbert.", "electra.") that name
+ * starts with, else 0. */
+static size_t base_len(const char *name)
+{
+    static const char *const prefixes[] = {"bert.", "roberta.", "distilbert.", "electra."};
+    for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0]; k++)
+        if (starts_with(name, prefixes[k]))
+            return strlen(prefixes[k]);
+    return 0;
+}
+
+/* The checkpoint tensor that holds model tensor `name`: exact, without the base prefix ("bert.",
+ * "roberta.", ...: a base model's own checkpoint), legacy LayerNorm names with and without it. -1
+ * when absent. */
 static long find_tensor(const sm_st_file *f, const char *name)
 {
     char legacy[512];
     long j = sm_st_find(f, name);
-    if (j < 0 && starts_with(name, "bert."))
-        j = sm_st_find(f, name + 5);
+    if (j < 0 && base_len(name))
+        j = sm_st_find(f, name + base_len(name));
     if (j < 0 && legacy_name(name, legacy, sizeof legacy)) {
         j = sm_st_find(f, legacy);
-        if (j < 0 && starts_with(legacy, "bert."))
-            j = sm_st_find(f, legacy + 5);
+        if (j < 0 && base_len(legacy))
+            j = sm_st_find(f, legacy + base_len(legacy));
     }
     return j;
 }
 
-static int is_head(const char *name)
+/* A pretraining head's tensor (masked-LM, ELECTRA's discriminator or generator): the checkpoint is not
+ * a sequence classifier, and its classification head starts fresh. */
+static int is_pretraining_head(const char *name)
 {
-    return starts_with(name, "bert.pooler.") || starts_with(name, "classifier.");
+    static const char *const heads[] = {"cls.predictions.", "lm_head.", "vocab_transform.", "vocab_layer_norm.",
+                                        "vocab_projector.", "generator_predictions.", "generator_lm_head.",
+                                        "discriminator_predictions."};
+    for (size_t k = 0; k < sizeof heads / sizeof heads[0]; k++)
+        if (starts_with(name, heads[k]))
+            return 1;
+    return 0;
 }
 
 static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
@@ -165,7 +185,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         goto fail;
     }
     for (size_t j = 0; j < nf; j++)
-        if (starts_with(sm_st_tensor_at(f, j)->name, "cls.predictions."))
+        if (is_pretraining_head(sm_st_tensor_at(f, j)->name))
             inf.masked_lm = 1;
 
     float *w = sm_bert_weights(m);
@@ -175,7 +195,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         const sm_tensor_info *ti = sm_bert_tensor(m, i);
         long j = find_tensor(f, ti->name);
         if (j < 0) {
-            if (is_head(ti->name)) {
+            if (sm_bert_tensor_is_head(m, i)) {
                 fresh[n_fresh++] = i;
             } else if (n_missing++ == 0) {
                 first_missing = ti->name;
@@ -188,7 +208,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         for (int d = 0; same && d < t->ndim; d++)
             same = t->shape[d] == want[d];
         if (!same) {
-            if (relabelled && starts_with(ti->name, "classifier.")) {
+            if (relabelled && sm_bert_tensor_is_head(m, i) == 2) {
                 fresh[n_fresh++] = i;
                 used[j] = 1;
                 continue;
@@ -221,8 +241,9 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         char more[64] = "";
         if (n_missing > 1)
             snprintf(more, sizeof more, " (and %d more)", n_missing - 1);
-        st = sm_err(e, SM_ERR_FORMAT, "%s: tensor '%s' is missing%s: the checkpoint is incomplete or not a BERT "
-                    "model; use a complete BERT checkpoint saved by transformers", st_path, first_missing, more);
+        st = sm_err(e, SM_ERR_FORMAT, "%s: tensor '%s' is missing%s: the checkpoint is incomplete or not a %s "
+                    "model; use a complete %s checkpoint saved by transformers", st_path, first_missing, more,
+                    sm_bert_family_display(m), sm_bert_family_display(m));
         goto fail;
     }
 
@@ -232,7 +253,7 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         for (int k = 0; k < n_fresh; k++) {
             sm_bert_init_tensor(m, fresh[k], &rng);
             list[k] = sm_bert_tensor(m, fresh[k])->name;
-            if (starts_with(list[k], "classifier."))
+            if (sm_bert_tensor_is_head(m, fresh[k]) == 2)
                 inf.fresh_classifier = 1;
         }
         char names[2048];
@@ -240,8 +261,10 @@ sm_status sm_hf_load(const char *dir, const sm_hf_load_opts *opts, sm_bert **out
         if (opts->quiet)
             (void)0; /* a reload: the notice was given */
         else if (inf.masked_lm)
-            sm_log(SM_LOG_NOTICE, "%s: a masked-language-model checkpoint: the pooler and the classifier are "
-                   "initialised fresh (normal(0, %g), biases 0): %s; fine-tune before trusting its outputs", dir,
+            sm_log(SM_LOG_NOTICE, "%s: a %s checkpoint: the %s initialised fresh (normal(0, %g), biases 0): "
+                   "%s; fine-tune before trusting its outputs", dir,
+                   cfg.family == SM_FAMILY_BERT ? "masked-language-model" : "pretraining (masked-LM or discriminator)",
+                   cfg.family == SM_FAMILY_BERT ? "pooler and the classifier are" : "classification head is",
                    (double)cfg.initializer_range, names);
         else if (relabelled)
             sm_log(SM_LOG_NOTICE, "%s: %d labels instead of the checkpoint's %d: initialised fresh (normal(0, %g), "
@@ -295,8 +318,28 @@ static sm_status write_text(const char *dir, const char *name, const char *text,
     return sm_write_file_atomic(path, text, len, e);
 }
 
+/* A byte-level BPE's own files, copied as they are (transformers reads them back unchanged). */
+static sm_status copy_tokenizer_files(const char *dir, const char *const *files, sm_error *e)
+{
+    for (; *files; files++) {
+        const char *base = strrchr(*files, '/');
+        char *data;
+        size_t len;
+        sm_status st = sm_read_file(*files, &data, &len, (size_t)1 << 30, e);
+        if (st != SM_OK)
+            return st;
+        st = write_text(dir, base ? base + 1 : *files, data, len, e);
+        free(data);
+        if (st != SM_OK)
+            return st;
+    }
+    return SM_OK;
+}
+
 static sm_status save_tokenizer(const char *dir, const sm_tokenizer *tok, int max_position, sm_error *e)
 {
+    if (sm_tokenizer_source_files(tok))
+        return copy_tokenizer_files(dir, sm_tokenizer_source_files(tok), e);
     size_t nv = sm_tokenizer_vocab_size(tok), cap = 1, len = 0;
     for (size_t i = 0; i < nv; i++) {
         const char *t = sm_tokenizer_token(tok, (int32_t)i);

@@ -20,8 +20,30 @@ typedef struct sm_layer_off {
     size_t ln2_w, ln2_b;   /* output.LayerNorm [H] */
 } sm_layer_off;
 
+/* The head's activation between its dense layer and the output layer. */
+typedef enum sm_head_act { SM_HEAD_TANH = 0, SM_HEAD_RELU, SM_HEAD_GELU } sm_head_act;
+
+/* What one family's network is, as data: transformers' tensor names and the few places the families'
+ * computations differ (all outside the encoder's inner loops). */
+typedef struct sm_family_desc {
+    const char *display;          /* "BERT", "RoBERTa", ... for messages */
+    const char *prefix;           /* base model's prefix: "bert", "roberta", "distilbert", "electra" */
+    const char *layer;            /* "encoder.layer" or "transformer.layer" */
+    const char *q, *k, *v, *ao, *ln1, *ff1, *ff2, *ln2; /* layer tensor names, without .weight/.bias */
+    const char *head_dense, *head_out; /* the head's dense layer and output layer (full names) */
+    sm_head_act head_act;
+    int head_pre_dropout;         /* dropout on the first token before the head's dense layer */
+    int ao_dropout;               /* dropout after the attention output projection (not DistilBERT) */
+    int roberta_positions;        /* position ids from the ids: after padding_idx, padding skipped */
+    int has_types;                /* a token-type embedding (not DistilBERT) */
+} sm_family_desc;
+
 struct sm_bert {
     sm_bert_config cfg;
+    const sm_family_desc *fam;
+    int E;                     /* embedding width: H, or ELECTRA's embedding_size */
+    int has_proj;              /* embeddings_project [H, E] (ELECTRA with E != H) */
+    size_t proj_w, proj_b;
     /* hidden, layers, heads, head dim, ffn size (F, as "I" is a macro of complex.h, which cblas.h
      * includes), vocabulary, positions, token types, labels */
     int H, L, NH, D, F, V, P, TV, C;
@@ -29,14 +51,17 @@ struct sm_bert {
     int ntensors;
     sm_tensor_info *tensors;   /* [ntensors] */
     char *names;               /* storage of the tensors' names */
-    size_t word, pos, type, eln_w, eln_b; /* embeddings [V,H], [P,H], [TV,H]; LayerNorm [H] */
+    size_t word, pos, type, eln_w, eln_b; /* embeddings [V,E], [P,E], [TV,E] (no type: TV 0); LayerNorm [E] */
     sm_layer_off *layer;       /* [L] */
-    size_t pool_w, pool_b;     /* [H, H], [H] */
-    size_t cls_w, cls_b;       /* [C, H], [C] */
+    size_t pool_w, pool_b;     /* the head's dense layer (BERT's pooler) [H, H], [H] */
+    size_t cls_w, cls_b;       /* the head's output layer [C, H], [C] */
     float *w;                  /* [numel] weights */
     float *g;                  /* [numel] gradients, or NULL */
     sm_pool *pool;             /* threads for the elementwise kernels and attention */
 };
+
+/* The family's description (model.c's table). */
+const sm_family_desc *sm_bert_family_desc(sm_family f);
 
 /* Per-layer stored activations (store workspaces: one per layer; no-store: one shared). Row-major
  * with N = B*T rows of the current batch. */
@@ -61,11 +86,13 @@ struct sm_bert_acts {
     int max_B, max_T, store;
     /* embedding block: the last sm_bert_embed */
     int have_embed, emb_B, emb_T, emb_drop;
-    float *emb_sum;        /* [N, H] word + position + type (LayerNorm input) */
+    float *emb_sum;        /* [N, E] word + position + type (LayerNorm input) */
     float *emb_mean, *emb_rstd; /* [N] LayerNorm statistics */
-    uint8_t *emb_mask;     /* [N, H] dropout keep mask */
-    float *emb;            /* [N, H] output of the embedding block */
+    uint8_t *emb_mask;     /* [N, E] dropout keep mask */
+    float *emb_e;          /* [N, E] LayerNorm + dropout output, embeddings_project's input (or NULL) */
+    float *emb;            /* [N, H] output of the embedding block (the encoder input) */
     int32_t *ids, *types;  /* [N] copies of the batch's ids and type ids (embedding backward) */
+    int32_t *pos_ids;      /* [N] RoBERTa's position ids (NULL for the others: position t) */
     /* encoder and head: the last sm_bert_encode */
     int have_encode, B, T, train, pool_drop;
     float *xin;            /* [N, H] emb + delta, when the encoder input is not emb itself */
@@ -73,7 +100,10 @@ struct sm_bert_acts {
     sm_layer_acts *layer;  /* [L]; without storage all entries share one set of buffers */
     const float *hidden;   /* [N, H] last layer output (points into layer[L-1]) */
     float *cls_in;         /* [B, H] hidden state of the first token */
-    float *pooled;         /* [B, H] tanh(dense(cls_in)) */
+    uint8_t *cls_mask;     /* [B, H] dropout keep mask before the head's dense layer (head_pre_dropout) */
+    float *cls_drop;       /* [B, H] the head's dense input: cls_in, or its dropout */
+    float *head_pre;       /* [B, H] the head's dense output before the activation (GELU's input) */
+    float *pooled;         /* [B, H] act(dense(cls_drop)) */
     uint8_t *pool_mask;    /* [B, H] classifier dropout keep mask */
     float *pooled_drop;    /* [B, H] dropout(pooled): the classifier's input */
     float *logits;         /* [B, C] */
@@ -82,6 +112,7 @@ struct sm_bert_acts {
     /* backward scratch (store workspaces only) */
     float *d_a, *d_b, *d_c; /* [N, H] */
     float *d_big;          /* [N, max(3H, F)] */
+    float *d_e;            /* [N, E] embeddings_project's input gradient (when there is one) */
     /* every allocation, for sm_bert_acts_free */
     void **allocs;
     int nallocs, cap_allocs;

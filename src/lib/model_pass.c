@@ -325,6 +325,11 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         return sm_err(e, SM_ERR_RANGE,
                       "activation workspace: length %d exceeds the model's max_position_embeddings %d",
                       max_T, m->P);
+    if (m->fam->roberta_positions && max_T > m->P - m->cfg.pad_token_id - 1)
+        return sm_err(e, SM_ERR_RANGE,
+                      "activation workspace: length %d exceeds the %d positions of this %s model "
+                      "(max_position_embeddings %d, positions start after pad_token_id %d)",
+                      max_T, m->P - m->cfg.pad_token_id - 1, m->fam->display, m->P, m->cfg.pad_token_id);
     sm_bert_acts *a = sm_calloc(1, sizeof *a, e, "the activation workspace");
     if (!a)
         return SM_ERR_NOMEM;
@@ -332,7 +337,7 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
     a->max_T = max_T;
     a->store = store ? 1 : 0;
     acts_alloc al = {a, e, 0};
-    const size_t N = (size_t)max_B * max_T, H = (size_t)m->H, F = (size_t)m->F;
+    const size_t N = (size_t)max_B * max_T, H = (size_t)m->H, F = (size_t)m->F, E = (size_t)m->E;
     const size_t TT = (size_t)max_T * max_T, BHTT = (size_t)max_B * m->NH * TT;
     const size_t B = (size_t)max_B;
 
@@ -341,10 +346,14 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         sm_bert_acts_free(a);
         return SM_ERR_NOMEM;
     }
-    a->emb_sum = take(&al, N * H, sizeof(float), "activations (embedding sum)");
+    a->emb_sum = take(&al, N * E, sizeof(float), "activations (embedding sum)");
     a->emb_mean = take(&al, N, sizeof(float), "activations (embedding statistics)");
     a->emb_rstd = take(&al, N, sizeof(float), "activations (embedding statistics)");
-    a->emb_mask = take(&al, N * H, 1, "activations (embedding dropout mask)");
+    a->emb_mask = take(&al, N * E, 1, "activations (embedding dropout mask)");
+    if (m->has_proj)
+        a->emb_e = take(&al, N * E, sizeof(float), "activations (embedding before its projection)");
+    if (m->fam->roberta_positions)
+        a->pos_ids = take(&al, N, sizeof(int32_t), "activations (position ids)");
     a->emb = take(&al, N * H, sizeof(float), "activations (embedding output)");
     a->xin = take(&al, N * H, sizeof(float), "activations (encoder input)");
     a->ids = take(&al, N, sizeof(int32_t), "activations (token ids)");
@@ -378,6 +387,13 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         }
     }
     a->cls_in = take(&al, B * H, sizeof(float), "activations (first token)");
+    a->cls_drop = a->cls_in;
+    if (m->fam->head_pre_dropout) {
+        a->cls_mask = take(&al, B * H, 1, "activations (head dropout mask)");
+        a->cls_drop = take(&al, B * H, sizeof(float), "activations (head input)");
+    }
+    if (m->fam->head_act == SM_HEAD_GELU)
+        a->head_pre = take(&al, B * H, sizeof(float), "activations (head pre-activation)");
     a->pooled = take(&al, B * H, sizeof(float), "activations (pooler)");
     a->pool_mask = take(&al, B * H, 1, "activations (classifier dropout mask)");
     a->pooled_drop = take(&al, B * H, sizeof(float), "activations (classifier input)");
@@ -389,6 +405,8 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         a->d_b = take(&al, N * H, sizeof(float), "gradient scratch");
         a->d_c = take(&al, N * H, sizeof(float), "gradient scratch");
         a->d_big = take(&al, N * (3 * H > F ? 3 * H : F), sizeof(float), "gradient scratch");
+        if (m->has_proj)
+            a->d_e = take(&al, N * E, sizeof(float), "gradient scratch");
     }
     if (al.failed) {
         sm_bert_acts_free(a);
@@ -453,7 +471,7 @@ sm_status sm_bert_embed(const sm_bert *m, const float *w, sm_bert_acts *a, const
         return st;
     if (!b->ids || !b->types)
         return sm_err(e, SM_ERR_INVALID, "embedding: the batch has no token ids or type ids");
-    const int B = b->B, T = b->T, H = m->H;
+    const int B = b->B, T = b->T, H = m->H, E = m->E;
     const size_t N = (size_t)B * T;
     for (size_t n = 0; n < N; n++) {
         if (b->ids[n] < 0 || b->ids[n] >= m->V)
@@ -462,10 +480,16 @@ sm_status sm_bert_embed(const sm_bert *m, const float *w, sm_bert_acts *a, const
                           "the tokenizer has more tokens than the model's vocab_size; use the vocab.txt (or "
                           "tokenizer.json) saved with these weights",
                           (int)b->ids[n], n / (size_t)T, n % (size_t)T, m->V);
-        if (b->types[n] < 0 || b->types[n] >= m->TV)
+        if (m->TV && (b->types[n] < 0 || b->types[n] >= m->TV))
             return sm_err(e, SM_ERR_RANGE,
                           "embedding: token type %d (example %zu, position %zu) is outside [0, %d) (type_vocab_size)",
                           (int)b->types[n], n / (size_t)T, n % (size_t)T, m->TV);
+    }
+    if (a->pos_ids) {
+        const int32_t top = sm_roberta_positions(a->pos_ids, b->ids, B, T, m->cfg.pad_token_id);
+        if (top >= m->P)
+            return sm_err(e, SM_ERR_RANGE, "embedding: position id %d is outside max_position_embeddings %d",
+                          (int)top, m->P);
     }
     const float p = m->cfg.hidden_dropout;
     const int drop = mode == SM_BERT_TRAIN && p > 0.0f;
@@ -473,12 +497,20 @@ sm_status sm_bert_embed(const sm_bert *m, const float *w, sm_bert_acts *a, const
         return sm_err(e, SM_ERR_INVALID, "embedding: training mode needs a random generator for dropout");
     memcpy(a->ids, b->ids, N * sizeof(int32_t));
     memcpy(a->types, b->types, N * sizeof(int32_t));
-    sm_embed_forward(a->emb_sum, b->ids, b->types, w + m->word, w + m->pos, w + m->type, B, T, H);
-    p_layernorm_forward(m, a->emb, a->emb_mean, a->emb_rstd, a->emb_sum, w + m->eln_w, w + m->eln_b, (int)N, H);
+    /* the embedding block's own output: emb, or emb_e before embeddings_project */
+    float *out = m->has_proj ? a->emb_e : a->emb;
+    if (m->fam == sm_bert_family_desc(SM_FAMILY_BERT))
+        sm_embed_forward(a->emb_sum, b->ids, b->types, w + m->word, w + m->pos, w + m->type, B, T, H);
+    else
+        sm_embed_forward_pos(a->emb_sum, b->ids, m->TV ? b->types : NULL, a->pos_ids, w + m->word, w + m->pos,
+                             m->TV ? w + m->type : NULL, B, T, E);
+    p_layernorm_forward(m, out, a->emb_mean, a->emb_rstd, a->emb_sum, w + m->eln_w, w + m->eln_b, (int)N, E);
     if (drop) {
-        p_dropout_mask(m, a->emb_mask, N * H, p, rng);
-        p_dropout_copy(m, a->emb, a->emb, a->emb_mask, N * H, p);
+        p_dropout_mask(m, a->emb_mask, N * E, p, rng);
+        p_dropout_copy(m, out, out, a->emb_mask, N * E, p);
     }
+    if (m->has_proj)
+        p_linear_forward(m, a->emb, a->emb_e, w + m->proj_w, w + m->proj_b, (int)N, E, H);
     a->emb_B = B;
     a->emb_T = T;
     a->emb_drop = drop;
@@ -495,17 +527,28 @@ sm_status sm_bert_embed_backward(const sm_bert *m, const float *w, float *g, sm_
         return sm_err(e, SM_ERR_STATE, "embedding backward: the workspace was created without storage");
     if (!g)
         return SM_OK;
-    const int B = a->emb_B, T = a->emb_T, H = m->H;
-    const size_t NH = (size_t)B * T * H;
+    const int B = a->emb_B, T = a->emb_T, E = m->E;
+    const size_t NE = (size_t)B * T * E;
     float *d = a->d_c; /* free outside sm_bert_backward */
+    if (m->has_proj) { /* through embeddings_project into d_e [N, E] */
+        p_linear_backward(m, a->d_e, 0, g + m->proj_w, g + m->proj_b, demb, a->emb_e, w + m->proj_w, B * T, E,
+                          m->H);
+        demb = a->d_e;
+        d = a->d_e;
+    }
     if (a->emb_drop)
-        p_dropout_copy(m, d, demb, a->emb_mask, NH, m->cfg.hidden_dropout);
-    else
-        memcpy(d, demb, NH * sizeof(float));
+        p_dropout_copy(m, d, demb, a->emb_mask, NE, m->cfg.hidden_dropout);
+    else if (d != demb)
+        memcpy(d, demb, NE * sizeof(float));
     p_layernorm_backward(m, d, g + m->eln_w, g + m->eln_b, d, a->emb_sum, a->emb_mean, a->emb_rstd,
-                         w + m->eln_w, B * T, H);
-    sm_embed_backward(g + m->word, g + m->pos, g + m->type, d, a->ids, a->types, B, T, H,
-                      m->cfg.pad_token_id);
+                         w + m->eln_w, B * T, E);
+    if (m->fam == sm_bert_family_desc(SM_FAMILY_BERT))
+        sm_embed_backward(g + m->word, g + m->pos, g + m->type, d, a->ids, a->types, B, T, E,
+                          m->cfg.pad_token_id);
+    else
+        sm_embed_backward_pos(g + m->word, g + m->pos, m->TV ? g + m->type : NULL, d, a->ids, a->types,
+                              a->pos_ids, B, T, E, m->cfg.pad_token_id,
+                              m->fam->roberta_positions ? m->cfg.pad_token_id : -1);
     return SM_OK;
 }
 
@@ -519,15 +562,16 @@ static void layer_forward(const sm_bert *m, const float *w, const sm_layer_off *
     const size_t NH = (size_t)N * H;
     const float ph = m->cfg.hidden_dropout, pa = m->cfg.attn_dropout;
     const int drop_h = train && ph > 0.0f, drop_a = train && pa > 0.0f;
+    const int drop_h1 = drop_h && m->fam->ao_dropout; /* DistilBERT: none after out_lin */
 
     p_linear_forward(m, la->qkv, x, w + o->qkv_w, w + o->qkv_b, N, H, 3 * H);
     job j = {.kind = J_ATT_FWD, .la = la, .keep_w = drop_a ? la->pmask : NULL, .mask = mask, .B = B, .T = T,
              .p = pa, .seed = drop_a ? sm_dropout_seed(rng) : 0};
     p_attention(m, a, &j);
     p_linear_forward(m, la->res1, la->ctx, w + o->ao_w, w + o->ao_b, N, H, H);
-    if (drop_h)
+    if (drop_h1)
         p_dropout_mask(m, la->m1, NH, ph, rng);
-    p_dropout_residual(m, la->res1, x, drop_h ? la->m1 : NULL, NH, ph);
+    p_dropout_residual(m, la->res1, x, drop_h1 ? la->m1 : NULL, NH, ph);
     p_layernorm_forward(m, la->h1, la->mean1, la->rstd1, la->res1, w + o->ln1_w, w + o->ln1_b, N, H);
 
     p_linear_forward(m, la->ff_pre, la->h1, w + o->ff1_w, w + o->ff1_b, N, H, F);
@@ -577,14 +621,38 @@ sm_status sm_bert_encode(const sm_bert *m, const float *w, sm_bert_acts *a, cons
     }
     a->hidden = x;
 
-    /* pooler: tanh(dense(h[:, 0])); classifier on dropout(pooled) */
+    /* the head: act(dense(h[:, 0])) (BERT's pooler; RoBERTa and ELECTRA with dropout before the dense
+     * layer), its output layer on dropout(pooled) */
     for (int i = 0; i < B; i++)
         memcpy(a->cls_in + (size_t)i * H, x + (size_t)i * T * H, (size_t)H * sizeof(float));
-    sm_linear_forward(a->pooled, a->cls_in, w + m->pool_w, w + m->pool_b, B, H, H);
-    sm_tanh_forward(a->pooled, a->pooled, (size_t)B * H);
-    memcpy(a->pooled_drop, a->pooled, (size_t)B * H * sizeof(float));
     const float pc = c->classifier_dropout;
-    a->pool_drop = train && pc > 0.0f;
+    const int head_drop = train && pc > 0.0f;
+    const float *hin = a->cls_in;
+    if (m->fam->head_pre_dropout) {
+        memcpy(a->cls_drop, a->cls_in, (size_t)B * H * sizeof(float));
+        if (head_drop) {
+            p_dropout_mask(m, a->cls_mask, (size_t)B * H, pc, rng);
+            sm_dropout_apply(a->cls_drop, a->cls_mask, (size_t)B * H, pc);
+        }
+        hin = a->cls_drop;
+    }
+    switch (m->fam->head_act) {
+    case SM_HEAD_TANH:
+        sm_linear_forward(a->pooled, hin, w + m->pool_w, w + m->pool_b, B, H, H);
+        sm_tanh_forward(a->pooled, a->pooled, (size_t)B * H);
+        break;
+    case SM_HEAD_RELU:
+        sm_linear_forward(a->pooled, hin, w + m->pool_w, w + m->pool_b, B, H, H);
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            a->pooled[i] = a->pooled[i] > 0.0f ? a->pooled[i] : 0.0f;
+        break;
+    case SM_HEAD_GELU:
+        sm_linear_forward(a->head_pre, hin, w + m->pool_w, w + m->pool_b, B, H, H);
+        sm_gelu_forward(a->pooled, a->head_pre, (size_t)B * H);
+        break;
+    }
+    memcpy(a->pooled_drop, a->pooled, (size_t)B * H * sizeof(float));
+    a->pool_drop = head_drop;
     if (a->pool_drop) {
         p_dropout_mask(m, a->pool_mask, (size_t)B * H, pc, rng);
         sm_dropout_apply(a->pooled_drop, a->pool_mask, (size_t)B * H, pc);
@@ -632,7 +700,7 @@ static void layer_backward(const sm_bert *m, const float *w, float *g, const sm_
     /* h1 = LN1(res1), res1 = x + dropout(ao(ctx)) */
     p_layernorm_backward(m, da, G(o->ln1_w), G(o->ln1_b), db, la->res1, la->mean1, la->rstd1, w + o->ln1_w, N, H);
     const float *dao = da; /* da also stays d x (residual part) */
-    if (drop_h) {
+    if (drop_h && m->fam->ao_dropout) {
         p_dropout_copy(m, db, da, la->m1, NH, ph);
         dao = db;
     }
@@ -660,9 +728,22 @@ sm_status sm_bert_backward(const sm_bert *m, const float *w, float *g, sm_bert_a
                        a->pooled_drop, w + m->cls_w, B, H, C);
     if (a->pool_drop)
         sm_dropout_apply(dpd, a->pool_mask, (size_t)B * H, m->cfg.classifier_dropout);
-    sm_tanh_backward(dpre, dpd, a->pooled, (size_t)B * H);
-    sm_linear_backward(dpd, 0, g ? g + m->pool_w : NULL, g ? g + m->pool_b : NULL, dpre, a->cls_in,
+    switch (m->fam->head_act) {
+    case SM_HEAD_TANH:
+        sm_tanh_backward(dpre, dpd, a->pooled, (size_t)B * H);
+        break;
+    case SM_HEAD_RELU:
+        for (size_t i = 0; i < (size_t)B * H; i++)
+            dpre[i] = a->pooled[i] > 0.0f ? dpd[i] : 0.0f;
+        break;
+    case SM_HEAD_GELU:
+        sm_gelu_backward(dpre, dpd, a->head_pre, (size_t)B * H);
+        break;
+    }
+    sm_linear_backward(dpd, 0, g ? g + m->pool_w : NULL, g ? g + m->pool_b : NULL, dpre, a->cls_drop,
                        w + m->pool_w, B, H, H);
+    if (m->fam->head_pre_dropout && a->pool_drop)
+        sm_dropout_apply(dpd, a->cls_mask, (size_t)B * H, m->cfg.classifier_dropout);
     /* only the first token of each example reaches the pooler */
     memset(a->d_a, 0, NH * sizeof(float));
     for (int i = 0; i < B; i++)

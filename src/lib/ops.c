@@ -475,3 +475,69 @@ void sm_embed_backward(float *dwte, float *dwpe, float *dwtt, const float *dout,
         }
     }
 }
+
+void sm_embed_forward_pos(float *out, const int32_t *ids, const int32_t *types, const int32_t *pos,
+                          const float *wte, const float *wpe, const float *wtt, int B, int T, int H)
+{
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const size_t n = (size_t)b * T + t;
+            const float *we = wte + (size_t)ids[n] * H, *pe = wpe + (size_t)(pos ? pos[n] : t) * H;
+            float *o = out + n * H;
+            if (wtt) {
+                const float *te = wtt + (size_t)types[n] * H;
+                for (int i = 0; i < H; i++)
+                    o[i] = we[i] + pe[i] + te[i];
+            } else {
+                for (int i = 0; i < H; i++)
+                    o[i] = we[i] + pe[i];
+            }
+        }
+    }
+}
+
+void sm_embed_backward_pos(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
+                           const int32_t *types, const int32_t *pos, int B, int T, int H, int pad_id,
+                           int pos_pad)
+{
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < T; t++) {
+            const size_t n = (size_t)b * T + t;
+            const float *d = dout + n * H;
+            const int p = pos ? pos[n] : t;
+            if (dwte && ids[n] != pad_id) {
+                float *r = dwte + (size_t)ids[n] * H;
+                for (int i = 0; i < H; i++)
+                    r[i] += d[i];
+            }
+            if (dwpe && p != pos_pad) {
+                float *r = dwpe + (size_t)p * H;
+                for (int i = 0; i < H; i++)
+                    r[i] += d[i];
+            }
+            if (dwtt && types) {
+                float *r = dwtt + (size_t)types[n] * H;
+                for (int i = 0; i < H; i++)
+                    r[i] += d[i];
+            }
+        }
+    }
+}
+
+int32_t sm_roberta_positions(int32_t *pos, const int32_t *ids, int B, int T, int32_t pad)
+{
+    int32_t top = pad;
+    for (int b = 0; b < B; b++) {
+        int32_t count = 0;
+        for (int t = 0; t < T; t++) {
+            const size_t n = (size_t)b * T + t;
+            if (ids[n] != pad) {
+                pos[n] = pad + ++count;
+                top = pos[n] > top ? pos[n] : top;
+            } else {
+                pos[n] = pad;
+            }
+        }
+    }
+    return top;
+}

@@ -106,4 +106,17 @@ void sm_embed_forward(float *out, const int32_t *ids, const int32_t *types, cons
 void sm_embed_backward(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
                        const int32_t *types, int B, int T, int H, int pad_id);
 
+/* The families' form: position ids pos[B*T] (NULL: position t), and types/wtt NULL for a model
+ * without token types. */
+void sm_embed_forward_pos(float *out, const int32_t *ids, const int32_t *types, const int32_t *pos,
+                          const float *wte, const float *wpe, const float *wtt, int B, int T, int H);
+/* Its backward: as sm_embed_backward, dwpe's rows given by pos (NULL: t) and pos_pad skipped (the
+ * position embeddings' padding_idx, RoBERTa's; < 0: none); types may be NULL when dwtt is. */
+void sm_embed_backward_pos(float *dwte, float *dwpe, float *dwtt, const float *dout, const int32_t *ids,
+                           const int32_t *types, const int32_t *pos, int B, int T, int H, int pad_id,
+                           int pos_pad);
+/* RoBERTa's create_position_ids_from_input_ids: pos = pad + (running count of non-pad ids in the row)
+ * for non-pad ids, pad for pad ids. Returns the largest id written. */
+int32_t sm_roberta_positions(int32_t *pos, const int32_t *ids, int B, int T, int32_t pad);
+
 #endif

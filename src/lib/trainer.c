@@ -33,14 +33,14 @@ static void free_workspaces(sm_trainer *t)
     sm_bert_acts_free(t->infer_ws);
     t->clean_ws = t->adv_ws = t->infer_ws = NULL;
     sm_free_aligned(t->delta);
-    sm_free_aligned(t->gdelta);
+    sm_free_aligned(t->gdelta); /* dx_adv is the same buffer */
     sm_free_aligned(t->dx);
-    sm_free_aligned(t->dx_adv);
     sm_free_aligned(t->clean_logits);
+    sm_free_aligned(t->teacher_logits);
     sm_free_aligned(t->dclean);
     sm_free_aligned(t->dadv);
     t->delta = t->gdelta = t->dx = t->dx_adv = NULL;
-    t->clean_logits = t->dclean = t->dadv = NULL;
+    t->clean_logits = t->teacher_logits = t->dclean = t->dadv = NULL;
 }
 
 sm_status sm_trainer_teacher_alloc(sm_trainer *t, sm_error *e)
@@ -141,7 +141,10 @@ double sm_trainer_lr(const sm_trainer *t)
 }
 
 /* Make the buffers and the workspaces this batch needs (adversarial only when lambda_s > 0, the
- * inference one only for the teacher or evaluation), growing all when the batch is larger. */
+ * inference one only for evaluation before any training step), growing all when the batch is larger.
+ * Memory: a training step holds two store workspaces at most (clean, adversarial); the teacher's
+ * forward and evaluation run on the clean one, which is free at those times, and the probe's
+ * gradient and the adversarial input gradient share one buffer (their lifetimes do not overlap). */
 static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_clean, int need_adv,
                                    int need_infer, sm_error *e)
 {
@@ -163,6 +166,8 @@ static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_cl
             st = SM_ERR_NOMEM;
         if (st == SM_OK && !(t->dclean = sm_alloc_floats(nl, e, "logit gradient")))
             st = SM_ERR_NOMEM;
+        if (st == SM_OK && !(t->teacher_logits = sm_alloc_floats(nl, e, "teacher logits")))
+            st = SM_ERR_NOMEM;
     }
     if (st == SM_OK && need_adv && !t->adv_ws) {
         st = sm_bert_acts_create(&t->adv_ws, t->model, t->cap_B, t->cap_T, 1, e);
@@ -170,8 +175,7 @@ static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_cl
             st = SM_ERR_NOMEM;
         if (st == SM_OK && !(t->gdelta = sm_alloc_floats(nx, e, "perturbation gradient")))
             st = SM_ERR_NOMEM;
-        if (st == SM_OK && !(t->dx_adv = sm_alloc_floats(nx, e, "adversarial input gradient")))
-            st = SM_ERR_NOMEM;
+        t->dx_adv = t->gdelta;
         if (st == SM_OK && !(t->dadv = sm_alloc_floats(nl, e, "adversarial logit gradient")))
             st = SM_ERR_NOMEM;
     }
@@ -233,7 +237,7 @@ sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_ste
     const sm_hparams *hp = &t->hp;
     double lambda = hp->v[SM_HP_LAMBDA_S], mu = hp->v[SM_HP_MU];
     int do_rs = lambda > 0, do_breg = mu > 0;
-    sm_status st = ensure_workspaces(t, b, 1, do_rs, do_breg, e);
+    sm_status st = ensure_workspaces(t, b, 1, do_rs, 0, e);
     if (st == SM_OK && do_breg)
         st = teacher_ensure(t, e);
     if (st != SM_OK)
@@ -243,6 +247,15 @@ sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_ste
     float *g = sm_bert_grads(m);
     int B = b->B, C = t->num_labels;
     size_t nl = (size_t)B * (size_t)C, nx = (size_t)B * (size_t)b->T * (size_t)t->hidden;
+
+    /* D_Breg's teacher, in eval mode, first: on the clean workspace, which the clean forward then
+     * overwrites (no third workspace; the teacher's logits do not depend on anything below) */
+    if (do_breg) {
+        st = sm_bert_forward(m, t->teacher, t->clean_ws, b, SM_BERT_EVAL, NULL, e);
+        if (st != SM_OK)
+            return st;
+        memcpy(t->teacher_logits, sm_bert_acts_logits(t->clean_ws), nl * sizeof *t->teacher_logits);
+    }
 
     sm_step_record r;
     memset(&r, 0, sizeof r);
@@ -293,13 +306,9 @@ sm_status sm_trainer_compute(sm_trainer *t, const sm_batch *b, int epoch, sm_ste
             return st;
     }
 
-    /* D_Breg: the teacher in eval mode, the gradient into the student only */
+    /* D_Breg against the teacher's logits (computed first), the gradient into the student only */
     if (do_breg) {
-        st = sm_bert_forward(m, t->teacher, t->infer_ws, b, SM_BERT_EVAL, NULL, e);
-        if (st != SM_OK)
-            return st;
-        r.breg_raw = sm_ell_s(t->clean_logits, sm_bert_acts_logits(t->infer_ws), B, C, t->dclean,
-                              NULL, mu);
+        r.breg_raw = sm_ell_s(t->clean_logits, t->teacher_logits, B, C, t->dclean, NULL, mu);
         r.breg = mu * r.breg_raw;
     }
 
@@ -379,16 +388,21 @@ sm_status sm_trainer_step(sm_trainer *t, const sm_batch *b, int epoch, sm_step_r
 
 sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *acc, sm_error *e)
 {
-    sm_status st = ensure_workspaces(t, b, 0, 0, 1, e);
+    /* on the clean training workspace when there is one (the same kernels: the same numbers), so
+     * that evaluating during training adds no workspace; else on an inference workspace */
+    sm_status st = ensure_workspaces(t, b, 0, 0, 0, e);
+    if (st == SM_OK && !t->clean_ws)
+        st = ensure_workspaces(t, b, 0, 0, 1, e);
     if (st != SM_OK)
         return st;
     sm_bert *m = t->model;
-    st = sm_bert_forward(m, sm_bert_weights(m), t->infer_ws, b, SM_BERT_EVAL, NULL, e);
+    sm_bert_acts *ws = t->clean_ws ? t->clean_ws : t->infer_ws;
+    st = sm_bert_forward(m, sm_bert_weights(m), ws, b, SM_BERT_EVAL, NULL, e);
     if (st == SM_OK) /* metrics of NaN outputs would be numbers that mean nothing */
-        st = sm_bert_check_outputs(m, t->infer_ws, b->B, e);
+        st = sm_bert_check_outputs(m, ws, b->B, e);
     if (st != SM_OK)
         return st;
-    const float *logits = sm_bert_acts_logits(t->infer_ws);
+    const float *logits = sm_bert_acts_logits(ws);
     double loss = 0;
     st = sm_bert_task_loss(m, logits, b, &loss, NULL, e);
     if (st != SM_OK)
@@ -427,9 +441,9 @@ size_t sm_trainer_bytes(const sm_trainer *t)
     if (t->teacher)
         n += t->n_params * sizeof(float);
     if (t->clean_ws)
-        n += sm_bert_acts_bytes(t->clean_ws) + (nx + 2 * nl) * sizeof(float);
+        n += sm_bert_acts_bytes(t->clean_ws) + (nx + 3 * nl) * sizeof(float);
     if (t->adv_ws)
-        n += sm_bert_acts_bytes(t->adv_ws) + (3 * nx + nl) * sizeof(float);
+        n += sm_bert_acts_bytes(t->adv_ws) + (2 * nx + nl) * sizeof(float);
     if (t->infer_ws)
         n += sm_bert_acts_bytes(t->infer_ws);
     return n;
