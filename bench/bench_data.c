@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "smartty/batch.h"
 #include "smartty/data.h"
 
 int main(int argc, char **argv)

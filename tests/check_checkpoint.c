@@ -17,6 +17,7 @@
 #include "smartty/checkpoint.h"
 #include "smartty/safetensors.h"
 #include "smartty/session.h"
+#include "lib/session_internal.h"
 #include "testutil.h"
 #include "toy_backend.h"
 
@@ -76,7 +77,7 @@ static sm_session *load(const char *dir, sm_error *e)
         return NULL;
     if (sm_session_new(&be, &hp, &s, e) != SM_OK)
         return NULL;
-    if (sm_checkpoint_restore(s, real, e) != SM_OK) {
+    if (sm_session_restore_checkpoint(s, real, e) != SM_OK) {
         sm_session_free(s);
         return NULL;
     }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib/data_internal.h"
+#include "smartty/batch.h"
 #include "smartty/data.h"
 #include "testutil.h"
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "fixtures_util.h"
+#include "smartty/batch.h"
 #include "smartty/data.h"
 #include "testutil.h"
 

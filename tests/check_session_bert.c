@@ -10,6 +10,7 @@
 
 #include "smartty/data.h"
 #include "smartty/session.h"
+#include "smartty/session_bert.h"
 #include "testutil.h"
 
 static char model_dir[1024], train_path[1024];

@@ -39,7 +39,7 @@ static inline int64_t cc_load_step(const char *dir, sm_error *e)
     if (toy_backend(&be, real, e) != SM_OK || sm_session_new(&be, &hp, &s, e) != SM_OK)
         return -1;
     int64_t step = -1;
-    if (sm_checkpoint_restore(s, real, e) == SM_OK)
+    if (sm_session_restore_checkpoint(s, real, e) == SM_OK)
         step = sm_session_step_count(s);
     sm_session_free(s);
     return step;

@@ -19,9 +19,8 @@
 
 #include <stddef.h>
 
+#include "smartty/capture.h"
 #include "smartty/common.h"
-
-struct sm_session;
 
 #define SM_CKPT_STATE_JSON "trainer_state.json"
 #define SM_CKPT_STATE_TENSORS "trainer_state.safetensors"
@@ -42,16 +41,20 @@ sm_ckpt_kind sm_checkpoint_resolve(const char *dir, char *out, size_t cap);
 /* Remove a smartty checkpoint folder (its files, then the folder); anything else is refused. */
 sm_status sm_checkpoint_remove(const char *dir, sm_error *e);
 
-/* Write the session's complete state to dir atomically (see above). An existing dir is replaced only
- * when it is a smartty checkpoint or empty; anything else is an error naming it. Only while no step
- * runs (the session's SAVE command calls it on the trainer thread). */
-sm_status sm_checkpoint_save(struct sm_session *s, const char *dir, sm_error *e);
+/* Write a captured state (the session's, taken for its SAVE command on the trainer thread: state,
+ * arrays in place, history, best evaluation, journal and model writer) to dir atomically (see
+ * above). An existing dir is replaced only when it is a smartty checkpoint or empty; anything else
+ * is an error naming it. */
+sm_status sm_checkpoint_save(const sm_capture *c, const char *dir, sm_error *e);
 
-/* Restore the training state of the checkpoint in dir (already resolved) into s, whose backend
- * already holds the model loaded from the same folder: hyperparameters, counters, generators, data
- * position, teacher and moments, and the journal (the checkpoint's, followed by the events s had
- * already journalled, e.g. its loads, stamped with the checkpoint's step). */
-sm_status sm_checkpoint_restore(struct sm_session *s, const char *dir, sm_error *e);
+/* Read the checkpoint in dir (already resolved) into c (initialised here; free it): the state JSON
+ * (without the log_history, which goes to steps and evals, has_history set when there is one) and
+ * the journal. The arrays come after the state is applied: sm_checkpoint_read_tensors. Restoring
+ * is the session's (sm_session_restore_checkpoint). */
+sm_status sm_checkpoint_read(const char *dir, sm_capture *c, sm_error *e);
+/* Fill c's arrays in place (those not in_model; names and sizes are the backend's, as prepared by
+ * the applied state) from dir's trainer_state.safetensors. A missing or non-finite one is an error. */
+sm_status sm_checkpoint_read_tensors(const char *dir, const sm_capture *c, sm_error *e);
 
 /* The "backend" object of trainer_state.json as JSON text (caller frees), for a backend to learn
  * what it needs before the session exists (data files, options, tokenizer settings). */

@@ -1,14 +1,13 @@
 /* data.h: the data layer: delimited text (TSV/CSV through libcsv) loaded into a dataset of texts,
  * text pairs and labels; the data options shared by every command that loads data; loading reports;
- * tokenization into one compact pool; and the batcher that turns a dataset into padded sm_batch.
- * It never prints: reports come back as a struct and as text the caller prints. */
+ * and tokenization into one compact pool (the batcher that turns a dataset into padded batches is
+ * batch.h's). It never prints: reports come back as a struct and as text the caller prints. */
 #ifndef SMARTTY_DATA_H
 #define SMARTTY_DATA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "smartty/batch.h"
 #include "smartty/common.h"
 #include "smartty/str.h"
 #include "smartty/tokenizer.h"
@@ -147,54 +146,6 @@ int32_t sm_dataset_tokens(const sm_dataset *ds, size_t i, const int32_t **ids, c
 sm_status sm_data_report_append(const sm_dataset *ds, sm_str *out, sm_error *e);
 /* The same into buf; returns the length it needed (like snprintf), 0 when out of memory. */
 size_t sm_data_report_format(const sm_dataset *ds, char *buf, size_t cap);
-
-/* ---- batches ---- */
-
-/* Make room for B examples of T tokens (keeps what fits); labels or targets per `regression`. */
-sm_status sm_batch_reserve(sm_batch *b, int B, int T, int regression, sm_error *e);
-void sm_batch_free(sm_batch *b);
-/* Fill b with the given rows of a tokenized dataset, padded to the longest of them. */
-sm_status sm_batch_fill(sm_batch *b, const sm_dataset *ds, const uint32_t *rows, int n,
-                        int32_t pad_id, sm_error *e);
-
-typedef struct sm_batcher_opts {
-    int batch_size;  /* examples per batch */
-    int shuffle;     /* new order each epoch from the seed; 0: file order (evaluation) */
-    int bucket;      /* length bucketing: sort chunks of bucket*batch_size rows by length, then
-                        shuffle the batches; 0 off. Only with shuffle. */
-    int drop_last;   /* drop the last, smaller batch of each epoch */
-    uint64_t seed;
-} sm_batcher_opts;
-sm_batcher_opts sm_batcher_default_opts(void); /* 32, shuffle, no bucketing, keep last, seed 42 */
-
-/* Where a batcher is: plain data, saved and restored exactly (resume is bit-identical). */
-typedef struct sm_batch_pos {
-    uint64_t epoch;      /* epochs completed */
-    uint64_t index;      /* next batch within this epoch's order */
-    sm_rng rng;          /* the RNG state this epoch's order was drawn from */
-    uint64_t n_rows;     /* dataset size and batch size, checked on restore */
-    uint32_t batch_size;
-    uint32_t reserved;
-} sm_batch_pos;
-
-/* The position as 10 words (for a checkpoint that stores integers, not structs), and back. */
-#define SM_BATCH_POS_WORDS 10
-void sm_batch_pos_pack(const sm_batch_pos *pos, uint64_t out[SM_BATCH_POS_WORDS]);
-void sm_batch_pos_unpack(sm_batch_pos *pos, const uint64_t in[SM_BATCH_POS_WORDS]);
-
-typedef struct sm_batcher sm_batcher;
-
-/* The dataset must be tokenized and outlive the batcher. */
-sm_status sm_batcher_new(const sm_dataset *ds, const sm_batcher_opts *o, int32_t pad_id,
-                         sm_batcher **out, sm_error *e);
-void sm_batcher_free(sm_batcher *b);
-/* The next batch; at the end of an epoch the next epoch's order is drawn. *epoch_end (may be
- * NULL) is set to 1 when this batch was the epoch's last. */
-sm_status sm_batcher_next(sm_batcher *b, sm_batch *out, int *epoch_end, sm_error *e);
-size_t sm_batcher_batches_per_epoch(const sm_batcher *b);
-void sm_batcher_position(const sm_batcher *b, sm_batch_pos *pos);
-/* Continue from a saved position; a position from another dataset size or batch size is an error. */
-sm_status sm_batcher_restore(sm_batcher *b, const sm_batch_pos *pos, sm_error *e);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,7 @@
  * with SM_ERR_NONFINITE and a message naming the steps. */
 #define SM_SESSION_MAX_SKIPPED 20
 
+#include "smartty/capture.h"
 #include "smartty/common.h"
 #include "smartty/hparams.h"
 #include "smartty/journal.h"
@@ -51,13 +52,7 @@
 
 /* ---- the backend: the model, optimizer, teacher, data and RNGs the session drives ---- */
 
-/* One float array of the training state (weights, teacher, moments). */
-typedef struct sm_state_tensor {
-    const char *name;  /* e.g. "weights", "teacher", "adam_m", "adam_v" */
-    float *data;       /* [n] */
-    size_t n;
-    int in_model;      /* 1: the model folder (model.safetensors) holds it; 0: the trainer state file */
-} sm_state_tensor;
+/* The state's arrays are sm_state_tensor (capture.h). */
 
 /* Every function runs on the thread that owns the session's state (the trainer thread once
  * started). Statuses and errors as everywhere in the library. */
@@ -272,10 +267,6 @@ void sm_session_view_get(sm_session *s, sm_session_view *v);
 /* Copies of the history's step records (oldest first) and of the evaluations; caller frees. */
 size_t sm_session_history(sm_session *s, sm_step_record **out);
 size_t sm_session_evals(sm_session *s, sm_eval_record **out);
-/* Replace the history by saved records (a checkpoint's log_history, oldest first); the view's last
- * step and last and best evaluations follow from them. Only while no step runs. */
-sm_status sm_session_history_set(sm_session *s, const sm_step_record *steps, size_t n,
-                                 const sm_eval_record *evals, size_t ne, sm_error *e);
 /* Write every step record of the history as CSV (libcsv quoting): a header of record.h's step
  * field names, then one row per step; dev fields are filled on the rows where an evaluation ran. */
 sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e);
@@ -285,8 +276,6 @@ sm_status sm_session_journal(sm_session *s, sm_journal *out, sm_error *e);
  * current step. */
 sm_status sm_session_journal_add(sm_session *s, const char *op, int argc, const char *const *argv,
                                  sm_error *e);
-/* Replace the journal (e.g. by the one of a loaded checkpoint). */
-sm_status sm_session_journal_set(sm_session *s, const sm_journal *j, sm_error *e);
 
 /* Apply one journal event as replay does: train (no breakpoints) until the step counter equals
  * ev->step, then apply set, preset, snapshot, rewind, discard, eval, save. Events that only mark
@@ -301,17 +290,16 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
 void sm_session_set_replay_watch(sm_session *s, volatile sig_atomic_t *a, volatile sig_atomic_t *b,
                                  void (*progress)(void *ud, int64_t step, int64_t target), void *ud);
 
-/* Checkpoint state capture and restore (used by checkpoint.c). The state JSON names the session's
- * counters, the hyperparameters and the backend's state; tensors are the backend's. Only while no
- * step runs (stopped, paused, at a breakpoint, or from an event handler of the trainer thread). */
-char *sm_session_state_to_json(sm_session *s);
-sm_status sm_session_state_from_json(sm_session *s, const char *json, sm_error *e);
+/* Restore the training state of the checkpoint in dir (already resolved) into s, whose backend
+ * already holds the model loaded from the same folder: hyperparameters, counters, generators, data
+ * position, teacher and moments, the history, and the journal (the checkpoint's, followed by the
+ * events s had already journalled, e.g. its loads, stamped with the checkpoint's step). Saving is
+ * the SAVE command. Only while no step runs. */
+sm_status sm_session_restore_checkpoint(sm_session *s, const char *dir, sm_error *e);
+/* The arrays of the state (the backend's), i in [0, count): to compare weights. Only while no step
+ * runs (stopped, paused, at a breakpoint, or from an event handler of the trainer thread). */
 size_t sm_session_tensor_count(sm_session *s);
 void sm_session_tensor_at(sm_session *s, size_t i, sm_state_tensor *out);
-sm_status sm_session_save_model(sm_session *s, const char *dir, sm_error *e);
-/* After a restore: the backend is prepared again (optimizer and teacher allocated) so tensors can be
- * filled, and the state JSON applied. */
-sm_status sm_session_prepare(sm_session *s, sm_error *e);
 int64_t sm_session_step_count(sm_session *s); /* any thread */
 const sm_hparams *sm_session_hparams(sm_session *s);
 /* 1 while a run is in progress (running, stepping, paused or at a breakpoint). */
@@ -323,48 +311,6 @@ void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx));
  * step. Only at step 0. */
 sm_status sm_session_reset(sm_session *s, sm_error *e);
 
-/* ---- the BERT backend (session_bert.c): SMART fine-tuning of a sequence classifier ---- */
-
-struct sm_data_opts;
-struct sm_dataset;
-struct sm_bert;
-struct sm_bert_config;
-struct sm_tokenizer;
-
-/* A backend with nothing loaded; load a model and a training set into its session before training. */
-sm_status sm_bert_backend_new(sm_session_backend *be, sm_error *e);
-/* These run where the state lives: directly without the thread, through sm_session_call with it.
- * Load a Hugging Face model folder or a smartty checkpoint's weights, labels and tokenizer (its label
- * mapping then fixes the data's) for a fresh run. Only before training (step 0) or to resume. */
-sm_status sm_session_load_model(sm_session *s, const char *dir, sm_error *e);
-/* Resume a smartty checkpoint: its model now, its complete training state once the training set is
- * loaded (the same file with the same options). Journalled as load_model. */
-sm_status sm_session_load_checkpoint(sm_session *s, const char *dir, sm_error *e);
-/* Resume a checkpoint with the training (and dev) set and data options saved in its
- * trainer_state.json; train/dev (NULL: the saved path) give a moved file's new place. A missing file
- * is named with what to do. */
-sm_status sm_session_resume_checkpoint(sm_session *s, const char *dir, const char *train, const char *dev,
-                                       sm_error *e);
-/* The path and data options a checkpoint saved for its training (which 0) or dev (1) set
- * (SM_ERR_NOTFOUND when it saved none). o is initialised; free it on success. */
-sm_status sm_session_checkpoint_data(const char *dir, int which, char *path, size_t cap,
-                                     struct sm_data_opts *o, sm_error *e);
-/* which: 0 train, 1 dev. The texts are tokenized with the model's tokenizer and max_len; labels follow
- * a trained classifier's mapping, else the training set's (the dev set follows the training set).
- * Journalled as load_train/load_dev with the path and the options that differ from the defaults. */
-sm_status sm_session_load_data(sm_session *s, int which, const char *path,
-                               const struct sm_data_opts *o, sm_error *e);
-/* Replay one journal event: loads (load_model, load_train, load_dev with their options) at step 0
- * are performed, a resumed run's loads (at a later step) are only recorded since replaying the events
- * before them reproduced that state; every other event goes to sm_session_apply_event. Replaying a
- * whole journal in order into a session with a fresh BERT backend and default hyperparameters
- * reproduces the final weights bit for bit (same thread count). */
-sm_status sm_session_replay_event(sm_session *s, const sm_journal_event *ev, sm_error *e);
-/* Read-only views for `show model`, `show data` and `predict` (NULL when not loaded). Only while no
- * step runs. */
-const struct sm_dataset *sm_session_dataset(sm_session *s, int which);
-const struct sm_bert_config *sm_session_model_config(sm_session *s);
-const struct sm_tokenizer *sm_session_tokenizer(sm_session *s);
-struct sm_bert *sm_session_model(sm_session *s);
+/* The BERT backend and its loads are session_bert.h's. */
 
 #endif

@@ -12,14 +12,7 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
-
-/* A growable vector of ids. Zero-initialise; free with sm_ids_free. */
-typedef struct sm_ids {
-    int32_t *v;
-    size_t n, cap;
-} sm_ids;
-sm_status sm_ids_push(sm_ids *ids, int32_t x, sm_error *e);
-void sm_ids_free(sm_ids *ids);
+#include "smartty/ids.h" /* sm_ids */
 
 typedef struct sm_tokenizer sm_tokenizer;
 

@@ -24,6 +24,7 @@
 #include "smartty/hparams.h"
 #include "smartty/record.h"
 #include "smartty/session.h"
+#include "smartty/session_bert.h"
 
 #define MAX_SETS 128
 

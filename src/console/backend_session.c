@@ -24,6 +24,7 @@
 #include "smartty/journal.h"
 #include "smartty/model.h"
 #include "smartty/session.h"
+#include "smartty/session_bert.h"
 #include "smartty/predict.h"
 #include "smartty/tokenizer.h"
 

@@ -1,6 +1,8 @@
 /* batch.c: padded batches from a tokenized dataset, and the batcher: per-epoch seeded shuffling,
  * optional length bucketing, file order for evaluation, and a position that is plain data so a
  * resumed run draws exactly the same batches. It does not tokenize or load (data.c). */
+#include "smartty/batch.h"
+
 #include "smartty/data.h"
 
 #include <stdlib.h>

@@ -62,19 +62,7 @@ struct sm_tokenizer {
 
 /* ---- ids ---- */
 
-sm_status sm_ids_push(sm_ids *ids, int32_t x, sm_error *e)
-{
-    if (ids->n == ids->cap) {
-        size_t cap = ids->cap ? ids->cap * 2 : 64;
-        int32_t *v = realloc(ids->v, cap * sizeof *v);
-        if (!v)
-            return sm_err(e, SM_ERR_NOMEM, "out of memory growing a list of %zu token ids", cap);
-        ids->v = v;
-        ids->cap = cap;
-    }
-    ids->v[ids->n++] = x;
-    return SM_OK;
-}
+/* (sm_ids_push and sm_ids_free are ids.c's) */
 
 static sm_status ids_reserve(sm_ids *ids, size_t n, sm_error *e)
 {
@@ -89,15 +77,6 @@ static sm_status ids_reserve(sm_ids *ids, size_t n, sm_error *e)
     ids->v = v;
     ids->cap = cap;
     return SM_OK;
-}
-
-void sm_ids_free(sm_ids *ids)
-{
-    if (!ids)
-        return;
-    free(ids->v);
-    ids->v = NULL;
-    ids->n = ids->cap = 0;
 }
 
 /* ---- the vocabulary: FNV-1a hashes in an open-addressing table ---- */

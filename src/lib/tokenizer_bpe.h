@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
-#include "smartty/tokenizer.h"
+#include "smartty/ids.h"
 
 typedef struct tk_bpe tk_bpe;
 

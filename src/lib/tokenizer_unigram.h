@@ -10,7 +10,7 @@
 
 #include "lib/tokenizer_bpe.h" /* tk_lookup_fn */
 #include "smartty/common.h"
-#include "smartty/tokenizer.h"
+#include "smartty/ids.h"
 
 typedef struct tk_unigram tk_unigram;
 

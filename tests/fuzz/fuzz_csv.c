@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lib/data_internal.h"
+#include "smartty/batch.h"
 #include "smartty/data.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
