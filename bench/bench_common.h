@@ -55,6 +55,33 @@ static inline void bench_config(sm_bert_config *c, const bench_shape *s, int lab
     c->problem = SM_PROBLEM_SINGLE_LABEL;
 }
 
+/* SMARTTY_BENCH_FAMILY=roberta|xlm-roberta|distilbert|electra: that family's network on the same shape
+ * (one token type and padding id 1 for RoBERTa and XLM-R, none for DistilBERT, ELECTRA with
+ * embedding_size H/2, whose projection's FLOPs are not counted). 0, or -1 for a name that is no family. */
+static inline int bench_family(sm_bert_config *c, const bench_shape *s, const char *prog)
+{
+    const char *fam = getenv("SMARTTY_BENCH_FAMILY");
+    if (!fam || !*fam)
+        return 0;
+    int k = 0;
+    while (k < SM_FAMILY_COUNT && strcmp(fam, sm_family_model_type((sm_family)k)) != 0)
+        k++;
+    if (k == SM_FAMILY_COUNT) {
+        fprintf(stderr, "%s: SMARTTY_BENCH_FAMILY=%s is not a family\n", prog, fam);
+        return -1;
+    }
+    c->family = (sm_family)k;
+    if (c->family == SM_FAMILY_ROBERTA || c->family == SM_FAMILY_XLM_ROBERTA) {
+        c->type_vocab_size = 1;
+        c->pad_token_id = 1;
+    }
+    if (c->family == SM_FAMILY_DISTILBERT)
+        c->type_vocab_size = 0;
+    if (c->family == SM_FAMILY_ELECTRA)
+        c->embedding_size = s->H / 2;
+    return 0;
+}
+
 /* FLOPs (multiply-add = 2) of one forward's matrix products over a B x T batch (the padded length:
  * the work the engine does under dynamic padding):
  *   2 N (4 H^2 + 2 H F) L  the six linear layers of each encoder layer, N = B T
@@ -286,6 +313,13 @@ static inline void bench_batches_free(bench_batches *bb)
 }
 
 /* The longest padded length and the largest batch (the workspaces' size). */
+/* A family with one token type (RoBERTa, XLM-R, DistilBERT) reads every type id as 0. */
+static inline void bench_batches_fit(bench_batches *bb, const sm_bert_config *c)
+{
+    for (int i = 0; c->type_vocab_size <= 1 && i < bb->n; i++)
+        memset(bb->b[i].types, 0, (size_t)bb->b[i].B * (size_t)bb->b[i].T * sizeof *bb->b[i].types);
+}
+
 static inline void bench_batches_max(const bench_batches *bb, int *B, int *T)
 {
     *B = *T = 1;

@@ -152,25 +152,8 @@ static int run_shape(const shape *s, double peak0)
 {
     sm_bert_config c;
     bench_config(&c, s, LABELS);
-    const char *fam = getenv("SMARTTY_BENCH_FAMILY");
-    for (int k = 0; fam && *fam && k <= SM_FAMILY_COUNT; k++) {
-        if (k == SM_FAMILY_COUNT) {
-            fprintf(stderr, "bench_engine: SMARTTY_BENCH_FAMILY=%s is not a family\n", fam);
-            return 1;
-        }
-        if (strcmp(fam, sm_family_model_type((sm_family)k)) == 0) {
-            c.family = (sm_family)k;
-            break;
-        }
-    }
-    if (c.family == SM_FAMILY_ROBERTA || c.family == SM_FAMILY_XLM_ROBERTA) {
-        c.type_vocab_size = 1;
-        c.pad_token_id = 1;
-    }
-    if (c.family == SM_FAMILY_DISTILBERT)
-        c.type_vocab_size = 0;
-    if (c.family == SM_FAMILY_ELECTRA)
-        c.embedding_size = s->H / 2;
+    if (bench_family(&c, s, "bench_engine") != 0)
+        return 1;
 
     bench_batches bb;
     if (strcmp(data_source, "fixed") == 0)
@@ -178,8 +161,7 @@ static int run_shape(const shape *s, double peak0)
     else if (!bench_batches_real(&bb, data_source, BATCH, 8))
         return 77;
     int maxB, maxT;
-    for (int i = 0; c.type_vocab_size <= 1 && i < bb.n; i++) /* one token type (RoBERTa, DistilBERT) */
-        memset(bb.b[i].types, 0, (size_t)bb.b[i].B * (size_t)bb.b[i].T * sizeof *bb.b[i].types);
+    bench_batches_fit(&bb, &c);
     bench_batches_max(&bb, &maxB, &maxT);
     const int big = bench_batches_biggest(&bb);
 

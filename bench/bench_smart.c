@@ -7,6 +7,9 @@
  *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_smart [--shape mini] [--data fixed|mrpc|sst2]
  *       [--reps 6] [--batches 8] [--kinds vanilla,zero,paper,infer] [--no-memory]
  *
+ * SMARTTY_BENCH_FAMILY=roberta|xlm-roberta|distilbert|electra runs that family's network instead of
+ * BERT's, as bench_engine does.
+ *
  * Not a test: timings depend on the machine and its load; it prints numbers and the targets. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,7 @@ static void bench_init(bench *x, const bench_shape *s, const int want[K_COUNT], 
     x->s = s;
     memcpy(x->want, want, sizeof x->want);
     bench_config(&x->cfg, s, C);
+    (void)bench_family(&x->cfg, s, "bench_smart"); /* checked in main */
     sm_error e;
     check(sm_bert_create(&x->m, &x->cfg, 1, &e), &e);
     sm_rng r;
@@ -241,9 +245,9 @@ static void timed(bench *x, const bench_shape *s, const bench_batches *bbp, cons
 {
     const bench_batches bb = *bbp; /* a copy of the handle: the batches stay the caller's */
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("bench_smart: shape %s (%d layers, hidden %d, %d heads, ffn %d, vocab 30522, %.2fM params); "
+    printf("bench_smart: %s, shape %s (%d layers, hidden %d, %d heads, ffn %d, vocab 30522, %.2fM params); "
            "OpenBLAS %s, OPENBLAS_NUM_THREADS=%s, %d engine threads\n",
-           s->name, s->L, s->H, s->NH, s->F, sm_bert_numel(x->m) / 1e6, openblas_get_config(),
+           sm_family_model_type(x->cfg.family), s->name, s->L, s->H, s->NH, s->F, sm_bert_numel(x->m) / 1e6, openblas_get_config(),
            threads ? threads : "unset", sm_bert_threads(x->m));
     printf("batches: %s, %d batch(es) cycled, %ld real of %ld padded tokens (%.0f %% padding)\n", bb.source, bb.n,
            bb.real_tokens, bb.padded_tokens, 100.0 * (1 - (double)bb.real_tokens / (double)bb.padded_tokens));
@@ -394,6 +398,11 @@ int main(int argc, char **argv)
         bench_batches_fixed(&bb, 32, 128, 30522, C);
     else if (!bench_batches_real(&bb, data, 32, nbatches))
         return 77;
+    sm_bert_config fam;
+    bench_config(&fam, s, C);
+    if (bench_family(&fam, s, "bench_smart") != 0)
+        return 2;
+    bench_batches_fit(&bb, &fam);
     if (child_kind >= 0 && child_kind < K_COUNT)
         return memory_child(s, &bb, child_kind);
 
