@@ -17,7 +17,7 @@
 #include "smartty/checkpoint.h"
 #include "smartty/safetensors.h"
 #include "smartty/session.h"
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 #include "testutil.h"
 #include "toy_backend.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/data_internal.h"
+#include "lib/data/data_internal.h"
 #include "smartty/batch.h"
 #include "smartty/data.h"
 #include "testutil.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/ops.h"
+#include "lib/core/ops.h"
 #include "smartty/model.h"
 #include "testutil.h"
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tests/include_cycles.sh [DIR...]: lists the include cycles between the modules of src/ (a module is
 # a .c file with its .h and its X_internal.h: src/console/repl.c and repl.h are one, a library
-# module's public header include/smartty/X.h belongs to src/lib/X, and a file that includes
+# module's public header include/smartty/X.h belongs to src/lib/PART/X, and a file that includes
 # X_internal.h is one of X's: session_run.c is the session's), e.g. repl.c including
 # dash_source.h while dash_source.c includes repl.h. Only `#include "..."` lines are read, of the
 # files under the DIRs and of include/; a header is found under src/ or include/. With DIRs, only
@@ -17,8 +17,12 @@ find "$@" include -name '*.[ch]' | sort | while read -r f; do
         elif [ -f "$(dirname "$f")/$inc" ]; then echo "$f $(dirname "$f")/$inc"
         fi
     done
-done | awk -v dirs="$*" '
-function mod(p) { sub(/\.[ch]$/, "", p); sub(/^include\/smartty\//, "src/lib/", p); sub(/_internal$/, "", p); return p }
+done | awk -v dirs="$*" -v libmods="$(find src/lib -name '*.c' | sed 's/\.c$//' | sort)" '
+# include/smartty/X.h belongs to the library module src/lib/PART/X
+BEGIN { n = split(libmods, lm, "\n"); for (i = 1; i <= n; i++) { b = lm[i]; sub(/.*\//, "", b); libmod[b] = lm[i] } }
+function mod(p,   b) { sub(/\.[ch]$/, "", p)
+    if (p ~ /^include\/smartty\//) { b = p; sub(/^include\/smartty\//, "", b); p = (b in libmod) ? libmod[b] : "src/lib/" b }
+    sub(/_internal$/, "", p); return p }
 function inscope(p,   i, n, d) { n = split(dirs, d, " "); for (i = 1; i <= n; i++) if (index(p, d[i]) == 1) return 1; return 0 }
 # a .c file that includes X_internal.h belongs to X (session_run.c to the session)
 { from[NR] = $1; to[NR] = $2; if ($1 ~ /\.c$/ && $2 ~ /_internal\.h$/ && !($1 in unit)) unit[$1] = mod($2) }

@@ -1,6 +1,6 @@
 /* config.h: an encoder's configuration (BERT, RoBERTa, XLM-R, DistilBERT or ELECTRA) as read from
  * Hugging Face's config.json, and written back under the family's own field names. Parsing lives in
- * src/lib/config.c (jansson); the families' tensor names and layer differences are the engine's. */
+ * src/lib/io/config.c (jansson); the families' tensor names and layer differences are the engine's. */
 #ifndef SMARTTY_CONFIG_H
 #define SMARTTY_CONFIG_H
 

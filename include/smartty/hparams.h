@@ -1,6 +1,6 @@
 /* hparams.h: the one table of training hyperparameters (name, type, bounds, default, unit, help,
  * aliases). It is the single source for parsing, validation, `set`/`get`, completion, help, the
- * dashboard's knob panel, presets and the journal. Implemented in src/lib/hparams.c. */
+ * dashboard's knob panel, presets and the journal. Implemented in src/lib/train/hparams.c. */
 #ifndef SMARTTY_HPARAMS_H
 #define SMARTTY_HPARAMS_H
 

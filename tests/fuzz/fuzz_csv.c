@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/data_internal.h"
+#include "lib/data/data_internal.h"
 #include "smartty/batch.h"
 #include "smartty/data.h"
 

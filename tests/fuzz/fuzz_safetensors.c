@@ -1,7 +1,7 @@
 /* fuzz_safetensors.c: libFuzzer harness for the safetensors reader: any bytes must be either refused
  * with a message or accepted as a file whose every tensor reads back within its bounds.
  * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude tests/fuzz/fuzz_safetensors.c
- *        src/lib/safetensors.c src/lib/common.c -ljansson -lm -lpthread -o fuzz_safetensors */
+ *        src/lib/io/safetensors.c src/lib/core/common.c -ljansson -lm -lpthread -o fuzz_safetensors */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

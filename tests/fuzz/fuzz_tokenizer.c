@@ -4,7 +4,7 @@
  * rest is the input. Beyond crashes and sanitizer reports it aborts when an output breaks the
  * framing rules. Not built by make; from the source tree:
  *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude \
- *     tests/fuzz/fuzz_tokenizer.c src/lib/tokenizer.c src/lib/common.c -ljansson -lutf8proc -lm \
+ *     tests/fuzz/fuzz_tokenizer.c src/lib/tokenizer/tokenizer.c src/lib/core/common.c -ljansson -lutf8proc -lm \
  *     -lpthread -o fuzz_tokenizer
  *   mkdir -p corpus && ./fuzz_tokenizer -runs=1000000 corpus tests/fuzz/corpus/tokenizer
  * (new inputs go to the first folder, so the seed corpus in the tree stays as it is). */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/model_internal.h"
+#include "lib/core/model_internal.h"
 
 #define NAME_CAP 80 /* longest name: "bert.encoder.layer.NNNNN.attention.output.LayerNorm.weight" */
 

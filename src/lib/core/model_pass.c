@@ -32,8 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/model_internal.h"
-#include "lib/ops.h"
+#include "lib/core/model_internal.h"
+#include "lib/core/ops.h"
 
 /* ---- parallel kernels: one job description, split over the model's pool ----------------------- */
 

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
-#include "lib/tokenizer_bpe.h"
-#include "lib/tokenizer_unigram.h"
+#include "lib/tokenizer/tokenizer_bpe.h"
+#include "lib/tokenizer/tokenizer_unigram.h"
 
 #define TK_MAX_WORD_CAP 1024    /* the largest max_input_chars_per_word accepted */
 #define TK_MAX_SPECIAL 5        /* [PAD] [UNK] [CLS] [SEP] [MASK] */

@@ -5,7 +5,7 @@
  * optionally " {2,}" -> " ", WhitespaceSplit, Metaspace ("▁", prepend, split keeping it with the next
  * piece) and Viterbi over the pieces' scores (an unknown character costs the lowest score minus 10;
  * adjacent unknowns fuse into one). It reads no files and knows no special tokens (tokenizer.c). */
-#include "lib/tokenizer_unigram.h"
+#include "lib/tokenizer/tokenizer_unigram.h"
 
 #include <math.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * the trainer's step (smart.h), and their state as checkpoint data. It computes nothing itself; the
  * session-level loads, resumes and replay that drive it are session_bert_load.c's. */
 #include "smartty/session_bert.h"
-#include "lib/session_bert_internal.h"
+#include "lib/session/session_bert_internal.h"
 
 #include <inttypes.h>
 #include <jansson.h>

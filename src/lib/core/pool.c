@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "lib/pool.h"
+#include "lib/core/pool.h"
 
 #define SPINS 4000
 

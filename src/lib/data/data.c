@@ -3,7 +3,7 @@
  * It does not read files (data_read.c), batch (batch.c) nor know the tokenizer (data_tok.c passes
  * it in as a function), and never prints; the report's text is data_report.c's. */
 #include "smartty/data.h"
-#include "lib/data_internal.h"
+#include "lib/data/data_internal.h"
 
 #include <errno.h>
 #include <math.h>

@@ -2,7 +2,7 @@
  * state) and arrays, captured once for two destinations, a snapshot in memory (`snapshot`,
  * `rewind`) and a checkpoint on disk (checkpoint.c writes the capture; restoring one applies what it
  * reads), and the history a rewind or a restore replaces. It runs no step and takes no command. */
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 
 #include <jansson.h>
 #include <pthread.h>

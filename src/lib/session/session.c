@@ -4,7 +4,7 @@
  * snapshots, state capture and checkpoints session_state.c, replay session_replay.c and the CSV
  * export session_export.c (around session_internal.h); the numerics live behind the backend. */
 #include "smartty/session.h"
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/pool.h"
+#include "lib/core/pool.h"
 #include "smartty/model.h"
 
 /* Offsets (in floats) of one encoder layer's tensors in any arena. The query, key and value weights

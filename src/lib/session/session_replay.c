@@ -1,7 +1,7 @@
 /* session_replay.c: replaying a journal into a session, one event at a time: train to the event's
  * step without breakpoints, then apply it as its command. Loads are the backend's to replay
  * (session_bert_load.c); what the journal holds is journal.h's. */
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 
 #include <signal.h>
 #include <stdatomic.h>

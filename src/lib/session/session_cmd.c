@@ -2,7 +2,7 @@
  * state (set, preset, train, step, pause, resume, stop, eval, snapshot, rewind, save, discard,
  * call), each journalled with its reply, and their convenience forms. The steps they start are
  * session_run.c's; posting them to the thread is session.c's. */
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 
 #include <pthread.h>
 #include <stdarg.h>

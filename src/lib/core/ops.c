@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "lib/ops.h"
+#include "lib/core/ops.h"
 
 
 #define SM_SQRT1_2_F 0.70710678118654752440f

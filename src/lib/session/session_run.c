@@ -2,7 +2,7 @@
  * records and evaluations, the run's own checkpoints (save_every, save_limit, save_best), pausing
  * and stopping at the run's end, and the trainer thread. It takes no command (session_cmd.c) and
  * writes no file itself (checkpoint.c, through session_state.c). */
-#include "lib/session_internal.h"
+#include "lib/session/session_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * that differ from the defaults), the read-only views, replaying load events, and resuming a
  * checkpoint with the data options it saved. The backend's numerics are session_bert.c's. */
 #include "smartty/session_bert.h"
-#include "lib/session_bert_internal.h"
+#include "lib/session/session_bert_internal.h"
 
 #include <inttypes.h>
 #include <jansson.h>

@@ -3,7 +3,7 @@
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * matched by hand with utf8proc's categories, the byte-to-character map, and merges applied lowest
  * rank first (leftmost on ties). It reads no files and knows no special tokens (tokenizer.c). */
-#include "lib/tokenizer_bpe.h"
+#include "lib/tokenizer/tokenizer_bpe.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/tokenizer_bpe.h" /* tk_lookup_fn */
+#include "lib/tokenizer/tokenizer_bpe.h" /* tk_lookup_fn */
 #include "smartty/common.h"
 #include "smartty/ids.h"
 

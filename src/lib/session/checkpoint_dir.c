@@ -3,7 +3,7 @@
  * destination's lock, the private temporary folder, the check of what is at the destination, and
  * the atomic exchange. What goes into the folder is checkpoint.c's. */
 #include "smartty/checkpoint.h"
-#include "lib/checkpoint_internal.h"
+#include "lib/session/checkpoint_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

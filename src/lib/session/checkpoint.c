@@ -5,7 +5,7 @@
  * exchange, removal) are checkpoint_dir.c's. It knows nothing of the session, which takes the
  * capture and applies what is read (session_state.c). */
 #include "smartty/checkpoint.h"
-#include "lib/checkpoint_internal.h"
+#include "lib/session/checkpoint_internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -3,7 +3,7 @@
  * float arenas; which elements decay is given by segments, never by knowledge of the model. */
 #include "smartty/optim.h"
 
-#include "lib/ops.h" /* SM_KERNEL */
+#include "lib/core/ops.h" /* SM_KERNEL */
 
 #include <math.h>
 #include <stdlib.h>

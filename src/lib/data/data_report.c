@@ -2,7 +2,7 @@
  * skipped rows, labels or targets, token lengths), never cut short. The facts themselves are
  * gathered by the reader (data_read.c) and the dataset (data.c). */
 #include "smartty/data.h"
-#include "lib/data_internal.h"
+#include "lib/data/data_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * from the first row, file:line:column reports for bad rows and --limit. The dataset it fills
  * (label mapping, --sample, statistics, tokenization) is data.c's; it never prints. */
 #include "smartty/data.h"
-#include "lib/data_internal.h"
+#include "lib/data/data_internal.h"
 
 #include <csv.h>
 #include <stddef.h>
