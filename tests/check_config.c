@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #define TU_SPLIT /* tests/check_config_shared runs the tests that need the shared data */
 #include "testutil.h"
 

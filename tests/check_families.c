@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"
 #include "smartty/safetensors.h"

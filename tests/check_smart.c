@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/data.h"
 #include "smartty/model.h"
 #include "smartty/safetensors.h"

@@ -12,7 +12,7 @@
 #include "testutil.h"
 #include "ui/chart.h"
 #include "cli/demo_data.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"
 #include "ui/events.h"

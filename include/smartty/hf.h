@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "smartty/common.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/model.h"
 #include "smartty/tokenizer.h"
 

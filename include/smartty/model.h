@@ -25,7 +25,7 @@
 
 #include "smartty/batch.h"
 #include "smartty/common.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 
 #ifdef __cplusplus
 extern "C" {

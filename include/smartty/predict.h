@@ -9,7 +9,7 @@
 
 #include "smartty/batch.h"
 #include "smartty/common.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/data.h"
 #include "smartty/hf.h"
 #include "smartty/model.h"

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "smartty/checkpoint.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/data.h"
 #include "smartty/hf.h"
 #include "smartty/journal.h"

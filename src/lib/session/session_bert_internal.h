@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "smartty/batch.h"
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 #include "smartty/data.h"
 #include "smartty/hparams.h"
 #include "smartty/model.h"

@@ -1,8 +1,8 @@
-/* config.c: encoder configurations (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA) from and to Hugging
+/* model_config.c: encoder configurations (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA) from and to Hugging
  * Face's config.json (jansson), with the defaults of transformers' config classes and each family's
  * field names. It checks types and ranges and refuses what the engine does not run (another
  * model_type, an activation other than exact GELU, multi-label problems); it loads no weights. */
-#include "smartty/config.h"
+#include "smartty/model_config.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -1,8 +1,8 @@
-/* config.h: an encoder's configuration (BERT, RoBERTa, XLM-R, DistilBERT or ELECTRA) as read from
+/* model_config.h: an encoder's configuration (BERT, RoBERTa, XLM-R, DistilBERT or ELECTRA) as read from
  * Hugging Face's config.json, and written back under the family's own field names. Parsing lives in
- * src/lib/io/config.c (jansson); the families' tensor names and layer differences are the engine's. */
-#ifndef SMARTTY_CONFIG_H
-#define SMARTTY_CONFIG_H
+ * src/lib/io/model_config.c (jansson); the families' tensor names and layer differences are the engine's. */
+#ifndef SMARTTY_MODEL_CONFIG_H
+#define SMARTTY_MODEL_CONFIG_H
 
 #include "smartty/common.h"
 
