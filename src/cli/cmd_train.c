@@ -22,6 +22,7 @@
 #include "smartty/data.h"
 #include "smartty/escape.h"
 #include "smartty/hparams.h"
+#include "smartty/model_config.h"
 #include "smartty/record.h"
 #include "smartty/session.h"
 #include "smartty/session_bert.h"
@@ -35,6 +36,7 @@ typedef struct train_args {
     int n_sets, n_owned;
     long long steps;  /* --steps: this many steps now, even past the plan; 0 = to the plan's end */
     int save_best, help_params;
+    int max_len_given; /* --max-len was on the command line */
     long long dev_limit, dev_sample; /* -1: not given */
     sm_data_opts data;
 } train_args;
@@ -191,6 +193,9 @@ static int join_sets(train_args *a, int *argc, char **argv)
 static int parse_args(int argc, char **argv, train_args *a)
 {
     sm_error e;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], "--max-len", 9) && (argv[i][9] == '\0' || argv[i][9] == '='))
+            a->max_len_given = 1;
     if (sm_data_opts_parse(&a->data, &argc, argv, 1, &e) != SM_OK) {
         fprintf(stderr, "smartty train: %s\n", e.msg);
         return 2;
@@ -373,6 +378,37 @@ static void free_args(train_args *a)
         free(a->owned[i]);
     a->n_owned = 0;
     sm_data_opts_free(&a->data);
+}
+
+/* max_len within the model's positions (max_position_embeddings), since no longer input fits it: a
+ * --max-len or --set max_len over them is refused before any data is read; the default is capped, with
+ * a notice. Returns 0, or 2 (reported). */
+static int fit_max_len(sm_session *s, const train_args *a, const char *model)
+{
+    const sm_bert_config *cfg = sm_session_model_config(s);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    int max_len = (int)v.hp.v[SM_HP_MAX_LEN];
+    if (!cfg || max_len <= cfg->max_position)
+        return 0;
+    if (a->max_len_given || user_set(a, SM_HP_MAX_LEN)) {
+        const char *opt = a->max_len_given ? "--max-len" : "--set max_len=";
+        fprintf(stderr, "smartty train: %s%s%d: the model %s has %d positions (max_position_embeddings in its "
+                        "config.json), so no example can be longer: give %s%s%d or less\n",
+                opt, a->max_len_given ? " " : "", max_len, model, cfg->max_position, opt,
+                a->max_len_given ? " " : "", cfg->max_position);
+        return 2;
+    }
+    char val[32];
+    snprintf(val, sizeof val, "%d", cfg->max_position);
+    sm_session_reply r;
+    if (sm_session_set(s, "max_len", val, &r) != SM_OK) {
+        fail("max_len", &r.err);
+        return 2;
+    }
+    fprintf(stderr, "smartty train: max_len %d (the default) is over the %d positions of the model %s: "
+                    "using max_len %d\n", max_len, cfg->max_position, model, cfg->max_position);
+    return 0;
 }
 
 /* ---- --resume: the data options come from the checkpoint ---- */
@@ -687,6 +723,8 @@ int cli_train(int argc, char **argv)
     } else {
         if (!status && sm_session_load_model(s, a.model, &e) != SM_OK)
             status = fail("--model", &e);
+        if (!status)
+            status = fit_max_len(s, &a, a.model);
         if (!status && sm_session_load_data(s, 0, a.train, &a.data, &e) != SM_OK)
             status = fail("--train", &e);
     }
@@ -703,6 +741,8 @@ int cli_train(int argc, char **argv)
             if (sm_session_set(s, name, value, &r) != SM_OK)
                 status = fail(a.sets[i], &r.err);
         }
+        if (!status)
+            status = fit_max_len(s, &a, a.resume);
     }
     pr.csv = csv;
     if (!status && pr.csv)
