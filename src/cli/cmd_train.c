@@ -26,6 +26,7 @@
 #include "smartty/record.h"
 #include "smartty/session.h"
 #include "smartty/session_bert.h"
+#include "smartty/str.h"
 
 #define MAX_SETS 128
 
@@ -421,15 +422,15 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
 {
     sm_data_opts d;
     sm_data_opts_init(&d);
-    char given[600] = "", saved[600] = "";
+    sm_str given = SM_STR_INIT, saved = SM_STR_INIT; /* whole: a column name or a label list may be long */
     const char *what = NULL;
 #define STR(opt, f) \
     if (!what && strcmp(g->f, d.f) && strcmp(g->f, sv->f)) { \
-        what = opt; snprintf(given, sizeof given, "%s", g->f); snprintf(saved, sizeof saved, "%s", sv->f[0] ? sv->f : "(auto)"); }
+        what = opt; sm_str_append(&given, g->f); sm_str_append(&saved, sv->f[0] ? sv->f : "(auto)"); }
 #define NUM(opt, f) \
     if (!what && g->f != d.f && g->f != sv->f) { \
-        what = opt; snprintf(given, sizeof given, "%llu", (unsigned long long)g->f); \
-        snprintf(saved, sizeof saved, "%llu", (unsigned long long)sv->f); }
+        what = opt; sm_str_appendf(&given, "%llu", (unsigned long long)g->f); \
+        sm_str_appendf(&saved, "%llu", (unsigned long long)sv->f); }
     STR("--text", text_col)
     STR("--text-pair", pair_col)
     STR("--label", label_col)
@@ -444,13 +445,13 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
 #undef NUM
     if (!what && g->delimiter != d.delimiter && g->delimiter != sv->delimiter) {
         what = "--delimiter";
-        snprintf(given, sizeof given, "%s", delim_name(g->delimiter));
-        snprintf(saved, sizeof saved, "%s", delim_name(sv->delimiter));
+        sm_str_append(&given, delim_name(g->delimiter));
+        sm_str_append(&saved, delim_name(sv->delimiter));
     }
     if (!what && g->quote != d.quote && g->quote != sv->quote) {
         what = "--quote";
-        snprintf(given, sizeof given, "%s", sm_quote_name(g->quote));
-        snprintf(saved, sizeof saved, "%s", sm_quote_name(sv->quote));
+        sm_str_append(&given, sm_quote_name(g->quote));
+        sm_str_append(&saved, sm_quote_name(sv->quote));
     }
     if (!what && g->n_labels > 0) {
         int same = g->n_labels == sv->n_labels;
@@ -458,18 +459,19 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
             same = !strcmp(g->labels[k], sv->labels[k]);
         if (!same) {
             what = "--labels";
-            size_t w = 0, w2 = 0;
-            for (int k = 0; k < g->n_labels && w < sizeof given; k++)
-                w += (size_t)snprintf(given + w, sizeof given - w, "%s%s", k ? "," : "", g->labels[k]);
-            for (int k = 0; k < sv->n_labels && w2 < sizeof saved; k++)
-                w2 += (size_t)snprintf(saved + w2, sizeof saved - w2, "%s%s", k ? "," : "", sv->labels[k]);
+            for (int k = 0; k < g->n_labels; k++)
+                sm_str_appendf(&given, "%s%s", k ? "," : "", g->labels[k]);
+            for (int k = 0; k < sv->n_labels; k++)
+                sm_str_appendf(&saved, "%s%s", k ? "," : "", sv->labels[k]);
         }
     }
     if (!what)
         return 0;
     fprintf(stderr, "smartty train: --resume %s: %s %s contradicts the checkpoint's %s %s (its training "
                     "state depends on the data it was trained on): drop %s, or start a fresh run with "
-                    "--model %s\n", dir, what, given, what, saved, what, dir);
+                    "--model %s\n", dir, what, sm_str_cstr(&given), what, sm_str_cstr(&saved), what, dir);
+    sm_str_free(&given);
+    sm_str_free(&saved);
     return 2;
 }
 
@@ -537,6 +539,19 @@ static int check_destinations(const train_args *a, FILE **csv)
 {
     char parent[4200];
     struct stat sb;
+    /* the session holds these paths in sm_session_cmd.path's bytes: longer is refused, never cut */
+    const size_t keep = sizeof ((sm_session_cmd *)0)->path;
+    const char *long_opt = a->save && strlen(a->save) >= keep ? "--save"
+                           : a->output_dir && strlen(a->output_dir) >= keep ? "--output-dir"
+                           : !a->output_dir && a->save && strlen(a->save) + 12 >= keep ? "--save" : NULL;
+    if (long_opt) {
+        const char *v = !strcmp(long_opt, "--save") ? a->save : a->output_dir;
+        fprintf(stderr, "smartty train: %s: a path of %zu bytes; smartty keeps paths of up to %zu bytes%s: give "
+                        "a shorter one\n", long_opt, strlen(v), keep - 1,
+                !a->output_dir && !strcmp(long_opt, "--save") ? " (with \"-checkpoints\" added for --save's run "
+                                                                  "checkpoints)" : "");
+        return 2;
+    }
     if (a->save) {
         char real[4200];
         dest_parent(a->save, parent, sizeof parent);
@@ -595,24 +610,14 @@ static int check_destinations(const train_args *a, FILE **csv)
  * ~/.local/state/smartty/autosave-PID), which is named. */
 static void keep_failed_run(sm_session *s)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char dir[3000], path[3100];
-    if (xdg && xdg[0] == '/')
-        snprintf(dir, sizeof dir, "%s/smartty", xdg);
-    else if (home && home[0])
-        snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
-    else
-        snprintf(dir, sizeof dir, "/tmp/smartty-%ld", (long)getuid());
-    for (char *q = dir + 1; *q; q++) { /* mkdir -p */
-        if (*q == '/') {
-            *q = '\0';
-            (void)mkdir(dir, 0700);
-            *q = '/';
-        }
-    }
-    (void)mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/autosave-%ld", dir, (long)getpid());
     sm_session_cmd c;
+    char name[64], path[sizeof c.path];
+    snprintf(name, sizeof name, "autosave-%ld", (long)getpid());
+    if (!con_state_path(path, sizeof path, name, 1)) { /* as the console's: never cut into another folder */
+        fprintf(stderr, "smartty train: the run failed, and its last good state could not be kept: the state "
+                        "folder ($XDG_STATE_HOME or ~/.local/state) is a path over %zu bytes\n", sizeof path - 1);
+        return;
+    }
     sm_session_reply r;
     memset(&c, 0, sizeof c);
     c.kind = SM_CMD_STOP;
