@@ -15,6 +15,7 @@
 #include "smartty/data.h"
 #include "smartty/metrics.h"
 #include "smartty/predict.h"
+#include "smartty/str.h"
 
 typedef struct eval_args {
     cli_run_args run; /* first: --model, --data, --batch */
@@ -53,19 +54,25 @@ static void put_num(json_t *o, const char *k, double v)
 
 static int write_json(const char *path, json_t *root)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    sm_str ts = SM_STR_INIT; /* path.tmp whole: a cut name could be another file */
+    if (sm_str_appendf(&ts, "%s.tmp", path) != SM_OK) {
+        fprintf(stderr, "smartty eval: --json %s: out of memory\n", path);
+        sm_str_free(&ts);
+        return 1;
+    }
+    const char *tmp = sm_str_cstr(&ts);
+    int rc = 0;
     if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0) {
         fprintf(stderr, "smartty eval: --json %s: cannot write %s: %s\n", path, tmp, strerror(errno));
         remove(tmp);
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
+        rc = 1;
+    } else if (rename(tmp, path) != 0) {
         fprintf(stderr, "smartty eval: --json %s: cannot rename into place: %s\n", path, strerror(errno));
         remove(tmp);
-        return 1;
+        rc = 1;
     }
-    return 0;
+    sm_str_free(&ts);
+    return rc;
 }
 
 int cli_eval(int argc, char **argv)
