@@ -1,8 +1,9 @@
 #!/bin/sh
 # train_long_args.sh: nothing given to `smartty train` is cut short: a --save or --output-dir longer
 # than the session keeps is refused (exit 2, with the length) instead of being cut into another
-# folder, and a --resume refusal names a long contradicting option (a 700-byte column name, 40
-# labels) whole. Uses datasets/ and a `new model` checkpoint; nothing from the shared data.
+# folder, a --resume refusal names a long contradicting option (a 700-byte column name, 40 labels)
+# whole, and a --set with an over-long name says no hyperparameter is called that. Uses datasets/ and
+# a `new model` checkpoint; nothing from the shared data.
 . "$(dirname "$0")/lib.sh"
 need_bin
 src=${SMARTTY_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -22,6 +23,13 @@ for opt in --save --output-dir; do
     [ $rc -eq 2 ] && ok "$opt of ${#long} bytes: exit 2" || fail "$opt of ${#long} bytes: exit $rc, want 2: $(head -c 300 "$tmp/err")"
     has "$opt: the length is named" "$opt: a path of ${#long} bytes" "$tmp/err"
 done
+
+# a --set with a 200-byte name: said to be no hyperparameter's name (not "expected NAME=VALUE")
+hp=$(printf 'h%0199d' 0)
+"$bin" train --model "$tmp/none" --train "$tmp/none.tsv" --set "$hp=1" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && ok "--set with a 200-byte name: exit 2" || fail "--set long name: exit $rc"
+has "the long name is named whole, and why" "--set $hp=1: no hyperparameter has a name of 200 bytes" "$tmp/err"
 
 # a checkpoint to resume, then options that contradict it, long ones named whole
 "$bin" -c "new model layers=1 hidden=16 heads=2 max_position=64 seed=5 vocab=$src/datasets/vocab.txt;

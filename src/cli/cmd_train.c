@@ -253,7 +253,12 @@ static int check_hparams(const train_args *a, sm_hparams *hp)
         char name[128];
         const char *value;
         if (split_set(a->sets[i], name, sizeof name, &value) != 0) {
-            fprintf(stderr, "smartty train: --set '%s': expected NAME=VALUE\n", a->sets[i]);
+            const char *eq = strchr(a->sets[i], '=');
+            if (eq && eq != a->sets[i]) /* a name longer than name[]: no hyperparameter is called that */
+                fprintf(stderr, "smartty train: --set %s: no hyperparameter has a name of %zu bytes "
+                                "(--help-params lists them)\n", a->sets[i], (size_t)(eq - a->sets[i]));
+            else
+                fprintf(stderr, "smartty train: --set '%s': expected NAME=VALUE\n", a->sets[i]);
             return 2;
         }
         if (sm_hparams_set(hp, name, value, &e) != SM_OK) {
