@@ -1,13 +1,15 @@
 #!/bin/sh
 # predict_errors.sh: `smartty predict` on broken checkpoint folders and bad arguments exits non-zero
 # with a precise message on standard error (and prints nothing on standard output). The folders are
-# written here; the shape cases (tests/predict_errors_shared.sh) copy a shared fixture folder.
+# written here; the shape cases (tests/predict_errors_shared.sh) copy a shared fixture folder. The
+# argument errors are also those of `smartty eval` (the options the two share are parsed once).
 . "$(dirname "$0")/lib.sh"
 need_bin
 fails=0
 n=0
 
-# expect STATUS FRAGMENT... -- ARGS: run predict, check exit status and each fragment on stderr
+# expect STATUS FRAGMENT... -- ARGS: run predict (or $sub), check exit status and each fragment on stderr
+sub=predict
 expect() {
     want=$1; shift
     frags=""
@@ -15,15 +17,15 @@ expect() {
 $1"; shift; done
     shift
     n=$((n + 1))
-    "$bin" predict "$@" >"$tmp/out" 2>"$tmp/err"
+    "$bin" $sub "$@" >"$tmp/out" 2>"$tmp/err"
     got=$?
     ok=1
-    [ "$got" = "$want" ] || { echo "FAIL: predict $*: exit $got, expected $want"; ok=0; }
-    [ -s "$tmp/out" ] && { echo "FAIL: predict $*: printed on stdout:"; cat "$tmp/out"; ok=0; }
-    grep -qE 'Sanitizer|runtime error' "$tmp/err" && { echo "FAIL: predict $*: sanitizer report"; ok=0; }
+    [ "$got" = "$want" ] || { echo "FAIL: $sub $*: exit $got, expected $want"; ok=0; }
+    [ -s "$tmp/out" ] && { echo "FAIL: $sub $*: printed on stdout:"; cat "$tmp/out"; ok=0; }
+    grep -qE 'Sanitizer|runtime error' "$tmp/err" && { echo "FAIL: $sub $*: sanitizer report"; ok=0; }
     echo "$frags" | while IFS= read -r f; do
         [ -z "$f" ] && continue
-        grep -qF -- "$f" "$tmp/err" || { echo "FAIL: predict $*: stderr lacks '$f'"; echo 1 >"$tmp/bad"; }
+        grep -qF -- "$f" "$tmp/err" || { echo "FAIL: $sub $*: stderr lacks '$f'"; echo 1 >"$tmp/bad"; }
     done
     [ -f "$tmp/bad" ] && { ok=0; rm -f "$tmp/bad"; }
     if [ $ok = 1 ]; then echo "ok $n: $(head -c 160 "$tmp/err" | head -n 1)"; else fails=$((fails + 1)); cat "$tmp/err"; fi
@@ -73,6 +75,19 @@ expect 2 "--data FILE is required" -- --model "$tmp"
 expect 2 "--batch 0: expected a whole number" -- --model "$tmp" $d --batch 0
 expect 2 "unknown option '--frobnicate'" -- --model "$tmp" $d --frobnicate
 expect 2 "--delimiter" "expected tab or comma" -- --model "$tmp" $d --delimiter semicolon
+sub=eval # the same words from `smartty eval`
+expect 2 "smartty eval: --model DIR is required" "usage: smartty eval --model DIR --data FILE" -- $d
+expect 2 "smartty eval: --data FILE is required" -- --model "$tmp"
+expect 2 "smartty eval: --batch 0: expected a whole number from 1 to 65536" -- --model "$tmp" $d --batch 0
+expect 2 "smartty eval: unknown option '--frobnicate'" -- --model "$tmp" $d --frobnicate
+expect 2 "smartty eval: --delimiter" "expected tab or comma" -- --model "$tmp" $d --delimiter semicolon
+sub=predict
+for c in eval predict; do
+    n=$((n + 1))
+    if "$bin" $c --help | grep -q -- "--max-len" && "$bin" $c --help | grep -q -- "--help  *this text"; then
+        echo "ok $n: $c --help lists the data options"
+    else echo "FAIL: $c --help lacks the data options"; fails=$((fails + 1)); fi
+done
 
 # folders and config.json
 expect 1 "$tmp/nowhere: not a folder" -- --model "$tmp/nowhere" $d

@@ -1,5 +1,5 @@
-/* ids.h: sm_ids, a growable vector of token ids, the one container the tokenizers (tokenizer.c and
- * its BPE and Unigram models) fill and the data layer stores. It knows no vocabulary. */
+/* ids.h: sm_ids, a growable vector of token ids, the one container the tokenizers (WordPiece and
+ * the BPE and Unigram models) fill and the data layer stores. It knows no vocabulary. */
 #ifndef SMARTTY_IDS_H
 #define SMARTTY_IDS_H
 

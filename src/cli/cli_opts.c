@@ -1,7 +1,9 @@
 /* cli_opts.c: the subcommands' option tables (see cli_opts.h): parsing, usage lines and errors from
- * one place. It knows no subcommand's options itself. */
+ * one place, and the options that eval and predict share. It knows no other subcommand's options. */
 #include "cli/cli_opts.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cli_opts_usage(FILE *out, const cli_opt *tab)
@@ -62,4 +64,56 @@ int cli_opts_parse(const char *cmd, const cli_opt *tab, void *ud, int argc, char
         }
     }
     return 0;
+}
+
+/* ---- eval and predict ---- */
+
+int cli_opt_batch(void *ud, const char *opt, const char *v)
+{
+    cli_run_args *a = ud;
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || errno || n < 1 || n > 65536) {
+        fprintf(stderr, "smartty %s: %s %s: expected a whole number from 1 to 65536\n", a->cmd, opt, v);
+        return 2;
+    }
+    a->batch = n;
+    return 0;
+}
+
+int cli_run_parse(cli_run_args *run, const cli_opt *tab, void *ud, int argc, char **argv,
+                  void (*usage)(FILE *out), sm_data_opts *o)
+{
+    sm_error e;
+    if (sm_data_opts_parse(o, &argc, argv, 1, &e) != SM_OK) {
+        fprintf(stderr, "smartty %s: %s\n", run->cmd, e.msg);
+        sm_data_opts_free(o);
+        return 2;
+    }
+    int prc = cli_opts_parse(run->cmd, tab, ud, argc, argv, 1, usage);
+    if (prc) {
+        sm_data_opts_free(o);
+        return prc;
+    }
+    if (!run->model || !run->data) {
+        fprintf(stderr, "smartty %s: %s is required\nusage: smartty %s --model DIR --data FILE [options] "
+                        "(see --help)\n", run->cmd, !run->model ? "--model DIR" : "--data FILE", run->cmd);
+        sm_data_opts_free(o);
+        return 2;
+    }
+    return 0;
+}
+
+void cli_run_usage_tail(FILE *out)
+{
+    fprintf(out, "  --help                 this text\ndata options (columns are 1-based numbers or header names):\n%s",
+            sm_data_opts_usage());
+}
+
+void cli_run_log(void *ud, sm_log_level level, const char *msg)
+{
+    if (level >= SM_LOG_NOTICE)
+        fprintf(stderr, "smartty %s: %s: %s\n", ((const cli_run_args *)ud)->cmd,
+                level == SM_LOG_WARN ? "warning" : "notice", msg);
 }

@@ -15,34 +15,21 @@
 #include "smartty/data.h"
 #include "smartty/metrics.h"
 #include "smartty/predict.h"
+#include "smartty/str.h"
 
 typedef struct eval_args {
-    const char *model, *data, *json;
-    long batch;
+    cli_run_args run; /* first: --model, --data, --batch */
+    const char *json;
 } eval_args;
 
 static eval_args args;
 
-static int parse_batch(void *ud, const char *opt, const char *v)
-{
-    eval_args *a = ud;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 1 || n > 65536) {
-        fprintf(stderr, "smartty eval: %s %s: expected a whole number from 1 to 65536\n", opt, v);
-        return 2;
-    }
-    a->batch = n;
-    return 0;
-}
-
 static const cli_opt options[] = {
-    {"--model", "DIR", "the model folder or checkpoint (required)", &args.model, NULL, NULL},
-    {"--data", "FILE", "the labelled rows to evaluate on (required)", &args.data, NULL, NULL},
+    {"--model", "DIR", "the model folder or checkpoint (required)", &args.run.model, NULL, NULL},
+    {"--data", "FILE", "the labelled rows to evaluate on (required)", &args.run.data, NULL, NULL},
     {"--json", "FILE", "also write the metrics, the per-class report and the confusion matrix as JSON",
      &args.json, NULL, NULL},
-    {"--batch", "N", "rows per forward pass (default 32)", NULL, NULL, parse_batch},
+    {"--batch", "N", "rows per forward pass (default 32)", NULL, NULL, cli_opt_batch},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -57,15 +44,7 @@ static void eval_usage(FILE *out)
             "report and the confusion matrix; Pearson and Spearman for a regression model.\n"
             "\n");
     cli_opts_usage(out, options);
-    fprintf(out, "  --help                 this text\ndata options (columns are 1-based numbers or header names):\n%s",
-            sm_data_opts_usage());
-}
-
-static void log_to_stderr(void *ud, sm_log_level level, const char *msg)
-{
-    (void)ud;
-    if (level >= SM_LOG_NOTICE)
-        fprintf(stderr, "smartty eval: %s: %s\n", level == SM_LOG_WARN ? "warning" : "notice", msg);
+    cli_run_usage_tail(out);
 }
 
 static void put_num(json_t *o, const char *k, double v)
@@ -75,52 +54,46 @@ static void put_num(json_t *o, const char *k, double v)
 
 static int write_json(const char *path, json_t *root)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    sm_str ts = SM_STR_INIT; /* path.tmp whole: a cut name could be another file */
+    if (sm_str_appendf(&ts, "%s.tmp", path) != SM_OK) {
+        fprintf(stderr, "smartty eval: --json %s: out of memory\n", path);
+        sm_str_free(&ts);
+        return 1;
+    }
+    const char *tmp = sm_str_cstr(&ts);
+    int rc = 0;
     if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) != 0) {
         fprintf(stderr, "smartty eval: --json %s: cannot write %s: %s\n", path, tmp, strerror(errno));
         remove(tmp);
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
+        rc = 1;
+    } else if (rename(tmp, path) != 0) {
         fprintf(stderr, "smartty eval: --json %s: cannot rename into place: %s\n", path, strerror(errno));
         remove(tmp);
-        return 1;
+        rc = 1;
     }
-    return 0;
+    sm_str_free(&ts);
+    return rc;
 }
 
 int cli_eval(int argc, char **argv)
 {
     memset(&args, 0, sizeof args);
-    args.batch = 32;
+    args.run.cmd = "eval";
+    args.run.batch = 32;
     sm_error e;
     sm_error_clear(&e);
     sm_data_opts o;
     sm_data_opts_init(&o);
-    if (sm_data_opts_parse(&o, &argc, argv, 1, &e) != SM_OK) {
-        fprintf(stderr, "smartty eval: %s\n", e.msg);
-        sm_data_opts_free(&o);
-        return 2;
-    }
-    int prc = cli_opts_parse("eval", options, &args, argc, argv, 1, eval_usage);
-    if (prc) {
-        sm_data_opts_free(&o);
+    int prc = cli_run_parse(&args.run, options, &args, argc, argv, eval_usage, &o);
+    if (prc)
         return prc == 1 ? 0 : prc;
-    }
-    if (!args.model || !args.data) {
-        fprintf(stderr, "smartty eval: %s is required\nusage: smartty eval --model DIR --data FILE [options] "
-                        "(see --help)\n", !args.model ? "--model DIR" : "--data FILE");
-        sm_data_opts_free(&o);
-        return 2;
-    }
     if (!strcmp(o.label_col, "none")) {
         fprintf(stderr, "smartty eval: --label none: evaluation needs the labels (use smartty predict)\n");
         sm_data_opts_free(&o);
         return 2;
     }
 
-    sm_log_set(log_to_stderr, NULL);
+    sm_log_set(cli_run_log, &args.run);
     int rc = 1;
     sm_predictor p;
     sm_dataset *ds = NULL;
@@ -130,28 +103,28 @@ int cli_eval(int argc, char **argv)
     int acc_ready = 0;
     long *conf = NULL;
     json_t *root = NULL;
-    sm_status st = sm_predictor_load(&p, args.model, &e);
+    sm_status st = sm_predictor_load(&p, args.run.model, &e);
     if (st != SM_OK)
         goto out;
     if (p.info.fresh_classifier)
         fprintf(stderr, "smartty eval: warning: %s has no trained classifier: these metrics are those of a "
-                        "randomly initialised head\n", args.model);
+                        "randomly initialised head\n", args.run.model);
     int reg = p.cfg.problem == SM_PROBLEM_REGRESSION, C = p.cfg.num_labels;
     if ((st = sm_predictor_data_opts(&p, &o, &e)) != SM_OK)
         goto out;
-    if ((st = sm_predictor_dataset(&p, args.data, &o, &ds, &e)) != SM_OK)
+    if ((st = sm_predictor_dataset(&p, args.run.data, &o, &ds, &e)) != SM_OK)
         goto out;
     size_t n = sm_dataset_size(ds);
     if (n == 0) {
-        sm_err(&e, SM_ERR_INVALID, "%s: no rows to evaluate on", args.data);
+        sm_err(&e, SM_ERR_INVALID, "%s: no rows to evaluate on", args.run.data);
         goto out;
     }
     if (!reg && sm_dataset_num_labels(ds) != C) {
         sm_err(&e, SM_ERR_INVALID, "%s: %d label(s) in the data, the model has %d: give --labels with the "
-                                   "model's labels in its order", args.data, sm_dataset_num_labels(ds), C);
+                                   "model's labels in its order", args.run.data, sm_dataset_num_labels(ds), C);
         goto out;
     }
-    if ((st = sm_classify_dataset(p.model, ds, sm_tokenizer_pad_id(p.tok), (int)args.batch, &c, &e)) != SM_OK)
+    if ((st = sm_classify_dataset(p.model, ds, sm_tokenizer_pad_id(p.tok), (int)args.run.batch, &c, &e)) != SM_OK)
         goto out;
     sm_eval_acc_init(&acc, reg ? 1 : C);
     acc_ready = 1;
@@ -180,12 +153,12 @@ int cli_eval(int argc, char **argv)
         goto out;
 
     root = json_object();
-    json_object_set_new(root, "model", json_string(args.model));
-    json_object_set_new(root, "data", json_string(args.data));
+    json_object_set_new(root, "model", json_string(args.run.model));
+    json_object_set_new(root, "data", json_string(args.run.data));
     json_object_set_new(root, "rows", json_integer((json_int_t)n));
     json_t *mj = json_object();
     json_object_set_new(root, "metrics", mj);
-    printf("eval: %zu rows of %s with %s\n", n, args.data, args.model);
+    printf("eval: %zu rows of %s with %s\n", n, args.run.data, args.run.model);
     const char *names[] = {"accuracy", "f1", "mcc", "macro_f1", "pearson", "spearman"};
     double vals[] = {ev.acc, ev.f1, ev.mcc, ev.macro_f1, ev.pearson, ev.spearman};
     printf("%s %.4f", reg ? "mse" : "loss", ev.loss);

@@ -13,23 +13,9 @@
 #include "smartty/predict.h"
 
 typedef struct predict_args {
-    const char *model, *data, *output;
-    long batch;
+    cli_run_args run; /* first: --model, --data, --batch */
+    const char *output;
 } predict_args;
-
-static int parse_batch(void *ud, const char *opt, const char *v)
-{
-    predict_args *a = ud;
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (!*v || *end || errno || n < 1 || n > 65536) {
-        fprintf(stderr, "smartty predict: %s %s: expected a whole number from 1 to 65536\n", opt, v);
-        return 2;
-    }
-    a->batch = n;
-    return 0;
-}
 
 static int parse_output(void *ud, const char *opt, const char *v)
 {
@@ -43,12 +29,12 @@ static int parse_output(void *ud, const char *opt, const char *v)
 
 static predict_args args;
 static const cli_opt options[] = {
-    {"--model", "DIR", "the model folder or checkpoint (required)", &args.model, NULL, NULL},
-    {"--data", "FILE", "the rows to predict (required); a label column is ignored", &args.data, NULL, NULL},
+    {"--model", "DIR", "the model folder or checkpoint (required)", &args.run.model, NULL, NULL},
+    {"--data", "FILE", "the rows to predict (required); a label column is ignored", &args.run.data, NULL, NULL},
     {"--output", "WHAT", "label (default): the label name and its probability;\n"
                          "probs: every class's probability; logits: the raw outputs", &args.output, NULL,
      parse_output},
-    {"--batch", "N", "rows per forward pass (default 32)", NULL, NULL, parse_batch},
+    {"--batch", "N", "rows per forward pass (default 32)", NULL, NULL, cli_opt_batch},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -64,15 +50,7 @@ static void predict_usage(FILE *out)
             "(--output probs) or the logits (--output logits), %%.7g; a regression model prints the value.\n"
             "\n");
     cli_opts_usage(out, options);
-    fprintf(out, "  --help                 this text\ndata options (columns are 1-based numbers or header names):\n%s",
-            sm_data_opts_usage());
-}
-
-static void log_to_stderr(void *ud, sm_log_level level, const char *msg)
-{
-    (void)ud;
-    if (level >= SM_LOG_NOTICE)
-        fprintf(stderr, "smartty predict: %s: %s\n", level == SM_LOG_WARN ? "warning" : "notice", msg);
+    cli_run_usage_tail(out);
 }
 
 static void print_rows(const sm_predictor *p, const sm_classified *c, const char *output)
@@ -106,47 +84,34 @@ static void print_rows(const sm_predictor *p, const sm_classified *c, const char
 int cli_predict(int argc, char **argv)
 {
     memset(&args, 0, sizeof args);
-    args.batch = 32;
+    args.run.cmd = "predict";
+    args.run.batch = 32;
     args.output = "label";
     sm_error e;
     sm_error_clear(&e);
     sm_data_opts o;
     sm_data_opts_init(&o);
     snprintf(o.label_col, sizeof o.label_col, "none"); /* predictions need no labels */
-
-    if (sm_data_opts_parse(&o, &argc, argv, 1, &e) != SM_OK) {
-        fprintf(stderr, "smartty predict: %s\n", e.msg);
-        sm_data_opts_free(&o);
-        return 2;
-    }
-    int prc = cli_opts_parse("predict", options, &args, argc, argv, 1, predict_usage);
-    if (prc) {
-        sm_data_opts_free(&o);
+    int prc = cli_run_parse(&args.run, options, &args, argc, argv, predict_usage, &o);
+    if (prc)
         return prc == 1 ? 0 : prc;
-    }
-    if (!args.model || !args.data) {
-        fprintf(stderr, "smartty predict: %s is required\nusage: smartty predict --model DIR --data FILE [options] "
-                "(see --help)\n", !args.model ? "--model DIR" : "--data FILE");
-        sm_data_opts_free(&o);
-        return 2;
-    }
 
-    sm_log_set(log_to_stderr, NULL);
+    sm_log_set(cli_run_log, &args.run);
     int rc = 1;
     sm_predictor p;
     sm_dataset *ds = NULL;
     sm_classified c;
     memset(&c, 0, sizeof c);
-    sm_status st = sm_predictor_load(&p, args.model, &e);
+    sm_status st = sm_predictor_load(&p, args.run.model, &e);
     if (st != SM_OK)
         goto out;
     if (p.info.fresh_classifier)
         fprintf(stderr, "smartty predict: warning: %s has no trained classifier: these outputs come from a "
-                "randomly initialised head\n", args.model);
-    if ((st = sm_predictor_dataset(&p, args.data, &o, &ds, &e)) != SM_OK)
+                "randomly initialised head\n", args.run.model);
+    if ((st = sm_predictor_dataset(&p, args.run.data, &o, &ds, &e)) != SM_OK)
         goto out;
     const sm_data_report *rep = sm_dataset_report(ds);
-    fprintf(stderr, "smartty predict: %zu rows of %s: text column %d%s%s%s", rep->rows, args.data, rep->text_col,
+    fprintf(stderr, "smartty predict: %zu rows of %s: text column %d%s%s%s", rep->rows, args.run.data, rep->text_col,
             rep->text_name[0] ? " (" : "", rep->text_name, rep->text_name[0] ? ")" : "");
     if (rep->pair_col)
         fprintf(stderr, ", pair column %d%s%s%s", rep->pair_col, rep->pair_name[0] ? " (" : "", rep->pair_name,
@@ -155,7 +120,7 @@ int cli_predict(int argc, char **argv)
     if (rep->skipped)
         fprintf(stderr, "smartty predict: notice: %zu bad rows skipped (--skip-bad): they get no line\n",
                 rep->skipped);
-    if ((st = sm_classify_dataset(p.model, ds, sm_tokenizer_pad_id(p.tok), (int)args.batch, &c, &e)) != SM_OK)
+    if ((st = sm_classify_dataset(p.model, ds, sm_tokenizer_pad_id(p.tok), (int)args.run.batch, &c, &e)) != SM_OK)
         goto out;
     print_rows(&p, &c, args.output);
     rc = 0;

@@ -22,9 +22,11 @@
 #include "smartty/data.h"
 #include "smartty/escape.h"
 #include "smartty/hparams.h"
+#include "smartty/model_config.h"
 #include "smartty/record.h"
 #include "smartty/session.h"
 #include "smartty/session_bert.h"
+#include "smartty/str.h"
 
 #define MAX_SETS 128
 
@@ -35,6 +37,7 @@ typedef struct train_args {
     int n_sets, n_owned;
     long long steps;  /* --steps: this many steps now, even past the plan; 0 = to the plan's end */
     int save_best, help_params;
+    int max_len_given; /* --max-len was on the command line */
     long long dev_limit, dev_sample; /* -1: not given */
     sm_data_opts data;
 } train_args;
@@ -191,6 +194,9 @@ static int join_sets(train_args *a, int *argc, char **argv)
 static int parse_args(int argc, char **argv, train_args *a)
 {
     sm_error e;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strncmp(argv[i], "--max-len", 9) && (argv[i][9] == '\0' || argv[i][9] == '='))
+            a->max_len_given = 1;
     if (sm_data_opts_parse(&a->data, &argc, argv, 1, &e) != SM_OK) {
         fprintf(stderr, "smartty train: %s\n", e.msg);
         return 2;
@@ -247,7 +253,12 @@ static int check_hparams(const train_args *a, sm_hparams *hp)
         char name[128];
         const char *value;
         if (split_set(a->sets[i], name, sizeof name, &value) != 0) {
-            fprintf(stderr, "smartty train: --set '%s': expected NAME=VALUE\n", a->sets[i]);
+            const char *eq = strchr(a->sets[i], '=');
+            if (eq && eq != a->sets[i]) /* a name longer than name[]: no hyperparameter is called that */
+                fprintf(stderr, "smartty train: --set %s: no hyperparameter has a name of %zu bytes "
+                                "(--help-params lists them)\n", a->sets[i], (size_t)(eq - a->sets[i]));
+            else
+                fprintf(stderr, "smartty train: --set '%s': expected NAME=VALUE\n", a->sets[i]);
             return 2;
         }
         if (sm_hparams_set(hp, name, value, &e) != SM_OK) {
@@ -375,6 +386,37 @@ static void free_args(train_args *a)
     sm_data_opts_free(&a->data);
 }
 
+/* max_len within the model's positions (max_position_embeddings), since no longer input fits it: a
+ * --max-len or --set max_len over them is refused before any data is read; the default is capped, with
+ * a notice. Returns 0, or 2 (reported). */
+static int fit_max_len(sm_session *s, const train_args *a, const char *model)
+{
+    const sm_bert_config *cfg = sm_session_model_config(s);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    int max_len = (int)v.hp.v[SM_HP_MAX_LEN];
+    if (!cfg || max_len <= cfg->max_position)
+        return 0;
+    if (a->max_len_given || user_set(a, SM_HP_MAX_LEN)) {
+        const char *opt = a->max_len_given ? "--max-len" : "--set max_len=";
+        fprintf(stderr, "smartty train: %s%s%d: the model %s has %d positions (max_position_embeddings in its "
+                        "config.json), so no example can be longer: give %s%s%d or less\n",
+                opt, a->max_len_given ? " " : "", max_len, model, cfg->max_position, opt,
+                a->max_len_given ? " " : "", cfg->max_position);
+        return 2;
+    }
+    char val[32];
+    snprintf(val, sizeof val, "%d", cfg->max_position);
+    sm_session_reply r;
+    if (sm_session_set(s, "max_len", val, &r) != SM_OK) {
+        fail("max_len", &r.err);
+        return 2;
+    }
+    fprintf(stderr, "smartty train: max_len %d (the default) is over the %d positions of the model %s: "
+                    "using max_len %d\n", max_len, cfg->max_position, model, cfg->max_position);
+    return 0;
+}
+
 /* ---- --resume: the data options come from the checkpoint ---- */
 
 static const char *delim_name(int d) { return d == SM_DELIM_TAB ? "tab" : d == SM_DELIM_COMMA ? "comma" : "auto"; }
@@ -385,15 +427,15 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
 {
     sm_data_opts d;
     sm_data_opts_init(&d);
-    char given[600] = "", saved[600] = "";
+    sm_str given = SM_STR_INIT, saved = SM_STR_INIT; /* whole: a column name or a label list may be long */
     const char *what = NULL;
 #define STR(opt, f) \
     if (!what && strcmp(g->f, d.f) && strcmp(g->f, sv->f)) { \
-        what = opt; snprintf(given, sizeof given, "%s", g->f); snprintf(saved, sizeof saved, "%s", sv->f[0] ? sv->f : "(auto)"); }
+        what = opt; sm_str_append(&given, g->f); sm_str_append(&saved, sv->f[0] ? sv->f : "(auto)"); }
 #define NUM(opt, f) \
     if (!what && g->f != d.f && g->f != sv->f) { \
-        what = opt; snprintf(given, sizeof given, "%llu", (unsigned long long)g->f); \
-        snprintf(saved, sizeof saved, "%llu", (unsigned long long)sv->f); }
+        what = opt; sm_str_appendf(&given, "%llu", (unsigned long long)g->f); \
+        sm_str_appendf(&saved, "%llu", (unsigned long long)sv->f); }
     STR("--text", text_col)
     STR("--text-pair", pair_col)
     STR("--label", label_col)
@@ -408,13 +450,13 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
 #undef NUM
     if (!what && g->delimiter != d.delimiter && g->delimiter != sv->delimiter) {
         what = "--delimiter";
-        snprintf(given, sizeof given, "%s", delim_name(g->delimiter));
-        snprintf(saved, sizeof saved, "%s", delim_name(sv->delimiter));
+        sm_str_append(&given, delim_name(g->delimiter));
+        sm_str_append(&saved, delim_name(sv->delimiter));
     }
     if (!what && g->quote != d.quote && g->quote != sv->quote) {
         what = "--quote";
-        snprintf(given, sizeof given, "%s", sm_quote_name(g->quote));
-        snprintf(saved, sizeof saved, "%s", sm_quote_name(sv->quote));
+        sm_str_append(&given, sm_quote_name(g->quote));
+        sm_str_append(&saved, sm_quote_name(sv->quote));
     }
     if (!what && g->n_labels > 0) {
         int same = g->n_labels == sv->n_labels;
@@ -422,18 +464,19 @@ static int check_saved_opts(const char *dir, const sm_data_opts *g, const sm_dat
             same = !strcmp(g->labels[k], sv->labels[k]);
         if (!same) {
             what = "--labels";
-            size_t w = 0, w2 = 0;
-            for (int k = 0; k < g->n_labels && w < sizeof given; k++)
-                w += (size_t)snprintf(given + w, sizeof given - w, "%s%s", k ? "," : "", g->labels[k]);
-            for (int k = 0; k < sv->n_labels && w2 < sizeof saved; k++)
-                w2 += (size_t)snprintf(saved + w2, sizeof saved - w2, "%s%s", k ? "," : "", sv->labels[k]);
+            for (int k = 0; k < g->n_labels; k++)
+                sm_str_appendf(&given, "%s%s", k ? "," : "", g->labels[k]);
+            for (int k = 0; k < sv->n_labels; k++)
+                sm_str_appendf(&saved, "%s%s", k ? "," : "", sv->labels[k]);
         }
     }
     if (!what)
         return 0;
     fprintf(stderr, "smartty train: --resume %s: %s %s contradicts the checkpoint's %s %s (its training "
                     "state depends on the data it was trained on): drop %s, or start a fresh run with "
-                    "--model %s\n", dir, what, given, what, saved, what, dir);
+                    "--model %s\n", dir, what, sm_str_cstr(&given), what, sm_str_cstr(&saved), what, dir);
+    sm_str_free(&given);
+    sm_str_free(&saved);
     return 2;
 }
 
@@ -501,6 +544,19 @@ static int check_destinations(const train_args *a, FILE **csv)
 {
     char parent[4200];
     struct stat sb;
+    /* the session holds these paths in sm_session_cmd.path's bytes: longer is refused, never cut */
+    const size_t keep = sizeof ((sm_session_cmd *)0)->path;
+    const char *long_opt = a->save && strlen(a->save) >= keep ? "--save"
+                           : a->output_dir && strlen(a->output_dir) >= keep ? "--output-dir"
+                           : !a->output_dir && a->save && strlen(a->save) + 12 >= keep ? "--save" : NULL;
+    if (long_opt) {
+        const char *v = !strcmp(long_opt, "--save") ? a->save : a->output_dir;
+        fprintf(stderr, "smartty train: %s: a path of %zu bytes; smartty keeps paths of up to %zu bytes%s: give "
+                        "a shorter one\n", long_opt, strlen(v), keep - 1,
+                !a->output_dir && !strcmp(long_opt, "--save") ? " (with \"-checkpoints\" added for --save's run "
+                                                                  "checkpoints)" : "");
+        return 2;
+    }
     if (a->save) {
         char real[4200];
         dest_parent(a->save, parent, sizeof parent);
@@ -559,24 +615,14 @@ static int check_destinations(const train_args *a, FILE **csv)
  * ~/.local/state/smartty/autosave-PID), which is named. */
 static void keep_failed_run(sm_session *s)
 {
-    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
-    char dir[3000], path[3100];
-    if (xdg && xdg[0] == '/')
-        snprintf(dir, sizeof dir, "%s/smartty", xdg);
-    else if (home && home[0])
-        snprintf(dir, sizeof dir, "%s/.local/state/smartty", home);
-    else
-        snprintf(dir, sizeof dir, "/tmp/smartty-%ld", (long)getuid());
-    for (char *q = dir + 1; *q; q++) { /* mkdir -p */
-        if (*q == '/') {
-            *q = '\0';
-            (void)mkdir(dir, 0700);
-            *q = '/';
-        }
-    }
-    (void)mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/autosave-%ld", dir, (long)getpid());
     sm_session_cmd c;
+    char name[64], path[sizeof c.path];
+    snprintf(name, sizeof name, "autosave-%ld", (long)getpid());
+    if (!con_state_path(path, sizeof path, name, 1)) { /* as the console's: never cut into another folder */
+        fprintf(stderr, "smartty train: the run failed, and its last good state could not be kept: the state "
+                        "folder ($XDG_STATE_HOME or ~/.local/state) is a path over %zu bytes\n", sizeof path - 1);
+        return;
+    }
     sm_session_reply r;
     memset(&c, 0, sizeof c);
     c.kind = SM_CMD_STOP;
@@ -687,6 +733,8 @@ int cli_train(int argc, char **argv)
     } else {
         if (!status && sm_session_load_model(s, a.model, &e) != SM_OK)
             status = fail("--model", &e);
+        if (!status)
+            status = fit_max_len(s, &a, a.model);
         if (!status && sm_session_load_data(s, 0, a.train, &a.data, &e) != SM_OK)
             status = fail("--train", &e);
     }
@@ -703,6 +751,8 @@ int cli_train(int argc, char **argv)
             if (sm_session_set(s, name, value, &r) != SM_OK)
                 status = fail(a.sets[i], &r.err);
         }
+        if (!status)
+            status = fit_max_len(s, &a, a.resume);
     }
     pr.csv = csv;
     if (!status && pr.csv)

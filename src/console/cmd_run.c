@@ -71,9 +71,36 @@ int con_cmd_pause(con_ctx *c, int argc, char **argv)
     return 0;
 }
 
+/* resume DIR [TRAIN_FILE] with a leading ~ in either expanded (con_expand_home; the table's spec
+ * cannot call them paths, as the first word may also be apply or discard). */
+static int resume_expanded;
+
+static int resume_home(con_ctx *c, int argc, char **argv)
+{
+    char *words[CON_MAX_ARGS + 1], *own[2] = {NULL, NULL}, err[512];
+    int rc = 0;
+    for (int i = 0; i <= argc && i <= CON_MAX_ARGS; i++)
+        words[i] = i < argc ? argv[i] : NULL;
+    for (int i = 0; i < argc && i < 2 && !rc; i++) {
+        if (con_expand_home(argv[i], &own[i], err, sizeof err))
+            rc = con_error(c, "resume: argument %d '%s': %s", i + 1, argv[i], err);
+        else if (own[i])
+            words[i] = own[i];
+    }
+    resume_expanded = 1; /* a $HOME that itself starts with ~ is taken as it is */
+    if (!rc)
+        rc = con_cmd_resume(c, argc, words);
+    resume_expanded = 0;
+    free(own[0]);
+    free(own[1]);
+    return rc;
+}
+
 int con_cmd_resume(con_ctx *c, int argc, char **argv)
 {
     if (argc && strcmp(argv[0], "apply") && strcmp(argv[0], "discard")) {
+        if (!resume_expanded && (argv[0][0] == '~' || (argc > 1 && argv[1][0] == '~')))
+            return resume_home(c, argc, argv);
         /* resume DIR [TRAIN_FILE]: continue a checkpoint with the data it saved */
         if (!sm_dir_exists(argv[0]))
             return con_error(c, "resume: argument 1 '%s': expected apply, discard or a checkpoint folder "

@@ -110,6 +110,11 @@ int con_spec_parse(const char *spec, con_arg_item *items, int cap)
     return depth == 0 ? n : -1;
 }
 
+int con_placeholder_is_path(const char *ph)
+{
+    return !strncmp(ph, "PATH", 4) || !strncmp(ph, "FILE", 4) || !strncmp(ph, "DIR", 3);
+}
+
 int con_keyword_has(const char *alts, const char *w)
 {
     size_t n = strlen(w);

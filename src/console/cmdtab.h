@@ -61,6 +61,10 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
 /* The spec item the argument at index i would match (for completion), or NULL. */
 const con_arg_item *con_spec_item_at(const con_arg_item *items, int n, int i);
 
+/* Whether a placeholder names a path (PATH, FILE, DIR, FILE.csv): completed as files, and a leading ~
+ * in the word is expanded before the handler sees it. */
+int con_placeholder_is_path(const char *ph);
+
 /* Whether keyword w is among the alternatives "a|b|c". */
 int con_keyword_has(const char *alts, const char *w);
 

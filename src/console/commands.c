@@ -286,6 +286,7 @@ static int cmd_help(con_ctx *c, int argc, char **argv)
             snprintf(usage, sizeof usage, "%s %s", tab[i].name, tab[i].args);
             con_print(c, "  %-40s %.*s", usage, hl, tab[i].help);
         }
+        con_print(c, "a PATH, FILE or DIR (and resume's DIR) may begin with ~ or ~user, quoted or not: ~/x is $HOME/x");
         return 0;
     }
     const con_cmd *cmd;
@@ -294,6 +295,13 @@ static int cmd_help(con_ctx *c, int argc, char **argv)
         return con_error(c, "help: %s", err);
     con_print(c, "usage: %s %s%s%s\n  %s", cmd->name, cmd->args, cmd->aliases[0] ? "\naliases: " : "",
               cmd->aliases, cmd->help);
+    con_arg_item items[16];
+    int ni = con_spec_parse(cmd->args, items, 16);
+    for (int i = 0; i < ni; i++)
+        if (items[i].kind == CON_ARG_WORD && con_placeholder_is_path(items[i].text)) {
+            con_print(c, "  %s may begin with ~ or ~user, quoted or not: ~/x is $HOME/x", items[i].text);
+            break;
+        }
     if (!strcmp(cmd->name, "break"))
         help_fields(c);
     if (!strcmp(cmd->name, "set") || !strcmp(cmd->name, "get"))

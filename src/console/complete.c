@@ -161,7 +161,7 @@ int con_complete(const con_ctx *c, const char *line, void (*add)(void *ud, const
             offer(&s, words[i]);
     } else if (!strcmp(ph, "ID")) {
         offer(&s, "all");
-    } else if (!strncmp(ph, "PATH", 4) || !strncmp(ph, "FILE", 4) || !strncmp(ph, "DIR", 3)) {
+    } else if (con_placeholder_is_path(ph)) {
         files = 1;
     }
     (void)c;

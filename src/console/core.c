@@ -118,6 +118,24 @@ int con_error_at(con_ctx *c, const char *text, int col, const char *fmt, ...)
     return rc;
 }
 
+/* The words of cmd's path arguments (con_placeholder_is_path) with a leading ~ expanded, in place in
+ * t->argv, quoted or not; the new strings go to owned[] for the caller to free. 0, or 1 (reported). */
+static int expand_paths(con_ctx *c, const con_cmd *cmd, con_tokens *t, char **owned, const char *segment)
+{
+    con_arg_item items[16];
+    int n = con_spec_parse(cmd->args, items, 16);
+    for (int i = 1; i < t->argc; i++) {
+        const con_arg_item *it = con_spec_item_at(items, n, i - 1);
+        if (!it || it->kind != CON_ARG_WORD || !con_placeholder_is_path(it->text) || t->argv[i][0] != '~')
+            continue;
+        char err[512];
+        if (con_expand_home(t->argv[i], &owned[i], err, sizeof err))
+            return con_error_at(c, segment, t->col[i], "%s: argument %d (%s): %s", cmd->name, i, it->text, err);
+        t->argv[i] = owned[i];
+    }
+    return 0;
+}
+
 static int exec_words(con_ctx *c, con_tokens *t, const char *segment)
 {
     size_t n;
@@ -133,9 +151,15 @@ static int exec_words(con_ctx *c, con_tokens *t, const char *segment)
     }
     if (c->set.echo && !c->interactive)
         con_info(c, "> %s", segment);
-    if (c->be && c->be->poll) /* what the trainer reported comes before this command's answer */
+    char *owned[CON_MAX_ARGS + 1] = {NULL};
+    int rc = expand_paths(c, cmd, t, owned, segment);
+    if (!rc && c->be && c->be->poll) /* what the trainer reported comes before this command's answer */
         c->be->poll(c->be_ud, c);
-    return cmd->exec(c, t->argc - 1, t->argv + 1) ? 1 : 0;
+    if (!rc)
+        rc = cmd->exec(c, t->argc - 1, t->argv + 1) ? 1 : 0;
+    for (int i = 0; i <= CON_MAX_ARGS; i++)
+        free(owned[i]);
+    return rc;
 }
 
 static int answer_confirm(con_ctx *c, const char *line)

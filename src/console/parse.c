@@ -1,13 +1,16 @@
-/* parse.c: the console's tokenizer (words, quotes, escapes, comments, `;`) and typed value parsers.
+/* parse.c: the console's tokenizer (words, quotes, escapes, comments, `;`), typed value parsers and
+ * the expansion of a leading ~ in paths.
  * Errors name the offending text and the column; nothing here prints or knows any command. */
 #include "console/parse.h"
 
 #include <errno.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 static int is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v'; }
 
@@ -183,4 +186,58 @@ char *con_join(char *buf, size_t cap, int argc, char *const *argv)
         n += (size_t)w;
     }
     return buf;
+}
+
+int con_expand_home(const char *s, char **out, char *err, size_t cap)
+{
+    *out = NULL;
+    if (s[0] != '~')
+        return 0;
+    const char *rest = s + 1 + strcspn(s + 1, "/");
+    size_t nl = (size_t)(rest - s - 1);
+    const char *home = NULL;
+    if (nl == 0) {
+        home = getenv("HOME");
+        if (!home || !*home) {
+            const struct passwd *pw = getpwuid(getuid());
+            home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+        }
+        if (!home) {
+            snprintf(err, cap, "~ is the home folder, but $HOME is not set and the password file gives none: "
+                               "write the path in full");
+            return -1;
+        }
+    } else {
+        char *user = malloc(nl + 1);
+        if (!user) {
+            snprintf(err, cap, "out of memory");
+            return -1;
+        }
+        memcpy(user, s + 1, nl);
+        user[nl] = '\0';
+        const struct passwd *pw = getpwnam(user);
+        home = pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+        if (!home) {
+            snprintf(err, cap, "~%s is the home folder of user '%s', and there is no such user (for a file of "
+                               "that name, write ./%.*s)", user, user, (int)strlen(s), s);
+            free(user);
+            return -1;
+        }
+        free(user);
+    }
+    size_t hl = strlen(home);
+    while (*rest && hl > 1 && home[hl - 1] == '/') /* "/home/me/" + "/x": one slash */
+        hl--;
+    if (*rest && hl == 1 && home[0] == '/')
+        hl = 0; /* "/" + "/x" */
+    size_t rl = strlen(rest);
+    char *p = malloc(hl + rl + 1);
+    if (!p) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    memcpy(p, home, hl);
+    memcpy(p + hl, rest, rl + 1);
+    *out = p;
+    return 0;
 }

@@ -35,6 +35,13 @@ int con_parse_bool(const char *s, int *out, char *err, size_t cap);
 /* Index of s in the NULL-terminated choices, or -1 with err listing them. */
 int con_parse_choice(const char *s, const char *const *choices, char *err, size_t cap);
 
+/* A path as a person types it, with a leading ~ expanded as a shell (and gdb) does: "~" and "~/..."
+ * from $HOME (else the password file's home of the user running smartty), "~user" and "~user/..."
+ * from getpwnam; a ~ anywhere else stays. *out receives the new path (malloc'd, the caller frees it),
+ * or NULL when s does not start with ~ (use s as it is). Returns 0, or -1 with err (no such user, no
+ * home). */
+int con_expand_home(const char *s, char **out, char *err, size_t cap);
+
 /* Join argv[0..argc) with single spaces into buf; returns buf (truncated to cap). */
 char *con_join(char *buf, size_t cap, int argc, char *const *argv);
 

@@ -2,10 +2,8 @@
  * casing or cased, over a small vocabulary), an entry point (encode, encode_pair of the texts either
  * side of the first tab with a max_len from that byte, or loading the rest as a vocab.txt) and the
  * rest is the input. Beyond crashes and sanitizer reports it aborts when an output breaks the
- * framing rules. Not built by make; from the source tree:
- *   clang -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -Iinclude \
- *     tests/fuzz/fuzz_tokenizer.c src/lib/tokenizer/tokenizer.c src/lib/core/common.c -ljansson -lutf8proc -lm \
- *     -lpthread -o fuzz_tokenizer
+ * framing rules. Not built by make; built by tests/fuzz/build.sh (against libsmartty.a), then from
+ * the source tree:
  *   mkdir -p corpus && ./fuzz_tokenizer -runs=1000000 corpus tests/fuzz/corpus/tokenizer
  * (new inputs go to the first folder, so the seed corpus in the tree stays as it is). */
 #include <stdint.h>

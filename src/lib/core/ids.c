@@ -1,5 +1,5 @@
 /* ids.c: sm_ids, the growable vector of token ids (ids.h): push and free. Which ids go in is the
- * tokenizers' (tokenizer.c, tokenizer_bpe.c, tokenizer_unigram.c). */
+ * tokenizers' (src/lib/tokenizer: tokenizer_wordpiece.c, tokenizer_bpe.c, tokenizer_unigram.c). */
 #include "smartty/ids.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* hf.c: Hugging Face checkpoint folders to and from sm_bert models: name matching for checkpoints in
  * the wild, shape checks against config.json, fresh heads for masked-LM checkpoints, notices for what
- * is unused; and a writer of folders transformers loads. It parses no tokenizer files (tokenizer.c does). */
+ * is unused; and a writer of folders transformers loads. It parses no tokenizer files (tokenizer_hf.c does). */
 #include "smartty/hf.h"
 
 #include <errno.h>

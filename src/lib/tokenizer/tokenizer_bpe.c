@@ -2,7 +2,7 @@
  * use_regex, BPE model without dropout or word suffixes): the GPT-2 split pattern
  *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * matched by hand with utf8proc's categories, the byte-to-character map, and merges applied lowest
- * rank first (leftmost on ties). It reads no files and knows no special tokens (tokenizer.c). */
+ * rank first (leftmost on ties). It reads no files and knows no special tokens (tokenizer_hf.c, tokenizer.c). */
 #include "lib/tokenizer/tokenizer_bpe.h"
 
 #include <stdlib.h>

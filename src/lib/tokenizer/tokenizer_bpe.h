@@ -1,6 +1,6 @@
 /* tokenizer_bpe.h: byte-level BPE (GPT-2 / RoBERTa) as Hugging Face `tokenizers` runs it: the ByteLevel
  * pre-tokenizer's split pattern, the byte-to-character map and merges by rank. Private to the
- * library; tokenizer.c reads the files, matches added tokens and frames the result. */
+ * library; tokenizer_hf.c reads the files, tokenizer.c matches added tokens and frames the result. */
 #ifndef SMARTTY_TOKENIZER_BPE_H
 #define SMARTTY_TOKENIZER_BPE_H
 

@@ -4,7 +4,7 @@
  * character, the first (shortest) prefix match replacing the whole chunk, as spm_precompiled does),
  * optionally " {2,}" -> " ", WhitespaceSplit, Metaspace ("▁", prepend, split keeping it with the next
  * piece) and Viterbi over the pieces' scores (an unknown character costs the lowest score minus 10;
- * adjacent unknowns fuse into one). It reads no files and knows no special tokens (tokenizer.c). */
+ * adjacent unknowns fuse into one). It reads no files and knows no special tokens (tokenizer_hf.c, tokenizer.c). */
 #include "lib/tokenizer/tokenizer_unigram.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* tokenizer_unigram.h: SentencePiece Unigram (XLM-R) as Hugging Face `tokenizers` runs it: the
  * Precompiled normalizer (the charsmap's double-array trie, applied per grapheme), WhitespaceSplit and
  * Metaspace pre-tokenizers, and Viterbi segmentation over the pieces' scores with fused unknowns.
- * Private to the library; tokenizer.c reads tokenizer.json, matches added tokens and frames. */
+ * Private to the library; tokenizer_hf.c reads tokenizer.json, tokenizer.c matches added tokens and frames. */
 #ifndef SMARTTY_TOKENIZER_UNIGRAM_H
 #define SMARTTY_TOKENIZER_UNIGRAM_H
 
