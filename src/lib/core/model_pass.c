@@ -22,6 +22,10 @@
  *   the layer output, dropout masks); x-hat is recomputed from the LayerNorm input rather than
  *   stored. A no-store workspace (teacher, evaluation) shares one layer's buffers between layers,
  *   ping-ponging only the layer output.
+ * - Two store workspaces may share the buffers of their top layers and their backward scratch
+ *   (sm_bert_acts_create_sharing: SMART's clean and adversarial branches): the one whose shared
+ *   layers were overwritten by the other's encode runs those layers' forward again, from its own
+ *   input and the random streams and mask it saved, before its backward.
  * - The backward pass runs on three [N, H] gradient buffers and one [N, max(3H, F)] buffer; the
  *   weight-gradient sgemm (dW += dY^T X) and the bias column sums are skipped when no gradient arena
  *   is given (SMART's ascent).
