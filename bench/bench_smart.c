@@ -5,7 +5,7 @@
  * own process. A --serve mode times one step per request on stdin, for bench/vs_pytorch.py.
  *
  *   make bench && OPENBLAS_NUM_THREADS=2 ./bench/bench_smart [--shape mini] [--data fixed|mrpc|sst2]
- *       [--reps 6] [--batches 8] [--kinds vanilla,zero,paper,infer] [--no-memory]
+ *       [--reps 6] [--batches 8] [--kinds vanilla,zero,paper,infer,unshared] [--no-memory]
  *
  * SMARTTY_BENCH_FAMILY=roberta|xlm-roberta|distilbert|electra runs that family's network instead of
  * BERT's, as bench_engine does.
@@ -22,11 +22,13 @@
 #include "smartty/optim.h"
 #include "smartty/smart.h"
 
-enum { C = 2, K_VANILLA = 0, K_ZERO, K_PAPER, K_INFER, K_COUNT };
-static const char *const kind_names[K_COUNT] = {"vanilla", "zero", "paper", "infer"};
+/* unshared: the paper step with the clean workspace sharing no layer with the adversarial one (the
+ * trainer's smart_memory set beyond reach), to weigh what the sharing costs in time and saves */
+enum { C = 2, K_VANILLA = 0, K_ZERO, K_PAPER, K_INFER, K_UNSHARED, K_COUNT };
+static const char *const kind_names[K_COUNT] = {"vanilla", "zero", "paper", "infer", "unshared"};
 static const char *const kind_long[K_COUNT] = {"vanilla step", "lambda_s = mu = 0 step", "SMART step (paper)",
-                                               "inference forward"};
-static const double kind_flops[K_COUNT] = {3, 3, 9, 1}; /* x one forward */
+                                               "inference forward", "SMART, no shared layer"};
+static const double kind_flops[K_COUNT] = {3, 3, 9, 1, 9}; /* x one forward */
 
 static void check(sm_status st, const sm_error *e)
 {
@@ -51,7 +53,7 @@ typedef struct bench {
     float *dlogits, *demb;
     sm_rng rng;
     /* trainers */
-    sm_trainer tz, tp;
+    sm_trainer tz, tp, tu;
     /* inference */
     sm_bert_acts *inf;
 } bench;
@@ -94,6 +96,10 @@ static void bench_init(bench *x, const bench_shape *s, const int want[K_COUNT], 
     hp.v[SM_HP_MAX_LEN] = maxT;
     if (want[K_PAPER])
         check(sm_trainer_init(&x->tp, x->m, &hp, 100000, &e), &e);
+    if (want[K_UNSHARED]) {
+        check(sm_trainer_init(&x->tu, x->m, &hp, 100000, &e), &e);
+        x->tu.smart_memory = 1e30;
+    }
     if (want[K_ZERO]) {
         hp.v[SM_HP_LAMBDA_S] = 0;
         hp.v[SM_HP_MU] = 0;
@@ -113,6 +119,8 @@ static void bench_free(bench *x)
         sm_trainer_free(&x->tp);
     if (x->want[K_ZERO])
         sm_trainer_free(&x->tz);
+    if (x->want[K_UNSHARED])
+        sm_trainer_free(&x->tu);
     if (x->want[K_VANILLA]) {
         sm_optim_free(&x->o);
         if (!x->va_shared)
@@ -146,6 +154,8 @@ static void run_kind(bench *x, int k, const sm_batch *b)
         check(sm_trainer_step(&x->tz, b, 0, &rec, &e), &e);
     } else if (k == K_PAPER) {
         check(sm_trainer_step(&x->tp, b, 0, &rec, &e), &e);
+    } else if (k == K_UNSHARED) {
+        check(sm_trainer_step(&x->tu, b, 0, &rec, &e), &e);
     } else {
         check(sm_bert_forward(x->m, w, x->inf, b, SM_BERT_EVAL, NULL, &e), &e);
     }
@@ -170,7 +180,7 @@ static int parse_kinds(const char *s, int want[K_COUNT])
             if (strcmp(t, kind_names[k]) == 0)
                 want[k] = found = 1;
         if (!found) {
-            fprintf(stderr, "bench_smart: unknown step kind '%s' (vanilla, zero, paper, infer)\n", t);
+            fprintf(stderr, "bench_smart: unknown step kind '%s' (vanilla, zero, paper, infer, unshared)\n", t);
             return 0;
         }
     }
@@ -235,6 +245,8 @@ static int memory_child(const bench_shape *s, const bench_batches *bb, int k)
     bench_init(&x, s, want, maxB, maxT, b);
     run_kind(&x, k, b);
     printf("memory %s %.0f %.0f %zu %d %d\n", kind_names[k], base, bench_hwm(), sm_bert_numel(x.m), b->B, b->T);
+    if (k == K_PAPER)
+        printf("shared %d\n", x.tp.shared_layers);
     bench_free(&x);
     return 0;
 }
@@ -321,11 +333,26 @@ static void timed(bench *x, const bench_shape *s, const bench_batches *bbp, cons
             printf("zero-weights / vanilla, paired: median %.3f (min %.3f, max %.3f); target within 3 %%: %s\n", med,
                    lo, hi, med >= 0.97 && med <= 1.03 ? "met" : "not met");
     }
+    if (want[K_PAPER] && want[K_UNSHARED]) {
+        double lo = 1e30, hi = 0;
+        for (int i = 0; i < reps; i++) {
+            v[i] = t[K_PAPER][i] / t[K_UNSHARED][i];
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+        printf("SMART / SMART with no shared layer, paired: median %.3f (min %.3f, max %.3f): what the "
+               "recomputation of the shared layers costs\n", bench_median(v, reps), lo, hi);
+    }
+    if (want[K_UNSHARED] && want[K_VANILLA]) {
+        for (int i = 0; i < reps; i++)
+            v[i] = t[K_UNSHARED][i] / t[K_VANILLA][i];
+        printf("SMART with no shared layer / vanilla, paired: median %.3f\n", bench_median(v, reps));
+    }
     const int is_base = strcmp(s->name, "base") == 0;
     const int has_target = is_base || strcmp(s->name, "mini") == 0 || strcmp(s->name, "minilm") == 0;
     for (int j = 0; j < nk; j++) {
         int k = order[j];
-        if (k == K_ZERO)
+        if (k == K_ZERO || k == K_UNSHARED)
             continue;
         double target = k == K_INFER || is_base ? 0.80 : 0.75;
         if (has_target)
@@ -376,7 +403,7 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr,
                     "usage: bench_smart [--shape tiny|mini|small|minilm|base] [--data fixed|mrpc|sst2] [--reps N]\n"
-                    "                   [--batches N] [--kinds vanilla,zero,paper,infer] [--no-memory]\n"
+                    "                   [--batches N] [--kinds vanilla,zero,paper,infer,unshared] [--no-memory]\n"
                     "                   [--memory-only] [--profile] [--serve [--dump FILE]]\n");
             return 2;
         }
@@ -457,7 +484,7 @@ int main(int argc, char **argv)
     if (memory) {
         /* each kind in its own process: its peak resident memory is its own */
         double base[K_COUNT] = {0}, peak[K_COUNT] = {0}, P = 0;
-        int mB = 0, mT = 0;
+        int mB = 0, mT = 0, shared = -1;
         for (int j = 0; j < nk; j++) {
             int k = order[j];
             char kb[8], nb[16];
@@ -482,6 +509,8 @@ int main(int argc, char **argv)
             while (f && fgets(line, sizeof line, f))
                 if (sscanf(line, "memory %31s %lf %lf %zu %d %d", nm, &base[k], &peak[k], &np, &mB, &mT) == 6)
                     P = (double)np;
+                else
+                    (void)sscanf(line, "shared %d", &shared);
             if (f)
                 fclose(f);
             int ws;
@@ -504,7 +533,14 @@ int main(int argc, char **argv)
                 double r = (peak[K_PAPER] - base[K_PAPER]) / mv;
                 printf("SMART / vanilla peak memory (model parts) = %.2f: target <= 1.6: %s\n", r,
                        r <= 1.6 ? "met" : "not met");
+                if (shared >= 0)
+                    printf("(the SMART step's clean workspace shares its top %d of %d layers and the backward "
+                           "scratch with the adversarial one: %d/%d of an encoder forward again per step)\n",
+                           shared, s->L, shared, s->L);
             }
+            if (want[K_UNSHARED] && peak[K_UNSHARED] > 0)
+                printf("SMART with no shared layer / vanilla peak memory (model parts) = %.2f\n",
+                       (peak[K_UNSHARED] - base[K_UNSHARED]) / mv);
         }
     }
     if (!memory_only)

@@ -838,6 +838,177 @@ START_TEST(test_step_workspaces)
 END_TEST
 
 
+/* Memory (issue 16): two store workspaces that share layers and backward scratch give, whichever ran
+ * the last forward, the same gradients and input gradients bit for bit as two workspaces of their
+ * own; for no shared layer, one, and all. */
+START_TEST(test_shared_workspaces_bit_identical)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 31);
+    sm_bert *m = tiny_model(3, 0.1f, 32);
+    const float *w = sm_bert_weights(m);
+    const size_t n = sm_bert_numel(m), nx = (size_t)TB * TT * 16;
+    float *gref = malloc(n * sizeof *gref), *dxref = malloc(nx * sizeof *dxref), *dx = malloc(nx * sizeof *dx);
+    float *gadv = malloc(n * sizeof *gadv), *dxadv = malloc(nx * sizeof *dxadv);
+    float *delta = malloc(nx * sizeof *delta), dl[TB * 3];
+    sm_rng r;
+    sm_rng_seed(&r, 5);
+    for (size_t i = 0; i < nx; i++)
+        delta[i] = (float)(0.1 * sm_rng_normal(&r));
+    for (int i = 0; i < TB * 3; i++)
+        dl[i] = (float)sm_rng_normal(&r);
+    sm_error e;
+    const int L = sm_bert_config_get(m)->num_layers;
+    for (int k = 0; k <= L; k++) {
+        /* reference: each pass on its own workspace */
+        sm_bert_acts *ca, *pa, *lend, *borrow;
+        ck_assert_int_eq(sm_bert_acts_create(&ca, m, TB, TT, 1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_acts_create(&pa, m, TB, TT, 1, &e), SM_OK);
+        sm_rng r1, r2;
+        sm_rng_seed(&r1, 100);
+        sm_rng_seed(&r2, 200);
+        ck_assert_int_eq(sm_bert_forward(m, w, ca, &tb.b, SM_BERT_TRAIN, &r1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_encode(m, w, pa, &tb.b, sm_bert_acts_emb(ca), delta, SM_BERT_TRAIN, &r2, &e),
+                         SM_OK);
+        sm_bert_zero_grads(m);
+        ck_assert_int_eq(sm_bert_backward(m, w, sm_bert_grads(m), pa, dl, dxadv, &e), SM_OK);
+        memcpy(gadv, sm_bert_grads(m), n * sizeof *gadv);
+        ck_assert_int_eq(sm_bert_backward(m, w, sm_bert_grads(m), ca, dl, dxref, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_embed_backward(m, w, sm_bert_grads(m), ca, dxref, &e), SM_OK);
+        memcpy(gref, sm_bert_grads(m), n * sizeof *gref);
+
+        /* the same passes, the clean one sharing k layers with the adversarial one */
+        ck_assert_int_eq(sm_bert_acts_create(&lend, m, TB, TT, 1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_acts_create_sharing(&borrow, m, lend, k, &e), SM_OK);
+        ck_assert(sm_bert_acts_bytes(borrow) < sm_bert_acts_bytes(ca));
+        sm_bert_acts *again;
+        ck_assert_int_eq(sm_bert_acts_create_sharing(&again, m, lend, 1, &e), SM_ERR_STATE);
+        sm_rng_seed(&r1, 100);
+        sm_rng_seed(&r2, 200);
+        ck_assert_int_eq(sm_bert_forward(m, w, borrow, &tb.b, SM_BERT_TRAIN, &r1, &e), SM_OK);
+        ck_assert_int_eq(sm_bert_encode(m, w, lend, &tb.b, sm_bert_acts_emb(borrow), delta, SM_BERT_TRAIN, &r2,
+                                        &e), SM_OK);
+        ck_assert(!memcmp(sm_bert_acts_logits(lend), sm_bert_acts_logits(pa), TB * 3 * sizeof(float)));
+        sm_bert_zero_grads(m);
+        ck_assert_int_eq(sm_bert_backward(m, w, sm_bert_grads(m), lend, dl, dx, &e), SM_OK);
+        ck_assert_msg(!memcmp(sm_bert_grads(m), gadv, n * sizeof *gadv), "k=%d: adversarial gradients differ", k);
+        ck_assert(!memcmp(dx, dxadv, nx * sizeof *dx));
+        ck_assert_int_eq(sm_bert_backward(m, w, sm_bert_grads(m), borrow, dl, dx, &e), SM_OK);
+        ck_assert(!memcmp(dx, dxref, nx * sizeof *dx));
+        ck_assert_int_eq(sm_bert_embed_backward(m, w, sm_bert_grads(m), borrow, dx, &e), SM_OK);
+        ck_assert_msg(!memcmp(sm_bert_grads(m), gref, n * sizeof *gref), "k=%d: clean gradients differ", k);
+        /* and back: the lender's layers were the borrower's; its backward recomputes them */
+        ck_assert_int_eq(sm_bert_backward(m, w, NULL, lend, dl, dx, &e), SM_OK);
+        ck_assert_msg(!memcmp(dx, dxadv, nx * sizeof *dx), "k=%d: second adversarial backward differs", k);
+        ck_assert_int_eq(sm_bert_backward(m, w, NULL, borrow, dl, dx, &e), SM_OK);
+        ck_assert(!memcmp(dx, dxref, nx * sizeof *dx));
+        sm_bert_acts_free(borrow);
+        sm_bert_acts_free(lend);
+        sm_bert_acts_free(ca);
+        sm_bert_acts_free(pa);
+    }
+    sm_bert_acts *inf, *bad;
+    ck_assert_int_eq(sm_bert_acts_create(&inf, m, TB, TT, 0, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create_sharing(&bad, m, inf, 1, &e), SM_ERR_INVALID);
+    sm_bert_acts_free(inf);
+    ck_assert_int_eq(sm_bert_acts_create(&inf, m, TB, TT, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create_sharing(&bad, m, inf, L + 1, &e), SM_ERR_RANGE);
+    sm_bert_acts_free(inf);
+    free(gref);
+    free(dxref);
+    free(dx);
+    free(gadv);
+    free(dxadv);
+    free(delta);
+    sm_bert_free(m);
+}
+END_TEST
+
+/* The trainer's SMART step, whose clean workspace shares layers with the adversarial one, against the
+ * same step written out on workspaces of their own (SMART.md's order of passes): the same gradient
+ * arena and record, bit for bit, for several steps. */
+START_TEST(test_step_shared_equals_unshared)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 41);
+    sm_bert *ma = tiny_model(3, 0.1f, 42), *mv = tiny_model(3, 0.1f, 42);
+    sm_hparams hp;
+    hp_for_tests(&hp, "paper");
+    hp.v[SM_HP_ADV_STEPS] = 2;
+    sm_trainer t;
+    sm_error e;
+    ck_assert_int_eq(sm_trainer_init(&t, ma, &hp, 8, &e), SM_OK);
+    ck_assert(t.smart_memory == SM_SMART_MEMORY);
+    t.smart_memory = 1.0; /* as little memory as can be: every layer shared */
+    const size_t n = sm_bert_numel(mv), nx = (size_t)TB * TT * 16;
+    sm_bert_acts *ca, *pa, *ta;
+    ck_assert_int_eq(sm_bert_acts_create(&ca, mv, TB, TT, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create(&pa, mv, TB, TT, 1, &e), SM_OK);
+    ck_assert_int_eq(sm_bert_acts_create(&ta, mv, TB, TT, 0, &e), SM_OK);
+    float *teacher = malloc(n * sizeof *teacher), *delta = malloc(nx * sizeof *delta);
+    float *gd = malloc(nx * sizeof *gd), *dx = malloc(nx * sizeof *dx), *dxa = malloc(nx * sizeof *dxa);
+    memcpy(teacher, sm_bert_weights(mv), n * sizeof *teacher);
+    float clean[TB * 3], tl[TB * 3], dclean[TB * 3], dadv[TB * 3];
+    for (int s = 0; s < 3; s++) {
+        sm_step_record rec;
+        ck_assert_msg(sm_trainer_compute(&t, &tb.b, 0, &rec, &e) == SM_OK, "%s", e.msg);
+        ck_assert_int_eq(t.shared_layers, sm_bert_config_get(ma)->num_layers);
+        float *w = sm_bert_weights(mv), *g = sm_bert_grads(mv);
+        ck_assert(!memcmp(sm_bert_weights(ma), w, n * sizeof *w));
+        sm_rng r;
+        ck_assert_int_eq(sm_bert_forward(mv, teacher, ta, &tb.b, SM_BERT_EVAL, NULL, &e), SM_OK);
+        memcpy(tl, sm_bert_acts_logits(ta), sizeof tl);
+        sm_bert_zero_grads(mv);
+        sm_train_stream(&t.st.rng, s, SM_STREAM_CLEAN, &r);
+        ck_assert_int_eq(sm_bert_forward(mv, w, ca, &tb.b, SM_BERT_TRAIN, &r, &e), SM_OK);
+        memcpy(clean, sm_bert_acts_logits(ca), sizeof clean);
+        double loss;
+        ck_assert_int_eq(sm_bert_task_loss(mv, clean, &tb.b, &loss, dclean, &e), SM_OK);
+        sm_train_stream(&t.st.rng, s, SM_STREAM_START, &r);
+        sm_delta_init(delta, tb.mask, TB, TT, 16, hp.v[SM_HP_SIGMA], &r);
+        for (int k = 0; k < 2; k++) {
+            sm_train_stream(&t.st.rng, s, SM_STREAM_PROBE + (unsigned)k, &r);
+            ck_assert_int_eq(sm_bert_encode(mv, w, pa, &tb.b, sm_bert_acts_emb(ca), delta, SM_BERT_TRAIN, &r, &e),
+                             SM_OK);
+            memset(dadv, 0, sizeof dadv);
+            sm_ell_s(sm_bert_acts_logits(pa), clean, TB, 3, dadv, NULL, (double)TB);
+            ck_assert_int_eq(sm_bert_backward(mv, w, NULL, pa, dadv, gd, &e), SM_OK);
+            ck_assert_int_eq(sm_delta_ascent(delta, gd, tb.mask, TB, TT, 16, (sm_adv_norm)(int)hp.v[SM_HP_ADV_NORM],
+                                             hp.v[SM_HP_ETA], hp.v[SM_HP_EPS]), SM_OK);
+        }
+        sm_train_stream(&t.st.rng, s, SM_STREAM_ADV, &r);
+        ck_assert_int_eq(sm_bert_encode(mv, w, pa, &tb.b, sm_bert_acts_emb(ca), delta, SM_BERT_TRAIN, &r, &e),
+                         SM_OK);
+        memset(dadv, 0, sizeof dadv);
+        double rs = sm_ell_s(sm_bert_acts_logits(pa), clean, TB, 3, dadv, dclean, hp.v[SM_HP_LAMBDA_S]);
+        ck_assert_int_eq(sm_bert_backward(mv, w, g, pa, dadv, dxa, &e), SM_OK);
+        double breg = sm_ell_s(clean, tl, TB, 3, dclean, NULL, hp.v[SM_HP_MU]);
+        ck_assert_int_eq(sm_bert_backward(mv, w, g, ca, dclean, dx, &e), SM_OK);
+        for (size_t i = 0; i < nx; i++)
+            dx[i] += dxa[i];
+        ck_assert_int_eq(sm_bert_embed_backward(mv, w, g, ca, dx, &e), SM_OK);
+        ck_assert(rec.loss == loss && rec.rs_raw == rs && rec.breg_raw == breg);
+        ck_assert(!memcmp(t.delta, delta, nx * sizeof *delta));
+        ck_assert_msg(!memcmp(sm_bert_grads(ma), g, n * sizeof *g), "gradients differ at step %d", s + 1);
+        /* the next step from the same weights and teacher on both */
+        ck_assert_int_eq(sm_trainer_apply(&t, &rec, &e), SM_OK);
+        memcpy(w, sm_bert_weights(ma), n * sizeof *w);
+        memcpy(teacher, t.teacher, n * sizeof *teacher);
+    }
+    free(teacher);
+    free(delta);
+    free(gd);
+    free(dx);
+    free(dxa);
+    sm_bert_acts_free(ca);
+    sm_bert_acts_free(pa);
+    sm_bert_acts_free(ta);
+    sm_trainer_free(&t);
+    sm_bert_free(ma);
+    sm_bert_free(mv);
+}
+END_TEST
+
 /* adv_norm token follows SMART.md with g_i the gradient of example i's own ell_s (not of the batch
  * mean): the trainer's delta equals the formula applied by hand to the engine's probe gradient. */
 START_TEST(test_token_step_per_example_gradient)
@@ -1099,6 +1270,8 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_eval_nonfinite_refused);
     tcase_add_test(tc, test_evaluate_dataset);
     tcase_add_test(tc, test_step_workspaces);
+    tcase_add_test(tc, test_shared_workspaces_bit_identical);
+    tcase_add_test(tc, test_step_shared_equals_unshared);
     suite_add_tcase(s, tc);
 }
 

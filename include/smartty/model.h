@@ -122,6 +122,18 @@ typedef enum sm_bert_mode {
  * memory, and sm_bert_backward refuses it. */
 sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, int max_T, int store,
                               sm_error *e);
+/* A store workspace for the same batches as lender (a store workspace that shares with no other)
+ * that uses lender's buffers for the top nlayers encoder layers and lender's backward scratch: the
+ * memory of one workspace less nlayers layers and the scratch, for two passes whose forwards
+ * interleave (SMART's clean and adversarial branches). Whichever of the two ran the last encode
+ * holds the shared layers; a backward on the other first runs its shared layers' forward again
+ * (from its own input of the first shared layer, the random stream each layer started from, the
+ * same mask), which costs nlayers / num_layers of an encoder forward and changes no number.
+ * sm_bert_acts_hidden of the other is then not valid. Free it before the lender. */
+sm_status sm_bert_acts_create_sharing(sm_bert_acts **out, const sm_bert *m, sm_bert_acts *lender, int nlayers,
+                                      sm_error *e);
+/* the bytes a sharing workspace of nlayers layers does not allocate */
+size_t sm_bert_acts_sharing_saves(const sm_bert_acts *lender, int nlayers);
 void sm_bert_acts_free(sm_bert_acts *a);
 size_t sm_bert_acts_bytes(const sm_bert_acts *a);    /* memory it holds */
 /* Results of the last calls, valid until the next call on this workspace (B, T of that batch): */

@@ -84,6 +84,9 @@ typedef struct sm_train_state {
 
 typedef enum sm_step_phase { SM_PHASE_IDLE = 0, SM_PHASE_COMPUTED } sm_step_phase;
 
+/* A SMART step's memory at most 1.6 x a vanilla step's (issue 16), by default. */
+#define SM_SMART_MEMORY 1.6
+
 typedef struct sm_trainer {
     struct sm_bert *model;  /* not owned: weights, gradients */
     sm_hparams hp;          /* values in force; change them with sm_trainer_set_hparams */
@@ -98,6 +101,10 @@ typedef struct sm_trainer {
     int64_t pending_tokens; /* real tokens of the pending step's batch */
     /* workspaces, made for cap_B x cap_T and remade larger on demand */
     struct sm_bert_acts *clean_ws, *adv_ws, *infer_ws;
+    int shared_layers;      /* clean_ws's top layers that are adv_ws's buffers (recomputed before the
+                               clean backward; sm_bert_acts_create_sharing) */
+    double smart_memory;    /* the fewest shared layers that keep a SMART step within this many times a
+                               vanilla step's memory (SM_SMART_MEMORY; read when the workspaces are made) */
     int cap_B, cap_T;
     float *delta;           /* [B, T, H] perturbation */
     float *gdelta;          /* [B, T, H] d ell_s / d delta (probe) */

@@ -113,6 +113,19 @@ struct sm_bert_acts {
     float *d_a, *d_b, *d_c; /* [N, H] */
     float *d_big;          /* [N, max(3H, F)] */
     float *d_e;            /* [N, E] embeddings_project's input gradient (when there is one) */
+    /* sharing (sm_bert_acts_create_sharing): the top `nshared` layers' buffers [L - nshared, L) and
+     * the backward scratch (d_*, scratch) of one store workspace, the lender, used by another, the
+     * borrower, at different times. `share` is the lender, in both; the lender's `holder` says whose
+     * activations those layers hold now; a backward on a workspace that is not the holder first
+     * recomputes its shared layers from its own stored input, its saved attention mask and the
+     * random streams saved at the start of each layer: the same kernels, the same numbers. */
+    struct sm_bert_acts *share;
+    int nshared, lent;
+    const struct sm_bert_acts *holder;
+    sm_rng *layer_rng;     /* [L] each layer's random stream at the start of the last encode */
+    uint8_t *layer_has_rng; /* [L] whether it had one */
+    float *mask_copy;      /* [max_B max_T] the last encode's attention mask */
+    size_t layer_bytes, scratch_bytes; /* one layer's stored buffers; the backward and attention scratch */
     /* every allocation, for sm_bert_acts_free */
     void **allocs;
     int nallocs, cap_allocs;

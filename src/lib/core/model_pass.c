@@ -22,6 +22,10 @@
  *   the layer output, dropout masks); x-hat is recomputed from the LayerNorm input rather than
  *   stored. A no-store workspace (teacher, evaluation) shares one layer's buffers between layers,
  *   ping-ponging only the layer output.
+ * - Two store workspaces may share the buffers of their top layers and their backward scratch
+ *   (sm_bert_acts_create_sharing: SMART's clean and adversarial branches): the one whose shared
+ *   layers were overwritten by the other's encode runs those layers' forward again, from its own
+ *   input and the random streams and mask it saved, before its backward.
  * - The backward pass runs on three [N, H] gradient buffers and one [N, max(3H, F)] buffer; the
  *   weight-gradient sgemm (dW += dY^T X) and the bias column sums are skipped when no gradient arena
  *   is given (SMART's ascent).
@@ -314,8 +318,18 @@ static void *take(acts_alloc *al, size_t count, size_t elem, const char *what)
     return p;
 }
 
-sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, int max_T, int store,
-                              sm_error *e)
+/* the bookkeeping of a sharing workspace: saved random streams and the attention mask */
+static void take_sharing(acts_alloc *al, const sm_bert *m)
+{
+    sm_bert_acts *a = al->a;
+    a->layer_rng = take(al, (size_t)m->L, sizeof *a->layer_rng, "activations (saved random streams)");
+    a->layer_has_rng = take(al, (size_t)m->L, 1, "activations (saved random streams)");
+    a->mask_copy = take(al, (size_t)a->max_B * a->max_T, sizeof(float), "activations (attention mask)");
+}
+
+/* lender: NULL, or the store workspace whose top nshared layers and backward scratch this one uses */
+static sm_status acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, int max_T, int store,
+                             sm_bert_acts *lender, int nshared, sm_error *e)
 {
     *out = NULL;
     if (max_B <= 0 || max_T <= 0)
@@ -361,6 +375,11 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
     const int nsets = store ? m->L : 1;
     for (int l = 0; l < nsets; l++) {
         sm_layer_acts *la = &a->layer[l];
+        if (lender && l >= m->L - nshared) { /* the lender's buffers */
+            *la = lender->layer[l];
+            continue;
+        }
+        const size_t before = a->bytes;
         la->qkv = take(&al, N * 3 * H, sizeof(float), "activations (query/key/value)");
         la->probs = take(&al, BHTT, sizeof(float), "activations (attention probabilities)");
         la->pmask = take(&al, BHTT, 1, "activations (attention dropout mask)");
@@ -377,6 +396,7 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         la->mean2 = take(&al, N, sizeof(float), "activations (LayerNorm statistics)");
         la->rstd2 = take(&al, N, sizeof(float), "activations (LayerNorm statistics)");
         la->out = take(&al, N * H, sizeof(float), "activations (layer output)");
+        a->layer_bytes = a->bytes - before;
     }
     if (!store && !al.failed) { /* one set of buffers for every layer; the output ping-pongs */
         float *other = take(&al, N * H, sizeof(float), "activations (layer output)");
@@ -398,9 +418,35 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
     a->pool_mask = take(&al, B * H, 1, "activations (classifier dropout mask)");
     a->pooled_drop = take(&al, B * H, sizeof(float), "activations (classifier input)");
     a->logits = take(&al, B * (size_t)m->C, sizeof(float), "activations (logits)");
-    a->parts = sm_bert_threads(m);
-    a->scratch = take(&al, (size_t)a->parts * 2 * TT, sizeof(float), "activations (attention scratch)");
-    if (store) {
+    const size_t before = a->bytes;
+    if (lender) {
+        a->parts = lender->parts;
+        a->scratch = lender->scratch;
+        a->d_a = lender->d_a;
+        a->d_b = lender->d_b;
+        a->d_c = lender->d_c;
+        a->d_big = lender->d_big;
+        a->d_e = lender->d_e;
+        a->share = lender;
+        a->nshared = nshared;
+        a->layer_bytes = lender->layer_bytes;
+        take_sharing(&al, m);
+        if (!lender->share && !al.failed) { /* the lender's own bookkeeping */
+            acts_alloc ll = {lender, e, 0};
+            take_sharing(&ll, m);
+            al.failed = ll.failed;
+            if (!ll.failed) {
+                lender->share = lender;
+                lender->nshared = nshared;
+                lender->lent = 1;
+                lender->holder = lender; /* they hold its own activations until another encode */
+            }
+        }
+    } else {
+        a->parts = sm_bert_threads(m);
+        a->scratch = take(&al, (size_t)a->parts * 2 * TT, sizeof(float), "activations (attention scratch)");
+    }
+    if (store && !lender) {
         a->d_a = take(&al, N * H, sizeof(float), "gradient scratch");
         a->d_b = take(&al, N * H, sizeof(float), "gradient scratch");
         a->d_c = take(&al, N * H, sizeof(float), "gradient scratch");
@@ -408,12 +454,37 @@ sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, i
         if (m->has_proj)
             a->d_e = take(&al, N * E, sizeof(float), "gradient scratch");
     }
+    a->scratch_bytes = lender ? lender->scratch_bytes : a->bytes - before;
     if (al.failed) {
         sm_bert_acts_free(a);
         return SM_ERR_NOMEM;
     }
     *out = a;
     return SM_OK;
+}
+
+sm_status sm_bert_acts_create(sm_bert_acts **out, const sm_bert *m, int max_B, int max_T, int store,
+                              sm_error *e)
+{
+    return acts_create(out, m, max_B, max_T, store, NULL, 0, e);
+}
+
+sm_status sm_bert_acts_create_sharing(sm_bert_acts **out, const sm_bert *m, sm_bert_acts *lender, int nlayers,
+                                      sm_error *e)
+{
+    *out = NULL;
+    if (!lender || !lender->store)
+        return sm_err(e, SM_ERR_INVALID, "activation workspace: sharing needs a workspace with storage to share");
+    if (lender->share)
+        return sm_err(e, SM_ERR_STATE, "activation workspace: the workspace already shares its buffers");
+    if (nlayers < 0 || nlayers > m->L)
+        return sm_err(e, SM_ERR_RANGE, "activation workspace: %d shared layers, the model has %d", nlayers, m->L);
+    return acts_create(out, m, lender->max_B, lender->max_T, 1, lender, nlayers, e);
+}
+
+size_t sm_bert_acts_sharing_saves(const sm_bert_acts *lender, int nlayers)
+{
+    return (size_t)nlayers * lender->layer_bytes + lender->scratch_bytes;
 }
 
 void sm_bert_acts_free(sm_bert_acts *a)
@@ -614,8 +685,17 @@ sm_status sm_bert_encode(const sm_bert *m, const float *w, sm_bert_acts *a, cons
         a->x0 = a->xin;
     }
 
+    if (a->share) { /* what a recomputation of the shared layers needs */
+        memcpy(a->mask_copy, b->mask, (size_t)B * T * sizeof(float));
+        a->share->holder = a;
+    }
     const float *x = a->x0;
     for (int l = 0; l < m->L; l++) {
+        if (a->share && l >= m->L - a->nshared) {
+            a->layer_has_rng[l] = rng != NULL;
+            if (rng)
+                a->layer_rng[l] = *rng;
+        }
         layer_forward(m, w, &m->layer[l], &a->layer[l], x, b->mask, B, T, train, rng, a);
         x = a->layer[l].out;
     }
@@ -712,6 +792,20 @@ static void layer_backward(const sm_bert *m, const float *w, float *g, const sm_
 #undef G
 }
 
+/* The shared layers hold another workspace's activations: run them again from this workspace's own
+ * input of the first shared layer, with the random stream each layer started from and the same
+ * attention mask. The same kernels in the same order on the same inputs: the same bits. */
+static void recompute_shared(const sm_bert *m, const float *w, sm_bert_acts *a)
+{
+    for (int l = m->L - a->nshared; l < m->L; l++) {
+        sm_rng r = a->layer_rng[l];
+        const float *x = l ? a->layer[l - 1].out : a->x0;
+        layer_forward(m, w, &m->layer[l], &a->layer[l], x, a->mask_copy, a->B, a->T, a->train,
+                      a->layer_has_rng[l] ? &r : NULL, a);
+    }
+    a->share->holder = a;
+}
+
 sm_status sm_bert_backward(const sm_bert *m, const float *w, float *g, sm_bert_acts *a,
                            const float *dlogits, float *dx, sm_error *e)
 {
@@ -719,6 +813,8 @@ sm_status sm_bert_backward(const sm_bert *m, const float *w, float *g, sm_bert_a
         return sm_err(e, SM_ERR_STATE, "backward: the workspace was created without storage (inference only)");
     if (!a->have_encode)
         return sm_err(e, SM_ERR_STATE, "backward: no forward pass to differentiate on this workspace");
+    if (a->share && a->nshared > 0 && a->share->holder != a)
+        recompute_shared(m, w, a);
     const int B = a->B, T = a->T, H = m->H, C = m->C;
     const size_t NH = (size_t)B * T * H;
     float *dpd = a->d_b, *dpre = a->d_c;

@@ -32,6 +32,7 @@ static void free_workspaces(sm_trainer *t)
     sm_bert_acts_free(t->adv_ws);
     sm_bert_acts_free(t->infer_ws);
     t->clean_ws = t->adv_ws = t->infer_ws = NULL;
+    t->shared_layers = 0;
     sm_free_aligned(t->delta);
     sm_free_aligned(t->gdelta); /* dx_adv is the same buffer */
     sm_free_aligned(t->dx);
@@ -76,6 +77,7 @@ sm_status sm_trainer_init(sm_trainer *t, sm_bert *m, const sm_hparams *hp, int64
     t->num_labels = cfg->num_labels;
     t->hidden = cfg->hidden_size;
     t->st.planned = planned;
+    t->smart_memory = SM_SMART_MEMORY;
     int cap_t = (int)hp->v[SM_HP_MAX_LEN];
     t->cap_B = (int)hp->v[SM_HP_BATCH_SIZE];
     t->cap_T = cap_t < cfg->max_position ? cap_t : cfg->max_position;
@@ -140,11 +142,31 @@ double sm_trainer_lr(const sm_trainer *t)
            sm_lr_factor((sm_lr_schedule)(int)t->hp.v[SM_HP_SCHEDULE], t->st.step, wu, t->st.planned);
 }
 
+/* The fewest top layers the clean workspace takes from the adversarial one (which also lends it its
+ * backward scratch) for a SMART step -- the teacher counted whether or not mu is on yet, and the
+ * perturbation, its gradient and the input gradient -- to fit t->smart_memory x a vanilla step (the
+ * weights, gradients, Adam moments, one store workspace and the input gradient).
+ * Each shared layer costs one layer's forward again before the clean backward (1 / num_layers of an
+ * encoder forward), so no more are shared than the budget needs. */
+static int shared_layers(const sm_trainer *t, const sm_bert_acts *adv, size_t nx)
+{
+    const int L = sm_bert_config_get(t->model)->num_layers;
+    const double p4 = 4.0 * (double)t->n_params, ws = (double)sm_bert_acts_bytes(adv), x4 = 4.0 * (double)nx;
+    const double vanilla = 4 * p4 + ws + x4;
+    for (int k = 0; k < L; k++)
+        if (5 * p4 + 2 * ws - (double)sm_bert_acts_sharing_saves(adv, k) + 3 * x4 <= t->smart_memory * vanilla)
+            return k;
+    return L;
+}
+
 /* Make the buffers and the workspaces this batch needs (adversarial only when lambda_s > 0, the
  * inference one only for evaluation before any training step), growing all when the batch is larger.
- * Memory: a training step holds two store workspaces at most (clean, adversarial); the teacher's
- * forward and evaluation run on the clean one, which is free at those times, and the probe's
- * gradient and the adversarial input gradient share one buffer (their lifetimes do not overlap). */
+ * Memory: a training step holds two store workspaces at most (clean, adversarial), and with the
+ * adversarial one the clean one is made sharing its top shared_layers() layers and its backward
+ * scratch (the adversarial backward is over before the clean backward, which first recomputes those
+ * layers' clean activations: the same numbers); the teacher's forward and evaluation run on the
+ * clean one, which is free at those times, and the probe's gradient and the adversarial input
+ * gradient share one buffer (their lifetimes do not overlap). */
 static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_clean, int need_adv,
                                    int need_infer, sm_error *e)
 {
@@ -158,18 +180,11 @@ static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_cl
     size_t nx = (size_t)t->cap_B * (size_t)t->cap_T * (size_t)t->hidden;
     size_t nl = (size_t)t->cap_B * (size_t)t->num_labels;
     sm_status st = SM_OK;
-    if (need_clean && !t->clean_ws) {
-        st = sm_bert_acts_create(&t->clean_ws, t->model, t->cap_B, t->cap_T, 1, e);
-        if (st == SM_OK && !(t->dx = sm_alloc_floats(nx, e, "input gradient")))
-            st = SM_ERR_NOMEM;
-        if (st == SM_OK && !(t->clean_logits = sm_alloc_floats(nl, e, "clean logits")))
-            st = SM_ERR_NOMEM;
-        if (st == SM_OK && !(t->dclean = sm_alloc_floats(nl, e, "logit gradient")))
-            st = SM_ERR_NOMEM;
-        if (st == SM_OK && !(t->teacher_logits = sm_alloc_floats(nl, e, "teacher logits")))
-            st = SM_ERR_NOMEM;
-    }
-    if (st == SM_OK && need_adv && !t->adv_ws) {
+    if (need_adv && !t->adv_ws) {
+        /* the clean workspace is remade sharing with the new one (nothing in it outlives a call) */
+        sm_bert_acts_free(t->clean_ws);
+        t->clean_ws = NULL;
+        need_clean = 1;
         st = sm_bert_acts_create(&t->adv_ws, t->model, t->cap_B, t->cap_T, 1, e);
         if (st == SM_OK && !(t->delta = sm_alloc_floats(nx, e, "perturbation")))
             st = SM_ERR_NOMEM;
@@ -177,6 +192,23 @@ static sm_status ensure_workspaces(sm_trainer *t, const sm_batch *b, int need_cl
             st = SM_ERR_NOMEM;
         t->dx_adv = t->gdelta;
         if (st == SM_OK && !(t->dadv = sm_alloc_floats(nl, e, "adversarial logit gradient")))
+            st = SM_ERR_NOMEM;
+    }
+    if (st == SM_OK && need_clean && !t->clean_ws) {
+        if (t->adv_ws) {
+            t->shared_layers = shared_layers(t, t->adv_ws, nx);
+            st = sm_bert_acts_create_sharing(&t->clean_ws, t->model, t->adv_ws, t->shared_layers, e);
+        } else {
+            t->shared_layers = 0;
+            st = sm_bert_acts_create(&t->clean_ws, t->model, t->cap_B, t->cap_T, 1, e);
+        }
+        if (st == SM_OK && !t->dx && !(t->dx = sm_alloc_floats(nx, e, "input gradient")))
+            st = SM_ERR_NOMEM;
+        if (st == SM_OK && !t->clean_logits && !(t->clean_logits = sm_alloc_floats(nl, e, "clean logits")))
+            st = SM_ERR_NOMEM;
+        if (st == SM_OK && !t->dclean && !(t->dclean = sm_alloc_floats(nl, e, "logit gradient")))
+            st = SM_ERR_NOMEM;
+        if (st == SM_OK && !t->teacher_logits && !(t->teacher_logits = sm_alloc_floats(nl, e, "teacher logits")))
             st = SM_ERR_NOMEM;
     }
     if (st == SM_OK && need_infer && !t->infer_ws)
