@@ -276,7 +276,8 @@ void sm_session_view_get(sm_session *s, sm_session_view *v);
 size_t sm_session_history(sm_session *s, sm_step_record **out);
 size_t sm_session_evals(sm_session *s, sm_eval_record **out);
 /* Write every step record of the history as CSV (libcsv quoting): a header of record.h's step
- * field names, then one row per step; dev fields are filled on the rows where an evaluation ran. */
+ * field names and "branch", then one row per step; dev fields are filled on the rows where an
+ * evaluation ran; branch names the branch that trained the step (the active one's line). */
 sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e);
 /* A copy of the journal (free with sm_journal_free). */
 sm_status sm_session_journal(sm_session *s, sm_journal *out, sm_error *e);

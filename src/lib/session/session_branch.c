@@ -492,3 +492,17 @@ sm_status sm_session_export_compare(sm_session *s, const char *path, sm_error *e
     }
     return SM_OK;
 }
+
+size_t ses_branch_line(sm_session *s, char (*names)[64], int64_t *forks, size_t cap)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = 0;
+    const branch *b = s->cur_branch >= 0 ? &s->branches[s->cur_branch] : NULL;
+    while (b && n < cap) {
+        snprintf(names[n], 64, "%s", b->name);
+        forks[n++] = b->fork_step;
+        b = b->parent >= 0 ? ses_branch_by_id(s, b->parent) : NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}

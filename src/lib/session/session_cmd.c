@@ -278,7 +278,13 @@ sm_status ses_rewind_to(sm_session *s, snapshot *sn, sm_session_reply *r)
 {
     int64_t from = s->step;
     sm_journal j;
-    sm_status st = fork_journal(s, sn, &j, &r->err);
+    sm_status st;
+    if (sn->spill) { /* read back (and checked) before anything changes */
+        if ((st = ses_spill_in(sn, &r->err)) != SM_OK)
+            return sm_err_prefix(&r->err, "rewind");
+        sn->seq = ++s->snap_seq;
+    }
+    st = fork_journal(s, sn, &j, &r->err);
     if (st != SM_OK)
         return st;
     if ((st = ses_branch_fork(s, sn, &r->err)) != SM_OK) {

@@ -198,6 +198,9 @@ sm_status ses_cmd_checkout(sm_session *s, const sm_session_cmd *c, sm_session_re
 /* Checkout without pausing or cancelling (explore's end): the run must not be active. */
 sm_status ses_branch_checkout(sm_session *s, const char *name, sm_session_reply *r);
 sm_status ses_cmd_branch(sm_session *s, const sm_session_cmd *c, sm_session_reply *r);
+/* The active branch's line, itself first, then its parent...: names and fork steps (a step t was
+ * trained on the first whose fork step is below t). Returns how many (at most cap). */
+size_t ses_branch_line(sm_session *s, char (*names)[64], int64_t *forks, size_t cap);
 /* ses_resolve's accounting of one step on the active branch (caller holds mu). */
 void ses_branch_count_step(sm_session *s, const sm_step_record *rec);
 
