@@ -305,10 +305,12 @@ static void after_step(sm_session *s)
     if (st == SM_SESSION_RUNNING && s->run_end > 0 && s->step >= s->run_end) {
         ses_journal(s, s->step, "done", 0, NULL);
         s->run_end = 0;
-        if (s->explore.active && ses_explore_next(s))
+        int exploring = s->explore.active;
+        if (exploring && ses_explore_next(s))
             return; /* the next variant runs */
         ses_set_state(s, SM_SESSION_STOPPED);
-        ses_emit(s, SM_EVENT_DONE, s->has_step ? &s->last : NULL, s->has_eval ? &s->eval : NULL,
+        if (!exploring) /* an exploration's end is its own event (on the branch it ends on) */
+            ses_emit(s, SM_EVENT_DONE, s->has_step ? &s->last : NULL, s->has_eval ? &s->eval : NULL,
                  "run done at step %lld", (long long)s->step);
         return;
     }
