@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smartty/checkpoint.h"
@@ -403,8 +404,8 @@ static void apply_budget(void)
 {
     char dir[4096] = "";
     double mib = S.c->set.snapshot_budget;
-    if (mib > 0 && !con_state_path(dir, sizeof dir, "snapshots", 1))
-        dir[0] = '\0';
+    if (mib > 0 && (!con_state_path(dir, sizeof dir, "snapshots", 1) || (mkdir(dir, 0700) != 0 && errno != EEXIST)))
+        dir[0] = '\0'; /* the session then says that it has no folder to spill to */
     sm_session_set_snapshot_budget(S.s, mib > 0 ? (size_t)(mib * 1048576.0) : 0, dir);
 }
 

@@ -171,15 +171,13 @@ static void finish(sm_session *s)
         snprintf(target, sizeof target, "%s", x->res[best].branch);
     else if (sb)
         snprintf(target, sizeof target, "%s", sb->name);
-    pthread_mutex_lock(&s->mu);
-    x->active = 0;
-    pthread_mutex_unlock(&s->mu);
     sm_session_reply r;
     memset(&r, 0, sizeof r);
     if (target[0] && ses_branch_checkout(s, target, &r) != SM_OK)
         ses_emit(s, SM_EVENT_WARN, NULL, NULL, "explore: %s", r.err.msg);
-    pthread_mutex_lock(&s->mu);
+    pthread_mutex_lock(&s->mu); /* ended only now: a waiter then sees the branch it ended on */
     snprintf(x->kept, sizeof x->kept, "%s", ses_branch_cur(s)->name);
+    x->active = 0;
     pthread_mutex_unlock(&s->mu);
     if (best >= 0)
         ses_emit(s, SM_EVENT_BRANCH, NULL, NULL, "explore: done; best %s (%s) with dev %.4f; on branch %s",
