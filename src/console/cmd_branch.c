@@ -41,7 +41,8 @@ int con_show_branches(con_ctx *c)
         sm_branch_knobs(&b[i].hp, &b[i].fork_hp, knobs, sizeof knobs);
         metric_text(&b[i].hp, b[i].has_eval, &b[i].eval, last, sizeof last);
         metric_text(&b[i].hp, b[i].has_best, &b[i].best, best, sizeof best);
-        con_print(c, "%s %-22s %-16s %7lld  %-24s %-14s %-14s %7.1fs", b[i].active ? "*" : " ", name, from,
+        int pad = 22 + (b[i].depth ? 2 : 0); /* "└" is three bytes wide in UTF-8, one column */
+        con_print(c, "%s %-*s %-16s %7lld  %-24s %-14s %-14s %7.1fs", b[i].active ? "*" : " ", pad, name, from,
                   (long long)b[i].steps, knobs[0] ? knobs : "-", last, best, b[i].wall_s);
     }
     free(b);
