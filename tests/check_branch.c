@@ -326,6 +326,107 @@ START_TEST(test_spill_kill9)
 }
 END_TEST
 
+
+static int break_at = -1;
+static int hook(void *ud, char when, const sm_step_record *rec, const sm_eval_record *ev, char *why, size_t cap)
+{
+    (void)ud;
+    (void)ev;
+    if (when == 's' && rec->step == break_at) {
+        break_at = -1; /* once */
+        snprintf(why, cap, "step %lld", (long long)rec->step);
+        return 1;
+    }
+    return 0;
+}
+
+static void spec3(sm_explore_spec *sp, int keep)
+{
+    memset(sp, 0, sizeof *sp);
+    sp->n_params = 1;
+    snprintf(sp->names[0], sizeof sp->names[0], "lr");
+    sp->n_values[0] = 3;
+    snprintf(sp->values[0][0], 64, "0.01");
+    snprintf(sp->values[0][1], 64, "0.1");
+    snprintf(sp->values[0][2], 64, "0.5");
+    sp->steps = 5;
+    snprintf(sp->from, sizeof sp->from, "a");
+    sp->keep_best = keep;
+}
+
+/* explore on the toy: keep best checks out the winner; a breakpoint pauses a variant and resume
+ * carries on to the next; stop ends the exploration. */
+START_TEST(test_explore_toy)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    OK(sm_session_train(s, 2, &r), r);
+    OK(sm_session_named(s, SM_CMD_SNAPSHOT, "a", &r), r);
+    sm_explore_spec sp;
+    spec3(&sp, 1);
+    sm_session_cmd c;
+    memset(&c, 0, sizeof c);
+    c.kind = SM_CMD_EXPLORE;
+    c.arg = &sp;
+    OK(sm_session_command(s, &c, &r), r);
+    sm_explore_status *xs = malloc(sizeof *xs);
+    sm_session_explore_status(s, xs);
+    ck_assert_int_eq(xs->n, 3);
+    int best = -1;
+    for (int i = 0; i < 3; i++) {
+        ck_assert(xs->res[i].done && xs->res[i].has_eval);
+        if (best < 0 || xs->res[i].metric > xs->res[best].metric)
+            best = i;
+    }
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_str_eq(v.branch, xs->res[best].branch);
+    ck_assert_str_eq(xs->kept, xs->res[best].branch);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert_int_eq(v.explore_total, 0);
+
+    /* a breakpoint in variant 2: paused there, with the exploration still on */
+    OK(sm_session_named(s, SM_CMD_CHECKOUT, "main", &r), r);
+    spec3(&sp, 0);
+    sm_session_set_break_fn(s, hook, NULL);
+    break_at = 4; /* the first variant's second step */
+    OK(sm_session_command(s, &c, &r), r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_AT_BREAK);
+    ck_assert_int_eq(v.explore_variant, 1);
+    ck_assert_int_eq(v.explore_total, 3);
+    OK(sm_session_resume(s, SM_PENDING_APPLY, &r), r); /* runs on, through variants 2 and 3 */
+    sm_session_explore_status(s, xs);
+    ck_assert_int_eq(xs->active, 0);
+    ck_assert(xs->res[2].done);
+    sm_session_view_get(s, &v);
+    ck_assert_str_eq(v.branch, "main");
+    ck_assert_int_eq(v.step, 2);
+
+    /* stop ends it */
+    break_at = 4;
+    OK(sm_session_command(s, &c, &r), r);
+    OK(sm_session_simple(s, SM_CMD_STOP, &r), r);
+    sm_session_explore_status(s, xs);
+    ck_assert_int_eq(xs->active, 0);
+    ck_assert_int_eq(xs->n, 1);
+    ck_assert_int_eq(xs->res[0].done, 0);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.explore_total, 0);
+    /* and bad grids are refused before anything runs */
+    snprintf(sp.names[0], sizeof sp.names[0], "nosuch");
+    ck_assert_int_ne(sm_session_command(s, &c, &r), SM_OK);
+    ck_assert_ptr_nonnull(strstr(r.err.msg, "'nosuch' is not a hyperparameter"));
+    spec3(&sp, 0);
+    snprintf(sp.values[0][1], 64, "-3");
+    ck_assert_int_ne(sm_session_command(s, &c, &r), SM_OK);
+    ck_assert_ptr_nonnull(strstr(r.err.msg, "explore: lr value 2"));
+    free(xs);
+    sm_session_free(s);
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("branch");
@@ -337,6 +438,7 @@ int main(void)
         tcase_add_test(tc, test_spill_exact);
         tcase_add_test(tc, test_spill_disk_full);
         tcase_add_test(tc, test_spill_kill9);
+        tcase_add_test(tc, test_explore_toy);
         suite_add_tcase(su, tc);
     }
     return tu_run(su);

@@ -232,6 +232,9 @@ sm_status ses_branch_checkout(sm_session *s, const char *name, sm_session_reply 
     }
     s->run_end = 0;
     ses_set_state(s, SM_SESSION_STOPPED);
+    sm_error se; /* the left branch's state now counts against the budget */
+    if (ses_spill_enforce(s, &se) != SM_OK)
+        ses_emit(s, SM_EVENT_WARN, NULL, NULL, "%s", se.msg);
     size_t w = strlen(r->msg);
     snprintf(r->msg + w, sizeof r->msg - w, "on branch %s at step %lld (left step %lld)", t->name,
              (long long)s->step, (long long)from);
