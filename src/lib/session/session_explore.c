@@ -21,11 +21,13 @@ static int value_of(const sm_explore_spec *sp, int k, int p)
 
 static void knobs_text(const sm_explore_spec *sp, int k, char *buf, size_t cap)
 {
+    char t[sizeof ((sm_explore_result *)0)->knobs];
     size_t w = 0;
-    buf[0] = '\0';
-    for (int p = 0; p < sp->n_params && w < cap; p++)
-        w += (size_t)snprintf(buf + w, cap - w, "%s%s=%s", p ? " " : "", sp->names[p],
+    t[0] = '\0';
+    for (int p = 0; p < sp->n_params && w < sizeof t; p++)
+        w += (size_t)snprintf(t + w, sizeof t - w, "%s%s=%s", p ? " " : "", sp->names[p],
                               sp->values[p][value_of(sp, k, p)]);
+    snprintf(buf, cap, "%s", t);
 }
 
 /* Rewind to the snapshot, set the variant's values, train N: the commands a person would type. */
