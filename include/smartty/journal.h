@@ -12,7 +12,10 @@
  * Replay rule: for each event in order, train (without breakpoints) until the step counter equals
  * the event's step, then apply the event. A rewind moves the counter back to its snapshot's step;
  * "discard" at step S means "compute step S+1 and drop its update". The end of a run or of a
- * `step N` is marked ("done", "stepped", "pause", "stop") so that a replay runs to it. */
+ * `step N` is marked ("done", "stepped", "pause", "stop") so that a replay runs to it.
+ * Branches (session.h): after a rewind the session's journal is the snapshot's (ending with its
+ * "snapshot" event), the loads and other outside events since, then "rewind" at the snapshot's
+ * step, so a saved branch replays without the other branches' training. */
 #ifndef SMARTTY_JOURNAL_H
 #define SMARTTY_JOURNAL_H
 

@@ -114,7 +114,10 @@ typedef enum sm_cmd_kind {
     SM_CMD_REWIND,   /* name */
     SM_CMD_SAVE,     /* path: checkpoint folder */
     SM_CMD_DISCARD,  /* (journal replay) compute the next step and drop its update */
-    SM_CMD_CALL      /* run fn(session, arg, err) on the thread that owns the state (loads...) */
+    SM_CMD_CALL,     /* run fn(session, arg, err) on the thread that owns the state (loads...) */
+    SM_CMD_CHECKOUT, /* name: return exactly to branch name's latest state (a run is paused first) */
+    SM_CMD_BRANCH,   /* name: rename the active branch */
+    SM_CMD_EXPLORE   /* arg: an sm_explore_spec (copied): run each variant as a branch */
 } sm_cmd_kind;
 
 struct sm_session;
@@ -161,6 +164,8 @@ typedef enum sm_event_kind {
                             from_step the step left; rec/eval the restored latest records when known */
     SM_EVENT_NOTICE,     /* a library notice (sm_log): level, msg (the console queues them) */
     SM_EVENT_REPLY,      /* a command's reply (the console's): level is the console's output kind */
+    SM_EVENT_BRANCH,     /* a branch was made, checked out or renamed, or an exploration's variant
+                            began or it ended: name the active branch, msg what happened */
     SM_EVENT_KIND_COUNT
 } sm_event_kind;
 
@@ -214,6 +219,9 @@ typedef struct sm_session_view {
     sm_hparams hp;
     int dirty;               /* 1: steps were taken since the last save */
     size_t n_snapshots;
+    char branch[64];         /* the active branch */
+    int explore_variant;     /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int explore_total;
 } sm_session_view;
 
 typedef struct sm_session sm_session;
@@ -268,7 +276,8 @@ void sm_session_view_get(sm_session *s, sm_session_view *v);
 size_t sm_session_history(sm_session *s, sm_step_record **out);
 size_t sm_session_evals(sm_session *s, sm_eval_record **out);
 /* Write every step record of the history as CSV (libcsv quoting): a header of record.h's step
- * field names, then one row per step; dev fields are filled on the rows where an evaluation ran. */
+ * field names and "branch", then one row per step; dev fields are filled on the rows where an
+ * evaluation ran; branch names the branch that trained the step (the active one's line). */
 sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e);
 /* A copy of the journal (free with sm_journal_free). */
 sm_status sm_session_journal(sm_session *s, sm_journal *out, sm_error *e);
@@ -310,6 +319,92 @@ void *sm_session_backend_ctx(sm_session *s, void (*free_fn)(void *ctx));
 /* The backend's model or data changed (a load before training): prepare it again before the next
  * step. Only at step 0. */
 sm_status sm_session_reset(sm_session *s, sm_error *e);
+
+/* ---- branches (session_branch.c) ----
+ * A rewind to a snapshot starts a new branch, named after the snapshot ("a.1", "a.2"...); the branch
+ * left keeps its records, hyperparameters, journal and latest state. Each branch's journal is its
+ * parent's up to the snapshot, then its own, so a checkpoint saved on a branch replays to it bit for
+ * bit whatever else was explored. The first branch is "main". */
+typedef struct sm_branch_info {
+    char name[64];
+    char parent[64];         /* the branch the snapshot was taken on ("" for the first) */
+    char from[64];           /* the snapshot it forked from ("" for the first) */
+    int64_t fork_step;
+    int64_t step;            /* its latest step */
+    int64_t steps;           /* steps trained on it */
+    int active;
+    int depth;               /* in the tree (0 for the first) */
+    double wall_s;           /* seconds of its steps */
+    double examples_per_s;   /* mean over its steps (0 when none) */
+    int has_eval, has_best;
+    sm_eval_record eval, best;
+    sm_hparams hp, fork_hp;  /* its values now, and the snapshot's */
+} sm_branch_info;
+
+/* The branches in tree order (each after its parent); caller frees. Any thread. */
+size_t sm_session_branches(sm_session *s, sm_branch_info **out);
+/* Copies of one branch's step records and evaluations (its whole line: the parent's up to the fork,
+ * then its own); SM_ERR_NOTFOUND when there is no such branch. Any thread. */
+sm_status sm_session_branch_records(sm_session *s, const char *name, sm_step_record **steps, size_t *n,
+                                    sm_eval_record **evals, size_t *ne, sm_error *e);
+/* The task's dev metric of ev by hp's best_metric (auto: accuracy, else Pearson; loss negated so
+ * higher is better); *name receives its name. NAN when the evaluation lacks it. */
+double sm_eval_main_metric(const sm_hparams *hp, const sm_eval_record *ev, const char **name);
+/* "lambda_s=3 mu=1": the hyperparameters of hp that differ from fork, whole entries within cap. */
+void sm_branch_knobs(const sm_hparams *hp, const sm_hparams *fork, char *buf, size_t cap);
+/* One row per branch: its name, parent, fork step, steps, the knobs that differ from the parent,
+ * last and best dev metric, examples/s, wall time (CSV, written atomically). */
+sm_status sm_session_export_compare(sm_session *s, const char *path, sm_error *e);
+
+/* ---- explore (session_explore.c) ---- */
+#define SM_EXPLORE_MAX_PARAMS 4
+#define SM_EXPLORE_MAX_VALUES 16
+#define SM_EXPLORE_MAX_VARIANTS 64
+typedef struct sm_explore_spec {
+    int n_params;
+    char names[SM_EXPLORE_MAX_PARAMS][64];
+    int n_values[SM_EXPLORE_MAX_PARAMS];
+    char values[SM_EXPLORE_MAX_PARAMS][SM_EXPLORE_MAX_VALUES][64];
+    int64_t steps;           /* per variant */
+    char from[64];           /* the snapshot; "" takes one of the current state first */
+    int keep_best;           /* 1: end on the best variant; 0: return to where it started */
+} sm_explore_spec;
+
+typedef struct sm_explore_result {
+    char branch[64];
+    char knobs[256];         /* "lambda_s=3 mu=1" */
+    int done;                /* 1: its N steps ran */
+    int has_eval;
+    sm_eval_record eval;     /* at its end */
+    double metric;           /* the task's dev metric at its end (NAN when none) */
+    double wall_s, examples_per_s;
+} sm_explore_result;
+
+typedef struct sm_explore_status {
+    int active;              /* 1 while it runs */
+    int variant, total;      /* the variant running (1-based) or last run, of total */
+    char metric[16];         /* the metric's name */
+    int n;
+    sm_explore_result res[SM_EXPLORE_MAX_VARIANTS]; /* in grid order */
+    char kept[64];           /* at the end: the branch it ended on */
+} sm_explore_status;
+/* The latest exploration (its table). Any thread. */
+void sm_session_explore_status(sm_session *s, sm_explore_status *out);
+
+/* ---- the snapshots' memory (snapshot_spill.c) ---- */
+/* At most budget bytes of snapshot arrays in memory (0: no limit); beyond it the oldest spill to
+ * files in dir (atomic: a temporary file, fsync, rename; read back with a length and checksum
+ * check). Set while no step runs. */
+void sm_session_set_snapshot_budget(sm_session *s, size_t budget, const char *dir);
+typedef struct sm_snapshot_info {
+    char name[64];           /* a snapshot's, or "branch NAME" for a branch's latest state */
+    int64_t step;
+    size_t bytes;
+    int spilled;             /* 1: on disk */
+    char path[4096];         /* its file when spilled */
+} sm_snapshot_info;
+/* Caller frees. Any thread. */
+size_t sm_session_snapshots(sm_session *s, sm_snapshot_info **out);
 
 /* The BERT backend and its loads are session_bert.h's. */
 

@@ -12,9 +12,11 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smartty/checkpoint.h"
@@ -132,6 +134,10 @@ static void on_event(void *ud, const sm_session_event *ev)
         push(&done);
         break;
     }
+    case SM_EVENT_REWIND: /* also an exploration's, on this thread: the curves follow the branch */
+        hist_reload();
+        push(ev);
+        break;
     default: push(ev); break;
     }
 }
@@ -393,9 +399,20 @@ static sm_status be_stop(void *ud, sm_error *e)
     return simple(SM_CMD_STOP, e);
 }
 
+/* The console's snapshot_budget, for the session, with the state folder to spill to. */
+static void apply_budget(void)
+{
+    char dir[4096] = "";
+    double mib = S.c->set.snapshot_budget;
+    if (mib > 0 && (!con_state_path(dir, sizeof dir, "snapshots", 1) || (mkdir(dir, 0700) != 0 && errno != EEXIST)))
+        dir[0] = '\0'; /* the session then says that it has no folder to spill to */
+    sm_session_set_snapshot_budget(S.s, mib > 0 ? (size_t)(mib * 1048576.0) : 0, dir);
+}
+
 static sm_status be_snapshot(void *ud, const char *name, sm_error *e)
 {
     (void)ud;
+    apply_budget();
     sm_session_reply r;
     sm_session_named(S.s, SM_CMD_SNAPSHOT, name, &r);
     return reply_status(&r, e);
@@ -404,6 +421,7 @@ static sm_status be_snapshot(void *ud, const char *name, sm_error *e)
 static sm_status be_rewind(void *ud, const char *name, int64_t *step, sm_error *e)
 {
     (void)ud;
+    apply_budget();
     sm_session_reply r;
     sm_session_named(S.s, SM_CMD_REWIND, name, &r);
     if (r.status != SM_OK)
@@ -435,6 +453,77 @@ static sm_status be_export(void *ud, const char *path, sm_error *e)
 {
     (void)ud;
     return sm_session_export_metrics(S.s, path, e);
+}
+
+/* ---- branches and exploration ---- */
+
+static size_t be_branches(void *ud, sm_branch_info **out)
+{
+    (void)ud;
+    return sm_session_branches(S.s, out);
+}
+
+static sm_status be_branch_records(void *ud, const char *name, sm_step_record **st, size_t *n,
+                                   sm_eval_record **ev, size_t *ne, sm_error *e)
+{
+    (void)ud;
+    return sm_session_branch_records(S.s, name, st, n, ev, ne, e);
+}
+
+static sm_status be_checkout(void *ud, const char *name, char *msg, size_t cap, sm_error *e)
+{
+    (void)ud;
+    apply_budget();
+    sm_session_reply r;
+    sm_session_named(S.s, SM_CMD_CHECKOUT, name, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    snprintf(msg, cap, "%s", r.msg);
+    sync_hp();
+    hist_reload();
+    return SM_OK;
+}
+
+static sm_status be_branch_rename(void *ud, const char *name, sm_error *e)
+{
+    (void)ud;
+    sm_session_reply r;
+    sm_session_named(S.s, SM_CMD_BRANCH, name, &r);
+    return reply_status(&r, e);
+}
+
+static sm_status be_explore(void *ud, const sm_explore_spec *spec, char *msg, size_t cap, sm_error *e)
+{
+    (void)ud;
+    apply_budget();
+    sm_session_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.kind = SM_CMD_EXPLORE;
+    cmd.arg = (void *)(uintptr_t)spec;
+    sm_session_reply r;
+    sm_session_command(S.s, &cmd, &r);
+    if (r.status != SM_OK)
+        return reply_status(&r, e);
+    snprintf(msg, cap, "%s", r.msg);
+    return SM_OK;
+}
+
+static void be_explore_status(void *ud, sm_explore_status *out)
+{
+    (void)ud;
+    sm_session_explore_status(S.s, out);
+}
+
+static sm_status be_export_compare(void *ud, const char *path, sm_error *e)
+{
+    (void)ud;
+    return sm_session_export_compare(S.s, path, e);
+}
+
+static size_t be_snapshots(void *ud, sm_snapshot_info **out)
+{
+    (void)ud;
+    return sm_session_snapshots(S.s, out);
 }
 
 /* A journalled `new model`: build its folder again from the shape, seed and vocabulary, and journal
@@ -674,6 +763,11 @@ static void be_status(void *ud, con_status *st)
         st->eval = v.eval;
     snprintf(st->model, sizeof st->model, "%s", S.model);
     snprintf(st->data, sizeof st->data, "%s", S.data);
+    snprintf(st->branch, sizeof st->branch, "%s", v.branch);
+    st->explore_variant = v.explore_variant;
+    st->explore_total = v.explore_total;
+    if (v.explore_variant && st->state == CON_RUN_IDLE) /* between two variants */
+        st->state = CON_RUN_RUNNING;
 }
 
 static sm_status be_journal(void *ud, const char *op, int argc, const char *const *argv, sm_error *e)
@@ -727,6 +821,8 @@ static void be_poll(void *ud, con_ctx *c)
         pthread_mutex_unlock(&S.mu);
         if (!got)
             break;
+        if (S.s && (ev.kind == SM_EVENT_REWIND || ev.kind == SM_EVENT_BRANCH || ev.kind == SM_EVENT_CHANGE))
+            sync_hp(); /* the knobs of the active branch */
         con_session_event(c, &ev);
         sm_session_event_free(&ev);
     }
@@ -757,6 +853,14 @@ static const con_backend session_backend = {
     .evals = be_evals,
     .wait = be_wait,
     .poll = be_poll,
+    .branches = be_branches,
+    .branch_records = be_branch_records,
+    .checkout = be_checkout,
+    .branch_rename = be_branch_rename,
+    .explore = be_explore,
+    .explore_status = be_explore_status,
+    .export_compare = be_export_compare,
+    .snapshots = be_snapshots,
 };
 
 void con_backend_attach(con_ctx *c)

@@ -189,8 +189,9 @@ static void show_status(con_ctx *c)
 
 int con_cmd_show(con_ctx *c, int argc, char **argv)
 {
-    (void)argc;
     const char *w = argv[0];
+    if (argc > 1 && strcmp(w, "compare"))
+        return con_error(c, "show: argument 2 '%s': only `show compare` takes names", argv[1]);
     if (!strcmp(w, "params")) {
         show_params(c);
     } else if (!strcmp(w, "breaks")) {
@@ -206,6 +207,14 @@ int con_cmd_show(con_ctx *c, int argc, char **argv)
             con_print(c, "  %-16s %s", sm_field_at(i)->name, sm_field_at(i)->help);
     } else if (!strcmp(w, "status")) {
         show_status(c);
+    } else if (!strcmp(w, "branches")) {
+        return con_show_branches(c);
+    } else if (!strcmp(w, "snapshots")) {
+        return con_show_snapshots(c);
+    } else if (!strcmp(w, "explore")) {
+        return con_show_explore(c);
+    } else if (!strcmp(w, "compare")) {
+        return con_show_compare(c, argc - 1, argv + 1);
     } else {
         NEED(show, "show");
         sm_error e;

@@ -139,13 +139,16 @@ int con_cmd_rewind(con_ctx *c, int argc, char **argv)
     NEED(rewind, "rewind");
     con_status st;
     con_status_get(c, &st);
-    if (con_is_running(&st))
-        return con_error(c, "rewind: training is running; `pause` first");
+    int running = con_is_running(&st);
     int64_t step = 0;
     sm_error e;
     if (c->be->rewind(c->be_ud, argv[0], &step, &e) != SM_OK)
         return con_cmd_failed(c, "rewind", e.msg);
-    con_info(c, "rewound to snapshot %s (step %lld)", argv[0], (long long)step);
+    con_status_get(c, &st);
+    if (running) /* the session paused it first (at the step boundary it reached) */
+        con_info(c, "rewind: training was running; it was paused first");
+    con_info(c, "rewound to snapshot %s (step %lld)%s%s", argv[0], (long long)step, st.branch[0] ? ", on new branch " : "",
+             st.branch);
     return 0;
 }
 
@@ -168,6 +171,8 @@ int con_cmd_export(con_ctx *c, int argc, char **argv)
     size_t n = strlen(argv[1]);
     if (n < 5 || strcmp(argv[1] + n - 4, ".csv"))
         return con_error(c, "export: argument 2 '%s': the file name must end in .csv", argv[1]);
+    if (!strcmp(argv[0], "compare"))
+        return con_export_compare(c, argv[1]);
     NEED(export_metrics, "export");
     sm_error e;
     if (c->be->export_metrics(c->be_ud, argv[1], &e) != SM_OK)

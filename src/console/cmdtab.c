@@ -173,7 +173,7 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
         required += !items[i].optional;
     if (argc < required) {
         const con_arg_item *it = &items[argc];
-        char what[160];
+        char what[320];
         if (it->kind == CON_ARG_KEYWORD)
             keyword_list(what, sizeof what, it->text);
         else
@@ -196,7 +196,7 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
         const con_arg_item *it = &items[i];
         char why[160];
         if (it->kind == CON_ARG_KEYWORD && !con_keyword_has(it->text, argv[i])) {
-            char kw[160];
+            char kw[320];
             keyword_list(kw, sizeof kw, it->text);
             snprintf(err, cap, "%s: argument %d '%s': expected %s", cmd->name, i + 1, argv[i], kw);
             *bad_arg = i;

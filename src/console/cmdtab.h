@@ -45,7 +45,7 @@ typedef enum con_arg_kind { CON_ARG_KEYWORD, CON_ARG_INT, CON_ARG_WORD, CON_ARG_
 typedef struct con_arg_item {
     con_arg_kind kind;
     int optional;
-    char text[64]; /* keyword alternatives "a|b|c" or the placeholder name ("FILE", "COND") */
+    char text[128]; /* keyword alternatives "a|b|c" or the placeholder name ("FILE", "COND") */
 } con_arg_item;
 
 /* Parse a spec into items; returns the number of items (at most cap), or -1 if the spec is

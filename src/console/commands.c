@@ -108,9 +108,11 @@ static const con_cmd commands[] = {
     {
         .name = "show",
         .aliases = "",
-        .args = "params|model|data|journal|breaks|settings|status|fields",
+        .args = "params|model|data|journal|breaks|settings|status|fields|branches|snapshots|explore|compare [NAME...]",
         .help = "show the hyperparameters, the model, the data, the journal, the breakpoints, the settings,\n"
-                "  the run's status, or the record fields that breakpoints can test",
+                "  the run's status, or the record fields that breakpoints can test;\n"
+                "  branches: the branch tree; snapshots: each snapshot's bytes and where it is; explore: the last\n"
+                "  exploration's table; compare [BRANCH...]: the dashboard's compare view of those branches (all)",
         .exec = con_cmd_show,
     },
     {
@@ -205,6 +207,39 @@ static const con_cmd commands[] = {
         .exec = con_cmd_rewind,
     },
     {
+        .name = "branches",
+        .aliases = "",
+        .args = "",
+        .help = "list the branches as a tree: parent snapshot and step, steps, knobs, last and best dev metric, wall time",
+        .exec = con_cmd_branches,
+    },
+    {
+        .name = "checkout",
+        .aliases = "",
+        .args = "NAME",
+        .help = "return exactly to branch NAME's latest state (a running training is paused first)",
+        .exec = con_cmd_checkout,
+    },
+    {
+        .name = "branch",
+        .aliases = "",
+        .args = "[NAME]",
+        .help = "rename the active branch to NAME (without NAME: list the branches)\n"
+                "  a rewind to a snapshot starts a new branch, named after it: a.1, a.2, ...",
+        .exec = con_cmd_branch,
+    },
+    {
+        .name = "explore",
+        .aliases = "",
+        .args = "GRID...",
+        .help = "train each combination of values from a snapshot, each as a branch, and compare them\n"
+                "  explore PARAM=V1,V2,... [PARAM2=...] steps N [from SNAPSHOT] [keep best]\n"
+                "  without from, the current state is taken as a snapshot first; at the end a table sorted by the\n"
+                "  task's dev metric, and a checkout of the best (keep best) or of the branch it started from;\n"
+                "  it runs like `train` (pause, stop, breakpoints; \"variant 2/3\" in the header)",
+        .exec = con_cmd_explore,
+    },
+    {
         .name = "save",
         .aliases = "",
         .args = "DIR",
@@ -214,8 +249,9 @@ static const con_cmd commands[] = {
     {
         .name = "export",
         .aliases = "",
-        .args = "metrics FILE.csv",
-        .help = "write the step and evaluation records to a CSV file",
+        .args = "metrics|compare FILE.csv",
+        .help = "write the step and evaluation records to a CSV file (with the branch of each step)\n"
+                "  export compare FILE.csv: one row per branch (knobs, steps, last and best dev metric, examples/s)",
         .exec = con_cmd_export,
     },
     {

@@ -54,5 +54,15 @@ int con_cmd_predict(con_ctx *c, int argc, char **argv);
 int con_cmd_theme(con_ctx *c, int argc, char **argv);
 int con_cmd_echo(con_ctx *c, int argc, char **argv);
 int con_cmd_quit(con_ctx *c, int argc, char **argv);
+/* cmd_branch.c */
+int con_cmd_branches(con_ctx *c, int argc, char **argv);
+int con_cmd_checkout(con_ctx *c, int argc, char **argv);
+int con_cmd_branch(con_ctx *c, int argc, char **argv);
+int con_cmd_explore(con_ctx *c, int argc, char **argv);
+int con_show_branches(con_ctx *c);
+int con_show_explore(con_ctx *c);
+int con_show_snapshots(con_ctx *c);
+int con_show_compare(con_ctx *c, int argc, char **argv);
+int con_export_compare(con_ctx *c, const char *path);
 
 #endif

@@ -24,7 +24,7 @@ static void offer(sink *s, const char *w)
 
 static void offer_keywords(sink *s, const char *alts)
 {
-    char buf[64];
+    char buf[128];
     snprintf(buf, sizeof buf, "%s", alts);
     for (char *save = NULL, *w = strtok_r(buf, "|", &save); w; w = strtok_r(NULL, "|", &save))
         offer(s, w);

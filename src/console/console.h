@@ -55,11 +55,18 @@ typedef struct con_status {
     sm_eval_record eval; /* the latest evaluation (valid when has_eval) */
     char model[4096];    /* what is loaded, for headers: path or "new: 2 layers, hidden 128, 2 heads" */
     char data[4096];
+    char branch[64];     /* the active branch ("" when the backend has none) */
+    int explore_variant; /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int explore_total;
 } con_status;
 
 struct con_ctx;
 struct sm_data_opts;
 struct sm_session_event;
+struct sm_branch_info;
+struct sm_explore_spec;
+struct sm_explore_status;
+struct sm_snapshot_info;
 
 /* Operations on the training session. Any may be NULL (the command then says that this build has
  * no training session). Each returns SM_OK or fills e. Calls come from the main thread only. */
@@ -104,6 +111,19 @@ typedef struct con_backend {
     /* Hand over what happened since the last call (breakpoints fired, evaluations, the end of the
      * run, warnings) through con_event. Called by the REPL loop and the dashboard. */
     void (*poll)(void *ud, struct con_ctx *c);
+    /* Branches and exploration (session.h; cmd_branch.c): the branches in tree order (caller frees),
+     * one branch's records (caller frees both), checkout (msg: what happened, e.g. that a run was
+     * paused first), rename the active branch, start an exploration, its table, the comparison
+     * CSV, and the snapshots with their bytes (caller frees). */
+    size_t (*branches)(void *ud, struct sm_branch_info **out);
+    sm_status (*branch_records)(void *ud, const char *name, sm_step_record **steps, size_t *n,
+                                sm_eval_record **evals, size_t *ne, sm_error *e);
+    sm_status (*checkout)(void *ud, const char *name, char *msg, size_t cap, sm_error *e);
+    sm_status (*branch_rename)(void *ud, const char *name, sm_error *e);
+    sm_status (*explore)(void *ud, const struct sm_explore_spec *spec, char *msg, size_t cap, sm_error *e);
+    void (*explore_status)(void *ud, struct sm_explore_status *out);
+    sm_status (*export_compare)(void *ud, const char *path, sm_error *e);
+    size_t (*snapshots)(void *ud, struct sm_snapshot_info **out);
 } con_backend;
 
 /* Hooks of the display hosting the console (the dashboard); any may be NULL. */
@@ -113,6 +133,8 @@ typedef struct con_host {
     /* A typed event of the session (session.h), in place of its text: the display renders it and
      * takes colours and curve markers from its kind. NULL: the console prints con_event_text. */
     void (*event)(void *ud, const struct sm_session_event *ev);
+    /* `show compare [BRANCH...]`: show the compare view of those branches (none: all). */
+    sm_status (*compare)(void *ud, int argc, char *const *argv, sm_error *e);
 } con_host;
 
 /* ---- the context ---- */

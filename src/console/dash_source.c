@@ -4,6 +4,7 @@
  * kinds). No drawing here: ui/dash.c draws. */
 #include "console/dash_source.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "console/events.h"
@@ -93,6 +94,9 @@ static void st_fn(void *ud, ui_state *out)
         out->eval = rewound.eval;
     }
     out->fps = c->set.ui_fps;
+    snprintf(out->branch, sizeof out->branch, "%s", st.branch);
+    out->explore_variant = st.explore_variant;
+    out->explore_total = st.explore_total;
     if (st.state == CON_RUN_BREAK)
         snprintf(out->note, sizeof out->note, "%s", last_break);
 }
@@ -152,7 +156,40 @@ static sm_status theme_fn(void *ud, const char *name, sm_error *e)
     return ui_dash_theme(name, e);
 }
 
-static const con_host dash_host = {.theme = theme_fn, .event = dash_event};
+/* The branches for the compare view, with copies of their records (issue 15). */
+static int branches_fn(void *ud, ui_branch_curve *out, int cap)
+{
+    con_ctx *c = ud;
+    if (!c->be || !c->be->branches || !c->be->branch_records)
+        return 0;
+    sm_branch_info *b;
+    int n = (int)c->be->branches(c->be_ud, &b), k = 0;
+    for (int i = 0; b && i < n && k < cap; i++) {
+        ui_branch_curve *o = &out[k];
+        memset(o, 0, sizeof *o);
+        sm_error e;
+        if (c->be->branch_records(c->be_ud, b[i].name, &o->steps, &o->n_steps, &o->evals, &o->n_evals, &e) != SM_OK)
+            continue;
+        snprintf(o->name, sizeof o->name, "%s", b[i].name);
+        sm_branch_knobs(&b[i].hp, &b[i].fork_hp, o->knobs, sizeof o->knobs);
+        o->fork_step = b[i].fork_step;
+        o->active = b[i].active;
+        k++;
+    }
+    free(b);
+    return k;
+}
+
+static sm_status compare_fn(void *ud, int argc, char *const *argv, sm_error *e)
+{
+    (void)ud;
+    (void)e;
+    int off = argc == 1 && !strcmp(argv[0], "off");
+    ui_dash_compare(!off, off ? 0 : argc, argv);
+    return SM_OK;
+}
+
+static const con_host dash_host = {.theme = theme_fn, .event = dash_event, .compare = compare_fn};
 
 void con_dash_source(con_ctx *c, ui_source *out)
 {
@@ -167,6 +204,7 @@ void con_dash_source(con_ctx *c, ui_source *out)
     out->complete = complete_fn;
     out->exit_status = exit_fn;
     out->prompt = prompt_fn;
+    out->branches = branches_fn;
     c->out = out_dash;
     c->out_ud = NULL;
     con_set_host(c, &dash_host, NULL);

@@ -106,6 +106,7 @@ size_t con_event_text(const sm_session_event *ev, char *buf, size_t cap)
     case SM_EVENT_ERROR: n = snprintf(buf, cap, "training stopped at step %lld: %s", (long long)ev->step, msg); break;
     case SM_EVENT_NOTICE: n = snprintf(buf, cap, "%s%s", ev->level == SM_LOG_WARN ? "warning: " : "", msg); break;
     case SM_EVENT_REPLY: n = snprintf(buf, cap, "%s", msg); break;
+    case SM_EVENT_BRANCH: n = snprintf(buf, cap, "%s", msg); break;
     default: return 0; /* STATE, STEP, CHANGE, SNAPSHOT, REWIND: shown by the status or the reply */
     }
     return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;

@@ -23,6 +23,8 @@ static const con_setting_def defs[] = {
      "ask before `quit` discards unsaved training (interactive only)"},
     {"train_wait", CON_SET_BOOL, 0, 1, 1, NULL, offsetof(con_settings, train_wait),
      "`train` returns only when the run stops (on in scripts; the interactive console starts off)"},
+    {"snapshot_budget", CON_SET_FLOAT, 0, 1e9, 0, NULL, offsetof(con_settings, snapshot_budget),
+     "MiB of snapshots and branch states kept in memory (0: no limit); beyond, the oldest spill to disk"},
 };
 
 size_t con_setting_count(void) { return sizeof defs / sizeof defs[0]; }

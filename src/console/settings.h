@@ -15,6 +15,7 @@ typedef struct con_settings {
     int echo;                /* 1: scripts echo each command before running it */
     int confirm;             /* 1: interactive `quit` asks when training is unsaved */
     int train_wait;          /* 1: `train` returns when the run stops (scripts); 0: at once */
+    double snapshot_budget;  /* MiB of snapshots kept in memory (0: no limit); beyond, they spill */
 } con_settings;
 
 typedef enum con_setting_type { CON_SET_BOOL, CON_SET_INT, CON_SET_FLOAT, CON_SET_ENUM } con_setting_type;

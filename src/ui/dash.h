@@ -39,6 +39,10 @@ void ui_dash_event(const sm_session_event *ev, const char *text);
 /* Switch the theme (what `theme NAME` runs): on failure the current theme stays and e says why. */
 sm_status ui_dash_theme(const char *name, sm_error *e);
 
+/* The compare view (dash_compare.c): on with the branches named (none: every branch), or off;
+ * F11 toggles it. What `show compare [BRANCH...]` runs. Main thread only. */
+void ui_dash_compare(int on, int argc, char *const *argv);
+
 /* Where stderr went while the dashboard ran ("" before the first run). */
 const char *ui_dash_log_path(void);
 

@@ -294,6 +294,10 @@ static void draw_header(void)
     x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, loss);
     if (dev[0])
         x += put_text(w, 1, x, wd - x, UI_ROLE_GOOD, dev);
+    if (s->branch[0]) /* issue 15: the active branch, and an exploration's variant */
+        x += put_fmt(w, 1, x, wd - x, UI_ROLE_TITLE, "  branch %s", s->branch);
+    if (s->explore_total)
+        x += put_fmt(w, 1, x, wd - x, UI_ROLE_WARN, "  variant %d/%d", s->explore_variant, s->explore_total);
     if (s->note[0] && x + 4 < wd)
         put_fmt(w, 1, x, wd - x, UI_ROLE_BAD, "  %s", s->note);
     wnoutrefresh(w);
@@ -321,6 +325,10 @@ static void draw_panel(int i)
         return;
     ui_rect r = D.L.panels[i];
     int view = D.view[i];
+    if (dash_compare_on()) {
+        dash_compare_panel(i, w, r);
+        return;
+    }
     werase(w);
     char title[96];
     ui_series ser[4];
@@ -530,6 +538,7 @@ static void draw_keys(void)
     static const char *const k[][2] = {
         {"F1", "help"}, {"F2", "pause"}, {"F3", "step"}, {"F4", "metric"}, {"F5", "zoom"},
         {"F6", "panel"}, {"F7", "log"}, {"F8", "smooth"}, {"F9", "window"}, {"F10", "quit"},
+        {"F11", "compare"},
     };
     int x = 0;
     for (size_t i = 0; i < sizeof k / sizeof k[0] && x < wd; i++) {
@@ -608,6 +617,7 @@ static void draw_help(void)
         "  F8          smoothing (EMA 0.9) on / off",
         "  F9          window: all steps, last 100, last 1000",
         "  F10         quit (asks when training is unsaved)",
+        "  F11         compare view: the branches' curves overlaid (`show compare [BRANCH...]`)",
         "  PgUp/PgDn   scroll the event log      Ctrl-L  redraw",
         "  Tab, Up     complete, history (readline keys work)",
         "Commands (type them below)",

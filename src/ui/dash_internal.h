@@ -118,6 +118,13 @@ void dash_relayout(void);
 void dash_draw_cmd(void);
 void dash_draw_frame(void);
 
+/* dash_compare.c */
+int dash_compare_on(void);
+/* Draw panel i (its window w, rect r) as the compare view. */
+void dash_compare_panel(int i, WINDOW *w, ui_rect r);
+void dash_compare_toggle(void);
+void dash_compare_free(void);
+
 /* dash_input.c */
 void dash_feed_bytes(const char *s, int n);
 void dash_key(int k);

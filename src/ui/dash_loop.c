@@ -419,6 +419,7 @@ int ui_dash_run(const ui_source *src, const ui_options *o)
     dash_readline_stop();
     D.active = 0;
     dash_free_windows();
+    dash_compare_free();
     endwin();
     delscreen(scr);
     sm_log_set(NULL, NULL);

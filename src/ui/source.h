@@ -36,7 +36,23 @@ typedef struct ui_state {
     sm_eval_record eval;   /* the latest evaluation, when has_eval */
     int fps;               /* frames a second the user asked for (`set ui_fps`); 0: the default */
     char note[1024];       /* e.g. why a breakpoint fired; "" when none */
+    char branch[64];       /* the active branch ("" none) */
+    int explore_variant;   /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int explore_total;
 } ui_state;
+
+/* One branch for the compare view, with copies of its records (its whole line: the parent's up to
+ * the fork, then its own). The dashboard frees steps and evals. */
+typedef struct ui_branch_curve {
+    char name[64];
+    char knobs[128];       /* the values that differ from its parent, "lambda_s=3" */
+    int64_t fork_step;     /* where it forked (0 for the first branch) */
+    int active;
+    sm_step_record *steps;
+    size_t n_steps;
+    sm_eval_record *evals;
+    size_t n_evals;
+} ui_branch_curve;
 
 enum { UI_KNOB_SMART = 0, UI_KNOB_OPTIM, UI_KNOB_RUN };
 
@@ -84,6 +100,8 @@ typedef struct ui_source {
     const char *(*prompt)(void *ud);
     /* The exit status once the dashboard ends (NULL: 0). */
     int (*exit_status)(void *ud);
+    /* The branches, in tree order, with their records (at most cap; NULL: the source has none). */
+    int (*branches)(void *ud, ui_branch_curve *out, int cap);
 } ui_source;
 
 #endif

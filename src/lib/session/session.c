@@ -141,6 +141,11 @@ sm_status sm_session_new(const sm_session_backend *be, const sm_hparams *hp, sm_
         sm_session_free(s);
         return sm_err(e, SM_ERR_NOMEM, "session: out of memory for the history");
     }
+    if (ses_branch_init(s, e) != SM_OK) {
+        s->be.free = NULL;
+        sm_session_free(s);
+        return SM_ERR_NOMEM;
+    }
     ses_publish_hp(s);
     *out = s;
     return SM_OK;
@@ -153,6 +158,7 @@ void sm_session_free(sm_session *s)
     sm_session_join(s);
     for (size_t i = 0; i < s->n_snaps; i++)
         ses_snap_free(&s->snaps[i]);
+    ses_branch_free_all(s);
     if (s->be.free)
         s->be.free(s->be.ctx);
     free(s->pre_state);
@@ -319,6 +325,12 @@ void sm_session_view_get(sm_session *s, sm_session_view *v)
     v->hp = s->view_hp;
     v->dirty = s->dirty;
     v->n_snapshots = s->n_snaps;
+    if (s->cur_branch >= 0 && s->n_branches)
+        snprintf(v->branch, sizeof v->branch, "%s", s->branches[s->cur_branch].name);
+    if (s->explore.active) {
+        v->explore_variant = s->explore.idx + 1;
+        v->explore_total = s->explore.total;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -460,7 +472,7 @@ const char *sm_event_kind_name(sm_event_kind k)
         [SM_EVENT_EVAL] = "eval",           [SM_EVENT_CHECKPOINT] = "checkpoint", [SM_EVENT_BREAK] = "break",
         [SM_EVENT_WARN] = "warn",           [SM_EVENT_DONE] = "done",         [SM_EVENT_ERROR] = "error",
         [SM_EVENT_SNAPSHOT] = "snapshot",   [SM_EVENT_REWIND] = "rewind",     [SM_EVENT_NOTICE] = "notice",
-        [SM_EVENT_REPLY] = "reply",
+        [SM_EVENT_REPLY] = "reply",         [SM_EVENT_BRANCH] = "branch",
     };
     return (unsigned)k < SM_EVENT_KIND_COUNT ? names[k] : "?";
 }

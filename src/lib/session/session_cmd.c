@@ -230,6 +230,7 @@ static sm_status cmd_stop(sm_session *s, sm_session_reply *r)
 {
     if (s->state == SM_SESSION_STOPPED)
         return sm_err(&r->err, SM_ERR_STATE, "stop: no run in progress");
+    ses_explore_cancel(s, "stop");
     sm_status st = ses_resolve_pending(s, SM_PENDING_DISCARD, &r->err);
     if (st != SM_OK)
         return st;
@@ -240,28 +241,75 @@ static sm_status cmd_stop(sm_session *s, sm_session_reply *r)
     return SM_OK;
 }
 
-static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_reply *r)
+/* The journal of a branch forked at sn: the snapshot's (it ends with the snapshot's own event), the
+ * actions from outside the session (loads, breakpoints) that the left branch journalled after it,
+ * which still hold, then the rewind, all at the snapshot's step. */
+static sm_status fork_journal(sm_session *s, const snapshot *sn, sm_journal *out, sm_error *e)
 {
-    if (ses_active(s->state))
-        return sm_err(&r->err, SM_ERR_STATE, "rewind: training is running; pause it first");
+    static const char *const own[] = {"set", "preset", "train", "step", "stepped", "pause", "resume", "stop",
+                                      "done", "eval", "snapshot", "rewind", "save", "discard", "quit", NULL};
+    int64_t at = sn->step;
+    sm_status st = sm_journal_copy(out, &sn->cap.journal, e);
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->journal.n && st == SM_OK; i++) {
+        const sm_journal_event *ev = &s->journal.ev[i];
+        int mine = 0, seen = 0;
+        for (const char *const *o = own; *o && !mine; o++)
+            mine = !strcmp(ev->op, *o);
+        for (size_t k = 0; k < sn->cap.journal.n && !mine && !seen; k++) {
+            const sm_journal_event *x = &sn->cap.journal.ev[k];
+            seen = !strcmp(x->op, ev->op) && x->argc == ev->argc;
+            for (int a = 0; seen && a < ev->argc; a++)
+                seen = !strcmp(x->argv[a], ev->argv[a]);
+        }
+        if (!mine && !seen)
+            st = sm_journal_add(out, at, ev->time, ev->op, ev->argc, (const char *const *)ev->argv, e);
+    }
+    pthread_mutex_unlock(&s->mu);
+    const char *name = sn->name;
+    if (st == SM_OK)
+        st = sm_journal_add(out, at, 0, "rewind", 1, &name, e);
+    if (st != SM_OK)
+        sm_journal_free(out);
+    return st;
+}
+
+sm_status ses_rewind_to(sm_session *s, snapshot *sn, sm_session_reply *r)
+{
     int64_t from = s->step;
-    const char *a = c->name;
-    sm_status st = ses_snap_restore(s, c->name, &r->err);
+    sm_journal j;
+    sm_status st;
+    if (sn->spill) { /* read back (and checked) before anything changes */
+        if ((st = ses_spill_in(sn, &r->err)) != SM_OK)
+            return sm_err_prefix(&r->err, "rewind");
+        sn->seq = ++s->snap_seq;
+    }
+    st = fork_journal(s, sn, &j, &r->err);
     if (st != SM_OK)
         return st;
+    if ((st = ses_branch_fork(s, sn, &r->err)) != SM_OK) {
+        sm_journal_free(&j);
+        return st;
+    }
+    if ((st = ses_snap_put(s, sn, &r->err)) != SM_OK) {
+        sm_journal_free(&j);
+        return st;
+    }
     pthread_mutex_lock(&s->mu);
     s->pending = 0;
     s->view_step = s->step;
     sm_journal_clear(&s->deferred);
+    sm_journal_free(&s->journal);
+    s->journal = j;
     pthread_mutex_unlock(&s->mu);
-    ses_history_truncate(s);
-    /* after the pending update is dropped: at a breakpoint, ses_journal() put an event at a step beyond
-     * the restored one among the deferred events, which were just cleared, and the rewind was lost */
-    ses_journal(s, from, "rewind", 1, &a);
     free(s->pre_state);
     s->pre_state = NULL;
-    reply_ok(r, s->step, "rewound from step %lld to snapshot %s at step %lld", (long long)from,
-             c->name, (long long)s->step);
+    const branch *b = ses_branch_cur(s);
+    size_t w = strlen(r->msg);
+    snprintf(r->msg + w, sizeof r->msg - w, "rewound from step %lld to snapshot %s at step %lld, on new branch %s",
+             (long long)from, sn->name, (long long)s->step, b->name);
+    r->step = s->step;
+    r->status = SM_OK;
     ses_set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
     if (s->state == SM_SESSION_STOPPED)
         s->run_end = 0;
@@ -272,14 +320,26 @@ static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_r
     ev.from_step = from;
     ev.epoch = s->epoch; /* restored from the snapshot's state */
     ev.state = (int)s->state;
-    ev.name = c->name;
+    ev.name = sn->name;
     ev.msg = r->msg;
     if ((ev.has_rec = s->has_step && s->last.step == s->step)) /* else the record left with the branch */
         ev.rec = s->last;
     if ((ev.has_eval = s->has_eval && s->eval.step <= s->step))
         ev.eval = s->eval;
     ses_emit_event(s, &ev);
+    ses_emit(s, SM_EVENT_BRANCH, NULL, NULL, "on branch %s (from snapshot %s at step %lld)", b->name, sn->name,
+             (long long)s->step);
     return SM_OK;
+}
+
+static sm_status cmd_rewind(sm_session *s, const sm_session_cmd *c, sm_session_reply *r)
+{
+    snapshot *sn = ses_snap_find(s, c->name, &r->err);
+    if (!sn)
+        return SM_ERR_NOTFOUND;
+    ses_explore_cancel(s, "rewind");
+    ses_pause_first(s, r, "rewind");
+    return ses_rewind_to(s, sn, r);
 }
 
 static sm_status cmd_save(sm_session *s, const sm_session_cmd *c, sm_session_reply *r)
@@ -393,6 +453,9 @@ sm_status ses_exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_reply 
             }
         }
         break;
+    case SM_CMD_CHECKOUT: st = ses_cmd_checkout(s, c, r); break;
+    case SM_CMD_BRANCH: st = ses_cmd_branch(s, c, r); break;
+    case SM_CMD_EXPLORE: st = ses_cmd_explore(s, c, r); break;
     case SM_CMD_CALL:
         if (!c->fn)
             st = sm_err(&r->err, SM_ERR_INVALID, "call: no function");

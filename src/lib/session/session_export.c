@@ -2,6 +2,7 @@
  * the dev fields where an evaluation ran, through a temporary file renamed into place. It reads
  * only the copies that observers get (sm_session_history, sm_session_evals). */
 #include "smartty/session.h"
+#include "lib/session/session_internal.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -36,7 +37,11 @@ sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e
     int bad = 0;
     for (size_t i = 0; i < nf; i++)
         bad |= csv_put(f, sm_field_at(i)->name, i == 0) < 0;
+    bad |= csv_put(f, "branch", 0) < 0; /* the branch that trained the step (issue 15) */
     bad |= fputc('\n', f) == EOF;
+    char (*line)[64] = malloc(BRANCH_MAX * sizeof *line);
+    int64_t forks[BRANCH_MAX];
+    size_t nl = line ? ses_branch_line(s, line, forks, BRANCH_MAX) : 0;
     size_t k = 0;
     for (size_t r = 0; r < n && !bad; r++) {
         /* the evaluation that ran right after this step, if any */
@@ -52,10 +57,15 @@ sm_status sm_session_export_metrics(sm_session *s, const char *path, sm_error *e
                 snprintf(buf, sizeof buf, "%.9g", v);
             bad |= csv_put(f, buf, i == 0) < 0;
         }
+        size_t b = 0;
+        while (b + 1 < nl && h[r].step <= forks[b])
+            b++;
+        bad |= csv_put(f, nl ? line[b] : "", 0) < 0;
         bad |= fputc('\n', f) == EOF;
     }
     free(h);
     free(ev);
+    free(line);
     if (fclose(f) != 0 || bad) {
         remove(tmp);
         return sm_err(e, SM_ERR_IO, "%s: write failed", path);

@@ -18,11 +18,51 @@
 
 #define SNAP_MAX 64
 #define EVAL_CAP 100000
+#define BRANCH_MAX 256
 
+/* A snapshot, or a branch's latest state kept while another branch is active. */
 typedef struct snapshot {
     char name[64];
-    sm_capture cap;   /* the state JSON and copies of the arrays at the time */
+    sm_capture cap;   /* the state JSON, copies of the arrays (NULL while spilled), and the
+                         history, evaluations and journal that lead to it */
+    sm_hparams hp;    /* its hyperparameters */
+    int branch;       /* id of the branch it was taken on */
+    int64_t step;     /* the step it holds */
+    size_t bytes;     /* of its arrays */
+    uint64_t seq;     /* when it was taken (the oldest spill first) */
+    char *spill;      /* NULL: in memory; else the file that holds its arrays (snapshot_spill.c) */
 } snapshot;
+
+/* A branch: what was trained from one snapshot on (session_branch.c). */
+typedef struct branch {
+    int id;
+    char name[64];
+    char from[64];      /* the snapshot it forked from ("" for the first branch) */
+    int parent;         /* id of the branch that snapshot was taken on; -1 for the first */
+    int64_t fork_step;
+    sm_hparams fork_hp; /* the snapshot's hyperparameters */
+    double wall;        /* seconds of the steps trained on it */
+    double eps_sum;     /* sum of their examples/s */
+    int64_t steps;      /* steps trained on it */
+    int has_tip;        /* inactive: its latest state */
+    snapshot tip;
+    /* the summary of an inactive branch (the active one's is the session's) */
+    sm_hparams hp;
+    int64_t step;
+    int has_eval, has_best;
+    sm_eval_record eval, best;
+} branch;
+
+/* An exploration in progress (session_explore.c). */
+typedef struct explore_run {
+    int active;
+    sm_explore_spec spec;
+    int total, idx;          /* variants, and the one running (0-based) */
+    int start_branch;        /* id of the branch it started from */
+    sm_explore_result res[SM_EXPLORE_MAX_VARIANTS];
+    int n_res;
+    char kept[64];           /* at the end: the branch it ended on */
+} explore_run;
 
 typedef struct qitem {
     const sm_session_cmd *cmd;
@@ -46,6 +86,13 @@ struct sm_session {
     int64_t last_eval_step;
     snapshot snaps[SNAP_MAX];
     size_t n_snaps;
+    uint64_t snap_seq;
+    size_t snap_budget;       /* bytes of snapshot arrays kept in memory; 0 no limit */
+    char spill_dir[4096];     /* where snapshots beyond the budget go; "" none given */
+    branch *branches;         /* [n_branches] (under mu), the active one branches[cur_branch] */
+    size_t n_branches;
+    int cur_branch, next_branch_id;
+    explore_run explore;
     int replaying;            /* no breakpoints while replay runs to an event */
     char out_dir[4096];       /* where save_every and save_best write; "" none */
     int64_t skipped_in_row;   /* updates skipped as non-finite one after another (SM_SESSION_MAX_SKIPPED) */
@@ -119,14 +166,61 @@ void *ses_thread_main(void *arg);
 
 sm_status ses_exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_reply *r);
 sm_session_cmd ses_mkcmd(sm_cmd_kind kind);
+/* Rewind to sn (on a new branch), journal it, reply and emit; the run must not be active. */
+sm_status ses_rewind_to(sm_session *s, snapshot *sn, sm_session_reply *r);
 int ses_cmd_field(char *dst, size_t cap, const char *text, const char *what, sm_session_reply *r);
 
 /* ---- session_state.c: the state, snapshots, checkpoints ---- */
 
 sm_status ses_snap_take(sm_session *s, const char *name, sm_error *e);
 sm_status ses_snap_restore(sm_session *s, const char *name, sm_error *e);
+/* The snapshot named name, or NULL with e naming those there are. */
+snapshot *ses_snap_find(sm_session *s, const char *name, sm_error *e);
 void ses_snap_free(snapshot *sn);
 void ses_history_truncate(sm_session *s);
+/* Capture the state with its history, evaluations and journal into sn (name given by the caller);
+ * put_state: restore one (arrays read back when spilled). Only while no step runs. */
+sm_status ses_snap_capture(sm_session *s, snapshot *sn, sm_error *e);
+sm_status ses_snap_put(sm_session *s, snapshot *sn, sm_error *e);
+
+/* ---- session_branch.c: branches ---- */
+
+sm_status ses_branch_init(sm_session *s, sm_error *e);
+void ses_branch_free_all(sm_session *s);
+branch *ses_branch_cur(sm_session *s);
+branch *ses_branch_by_id(sm_session *s, int id);
+/* A rewind to sn is about to happen: stash the active branch (or drop it when nothing was done on
+ * it), then make the new branch forked at sn active. */
+sm_status ses_branch_fork(sm_session *s, const snapshot *sn, sm_error *e);
+/* Pause a running run first (the reply's message says so); returns 1 when it paused. */
+int ses_pause_first(sm_session *s, sm_session_reply *r, const char *what);
+sm_status ses_cmd_checkout(sm_session *s, const sm_session_cmd *c, sm_session_reply *r);
+/* Checkout without pausing or cancelling (explore's end): the run must not be active. */
+sm_status ses_branch_checkout(sm_session *s, const char *name, sm_session_reply *r);
+sm_status ses_cmd_branch(sm_session *s, const sm_session_cmd *c, sm_session_reply *r);
+/* The active branch's line, itself first, then its parent...: names and fork steps (a step t was
+ * trained on the first whose fork step is below t). Returns how many (at most cap). */
+size_t ses_branch_line(sm_session *s, char (*names)[64], int64_t *forks, size_t cap);
+/* ses_resolve's accounting of one step on the active branch (caller holds mu). */
+void ses_branch_count_step(sm_session *s, const sm_step_record *rec);
+
+/* ---- session_explore.c ---- */
+
+sm_status ses_cmd_explore(sm_session *s, const sm_session_cmd *c, sm_session_reply *r);
+/* A run ended (after its `done`): start the next variant or finish; returns 1 when a variant runs. */
+int ses_explore_next(sm_session *s);
+/* A command that takes over (stop, rewind, checkout, train...) ends an exploration. */
+void ses_explore_cancel(sm_session *s, const char *why);
+
+/* ---- snapshot_spill.c: the memory budget ---- */
+
+/* Spill the oldest resident snapshots until the budget holds; a failed spill keeps the snapshot in
+ * memory and reports (SM_EVENT_WARN and the error returned). */
+sm_status ses_spill_enforce(sm_session *s, sm_error *e);
+/* Write sn's arrays to a file (atomic) and free them; read them back (checked) into sn. */
+sm_status ses_spill_out(sm_session *s, snapshot *sn, sm_error *e);
+sm_status ses_spill_in(snapshot *sn, sm_error *e);
+void ses_spill_drop(snapshot *sn);
 /* Capture the state and write it to dir as a checkpoint (SAVE, save_every, save_best). */
 sm_status ses_save_checkpoint(sm_session *s, const char *dir, sm_error *e);
 /* The state as JSON (caller frees; NULL when out of memory) and back: the session's counters, the

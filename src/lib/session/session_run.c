@@ -206,6 +206,7 @@ sm_status ses_resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_pend
     s->dirty = 1;
     s->view_step = s->step;
     ses_hist_push(s, rec);
+    ses_branch_count_step(s, rec);
     for (size_t i = 0; i < s->deferred.n; i++)
         if (sm_journal_add_event(&s->journal, &s->deferred.ev[i], NULL) != SM_OK)
             break;
@@ -304,8 +305,12 @@ static void after_step(sm_session *s)
     if (st == SM_SESSION_RUNNING && s->run_end > 0 && s->step >= s->run_end) {
         ses_journal(s, s->step, "done", 0, NULL);
         s->run_end = 0;
+        int exploring = s->explore.active;
+        if (exploring && ses_explore_next(s))
+            return; /* the next variant runs */
         ses_set_state(s, SM_SESSION_STOPPED);
-        ses_emit(s, SM_EVENT_DONE, s->has_step ? &s->last : NULL, s->has_eval ? &s->eval : NULL,
+        if (!exploring) /* an exploration's end is its own event (on the branch it ends on) */
+            ses_emit(s, SM_EVENT_DONE, s->has_step ? &s->last : NULL, s->has_eval ? &s->eval : NULL,
                  "run done at step %lld", (long long)s->step);
         return;
     }

@@ -128,8 +128,53 @@ static snapshot *snap_find(sm_session *s, const char *name)
 
 void ses_snap_free(snapshot *sn)
 {
+    ses_spill_drop(sn);
     sm_capture_free(&sn->cap);
     memset(sn, 0, sizeof *sn);
+}
+
+sm_status ses_snap_capture(sm_session *s, snapshot *sn, sm_error *e)
+{
+    sm_capture *c = &sn->cap;
+    sm_status st = capture(s, 0, c, e);
+    if (st != SM_OK)
+        return st;
+    c->n_steps = sm_session_history(s, &c->steps);
+    c->n_evals = sm_session_evals(s, &c->evals);
+    if ((st = sm_session_journal(s, &c->journal, e)) != SM_OK) {
+        sm_capture_free(c);
+        return st;
+    }
+    sn->hp = s->hp;
+    sn->step = s->step;
+    sn->branch = s->n_branches ? s->branches[s->cur_branch].id : 0;
+    sn->bytes = 0;
+    for (size_t i = 0; i < c->n_tensors; i++)
+        sn->bytes += c->tensors[i].n * sizeof(float);
+    sn->seq = ++s->snap_seq;
+    return SM_OK;
+}
+
+sm_status ses_snap_put(sm_session *s, snapshot *sn, sm_error *e)
+{
+    sm_status st;
+    if (sn->spill) {
+        if ((st = ses_spill_in(sn, e)) != SM_OK)
+            return st;
+        sn->seq = ++s->snap_seq; /* just used: the last to spill again */
+    }
+    if (s->pending && s->be.discard)
+        s->be.discard(s->be.ctx);
+    if ((st = sm_session_state_from_json(s, sn->cap.state, e)) != SM_OK)
+        return st;
+    for (size_t i = 0; i < sn->cap.n_tensors && i < sm_session_tensor_count(s); i++) {
+        sm_state_tensor t;
+        sm_session_tensor_at(s, i, &t);
+        memcpy(t.data, sn->cap.tensors[i].data, t.n * sizeof(float));
+    }
+    if ((st = sm_session_history_set(s, sn->cap.steps, sn->cap.n_steps, sn->cap.evals, sn->cap.n_evals, e)) != SM_OK)
+        return st;
+    return SM_OK;
 }
 
 sm_status ses_snap_take(sm_session *s, const char *name, sm_error *e)
@@ -142,12 +187,19 @@ sm_status ses_snap_take(sm_session *s, const char *name, sm_error *e)
     snapshot sn;
     memset(&sn, 0, sizeof sn);
     snprintf(sn.name, sizeof sn.name, "%s", name);
-    if (capture(s, 0, &sn.cap, e) != SM_OK)
+    if (ses_snap_capture(s, &sn, e) != SM_OK)
         return sm_err_prefix(e, "snapshot %s", name);
+    /* its journal ends with its own event, so that a branch's journal can rewind to it */
+    if ((st = sm_journal_add(&sn.cap.journal, s->step, 0, "snapshot", 1, &name, e)) != SM_OK) {
+        ses_snap_free(&sn);
+        return st;
+    }
     snapshot *old = snap_find(s, name);
     if (old) {
+        pthread_mutex_lock(&s->mu);
         ses_snap_free(old);
         *old = sn;
+        pthread_mutex_unlock(&s->mu);
     } else if (s->n_snaps == SNAP_MAX) {
         ses_snap_free(&sn);
         return sm_err(e, SM_ERR_RANGE, "snapshot %s: at most %d snapshots; overwrite one by name", name,
@@ -157,10 +209,13 @@ sm_status ses_snap_take(sm_session *s, const char *name, sm_error *e)
         s->snaps[s->n_snaps++] = sn;
         pthread_mutex_unlock(&s->mu);
     }
+    sm_error se;
+    if (ses_spill_enforce(s, &se) != SM_OK)
+        ses_emit(s, SM_EVENT_WARN, NULL, NULL, "%s", se.msg);
     return SM_OK;
 }
 
-sm_status ses_snap_restore(sm_session *s, const char *name, sm_error *e)
+snapshot *ses_snap_find(sm_session *s, const char *name, sm_error *e)
 {
     snapshot *sn = snap_find(s, name);
     if (!sn) {
@@ -170,19 +225,16 @@ sm_status ses_snap_restore(sm_session *s, const char *name, sm_error *e)
         sm_err(e, SM_ERR_NOTFOUND, "no snapshot named '%s' (%s%s)", name,
                s->n_snaps ? "have: " : "none taken yet; take one with `snapshot NAME`", sm_str_cstr(&list));
         sm_str_free(&list);
+    }
+    return sn;
+}
+
+sm_status ses_snap_restore(sm_session *s, const char *name, sm_error *e)
+{
+    snapshot *sn = ses_snap_find(s, name, e);
+    if (!sn)
         return SM_ERR_NOTFOUND;
-    }
-    if (s->pending && s->be.discard)
-        s->be.discard(s->be.ctx);
-    sm_status st = sm_session_state_from_json(s, sn->cap.state, e);
-    if (st != SM_OK)
-        return st;
-    for (size_t i = 0; i < sn->cap.n_tensors && i < sm_session_tensor_count(s); i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
-        memcpy(t.data, sn->cap.tensors[i].data, t.n * sizeof(float));
-    }
-    return SM_OK;
+    return ses_snap_put(s, sn, e);
 }
 
 /* After a rewind: the records of the branch that was left (steps and evaluations after the restored

@@ -1,0 +1,44 @@
+#!/bin/sh
+# bench/explore_cost.sh: what `explore` costs beyond its steps (issue 15, criterion 4): the wall time
+# of `explore lr=1e-5,2e-5,3e-5 steps N from a` (K = 3 variants of a knob that does not change a step's cost) against `train K*N` from the same
+# snapshot, both after the same setup (load bert-tiny-mlm and a slice of SST-2, train 3, snapshot a),
+# with no dev set so that neither evaluates; the setup alone is timed too and subtracted. Runs are
+# alternated RUNS times and the medians compared (target: explore at most 3 % more). Each run is a
+# fresh `smartty -c`, under nice -n 19, OPENBLAS_NUM_THREADS=1. Prints one line per run and a verdict.
+# Usage: sh bench/explore_cost.sh [N [RUNS]]   (env: SMARTTY_BIN, SMARTTY_SHARED)
+set -u
+BIN=${SMARTTY_BIN:-build/smartty}
+SHARED=${SMARTTY_SHARED:-../shared}
+N=${1:-60}
+RUNS=${2:-3}
+K=3
+[ -x "$BIN" ] || { echo "explore_cost: $BIN is not built"; exit 77; }
+[ -d "$SHARED/models/bert-tiny-mlm" ] || { echo "explore_cost: no $SHARED/models/bert-tiny-mlm"; exit 77; }
+export OPENBLAS_NUM_THREADS=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export XDG_STATE_HOME="$tmp/state"
+setup="load model $SHARED/models/bert-tiny-mlm; load train $SHARED/datasets/sst2/train.tsv limit=256 max-len=32; set batch_size 8; set max_len 32; set seed 1; train 3; snapshot a"
+now() { date +%s.%N; }
+timed() { # timed COMMANDS: seconds of one smartty -c run
+    t0=$(now)
+    nice -n 19 "$BIN" -c "$setup; $1" >"$tmp/out" 2>&1 || { echo "explore_cost: run failed: $(tail -3 "$tmp/out")" >&2; exit 1; }
+    t1=$(now)
+    echo "$t0 $t1" | awk '{ printf "%.3f", $2 - $1 }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+: >"$tmp/base"; : >"$tmp/exp"; : >"$tmp/train"
+r=1
+while [ $r -le "$RUNS" ]; do
+    b=$(timed "echo setup")
+    x=$(timed "explore lr=1e-5,2e-5,3e-5 steps $N from a")
+    t=$(timed "train $((K * N))")
+    echo "run $r: setup $b s, explore ${K}x$N $x s, train $((K * N)) $t s"
+    echo "$b" >>"$tmp/base"; echo "$x" >>"$tmp/exp"; echo "$t" >>"$tmp/train"
+    r=$((r + 1))
+done
+b=$(median <"$tmp/base"); x=$(median <"$tmp/exp"); t=$(median <"$tmp/train")
+echo "$b $x $t" | awk -v k=$K -v n="$N" '{
+    ex = $2 - $1; tr = $3 - $1; over = 100 * (ex - tr) / tr;
+    printf "medians: explore %dx%d %.3f s, train %d %.3f s (setup %.3f s subtracted): explore costs %+.1f %% %s\n",
+        k, n, ex, k * n, tr, $1, over, over <= 3 ? "(target <= 3 %: met)" : "(target <= 3 %: NOT met)" }'
