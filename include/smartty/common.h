@@ -85,6 +85,8 @@ void *sm_malloc(size_t n, sm_error *e, const char *what);
 void *sm_calloc(size_t count, size_t size, sm_error *e, const char *what);
 /* 64-byte aligned floats, zeroed; free with sm_free_aligned. */
 float *sm_alloc_floats(size_t n, sm_error *e, const char *what);
+/* The same, not zeroed: for a buffer that is written whole at once (a copy of a state). */
+float *sm_alloc_floats_uninit(size_t n, sm_error *e, const char *what);
 void sm_free_aligned(void *p);
 char *sm_strdup(const char *s);
 

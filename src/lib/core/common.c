@@ -272,7 +272,7 @@ void *sm_calloc(size_t count, size_t size, sm_error *e, const char *what)
     return p;
 }
 
-float *sm_alloc_floats(size_t n, sm_error *e, const char *what)
+float *sm_alloc_floats_uninit(size_t n, sm_error *e, const char *what)
 {
     if (n > SIZE_MAX / sizeof(float) - 64) {
         sm_err(e, SM_ERR_NOMEM, "allocation size overflow for %s", what ? what : "tensor");
@@ -289,7 +289,16 @@ float *sm_alloc_floats(size_t n, sm_error *e, const char *what)
                b, what ? what : "tensor");
         return NULL;
     }
-    memset(p, 0, bytes);
+    return p;
+}
+
+float *sm_alloc_floats(size_t n, sm_error *e, const char *what)
+{
+    float *p = sm_alloc_floats_uninit(n, e, what);
+    if (p) {
+        size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63; /* as allocated; n is checked there */
+        memset(p, 0, bytes ? bytes : 64);
+    }
     return p;
 }
 

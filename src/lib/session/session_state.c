@@ -33,7 +33,7 @@ static sm_status capture(sm_session *s, int to_disk, sm_capture *c, sm_error *e)
         for (size_t i = 0; i < n; i++) {
             sm_state_tensor *t = &c->tensors[i];
             const float *from = t->data;
-            if (!(t->data = sm_alloc_floats(t->n ? t->n : 1, e, t->name))) {
+            if (!(t->data = sm_alloc_floats_uninit(t->n ? t->n : 1, e, t->name))) {
                 c->n_tensors = i; /* the rest still point into the backend */
                 sm_capture_free(c);
                 return e ? e->status : SM_ERR_NOMEM;
