@@ -320,6 +320,7 @@ char *sv_encode(const sv_msg *m, size_t *len)
         bad |= set(o, "steps", s);
         bad |= set(o, "evals", ev);
         bad |= set(o, "total", json_integer(m->total));
+        bad |= set(o, "first", json_boolean(m->first));
         bad |= set(o, "last", json_boolean(m->last));
         break;
     }
@@ -550,10 +551,11 @@ static sm_status history_from(dctx *d, const json_t *o, sv_msg *m)
     m->n_evals = ne;
     if (!int_of(o, "total", 0, INT64_MAX, &m->total, 1))
         return fail(d, "malformed", "history: %s is not an integer", "total");
-    const json_t *l = json_object_get(o, "last");
-    if (l && !json_is_boolean(l))
-        return fail(d, "malformed", "history: %s is not a boolean", "last");
+    const json_t *l = json_object_get(o, "last"), *f = json_object_get(o, "first");
+    if ((l && !json_is_boolean(l)) || (f && !json_is_boolean(f)))
+        return fail(d, "malformed", "history: %s must be booleans", "first and last");
     m->last = l ? json_is_true(l) : 0;
+    m->first = f ? json_is_true(f) : 0;
     return SM_OK;
 }
 

@@ -68,8 +68,9 @@ typedef struct sv_msg {
     size_t n_steps;
     sm_eval_record *evals; /* HISTORY: [n_evals] owned */
     size_t n_evals;
-    int64_t total;      /* HISTORY: records the server holds; last: 1 on the last chunk */
-    int last;
+    int64_t total;      /* HISTORY: records the server holds */
+    int first, last;    /* HISTORY: 1 on the first chunk of a full history (the mirror restarts),
+                           1 on its last; live appends have both 0 */
 } sv_msg;
 
 void sv_msg_init(sv_msg *m, sv_msg_type t);
