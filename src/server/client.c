@@ -207,13 +207,10 @@ int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int
         snprintf(m.who, sizeof m.who, "%s", as);
     m.history = history;
     snprintf(cl_self, sizeof cl_self, "%s", m.who);
-    if (sv_conn_send(c, &m, &e)) {
-        fprintf(stderr, "smartty %s: %s: %s\n", cmd, name, e.msg);
-        sv_conn_close(c);
-        return 1;
-    }
+    int sent = sv_conn_send(c, &m, &e) == 0;
     for (;;) {
-        int r = sv_conn_recv(c, hello, 5.0, &e);
+        /* a refused connection may close before the hello is read: its error frame is still there */
+        int r = sv_conn_recv(c, hello, sent ? 5.0 : 0.5, &e);
         if (r == 0) {
             fprintf(stderr, "smartty %s: %s: the server does not answer\n", cmd, name);
         } else if (r < 0) {
