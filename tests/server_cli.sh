@@ -59,7 +59,7 @@ grep -Eq "^s1 +$pid +running +[0-9]+/1000000 +[0-9T:-]+Z +[0-9]+ +$model / $data
 "$bin" watch --every 0.5 s1 >"$tmp/watch.out" 2>&1 &
 wpid=$!
 echo $wpid >>"$tmp/pids"
-grep_file 20 '^[0-9-]+T[0-9:]+Z step [0-9]+/1000000 epoch 1 loss ' "$tmp/watch.out" && ok "watch: timestamped step lines" ||
+grep_file 20 '^[0-9-]+T[0-9:]+Z step [0-9]+/1000000 epoch [0-9]+ loss ' "$tmp/watch.out" && ok "watch: timestamped step lines" ||
     fail "watch: no step lines: $(cat "$tmp/watch.out")"
 SMARTTY_CLIENT_NAME=tester "$bin" ctl s1 'set mu 2' >/dev/null 2>&1
 grep_file 10 'Z change mu = 2 \(was 1\) from step [0-9]+, by tester$' "$tmp/watch.out" &&

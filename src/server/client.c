@@ -392,7 +392,7 @@ int sv_watch_main(int argc, char **argv)
         } else if (m.type == SV_MSG_OUT && m.id == 0) {
             printf("%s %s\n", ts, m.text);
         } else if (m.type == SV_MSG_BYE) {
-            int clean = m.text && strstr(m.text, "shut down");
+            int clean = m.text && strstr(m.text, "was shut down by");
             printf("%s %s\n", ts, m.text ? m.text : "the server ended");
             fflush(stdout);
             sv_msg_free(&m);
@@ -600,8 +600,8 @@ static int attach_plain(sv_conn *c, const char *name)
             } else if (m.type == SV_MSG_ERROR) {
                 fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : m.code);
             } else if (m.type == SV_MSG_BYE) {
-                int det = m.text && !strcmp(m.text, "detached");
-                if (!det)
+                int det = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+                if (m.text && strcmp(m.text, "detached"))
                     fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : "the server ended");
                 sv_msg_free(&m);
                 cl_mirror_free(&mir);

@@ -187,8 +187,9 @@ static int tick_fn(void *ud)
         } else if (m.type == SV_MSG_ERROR) {
             ui_dash_print(UI_LOG_ERROR, -1, m.text ? m.text : m.code);
         } else if (m.type == SV_MSG_BYE) {
-            int det = m.text && !strcmp(m.text, "detached");
-            end_with(det ? 0 : 1, m.text ? m.text : "the server ended");
+            /* detached, or shut down on request: a clean end; anything else is not */
+            int clean = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+            end_with(clean ? 0 : 1, m.text ? m.text : "the server ended");
         }
         sv_msg_free(&m);
     }
@@ -235,6 +236,7 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.command = cmd_fn;
     src.tick = tick_fn;
     src.exit_status = exit_fn;
+    o->quit_key = "detach";
     int status = ui_dash_run(&src, o);
     if (A.end_msg[0])
         fprintf(stderr, "smartty attach: %s\n", A.end_msg);
