@@ -501,6 +501,10 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
             logf_("journal: %s", e.msg);
     }
     int rc = run_line(cl, id, line);
+    if (n == 1 && !strcmp(w[0], "help"))
+        out_to(cl, id, CON_OUT_RESULT, "attached to a run server:\n"
+               "  detach                                   leave, the run goes on (also quit, F10, closing the terminal)\n"
+               "  shutdown [save DIR | force]              end the server (refused while training is unsaved)");
     if (V.c.quit) { /* `quit` inside a longer line: the client leaves, the run stays */
         V.c.quit = 0;
         V.c.confirm_quit = 0;
