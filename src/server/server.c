@@ -873,8 +873,7 @@ static int server_main(const char *name, const char *logpath, job *jobs, int njo
         }
     }
     V.c.quit = 0;
-    V.c.confirm_quit = 0;
-    V.c.set.confirm = 1;
+    V.c.confirm_quit = 0; /* confirm stays off: a client's `quit` only detaches it, so nothing to ask */
     con_tick(&V.c, 0);
     int going = !status || V.c.set.on_error != CON_ON_ERROR_STOP;
     dprintf(status_fd, "\001STATUS %d %d\n", status, going);
