@@ -134,4 +134,5 @@ wait_until 10 gone "$pid" && [ ! -e "$sockdir/s1" ] && ok "the server ended and 
     fail "the server is still there after shutdown"
 grep -q '"op":"by","args":\["tester","set mu 2"\]' "$tmp/final/journal.jsonl" && ok "the journal records the author" ||
     fail "no author in the journal: $(grep by "$tmp/final/journal.jsonl")"
+no_sanitizer_reports
 finish

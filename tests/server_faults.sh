@@ -108,4 +108,5 @@ wait_until 30 gone "$pid2" && ok "SIGTERM ends the server" || fail "the server o
 [ -f "$XDG_STATE_HOME/smartty/autosave-$pid2/model.safetensors" ] && grep -q "autosaved step" "$tmp/f2.log" &&
     ok "SIGTERM autosaved to $XDG_STATE_HOME/smartty/autosave-$pid2" || fail "no autosave: $(tail -5 "$tmp/f2.log")"
 [ ! -e "$sockdir/f2" ] && ok "and removed its socket" || fail "the socket stayed after SIGTERM"
+no_sanitizer_reports
 finish

@@ -36,3 +36,13 @@ advancing() { ad=$(step_of "$1"); wait_until 30 step_gt "$1" "${ad:-0}"; }
 has() { grep -Eq -- "$1" "$2" 2>/dev/null; }
 grep_file() { wait_until "$1" has "$2" "$3"; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
+# no_sanitizer_reports: fail when a server's log or a client's output holds a sanitizer's report (a
+# server's standard error is its log, which no test reads otherwise); call before finish
+no_sanitizer_reports() {
+    nsr=$(grep -l 'runtime error:\|Sanitizer' "$tmp"/*.log "$tmp"/*.out "$tmp"/*.err 2>/dev/null)
+    if [ -n "$nsr" ]; then
+        fail "sanitizer reports in $nsr: $(grep -h -A3 'runtime error:\|Sanitizer' $nsr | head -8)"
+    else
+        ok "no sanitizer reports in the logs"
+    fi
+}

@@ -73,4 +73,5 @@ grep -Eq "\"op\":\"by\",\"args\":\[\"[a-z0-9_-]+@$btty pid [0-9]+\",\"set lambda
 "$bin" -c "replay $tmp/final/journal.jsonl force; save $tmp/replayed" >"$tmp/replay.out" 2>&1 ||
     fail "replay: $(tail -3 "$tmp/replay.out")"
 same "the replayed weights equal the server's" "$tmp/final/model.safetensors" "$tmp/replayed/model.safetensors"
+no_sanitizer_reports
 finish

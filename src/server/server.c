@@ -245,6 +245,18 @@ static const con_host srv_host = {.theme = NULL, .event = srv_event};
 
 /* ---- status and records ---- */
 
+/* The lengths of the backend's histories (a copy of nothing: a real buffer, capacity 0). */
+static void history_len(size_t *steps, size_t *evals)
+{
+    sm_step_record s1;
+    sm_eval_record e1;
+    *steps = *evals = 0;
+    if (V.c.be && V.c.be->steps)
+        V.c.be->steps(V.c.be_ud, 0, &s1, 0, steps);
+    if (V.c.be && V.c.be->evals)
+        V.c.be->evals(V.c.be_ud, 0, &e1, 0, evals);
+}
+
 static void status_fill(sv_status *s)
 {
     memset(s, 0, sizeof *s);
@@ -301,16 +313,15 @@ static void send_history(client *cl)
     sm_step_record *steps = NULL;
     sm_eval_record *evals = NULL;
     size_t ns = 0, ne = 0, total = 0;
+    size_t te = 0;
+    history_len(&total, &te);
     if (be && be->steps) {
-        be->steps(V.c.be_ud, 0, NULL, 0, &total);
         steps = total ? malloc(total * sizeof *steps) : NULL;
         if (steps)
             ns = be->steps(V.c.be_ud, 0, steps, total, &total);
     }
     size_t all_steps = ns;
     if (be && be->evals) {
-        size_t te = 0;
-        be->evals(V.c.be_ud, 0, NULL, 0, &te);
         evals = te ? malloc(te * sizeof *evals) : NULL;
         if (evals)
             ne = be->evals(V.c.be_ud, 0, evals, te, &te);
@@ -324,18 +335,14 @@ static void send_history(client *cl)
         sv_msg_init(&m, SV_MSG_HISTORY);
         m.first = first;
         first = 0;
-        m.steps = steps + is;
         m.n_steps = ns - is < SV_HISTORY_CHUNK ? ns - is : SV_HISTORY_CHUNK;
+        m.steps = m.n_steps ? steps + is : NULL;
         is += m.n_steps;
-        m.evals = evals + ie;
         m.n_evals = ne - ie < SV_HISTORY_CHUNK ? ne - ie : SV_HISTORY_CHUNK;
+        m.evals = m.n_evals ? evals + ie : NULL;
         ie += m.n_evals;
         m.total = (int64_t)all_steps;
         m.last = is == ns && ie == ne;
-        if (!m.n_steps)
-            m.steps = NULL;
-        if (!m.n_evals)
-            m.evals = NULL;
         client_send(cl, &m);
     } while ((is < ns || ie < ne) && !cl->dead);
     free(steps);
@@ -352,9 +359,8 @@ static void push_records(void)
     size_t total = 0;
     sm_step_record sbuf[SV_HISTORY_CHUNK];
     sm_eval_record ebuf[64];
-    be->steps(V.c.be_ud, 0, NULL, 0, &total);
     size_t te = 0;
-    be->evals(V.c.be_ud, 0, NULL, 0, &te);
+    history_len(&total, &te);
     if (total < V.sent_steps || te < V.sent_evals) {
         V.sent_steps = total;
         V.sent_evals = te;
