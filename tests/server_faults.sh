@@ -2,8 +2,9 @@
 # tests/server_faults.sh: the run server under faults (issue 14, criterion 3): a client killed in the
 # middle of a frame; 20 clients attaching and detaching in loops while the run trains; SIGHUP
 # ignored; `kill -9` of the server (its attached and watching clients exit non-zero with a message
-# within 2 s, its last checkpoint still resumes); stale sockets removed by `ls` and by `serve`;
-# SIGTERM autosaves and ends the server.
+# within 2 s, its last checkpoint still resumes); stale sockets removed by `ls` and by `serve`; a
+# client that stops reading is dropped when its queue is full while the run goes on; SIGTERM
+# autosaves and ends the server.
 . "$(dirname "$0")/lib.sh"
 need_bin
 need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
@@ -53,7 +54,8 @@ wait_until 90 all_done || fail "the 20 clients did not finish"
 step_gt f1 "${s0:-0}" && ok "the run trained meanwhile ($s0 -> $(step_of f1))" || fail "no steps while the clients came and went"
 clients() { "$bin" ls | awk '$1 == "f1" {print $6}'; }
 noclients() { [ "$(clients)" = 0 ]; }
-wait_until 10 noclients && ok "ls: no clients left" || fail "ls: $(clients) clients still counted"
+wait_until 10 noclients && ok "ls: no clients left" ||
+    fail "ls: $(clients) clients still counted; the log: $(grep -Ec ': (attach|watch|ctl) \(uid' "$tmp/f1.log") came, $(grep -c ': left$' "$tmp/f1.log") left; $(ps -o pid,args -C smartty | grep -v serve | head -5)"
 
 # SIGHUP is ignored
 kill -HUP "$pid"
@@ -99,6 +101,21 @@ serve_run f2
 st=$?
 [ $st = 0 ] && grep -q "removed the stale socket" "$tmp/f2.serve" && ok "serve replaces a stale socket of its name" ||
     fail "serve over a stale socket: exit $st: $(cat "$tmp/f2.serve")"
+
+# a client that stops reading: dropped once its queue is full (--queue), the run and the others go on
+src=${SMARTTY_SRCDIR:-$(dirname "$0")/..}
+"$bin" serve --name f3 --queue 65536 --log "$tmp/f3.log" -c "new model vocab=$src/datasets/vocab.txt layers=1 hidden=32 heads=1; load train $src/datasets/sentiment/train.tsv --max-len=16; set batch_size 1; set max_steps 100000000; set lambda_s 0; train" >"$tmp/f3.serve" 2>&1 ||
+    fail "serve f3: $(cat "$tmp/f3.serve")"
+pid_of f3 >>"$tmp/pids"
+printf '{"type":"hello","proto":1,"role":"attach","who":"sleepy"}\n' | "$raw" --hang "$sockdir/f3" >"$tmp/sleepy.out" 2>&1 &
+spid=$!
+echo $spid >>"$tmp/pids"
+grep_file 60 'sleepy \(attach\) fell behind with [0-9]+ bytes queued: disconnected' "$tmp/f3.log" &&
+    ok "a client that does not read is dropped when its queue is full" || fail "the stalled client was kept: $(tail -3 "$tmp/f3.log")"
+advancing f3 && "$bin" ctl f3 'get lr' >/dev/null 2>&1 && ok "the run and the other clients go on" ||
+    fail "f3 stuck after dropping a stalled client"
+kill -9 $spid 2>/dev/null
+"$bin" ctl f3 'shutdown force' >/dev/null 2>&1 || fail "shutdown force f3"
 
 # SIGTERM: autosave, then the server ends
 pid2=$(pid_of f2)

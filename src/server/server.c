@@ -28,7 +28,7 @@
 #include "server/proto.h"
 #include "server/sock.h"
 
-#define QUEUE_MAX (16u * 1024 * 1024) /* bytes queued for one client before it is dropped */
+#define QUEUE_DEFAULT (16u * 1024 * 1024) /* bytes queued for one client before it is dropped */
 #define HISTORY_DEFAULT 4000          /* points of the history sent on attach unless asked */
 #define HISTORY_MAX 200000
 #define MAX_CLIENTS 256
@@ -66,6 +66,7 @@ static struct {
     sv_status last_status;
     int stop;
     char stop_msg[512];
+    size_t queue_max;      /* --queue */
 } V;
 
 /* ---- the log ---- */
@@ -113,7 +114,7 @@ static void client_send_raw(client *cl, const char *line, size_t len)
         return;
     if (cl->off && cl->off == cl->n)
         cl->off = cl->n = 0;
-    if (cl->n - cl->off + len > QUEUE_MAX) {
+    if (cl->n - cl->off + len > V.queue_max) {
         /* it fell behind: say so without waiting (best effort) and drop it */
         logf_("client %s (%s) fell behind with %zu bytes queued: disconnected", cl->who,
               cl->role == ROLE_WATCH ? "watch" : "attach", cl->n - cl->off);
@@ -818,12 +819,14 @@ static void usage(FILE *f)
                "  once it answers. `smartty attach|watch|ctl NAME` connect to it, `smartty ls` lists servers.\n"
                "  --name NAME  the run's name (default: run1, run2, ...: the first free)\n"
                "  --log FILE   where the server's output goes (default $XDG_STATE_HOME/smartty/serve-NAME.log)\n"
+               "  --queue BYTES  output held for one client that does not read before it is dropped (16 MiB)\n"
                "exit status: 0 the server runs, 1 it could not start or a start command failed, 2 usage error\n");
 }
 
 /* The grandchild: becomes the server. status_fd receives the start commands' output and then a line
  * "\001STATUS N" (N 0 or 1), or closes without it when the server fails before. */
-static int server_main(const char *name, const char *logpath, job *jobs, int njobs, int keep_going, int status_fd)
+static int server_main(const char *name, const char *logpath, job *jobs, int njobs, int keep_going, int status_fd,
+                       size_t queue_max)
 {
     int devnull = open("/dev/null", O_RDWR);
     int lf = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -839,6 +842,7 @@ static int server_main(const char *name, const char *logpath, job *jobs, int njo
     memset(&V, 0, sizeof V);
     V.start_fd = status_fd;
     V.lfd = -1;
+    V.queue_max = queue_max;
     snprintf(V.name, sizeof V.name, "%s", name);
     V.started = time(NULL);
     char err[700];
@@ -902,6 +906,7 @@ int sv_serve_main(int argc, char **argv)
     job jobs[64];
     int njobs = 0, keep_going = 0;
     const char *name = NULL, *logpath = NULL;
+    size_t queue_max = QUEUE_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -916,6 +921,15 @@ int sv_serve_main(int argc, char **argv)
             name = argv[++i];
         } else if (!strcmp(a, "--log") && i + 1 < argc) {
             logpath = argv[++i];
+        } else if (!strcmp(a, "--queue") && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            unsigned long long q = strtoull(argv[++i], &end, 10);
+            if (*end || errno || argv[i][0] == '-' || q < 4096 || q > (1ull << 32)) {
+                fprintf(stderr, "smartty serve: --queue wants bytes from 4096 to 4294967296, not '%s'\n", argv[i]);
+                return 2;
+            }
+            queue_max = (size_t)q;
         } else {
             fprintf(stderr, "smartty serve: %s '%s'\n", a[0] == '-' && i + 1 >= argc ? "missing argument after" : "unknown option", a);
             usage(stderr);
@@ -994,7 +1008,7 @@ int sv_serve_main(int argc, char **argv)
             _exit(1);
         if (p2 > 0)
             _exit(0);
-        _exit(server_main(name, logpath, jobs, njobs, keep_going, pfd[1]));
+        _exit(server_main(name, logpath, jobs, njobs, keep_going, pfd[1], queue_max));
     }
     close(pfd[1]);
     waitpid(pid, NULL, 0);
