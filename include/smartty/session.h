@@ -288,7 +288,7 @@ sm_status sm_session_journal_add(sm_session *s, const char *op, int argc, const 
 
 /* Apply one journal event as replay does: train (no breakpoints) until the step counter equals
  * ev->step, then apply set, preset, snapshot, rewind, discard, eval, save. Events that only mark
- * what happened (train, step, pause, resume, stop, done, break, delete) just advance. Loads and
+ * what happened (train, step, pause, resume, stop, done, break, delete, by) just advance. Loads and
  * any other op return SM_ERR_UNSUPPORTED with the step reached, for the caller to handle. Only
  * without the thread. */
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e);

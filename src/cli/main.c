@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "server/server.h"
 
 typedef struct cli_command {
     const char *name;
@@ -23,6 +24,11 @@ static const cli_command commands[] = {
     {"tokenize", cli_tokenize, "print the WordPiece ids (or tokens) of lines read from standard input"},
     {"data", cli_data, "load a TSV/CSV data file and report rows, labels, lengths and bad rows"},
     {"train", cli_train, "fine-tune a model with SMART (or vanilla) and save a checkpoint"},
+    {"serve", sv_serve_main, "start a run server detached from the terminal (attach, watch, ctl, ls reach it)"},
+    {"attach", sv_attach_main, "open the console on a running server (the dashboard in a terminal)"},
+    {"watch", sv_watch_main, "follow a running server: plain timestamped lines, read-only"},
+    {"ctl", sv_ctl_main, "send commands to a running server and print their replies"},
+    {"ls", sv_ls_main, "list the run servers (removes the sockets of servers that are gone)"},
 };
 
 static void usage(FILE *out)

@@ -19,6 +19,7 @@ typedef struct ui_options {
     int exit_when_done;  /* leave once a run that was seen running has ended (benchmarks) */
     const char *const *startup; /* command lines run once the screen is up, shown in the log as if
                                    typed (NULL-terminated; NULL: none) */
+    const char *quit_key;  /* what F10 runs and the key bar says (NULL: "quit"; attached: "detach") */
 } ui_options;
 
 void ui_options_default(ui_options *o);

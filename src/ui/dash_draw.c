@@ -545,6 +545,8 @@ static void draw_keys(void)
         const char *label = k[i][1];
         if (i == 1 && (D.st.run == UI_RUN_PAUSED || D.st.run == UI_RUN_BREAK))
             label = "resume";
+        if (i == 9 && D.opt.quit_key)
+            label = D.opt.quit_key;
         x += put_text(w, 0, x, wd - x, UI_ROLE_SELECTION, k[i][0]);
         x += put_fmt(w, 0, x, wd - x, UI_ROLE_STATUS, " %s  ", label);
     }

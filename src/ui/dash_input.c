@@ -216,7 +216,7 @@ void dash_key(int k)
     case KEY_F(7): D.log_y = !D.log_y, D.dirty_panels = 1; break;
     case KEY_F(8): D.ema_on = !D.ema_on, D.dirty_panels = 1; break;
     case KEY_F(9): D.window_idx = (D.window_idx + 1) % 3, D.dirty_panels = 1; break;
-    case KEY_F(10): post("quit"); break;
+    case KEY_F(10): post(D.opt.quit_key ? D.opt.quit_key : "quit"); break;
     case KEY_F(11): dash_compare_toggle(); break;
     case KEY_PPAGE: D.log_scroll += D.L.log.h > 4 ? D.L.log.h - 3 : 1, D.dirty_log = 1; break;
     case KEY_NPAGE:

@@ -16,9 +16,9 @@ trap 'rm -rf "$work"' EXIT
 # the libraries, instrumented for coverage (fuzzer-no-link) but without libFuzzer's main
 (cd "$work" && "$top/configure" CC="$CC" CFLAGS="-O1 -g $SAN -fsanitize=fuzzer-no-link" >configure.log 2>&1) ||
     { cat "$work/configure.log" >&2; exit 1; }
-make -s -C "$work" -j"${JOBS:-2}" libsmartty.a libsmartty_console.a >/dev/null
+make -s -C "$work" -j"${JOBS:-2}" libsmartty.a libsmartty_console.a libsmartty_server.a >/dev/null
 CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g $SAN -I$top/include -I$top/src -I$top/tests $(pkg-config --cflags openblas jansson libutf8proc)"
-LIBS="$work/libsmartty_console.a $work/libsmartty.a -lcsv $(pkg-config --libs openblas jansson libutf8proc) -lm -lpthread"
+LIBS="$work/libsmartty_server.a $work/libsmartty_console.a $work/libsmartty.a -lcsv $(pkg-config --libs openblas jansson libutf8proc) -lm -lpthread"
 if [ $# -gt 0 ]; then harnesses=$*; else
     harnesses=$(cd "$top/tests/fuzz" && ls fuzz_*.c | sed 's/\.c$//')
 fi

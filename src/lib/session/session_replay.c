@@ -57,7 +57,7 @@ static int replay_stopped(sm_session *s)
 sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_error *e)
 {
     static const char *const markers[] = {"train", "step", "stepped", "pause", "resume", "stop",
-                                          "done", "break", "delete", "save", "quit", NULL};
+                                          "done", "break", "delete", "save", "quit", "by", NULL};
     if (s->threaded)
         return sm_err(e, SM_ERR_STATE, "replay: stop the trainer thread first");
     if (ev->step < s->step)

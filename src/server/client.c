@@ -1,0 +1,676 @@
+/* client.c: the run server's clients: `smartty ctl` (commands and their replies, with the exit
+ * status of a -c script), `watch` (plain timestamped lines, read-only), `ls` (the servers, stale
+ * sockets removed) and `attach` (the dashboard when standard input and output are terminals, else a
+ * plain console), all over sock.h's blocking connection. The attached dashboard's source is
+ * client_dash.c's; nothing here trains or parses console commands beyond detach and quit. */
+#include "server/client.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "console/console.h"
+#include "console/events.h"
+#include "console/signals.h"
+#include "server/server.h"
+#include "server/sock.h"
+#include "smartty/escape.h"
+
+char cl_self[256]; /* this client's name, as its hello said it */
+
+/* ---- the mirror ---- */
+
+void cl_mirror_init(cl_mirror *m)
+{
+    memset(m, 0, sizeof *m);
+    sm_eval_record_init(&m->st.eval);
+    for (int i = 0; i < SM_HP_COUNT; i++)
+        m->st.hp_changed_at[i] = -1;
+}
+
+void cl_mirror_free(cl_mirror *m)
+{
+    free(m->steps);
+    free(m->evals);
+    cl_mirror_init(m);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 1;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *p = realloc(*arr, c * size);
+    if (!p)
+        return 0;
+    *arr = p;
+    *cap = c;
+    return 1;
+}
+
+void cl_mirror_take(cl_mirror *m, const sv_msg *msg)
+{
+    if (msg->type == SV_MSG_STATUS) {
+        m->st = msg->st;
+        m->has_status = 1;
+        return;
+    }
+    if (msg->type != SV_MSG_HISTORY)
+        return;
+    if (msg->first) {
+        m->n_steps = m->n_evals = 0;
+        m->generation++;
+    }
+    if (msg->n_steps && grow((void **)&m->steps, &m->cap_steps, m->n_steps + msg->n_steps, sizeof *m->steps)) {
+        memcpy(m->steps + m->n_steps, msg->steps, msg->n_steps * sizeof *m->steps);
+        m->n_steps += msg->n_steps;
+    }
+    if (msg->n_evals && grow((void **)&m->evals, &m->cap_evals, m->n_evals + msg->n_evals, sizeof *m->evals)) {
+        memcpy(m->evals + m->n_evals, msg->evals, msg->n_evals * sizeof *m->evals);
+        m->n_evals += msg->n_evals;
+    }
+    if (msg->last)
+        m->history_done = 1;
+}
+
+/* ---- text ---- */
+
+static void timestamp(char *buf, size_t cap)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap)
+{
+    const sm_session_event *ev = &msg->ev;
+    if (ev->kind == SM_EVENT_CHANGE) {
+        return (size_t)snprintf(buf, cap, "%s = %s (was %s) from step %lld%s%s", ev->name ? ev->name : "?",
+                                ev->new_value ? ev->new_value : "?", ev->old_value ? ev->old_value : "?",
+                                (long long)ev->step + 1, msg->by[0] ? ", by " : "", msg->by);
+    }
+    if (ev->kind == SM_EVENT_SNAPSHOT || ev->kind == SM_EVENT_REWIND) {
+        int n = ev->kind == SM_EVENT_SNAPSHOT
+                    ? snprintf(buf, cap, "snapshot '%s' at step %lld", ev->name ? ev->name : "?", (long long)ev->step)
+                    : snprintf(buf, cap, "rewound to snapshot '%s' (step %lld, left step %lld)",
+                               ev->name ? ev->name : "?", (long long)ev->step, (long long)ev->from_step);
+        if (msg->by[0] && n >= 0 && (size_t)n < cap)
+            n += snprintf(buf + n, cap - (size_t)n, ", by %s", msg->by);
+        return n < 0 ? 0 : (size_t)n;
+    }
+    size_t n = con_event_text(ev, buf, cap);
+    if (n && msg->by[0] && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, " (by %s)", msg->by);
+    return n;
+}
+
+static void print_out(int kind, const char *text)
+{
+    FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
+    char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL);
+    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", safe ? safe : text);
+    free(safe);
+    fflush(f);
+}
+
+static void step_line(const sm_step_record *r, int64_t planned, char *buf, size_t cap)
+{
+    char pl[32] = "";
+    if (planned > 0)
+        snprintf(pl, sizeof pl, "/%lld", (long long)planned);
+    snprintf(buf, cap, "step %lld%s epoch %d loss %.4f rs %.4f breg %.4f total %.4f grad_norm %.3g lr %.3g %.0f ex/s",
+             (long long)r->step, pl, r->epoch + 1, r->loss, r->rs, r->breg, r->total, r->grad_norm, r->lr,
+             r->examples_per_s);
+}
+
+static void eval_line(const sm_eval_record *v, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "dev step %lld loss %.4f", (long long)v->step, v->loss);
+    const struct { const char *name; double x; } f[] = {{"acc", v->acc}, {"f1", v->f1}, {"mcc", v->mcc},
+        {"macro_f1", v->macro_f1}, {"pearson", v->pearson}, {"spearman", v->spearman}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && n >= 0 && (size_t)n < cap; i++)
+        if (!isnan(f[i].x))
+            n += snprintf(buf + n, cap - (size_t)n, " %s %.4f", f[i].name, f[i].x);
+}
+
+/* ---- connecting ---- */
+
+/* With no name: the only server there is, else a message listing them. */
+static int pick_name(const char *cmd, const char *given, char *out, size_t cap)
+{
+    if (given) {
+        snprintf(out, cap, "%s", given);
+        return 0;
+    }
+    char dir[512];
+    sm_error e;
+    if (sv_sock_dir(dir, sizeof dir, 0, &e) != SM_OK) {
+        fprintf(stderr, "smartty %s: no run server is running (%s)\n", cmd, e.msg);
+        return 1;
+    }
+    DIR *d = opendir(dir);
+    int n = 0;
+    char names[2048] = "";
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!sv_name_ok(de->d_name))
+            continue;
+        int fd = sv_connect(de->d_name, NULL, &e);
+        if (fd < 0)
+            continue;
+        close(fd);
+        if (!n)
+            snprintf(out, cap, "%s", de->d_name);
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", n ? ", " : "", de->d_name);
+        n++;
+    }
+    if (d)
+        closedir(d);
+    if (n == 1)
+        return 0;
+    if (!n)
+        fprintf(stderr, "smartty %s: no run server is running (`smartty serve` starts one)\n", cmd);
+    else
+        fprintf(stderr, "smartty %s: %d servers are running (%s): name one\n", cmd, n, names);
+    return 1;
+}
+
+/* Connect and say hello as role; wait for the server's hello. Returns 0 or 1 (message printed). */
+int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, sv_msg *hello)
+{
+    sm_error e;
+    int fd = sv_connect(name, NULL, &e);
+    if (fd < 0) {
+        fprintf(stderr, "smartty %s: %s\n", cmd, e.msg);
+        return 1;
+    }
+    sv_conn_init(c, fd);
+    sv_msg m;
+    sv_msg_init(&m, SV_MSG_HELLO);
+    snprintf(m.role, sizeof m.role, "%s", role);
+    sv_client_name(m.who, sizeof m.who);
+    const char *as = getenv("SMARTTY_CLIENT_NAME");
+    if (as && *as)
+        snprintf(m.who, sizeof m.who, "%s", as);
+    m.history = history;
+    snprintf(cl_self, sizeof cl_self, "%s", m.who);
+    int sent = sv_conn_send(c, &m, &e) == 0;
+    for (;;) {
+        /* a refused connection may close before the hello is read: its error frame is still there */
+        int r = sv_conn_recv(c, hello, sent ? 5.0 : 0.5, &e);
+        if (r == 0) {
+            fprintf(stderr, "smartty %s: %s: the server does not answer\n", cmd, name);
+        } else if (r < 0) {
+            fprintf(stderr, "smartty %s: %s: %s\n", cmd, name, e.msg);
+        } else if (hello->type == SV_MSG_ERROR) {
+            fprintf(stderr, "smartty %s: %s: %s\n", cmd, name, hello->text ? hello->text : "refused");
+            sv_msg_free(hello);
+        } else if (hello->type != SV_MSG_HELLO) {
+            sv_msg_free(hello);
+            continue;
+        } else {
+            return 0;
+        }
+        sv_conn_close(c);
+        return 1;
+    }
+}
+
+/* ---- ctl ---- */
+
+int sv_ctl_main(int argc, char **argv)
+{
+    int keep_going = 0, i = 1;
+    if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))) {
+        printf("usage: smartty ctl [-e] NAME 'CMD; CMD' ['CMD'...]\n"
+               "  runs the commands on the server NAME as a -c script would, printing their replies\n"
+               "  -e  keep going after a failed command\n"
+               "exit status: 0 every command succeeded, 1 one failed or the server is unreachable, 2 usage\n");
+        return 0;
+    }
+    if (i < argc && !strcmp(argv[i], "-e")) {
+        keep_going = 1;
+        i++;
+    }
+    if (argc - i < 2) {
+        fprintf(stderr, "usage: smartty ctl [-e] NAME 'CMD; CMD' ['CMD'...]\n");
+        return 2;
+    }
+    const char *name = argv[i++];
+    sv_conn c;
+    sv_msg hello;
+    if (cl_open(&c, "ctl", name, "ctl", 0, &hello))
+        return 1;
+    sv_msg_free(&hello);
+    int status = 0;
+    for (int64_t id = 1; i < argc; i++, id++) {
+        sv_msg m;
+        sm_error e;
+        sv_msg_init(&m, SV_MSG_CMD);
+        m.id = id;
+        m.text = argv[i];
+        if (sv_conn_send(&c, &m, &e)) {
+            fprintf(stderr, "smartty ctl: %s: %s\n", name, e.msg);
+            sv_conn_close(&c);
+            return 1;
+        }
+        for (;;) {
+            sv_msg r;
+            int k = sv_conn_recv(&c, &r, -1, &e);
+            if (k < 0) {
+                fprintf(stderr, "smartty ctl: the server '%s' ended before answering (%s)\n", name, e.msg);
+                sv_conn_close(&c);
+                return 1;
+            }
+            if (k == 0)
+                continue;
+            int done = 0;
+            if (r.type == SV_MSG_OUT && r.id == id) {
+                print_out(r.kind, r.text);
+            } else if (r.type == SV_MSG_REPLY && r.id == id) {
+                done = 1;
+                if (r.status)
+                    status = 1;
+            } else if (r.type == SV_MSG_ERROR) {
+                fprintf(stderr, "smartty ctl: %s: %s\n", name, r.text ? r.text : r.code);
+                done = 1;
+                status = 1;
+            } else if (r.type == SV_MSG_BYE && r.text && strcmp(r.text, "detached")) {
+                fprintf(stderr, "smartty ctl: %s\n", r.text);
+            }
+            sv_msg_free(&r);
+            if (done)
+                break;
+        }
+        if (status && !keep_going)
+            break;
+    }
+    sv_conn_close(&c);
+    return status;
+}
+
+/* ---- watch ---- */
+
+int sv_watch_main(int argc, char **argv)
+{
+    const char *given = NULL;
+    double every = 2.0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            printf("usage: smartty watch [--every SECONDS] [NAME]\n"
+                   "  plain timestamped lines of the run NAME (steps every SECONDS, default 2; every evaluation;\n"
+                   "  every change with who made it), read-only. NAME may be left out when one server runs.\n"
+                   "exit status: 0 the server shut down, 1 it ended otherwise or could not be reached\n");
+            return 0;
+        }
+        if (!strcmp(argv[i], "--every") && i + 1 < argc) {
+            char *end;
+            every = strtod(argv[++i], &end);
+            if (*end || !(every >= 0)) {
+                fprintf(stderr, "smartty watch: --every takes seconds, not '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && !given) {
+            given = argv[i];
+        } else {
+            fprintf(stderr, "usage: smartty watch [--every SECONDS] [NAME]\n");
+            return 2;
+        }
+    }
+    char name[128];
+    if (pick_name("watch", given, name, sizeof name))
+        return 1;
+    con_signals_install(0);
+    sv_conn c;
+    sv_msg hello;
+    if (cl_open(&c, "watch", name, "watch", 0, &hello))
+        return 1;
+    sv_msg_free(&hello);
+    double last = 0;
+    int64_t planned = 0, shown_step = -1;
+    sm_step_record pending;
+    int has_pending = 0;
+    char ts[32], line[8192];
+    for (;;) {
+        sv_msg m;
+        sm_error e;
+        int k = sv_conn_recv(&c, &m, 0.5, &e);
+        if (con_sig_quit || con_sig_int) {
+            sv_conn_close(&c);
+            return 0;
+        }
+        if (has_pending && sm_now() - last >= every && pending.step != shown_step) {
+            timestamp(ts, sizeof ts);
+            step_line(&pending, planned, line, sizeof line);
+            printf("%s %s\n", ts, line);
+            fflush(stdout);
+            last = sm_now();
+            shown_step = pending.step;
+            has_pending = 0;
+        }
+        if (k == 0)
+            continue;
+        if (k == -2) {
+            fprintf(stderr, "smartty watch: %s\n", e.msg);
+            continue;
+        }
+        if (k < 0) {
+            fprintf(stderr, "smartty watch: the server '%s' ended (the connection closed)\n", name);
+            sv_conn_close(&c);
+            return 1;
+        }
+        timestamp(ts, sizeof ts);
+        if (m.type == SV_MSG_STATUS) {
+            planned = m.st.planned;
+        } else if (m.type == SV_MSG_HISTORY) {
+            if (m.n_steps) {
+                pending = m.steps[m.n_steps - 1];
+                has_pending = 1;
+            }
+            for (size_t i = 0; i < m.n_evals; i++) {
+                eval_line(&m.evals[i], line, sizeof line);
+                printf("%s %s\n", ts, line);
+            }
+        } else if (m.type == SV_MSG_EVENT) {
+            if (m.ev.kind == SM_EVENT_STATE)
+                printf("%s state %s\n", ts, m.ev.msg ? m.ev.msg : sm_session_state_name((sm_session_state)m.ev.state));
+            else if (m.ev.kind != SM_EVENT_EVAL && m.ev.kind != SM_EVENT_STEP && cl_event_text(&m, line, sizeof line))
+                printf("%s %s %s\n", ts, sm_event_kind_name(m.ev.kind), line);
+        } else if (m.type == SV_MSG_OUT && m.id == 0) {
+            printf("%s %s\n", ts, m.text);
+        } else if (m.type == SV_MSG_BYE) {
+            int clean = m.text && strstr(m.text, "was shut down by");
+            printf("%s %s\n", ts, m.text ? m.text : "the server ended");
+            fflush(stdout);
+            sv_msg_free(&m);
+            sv_conn_close(&c);
+            return clean ? 0 : 1;
+        }
+        fflush(stdout);
+        sv_msg_free(&m);
+    }
+}
+
+/* ---- ls ---- */
+
+int sv_ls_main(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+            printf("usage: smartty ls\n  lists the run servers: name, pid, state, step of planned, started, "
+                   "clients, model, data;\n  removes the sockets of servers that are gone\n");
+            return 0;
+        }
+        fprintf(stderr, "usage: smartty ls\n");
+        return 2;
+    }
+    char dir[512];
+    sm_error e;
+    if (sv_sock_dir(dir, sizeof dir, 0, &e) != SM_OK) {
+        printf("no run servers\n");
+        return 0;
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "smartty ls: %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    int shown = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!sv_name_ok(de->d_name))
+            continue;
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+            continue;
+        int stale = 0, fd = sv_connect(de->d_name, &stale, &e);
+        if (fd < 0) {
+            if (stale && unlink(path) == 0)
+                fprintf(stderr, "smartty ls: removed the stale socket %s (its server is gone)\n", path);
+            continue;
+        }
+        close(fd);
+        sv_conn c;
+        sv_msg hello, st;
+        if (cl_open(&c, "ls", de->d_name, "ls", 0, &hello))
+            continue;
+        int got = 0;
+        for (int tries = 0; tries < 8 && !got; tries++) {
+            int k = sv_conn_recv(&c, &st, 2.0, &e);
+            if (k < 0)
+                break;
+            if (k > 0 && st.type == SV_MSG_STATUS)
+                got = 1;
+            else if (k > 0)
+                sv_msg_free(&st);
+        }
+        sv_conn_close(&c);
+        if (!shown++)
+            printf("%-16s %8s %-9s %-15s %-20s %7s  %s\n", "NAME", "PID", "STATE", "STEP", "STARTED", "CLIENTS",
+                   "MODEL / DATA");
+        char started[32] = "?", step[48] = "?";
+        time_t t = (time_t)hello.started;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (got)
+            snprintf(step, sizeof step, "%lld/%lld", (long long)st.st.step, (long long)st.st.planned);
+        printf("%-16s %8lld %-9s %-15s %-20s %7d  %s%s%s\n", hello.who, (long long)hello.pid,
+               got ? con_run_state_name((con_run_state)st.st.state) : "?", step, started, got ? st.st.clients : 0,
+               got && st.st.model[0] ? st.st.model : "-", got && st.st.data[0] ? " / " : "",
+               got ? st.st.data : "");
+        sv_msg_free(&hello);
+        if (got)
+            sv_msg_free(&st);
+    }
+    closedir(d);
+    if (!shown)
+        printf("no run servers\n");
+    return 0;
+}
+
+/* ---- attach, plain ---- */
+
+static int is_detach(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t n = strcspn(line, " \t");
+    const char *rest = line + n;
+    while (*rest == ' ' || *rest == '\t')
+        rest++;
+    return !*rest && ((n == 6 && !strncmp(line, "detach", 6)) || (n == 4 && !strncmp(line, "quit", 4)));
+}
+
+static int attach_plain(sv_conn *c, const char *name)
+{
+    cl_mirror mir;
+    cl_mirror_init(&mir);
+    int64_t next_id = 1, waiting = 0, shown_step = -1;
+    int stdin_open = 1, status = 0;
+    double last = 0;
+    char line[8192], inbuf[65536];
+    size_t have = 0;
+    for (;;) {
+        if (con_sig_quit) {
+            sv_conn_close(c);
+            cl_mirror_free(&mir);
+            return status;
+        }
+        if (!stdin_open && !waiting && !memchr(inbuf, '\n', have)) {
+            sv_msg d;
+            sm_error e;
+            sv_msg_init(&d, SV_MSG_DETACH);
+            sv_conn_send(c, &d, &e);
+            sv_conn_close(c);
+            cl_mirror_free(&mir);
+            return status;
+        }
+        struct pollfd p[2] = {{c->fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+        int np = stdin_open && !waiting ? 2 : 1;
+        int pr = poll(p, (nfds_t)np, 200);
+        if (pr < 0 && errno != EINTR)
+            break;
+        if (np == 2 && pr > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+            ssize_t k = read(STDIN_FILENO, inbuf + have, sizeof inbuf - 1 - have);
+            if (k <= 0) {
+                stdin_open = 0;
+                if (have && inbuf[have - 1] != '\n') /* a last line without its newline */
+                    inbuf[have++] = '\n';
+            } else {
+                have += (size_t)k;
+            }
+            if (have == sizeof inbuf - 1 && !memchr(inbuf, '\n', have)) {
+                fprintf(stderr, "smartty attach: a command line over %zu bytes: dropped\n", sizeof inbuf - 1);
+                have = 0;
+            }
+        }
+        /* the next command line, once the last one is answered */
+        char *nl;
+        if (!waiting && have && (nl = memchr(inbuf, '\n', have))) {
+            *nl = '\0';
+            size_t used = (size_t)(nl + 1 - inbuf);
+            if (is_detach(inbuf)) {
+                printf("detached from '%s': the run goes on\n", name);
+                fflush(stdout);
+                stdin_open = 0;
+                have = 0;
+                continue;
+            }
+            sv_msg m;
+            sm_error e;
+            sv_msg_init(&m, SV_MSG_CMD);
+            m.id = next_id++;
+            m.text = inbuf;
+            if (sv_conn_send(c, &m, &e)) {
+                fprintf(stderr, "smartty attach: the server '%s' ended (%s)\n", name, e.msg);
+                cl_mirror_free(&mir);
+                sv_conn_close(c);
+                return 1;
+            }
+            waiting = m.id;
+            memmove(inbuf, nl + 1, have - used);
+            have -= used;
+        }
+        /* frames */
+        for (;;) {
+            sv_msg m;
+            sm_error e;
+            int k = sv_conn_recv(c, &m, 0, &e);
+            if (k == 0)
+                break;
+            if (k == -2) {
+                fprintf(stderr, "smartty attach: %s\n", e.msg);
+                continue;
+            }
+            if (k < 0) {
+                fprintf(stderr, "smartty attach: the server '%s' ended (the connection closed)\n", name);
+                cl_mirror_free(&mir);
+                sv_conn_close(c);
+                return 1;
+            }
+            cl_mirror_take(&mir, &m);
+            if (m.type == SV_MSG_OUT) {
+                print_out(m.kind, m.text);
+            } else if (m.type == SV_MSG_REPLY) {
+                if (m.id == waiting)
+                    waiting = 0;
+                if (m.status)
+                    status = 1;
+            } else if (m.type == SV_MSG_EVENT) {
+                if (m.ev.kind != SM_EVENT_STEP && m.ev.kind != SM_EVENT_STATE &&
+                    (m.ev.kind != SM_EVENT_CHANGE || (m.by[0] && strcmp(m.by, cl_self))) &&
+                    cl_event_text(&m, line, sizeof line))
+                    printf("%s\n", line);
+            } else if (m.type == SV_MSG_ERROR) {
+                fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : m.code);
+            } else if (m.type == SV_MSG_BYE) {
+                int det = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+                if (m.text && strcmp(m.text, "detached"))
+                    fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : "the server ended");
+                sv_msg_free(&m);
+                cl_mirror_free(&mir);
+                sv_conn_close(c);
+                return det ? status : 1;
+            }
+            fflush(stdout);
+            sv_msg_free(&m);
+        }
+        /* progress lines, as the plain console prints them */
+        if (mir.n_steps && mir.history_done && sm_now() - last >= 2.0 &&
+            mir.steps[mir.n_steps - 1].step != shown_step) {
+            char ts[32];
+            timestamp(ts, sizeof ts);
+            step_line(&mir.steps[mir.n_steps - 1], mir.st.planned, line, sizeof line);
+            printf("%s %s\n", ts, line);
+            fflush(stdout);
+            shown_step = mir.steps[mir.n_steps - 1].step;
+            last = sm_now();
+        }
+    }
+    cl_mirror_free(&mir);
+    sv_conn_close(c);
+    return 1;
+}
+
+int sv_attach_main(int argc, char **argv)
+{
+    const char *given = NULL;
+    int plain = 0;
+    ui_options uo;
+    ui_options_default(&uo);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            printf("usage: smartty attach [--plain] [--ascii] [--no-color] [--theme NAME] [NAME]\n"
+                   "  opens the console on the run server NAME (may be left out when one runs): the dashboard\n"
+                   "  when standard input and output are terminals, else a plain console reading commands\n"
+                   "  from standard input. `detach` (or `quit`, or closing the terminal) leaves the run going;\n"
+                   "  `shutdown [save DIR]` ends the server.\n"
+                   "exit status: 0 detached, 1 the server ended or a command failed, 2 usage error\n");
+            return 0;
+        }
+        if (!strcmp(a, "--plain"))
+            plain = 1;
+        else if (!strcmp(a, "--ascii"))
+            uo.ascii = 1;
+        else if (!strcmp(a, "--no-color"))
+            uo.no_color = 1;
+        else if (!strcmp(a, "--theme") && i + 1 < argc)
+            uo.theme = argv[++i];
+        else if (a[0] != '-' && !given)
+            given = a;
+        else {
+            fprintf(stderr, "smartty attach: unknown option '%s' (see --help)\n", a);
+            return 2;
+        }
+    }
+    char name[128];
+    if (pick_name("attach", given, name, sizeof name))
+        return 1;
+    int dash = !plain && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    con_signals_install(!dash);
+    sv_conn c;
+    sv_msg hello;
+    if (cl_open(&c, "attach", name, "attach", dash ? 20000 : 2000, &hello))
+        return 1;
+    sv_msg_free(&hello);
+    if (dash)
+        return cl_dash_run(&c, name, &uo);
+    return attach_plain(&c, name);
+}

@@ -1,0 +1,45 @@
+/* client.h: what the run server's clients share (client.c, client_dash.c): a local mirror of the
+ * run fed by status and history frames, connecting with a hello, the text of an event frame, and
+ * the attached dashboard. No sockets of their own beyond sock.h's connection. */
+#ifndef SMARTTY_SERVER_CLIENT_H
+#define SMARTTY_SERVER_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/proto.h"
+#include "server/sock.h"
+#include "ui/dash.h"
+
+/* The run as the server last described it. */
+typedef struct cl_mirror {
+    sv_status st;
+    int has_status;
+    sm_step_record *steps; /* the history (reduced on attach), then every step since */
+    size_t n_steps, cap_steps;
+    sm_eval_record *evals;
+    size_t n_evals, cap_evals;
+    int history_done;      /* the attach history has arrived whole */
+    unsigned generation;   /* counts the full histories received (a rewind sends one again) */
+} cl_mirror;
+
+void cl_mirror_init(cl_mirror *m);
+void cl_mirror_free(cl_mirror *m);
+/* Take a STATUS or HISTORY frame (others are ignored). */
+void cl_mirror_take(cl_mirror *m, const sv_msg *msg);
+
+/* Connect to name as role (history: points wanted on attach) and wait for the server's hello.
+ * Returns 0, or 1 with a message on stderr (cmd names the subcommand). */
+int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, sv_msg *hello);
+
+/* This client's name (the author of its commands), once cl_open said hello. */
+extern char cl_self[256];
+
+/* An EVENT frame as one line of text (its author named); 0 when the event has no text. */
+size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap);
+
+/* The dashboard over the connection until detach, a hang-up or the server's end. Returns the exit
+ * status (0 detached, 1 the server ended). Closes c. */
+int cl_dash_run(sv_conn *c, const char *name, ui_options *o);
+
+#endif

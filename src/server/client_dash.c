@@ -1,0 +1,246 @@
+/* client_dash.c: the dashboard attached to a run server: a ui_source (ui/source.h) whose state,
+ * curves and knobs come from the local mirror (client.h) that status and history frames keep, whose
+ * command lines go to the server (their output comes back as frames into the log), and whose events
+ * are the server's typed events with their authors. `detach`, `quit` and `theme` are answered here.
+ * No drawing here (src/ui draws) and no training. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "console/console.h"
+#include "console/signals.h"
+#include "server/client.h"
+#include "ui/dash.h"
+
+static struct {
+    sv_conn *c;
+    const char *name;
+    cl_mirror mir;
+    int64_t next_id;
+    int end, status;
+    char end_msg[512];
+    unsigned seen_generation;
+    char last_break[1024];
+} A;
+
+static void st_fn(void *ud, ui_state *out)
+{
+    (void)ud;
+    const sv_status *s = &A.mir.st;
+    memset(out, 0, sizeof *out);
+    snprintf(out->model, sizeof out->model, "%s", s->model[0] ? s->model : "no model (`load model PATH`)");
+    snprintf(out->data, sizeof out->data, "%s", s->data);
+    static const int map[] = {UI_RUN_EMPTY, UI_RUN_IDLE, UI_RUN_RUNNING, UI_RUN_PAUSED, UI_RUN_BREAK,
+                              UI_RUN_STEPPING, UI_RUN_DONE};
+    out->run = (unsigned)s->state < sizeof map / sizeof map[0] ? map[s->state] : UI_RUN_IDLE;
+    out->step = s->step;
+    out->planned = s->planned;
+    out->epoch = s->epoch;
+    out->has_step = s->has_step;
+    out->last = s->last;
+    out->examples_per_s = s->has_step ? s->last.examples_per_s : 0;
+    out->has_eval = s->has_eval;
+    out->eval = s->eval;
+    if (s->state == CON_RUN_BREAK)
+        snprintf(out->note, sizeof out->note, "%s", A.last_break);
+}
+
+static size_t steps_fn(void *ud, size_t from, sm_step_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    if (A.seen_generation != A.mir.generation) { /* a new whole history: the dashboard fetches again */
+        A.seen_generation = A.mir.generation;
+        *total = 0;
+        return 0;
+    }
+    *total = A.mir.n_steps;
+    if (from >= A.mir.n_steps)
+        return 0;
+    size_t k = A.mir.n_steps - from < cap ? A.mir.n_steps - from : cap;
+    memcpy(buf, A.mir.steps + from, k * sizeof *buf);
+    return k;
+}
+
+static size_t evals_fn(void *ud, size_t from, sm_eval_record *buf, size_t cap, size_t *total)
+{
+    (void)ud;
+    *total = A.mir.n_evals;
+    if (from >= A.mir.n_evals)
+        return 0;
+    size_t k = A.mir.n_evals - from < cap ? A.mir.n_evals - from : cap;
+    memcpy(buf, A.mir.evals + from, k * sizeof *buf);
+    return k;
+}
+
+static int knobs_fn(void *ud, ui_knob *out, int cap)
+{
+    (void)ud;
+    int n = 0;
+    for (int id = 0; id < (int)sm_hparam_count() && n < cap; id++, n++) {
+        const sm_hparam_def *d = sm_hparam_def_at(id);
+        snprintf(out[n].name, sizeof out[n].name, "%s", d->name);
+        sm_hparam_format(id, A.mir.st.hp[id], out[n].value, sizeof out[n].value);
+        out[n].group = d->group == SM_HP_GROUP_SMART ? UI_KNOB_SMART
+                     : d->group == SM_HP_GROUP_OPTIM ? UI_KNOB_OPTIM : UI_KNOB_RUN;
+        out[n].changed_at = A.mir.st.hp_changed_at[id];
+    }
+    return n;
+}
+
+static int first_word_is(const char *line, const char *w)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t n = strlen(w);
+    return !strncmp(line, w, n) && (line[n] == '\0' || line[n] == ' ' || line[n] == '\t');
+}
+
+static void end_with(int status, const char *msg)
+{
+    A.end = 1;
+    A.status = status;
+    snprintf(A.end_msg, sizeof A.end_msg, "%s", msg);
+}
+
+static int cmd_fn(void *ud, const char *line)
+{
+    (void)ud;
+    if (first_word_is(line, "detach") || first_word_is(line, "quit")) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "detached from '%s': the run goes on (`smartty attach %s` comes back)", A.name,
+                 A.name);
+        end_with(0, msg);
+        return 0;
+    }
+    if (first_word_is(line, "theme")) {
+        const char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        p += 5;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        sm_error e;
+        if (!*p) {
+            ui_dash_print(UI_LOG_ERROR, -1, "theme: give a theme's name");
+            return 1;
+        }
+        if (ui_dash_theme(p, &e) != SM_OK) {
+            ui_dash_print(UI_LOG_ERROR, -1, e.msg);
+            return 1;
+        }
+        return 0;
+    }
+    sv_msg m;
+    sm_error e;
+    sv_msg_init(&m, SV_MSG_CMD);
+    m.id = A.next_id++;
+    m.text = (char *)(uintptr_t)line;
+    if (sv_conn_send(A.c, &m, &e)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the server '%s' ended (%s)", A.name, e.msg);
+        end_with(1, msg);
+        return 1;
+    }
+    return 0; /* the reply comes back through tick */
+}
+
+static const int out_kind[] = {
+    [CON_OUT_RESULT] = UI_LOG_OUTPUT, [CON_OUT_INFO] = UI_LOG_INFO,   [CON_OUT_ERROR] = UI_LOG_ERROR,
+    [CON_OUT_PROGRESS] = UI_LOG_INFO, [CON_OUT_EVENT] = UI_LOG_EVENT, [CON_OUT_CHANGE] = UI_LOG_CHANGE,
+};
+
+static int tick_fn(void *ud)
+{
+    (void)ud;
+    if (con_sig_quit) { /* the terminal closed (SIGHUP) or SIGTERM: detach, the run goes on */
+        end_with(0, "hung up: detached, the run goes on");
+        return 1;
+    }
+    for (int i = 0; i < 512 && !A.end; i++) {
+        sv_msg m;
+        sm_error e;
+        int k = sv_conn_recv(A.c, &m, 0, &e);
+        if (k == 0)
+            break;
+        if (k == -2) {
+            ui_dash_print(UI_LOG_WARN, -1, e.msg);
+            continue;
+        }
+        if (k < 0) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "the server '%s' ended (the connection closed)", A.name);
+            end_with(1, msg);
+            break;
+        }
+        cl_mirror_take(&A.mir, &m);
+        if (m.type == SV_MSG_OUT) {
+            ui_dash_print((unsigned)m.kind < sizeof out_kind / sizeof out_kind[0] ? out_kind[m.kind] : UI_LOG_OUTPUT,
+                          -1, m.text);
+        } else if (m.type == SV_MSG_EVENT) {
+            char text[8192] = "";
+            if (m.ev.kind != SM_EVENT_CHANGE || (m.by[0] && strcmp(m.by, cl_self)))
+                cl_event_text(&m, text, sizeof text);
+            if (m.ev.kind == SM_EVENT_BREAK)
+                snprintf(A.last_break, sizeof A.last_break, "%s", text[0] ? text : "breakpoint");
+            ui_dash_event(&m.ev, text);
+        } else if (m.type == SV_MSG_ERROR) {
+            ui_dash_print(UI_LOG_ERROR, -1, m.text ? m.text : m.code);
+        } else if (m.type == SV_MSG_BYE) {
+            /* detached, or shut down on request: a clean end; anything else is not */
+            int clean = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+            end_with(clean ? 0 : 1, m.text ? m.text : "the server ended");
+        }
+        sv_msg_free(&m);
+    }
+    return A.end;
+}
+
+static int exit_fn(void *ud)
+{
+    (void)ud;
+    return A.status;
+}
+
+int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
+{
+    memset(&A, 0, sizeof A);
+    A.c = c;
+    A.name = name;
+    A.next_id = 1;
+    cl_mirror_init(&A.mir);
+    /* the status and the history first, so the first frame shows the whole run */
+    double end = sm_now() + 10;
+    while (!A.mir.history_done && !A.end && sm_now() < end) {
+        sv_msg m;
+        sm_error e;
+        int k = sv_conn_recv(c, &m, 0.5, &e);
+        if (k < 0 && k != -2) {
+            fprintf(stderr, "smartty attach: the server '%s' ended (the connection closed)\n", name);
+            sv_conn_close(c);
+            cl_mirror_free(&A.mir);
+            return 1;
+        }
+        if (k > 0) {
+            cl_mirror_take(&A.mir, &m);
+            sv_msg_free(&m);
+        }
+    }
+    A.seen_generation = A.mir.generation;
+    ui_source src;
+    memset(&src, 0, sizeof src);
+    src.state = st_fn;
+    src.steps = steps_fn;
+    src.evals = evals_fn;
+    src.knobs = knobs_fn;
+    src.command = cmd_fn;
+    src.tick = tick_fn;
+    src.exit_status = exit_fn;
+    o->quit_key = "detach";
+    int status = ui_dash_run(&src, o);
+    if (A.end_msg[0])
+        fprintf(stderr, "smartty attach: %s\n", A.end_msg);
+    sv_conn_close(c);
+    cl_mirror_free(&A.mir);
+    return status;
+}

@@ -1,0 +1,320 @@
+/* check_proto.c: tests of the run server's wire protocol (src/server/proto.c): every message type
+ * survives an encode/decode round trip with its records bit for bit (NaN and infinities included);
+ * malformed, oversized, unknown and wrong-version frames are refused with their codes; the line
+ * framer splits, joins and drops oversized lines; decimation keeps the first and the last record. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/proto.h"
+#include "testutil.h"
+
+static sm_step_record mkstep(int64_t i)
+{
+    sm_step_record r;
+    memset(&r, 0, sizeof r);
+    r.step = i;
+    r.epoch = (int)(i / 10);
+    r.loss = 0.1 + 1.0 / 3.0 * (double)i;
+    r.rs = 1e-300;
+    r.breg = -0.0;
+    r.total = r.loss + 2;
+    r.grad_norm = INFINITY;
+    r.delta_norm = NAN;
+    r.lr = 2e-5;
+    r.batch_size = 32;
+    r.skipped = (int)(i & 1);
+    r.rs_skipped = 1;
+    return r;
+}
+
+static sv_msg round_trip(const sv_msg *m)
+{
+    size_t len;
+    char *line = sv_encode(m, &len);
+    ck_assert_ptr_nonnull(line);
+    ck_assert_uint_eq(line[len - 1], '\n');
+    ck_assert_ptr_null(memchr(line, '\n', len - 1));
+    sv_msg out;
+    char code[32];
+    sm_error e;
+    ck_assert_msg(sv_decode(line, len, &out, code, &e) == SM_OK, "%s: %s", line, e.msg);
+    free(line);
+    ck_assert_int_eq(out.type, m->type);
+    return out;
+}
+
+static void same_step(const sm_step_record *a, const sm_step_record *b)
+{
+    ck_assert_int_eq(a->step, b->step);
+    ck_assert_int_eq(a->epoch, b->epoch);
+    ck_assert_int_eq(a->skipped, b->skipped);
+    ck_assert_int_eq(a->rs_skipped, b->rs_skipped);
+    ck_assert_int_eq(a->batch_size, b->batch_size);
+    ck_assert(a->loss == b->loss && a->total == b->total && a->lr == b->lr && a->rs == b->rs);
+    ck_assert(signbit(a->breg) == signbit(b->breg));
+    ck_assert(isinf(b->grad_norm) && b->grad_norm > 0);
+    ck_assert(isnan(b->delta_norm));
+}
+
+START_TEST(test_round_trips)
+{
+    sv_msg m, o;
+    sv_msg_init(&m, SV_MSG_HELLO);
+    snprintf(m.role, sizeof m.role, "attach");
+    snprintf(m.who, sizeof m.who, "ana@pts/3 pid 77");
+    m.history = 5000;
+    o = round_trip(&m);
+    ck_assert_str_eq(o.role, "attach");
+    ck_assert_str_eq(o.who, "ana@pts/3 pid 77");
+    ck_assert_int_eq(o.history, 5000);
+    ck_assert_int_eq(o.proto, SV_PROTO_VERSION);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_CMD);
+    m.id = 42;
+    char cmd[] = "set lambda_s 3; show \"status\" \xc3\xa9";
+    m.text = cmd;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.id, 42);
+    ck_assert_str_eq(o.text, m.text);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_OUT);
+    m.id = 7;
+    m.kind = 5;
+    char out[] = "lambda_s = 3\nfrom step 12";
+    m.text = out;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.kind, 5);
+    ck_assert_str_eq(o.text, m.text);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_REPLY);
+    m.id = 7;
+    m.status = 1;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.status, 1);
+    ck_assert_int_eq(o.id, 7);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_EVENT);
+    m.ev.kind = SM_EVENT_CHANGE;
+    m.ev.step = 120;
+    m.ev.epoch = 2;
+    m.ev.name = "lambda_s";
+    m.ev.old_value = "1";
+    m.ev.new_value = "3";
+    m.ev.has_rec = 1;
+    m.ev.rec = mkstep(120);
+    snprintf(m.by, sizeof m.by, "B");
+    o = round_trip(&m);
+    ck_assert_int_eq(o.ev.kind, SM_EVENT_CHANGE);
+    ck_assert_int_eq(o.ev.step, 120);
+    ck_assert_int_eq(o.ev.epoch, 2);
+    ck_assert_str_eq(o.ev.name, "lambda_s");
+    ck_assert_str_eq(o.ev.old_value, "1");
+    ck_assert_str_eq(o.ev.new_value, "3");
+    ck_assert_ptr_null(o.ev.msg);
+    ck_assert_str_eq(o.by, "B");
+    same_step(&m.ev.rec, &o.ev.rec);
+    ck_assert(!o.ev.has_eval);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_EVENT);
+    m.ev.kind = SM_EVENT_REWIND;
+    m.ev.step = 10;
+    m.ev.from_step = 30;
+    m.ev.name = "a";
+    m.ev.has_eval = 1;
+    sm_eval_record_init(&m.ev.eval);
+    m.ev.eval.acc = 0.875;
+    m.ev.eval.n = 872;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.ev.from_step, 30);
+    ck_assert(o.ev.has_eval && o.ev.eval.acc == 0.875 && o.ev.eval.n == 872 && isnan(o.ev.eval.f1));
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_STATUS);
+    m.st.state = 2;
+    m.st.step = 99;
+    m.st.planned = 1000;
+    m.st.unsaved = 99;
+    m.st.has_step = 1;
+    m.st.last = mkstep(99);
+    snprintf(m.st.model, sizeof m.st.model, "models/bert-tiny");
+    sm_hparams hp;
+    sm_hparams_default(&hp);
+    for (int i = 0; i < SM_HP_COUNT; i++) {
+        m.st.hp[i] = hp.v[i];
+        m.st.hp_changed_at[i] = -1;
+    }
+    int ls = sm_hparam_lookup("lambda_s");
+    ck_assert_int_ge(ls, 0);
+    m.st.hp[ls] = 3;
+    m.st.hp_changed_at[ls] = 57;
+    m.st.clients = 3;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.st.state, 2);
+    ck_assert_int_eq(o.st.step, 99);
+    ck_assert_int_eq(o.st.planned, 1000);
+    ck_assert_int_eq(o.st.clients, 3);
+    ck_assert_str_eq(o.st.model, "models/bert-tiny");
+    ck_assert(o.st.hp[ls] == 3);
+    ck_assert_int_eq(o.st.hp_changed_at[ls], 57);
+    ck_assert(!o.st.has_eval);
+    same_step(&m.st.last, &o.st.last);
+    for (int i = 0; i < SM_HP_COUNT; i++)
+        ck_assert_msg(o.st.hp[i] == m.st.hp[i] || (isnan(o.st.hp[i]) && isnan(m.st.hp[i])), "hp %d", i);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_HISTORY);
+    sm_step_record steps[40];
+    for (int i = 0; i < 40; i++)
+        steps[i] = mkstep(i + 1);
+    sm_eval_record ev;
+    sm_eval_record_init(&ev);
+    ev.step = 20;
+    ev.loss = 0.5;
+    m.steps = steps;
+    m.n_steps = 40;
+    m.evals = &ev;
+    m.n_evals = 1;
+    m.total = 40;
+    m.last = 1;
+    o = round_trip(&m);
+    ck_assert_uint_eq(o.n_steps, 40);
+    ck_assert_uint_eq(o.n_evals, 1);
+    for (int i = 0; i < 40; i++)
+        same_step(&steps[i], &o.steps[i]);
+    ck_assert(o.evals[0].loss == 0.5 && o.evals[0].step == 20);
+    ck_assert(o.last && o.total == 40);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_ERROR);
+    snprintf(m.code, sizeof m.code, "too_large");
+    char err[] = "the frame is over the limit";
+    m.text = err;
+    o = round_trip(&m);
+    ck_assert_str_eq(o.code, "too_large");
+    ck_assert_str_eq(o.text, m.text);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_DETACH);
+    o = round_trip(&m);
+    sv_msg_free(&o);
+}
+END_TEST
+
+static void refused(const char *frame, const char *want_code)
+{
+    sv_msg m;
+    char code[32];
+    sm_error e;
+    ck_assert_msg(sv_decode(frame, strlen(frame), &m, code, &e) != SM_OK, "accepted: %s", frame);
+    ck_assert_msg(!strcmp(code, want_code), "%s: code %s, not %s (%s)", frame, code, want_code, e.msg);
+    ck_assert_msg(e.msg[0], "%s: no message", frame);
+    ck_assert_ptr_null(m.text);
+}
+
+START_TEST(test_refused)
+{
+    refused("", "malformed");
+    refused("{\"type\":\"cmd\",\"id\":1,\"line\":\"x\"", "malformed"); /* truncated */
+    refused("[1,2]", "malformed");
+    refused("{\"id\":1}", "malformed");
+    refused("{\"type\":\"launch\"}", "unknown_type");
+    refused("{\"type\":\"hello\",\"proto\":99}", "version");
+    refused("{\"type\":\"hello\"}", "malformed");
+    refused("{\"type\":\"cmd\",\"id\":\"1\",\"line\":\"x\"}", "malformed");
+    refused("{\"type\":\"cmd\",\"id\":1}", "malformed");
+    refused("{\"type\":\"cmd\",\"id\":1,\"line\":\"a\\u0000b\"}", "malformed");
+    refused("{\"type\":\"cmd\",\"id\":1,\"id\":2,\"line\":\"x\"}", "malformed");
+    refused("{\"type\":\"event\",\"event\":{\"kind\":\"nope\",\"step\":1}}", "malformed");
+    refused("{\"type\":\"event\",\"event\":{\"kind\":\"step\",\"step\":1,\"rec\":[1,2]}}", "malformed");
+    refused("{\"type\":\"history\",\"steps\":[[1]],\"evals\":[]}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
+    char *big = malloc(SV_FRAME_MAX + 10);
+    memset(big, ' ', SV_FRAME_MAX + 9);
+    big[SV_FRAME_MAX + 9] = '\0';
+    refused(big, "too_large");
+    free(big);
+}
+END_TEST
+
+START_TEST(test_lines)
+{
+    sv_lines l;
+    sv_lines_init(&l);
+    const char *line;
+    size_t len;
+    ck_assert_int_eq(sv_lines_feed(&l, "ab", 2), 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 0);
+    ck_assert_uint_eq(sv_lines_pending(&l), 2);
+    ck_assert_int_eq(sv_lines_feed(&l, "c\nde\n\nf", 7), 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 1);
+    ck_assert_uint_eq(len, 3);
+    ck_assert(!memcmp(line, "abc", 3));
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 1);
+    ck_assert(len == 2 && !memcmp(line, "de", 2));
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 1);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 0);
+    ck_assert_uint_eq(sv_lines_pending(&l), 1);
+    /* an oversized line in pieces: dropped to its newline, reported once, the next line intact */
+    char *chunk = malloc(65536);
+    memset(chunk, 'x', 65536);
+    for (int i = 0; i < 17; i++)
+        ck_assert_int_eq(sv_lines_feed(&l, chunk, 65536), 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), -1);
+    ck_assert_int_eq(sv_lines_feed(&l, "yy\nok\n", 6), 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 1);
+    ck_assert(len == 2 && !memcmp(line, "ok", 2));
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 0);
+    /* exactly at the limit (newline included) passes */
+    char *lim = malloc(SV_FRAME_MAX);
+    memset(lim, 'z', SV_FRAME_MAX - 1);
+    lim[SV_FRAME_MAX - 1] = '\n';
+    ck_assert_int_eq(sv_lines_feed(&l, lim, SV_FRAME_MAX), 0);
+    ck_assert_int_eq(sv_lines_next(&l, &line, &len), 1);
+    ck_assert_uint_eq(len, SV_FRAME_MAX - 1);
+    free(lim);
+    free(chunk);
+    sv_lines_free(&l);
+}
+END_TEST
+
+START_TEST(test_decimate)
+{
+    sm_step_record r[1000];
+    for (int i = 0; i < 1000; i++)
+        r[i] = mkstep(i + 1);
+    ck_assert_uint_eq(sv_decimate_steps(r, 1000, 0), 1000);
+    ck_assert_uint_eq(sv_decimate_steps(r, 1000, 2000), 1000);
+    size_t k = sv_decimate_steps(r, 1000, 100);
+    ck_assert_uint_eq(k, 100);
+    ck_assert_int_eq(r[0].step, 1);
+    ck_assert_int_eq(r[99].step, 1000);
+    for (size_t i = 1; i < k; i++)
+        ck_assert_int_gt(r[i].step, r[i - 1].step);
+}
+END_TEST
+
+static Suite *proto_suite(void)
+{
+    Suite *s = suite_create("proto");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_round_trips);
+    tcase_add_test(tc, test_refused);
+    tcase_add_test(tc, test_lines);
+    tcase_add_test(tc, test_decimate);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return tu_run(proto_suite());
+}

@@ -1,0 +1,138 @@
+#!/bin/sh
+# tests/server_cli.sh: the run server from the command line (issue 14, criterion 2 and the basics):
+# `serve` reports a failing start command and refuses a live name; the folder is 0700 and the socket
+# 0600; `ctl` prints replies with a -c script's exit status; `ls` lists the run; `watch` prints
+# timestamped steps and changes with their author; a plain `attach` runs commands and detaches;
+# another uid is refused (by the folder's mode, and by SO_PEERCRED when the modes are opened);
+# oversized, truncated, malformed, unknown and wrong-version frames get errors while the run trains;
+# `shutdown` asks about unsaved training and `shutdown save DIR` saves a journal naming authors.
+. "$(dirname "$0")/lib.sh"
+need_bin
+need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
+. "$(dirname "$0")/server_lib.sh"
+[ -x "$raw" ] || skip "$raw is not built (make check builds it)"
+
+# a failing start command: reported with its status, and no server stays
+"$bin" serve --name bad --log "$tmp/bad.log" -c "load model $tmp/nope" >"$tmp/bad.out" 2>&1
+st=$?
+[ $st = 1 ] && grep -q "nope" "$tmp/bad.out" && grep -q "a start command failed" "$tmp/bad.out" &&
+    ok "a failing start command: serve exits 1 and says why" || fail "bad start: exit $st: $(cat "$tmp/bad.out")"
+[ ! -e "$sockdir/bad" ] && ok "no socket left by the failed start" || fail "the failed server left $sockdir/bad"
+"$bin" serve --name 'a/b' -c 'echo x' >"$tmp/name.out" 2>&1
+[ $? = 2 ] && grep -q "not a run name" "$tmp/name.out" && ok "a bad run name is refused" || fail "bad name: $(cat "$tmp/name.out")"
+
+serve_run s1
+st=$?
+[ $st = 0 ] && [ "$(tail -1 "$tmp/s1.serve")" = s1 ] && ok "serve prints the run's name and exits 0" ||
+    { fail "serve: exit $st: $(cat "$tmp/s1.serve")"; finish; }
+[ "$(stat -c %a "$sockdir")" = 700 ] && ok "the sockets' folder is 0700" || fail "folder mode $(stat -c %a "$sockdir")"
+[ -S "$sockdir/s1" ] && [ "$(stat -c %a "$sockdir/s1")" = 600 ] && ok "the socket is 0600" ||
+    fail "socket: $(stat -c '%F %a' "$sockdir/s1")"
+pid=$(pid_of s1)
+[ -n "$pid" ] && [ "$(ps -o sid= -p "$pid" | tr -d ' ')" != "$(ps -o sid= -p $$ | tr -d ' ')" ] &&
+    [ "$(ps -o tty= -p "$pid" | tr -d ' ')" = "?" ] && [ "$(ps -o ppid= -p "$pid" | tr -d ' ')" != $$ ] &&
+    ok "the server runs in a session of its own without a terminal" || fail "server pid '$pid': $(ps -o pid,ppid,sid,tty -p "$pid")"
+"$bin" serve --name s1 -c 'echo x' >"$tmp/dup.out" 2>&1
+[ $? = 1 ] && grep -q "already running" "$tmp/dup.out" && ok "a second server of the same name is refused" ||
+    fail "duplicate: $(cat "$tmp/dup.out")"
+advancing s1 && ok "the run trains in the background" || fail "the step does not advance"
+
+# ctl: replies, and the exit status of a -c script (stops at the first failure)
+"$bin" ctl s1 'get lr' 'bogus' 'get mu' >"$tmp/ctl.out" 2>"$tmp/ctl.err"
+st=$?
+[ $st = 1 ] && grep -q '^lr = ' "$tmp/ctl.out" && grep -q "unknown command 'bogus'" "$tmp/ctl.err" &&
+    ! grep -q '^mu = ' "$tmp/ctl.out" && ok "ctl: replies, errors on stderr, exit 1 at the first failure" ||
+    fail "ctl: exit $st: $(cat "$tmp/ctl.out" "$tmp/ctl.err")"
+"$bin" ctl s1 'set lambda_s 3; get lambda_s' >"$tmp/ctl2.out" 2>&1
+[ $? = 0 ] && grep -q 'lambda_s = 3 (takes effect at step' "$tmp/ctl2.out" && ok "ctl: set during training" ||
+    fail "ctl set: $(cat "$tmp/ctl2.out")"
+"$bin" ctl nosuch 'get lr' >"$tmp/nosuch.out" 2>&1
+[ $? = 1 ] && grep -q "no run server named 'nosuch'" "$tmp/nosuch.out" && ok "ctl: an unknown name is said" ||
+    fail "ctl nosuch: $(cat "$tmp/nosuch.out")"
+
+# ls
+"$bin" ls >"$tmp/ls.out" 2>&1
+grep -Eq "^s1 +$pid +running +[0-9]+/1000000 +[0-9T:-]+Z +[0-9]+ +$model / $data" "$tmp/ls.out" &&
+    ok "ls: name, pid, state, step/planned, started, clients, model and data" || fail "ls: $(cat "$tmp/ls.out")"
+
+# watch: timestamped steps, and a change naming its author
+"$bin" watch --every 0.5 s1 >"$tmp/watch.out" 2>&1 &
+wpid=$!
+echo $wpid >>"$tmp/pids"
+grep_file 20 '^[0-9-]+T[0-9:]+Z step [0-9]+/1000000 epoch [0-9]+ loss ' "$tmp/watch.out" && ok "watch: timestamped step lines" ||
+    fail "watch: no step lines: $(cat "$tmp/watch.out")"
+SMARTTY_CLIENT_NAME=tester "$bin" ctl s1 'set mu 2' >/dev/null 2>&1
+grep_file 10 'Z change mu = 2 \(was 1\) from step [0-9]+, by tester$' "$tmp/watch.out" &&
+    ok "watch: the change with who made it" || fail "watch: no change line: $(tail -5 "$tmp/watch.out")"
+kill "$wpid" 2>/dev/null
+wait "$wpid" 2>/dev/null
+
+# plain attach: commands from standard input, errors on stderr, detach
+printf 'get lambda_s\nbogus\ndetach\n' | timeout 20 "$bin" attach s1 >"$tmp/att.out" 2>&1
+st=$?
+[ $st = 1 ] && grep -q '^lambda_s = 3' "$tmp/att.out" && grep -q "unknown command 'bogus'" "$tmp/att.out" &&
+    grep -q "detached from 's1'" "$tmp/att.out" && ok "plain attach: replies, errors, detach (exit 1: a command failed)" ||
+    fail "plain attach: exit $st: $(cat "$tmp/att.out")"
+advancing s1 && ok "training goes on after the clients left" || fail "not advancing after the clients"
+
+# another uid: refused by the folder's mode
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
+    asnobody() { setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups env XDG_RUNTIME_DIR="$1" "$bin" ctl s1 'show status'; }
+    chmod 755 "$tmp"
+    asnobody "$XDG_RUNTIME_DIR" >"$tmp/nobody.out" 2>&1
+    st=$?
+    [ $st = 1 ] && ! grep -q '^state:' "$tmp/nobody.out" && ok "another uid is refused (folder mode): $(head -1 "$tmp/nobody.out")" ||
+        fail "nobody: exit $st: $(cat "$tmp/nobody.out")"
+    # and by SO_PEERCRED when the modes let it reach the socket (through a folder of its own)
+    chmod 711 "$XDG_RUNTIME_DIR" "$sockdir"
+    chmod 777 "$sockdir/s1"
+    mkdir -p "$tmp/nb/smartty"
+    ln -s "$sockdir/s1" "$tmp/nb/smartty/s1"
+    chown -R nobody "$tmp/nb"
+    chmod 700 "$tmp/nb/smartty"
+    asnobody "$tmp/nb" >"$tmp/nobody2.out" 2>&1
+    st=$?
+    chmod 700 "$XDG_RUNTIME_DIR" "$sockdir" "$tmp"
+    chmod 600 "$sockdir/s1"
+    [ $st = 1 ] && grep -q "refused: uid $(id -u nobody) does not own this run" "$tmp/nobody2.out" &&
+        ok "another uid is refused (SO_PEERCRED)" || fail "nobody via SO_PEERCRED: exit $st: $(cat "$tmp/nobody2.out")"
+    grep -q "refused a connection from uid $(id -u nobody)" "$tmp/s1.log" && ok "the refusal is logged" ||
+        fail "no log line of the refusal"
+else
+    echo "SKIP (part): the other-uid checks need root, setpriv and a nobody user"
+fi
+
+# frames: each bad one gets an error, the connection and the run go on
+hello='{"type":"hello","proto":1,"role":"ctl","who":"raw"}'
+printf 'hello?\n%s\n{"type":"cmd","id":3,"line":"get lr"}\n' "$hello" | "$raw" "$sockdir/s1" >"$tmp/f1.out"
+grep -q '"type":"error","code":"malformed"' "$tmp/f1.out" && grep -q '"type":"reply","id":3,"status":0' "$tmp/f1.out" &&
+    ok "a malformed frame: an error, then the next frame is served" || fail "malformed: $(cat "$tmp/f1.out")"
+printf '%s\n{"type":"launch"}\n{"type":"bye","msg":"x"}\n' "$hello" | "$raw" "$sockdir/s1" >"$tmp/f2.out"
+[ "$(grep -c '"code":"unknown_type"' "$tmp/f2.out")" = 2 ] && ok "unknown frame types: errors" || fail "unknown: $(cat "$tmp/f2.out")"
+printf '{"type":"hello","proto":99,"role":"ctl"}\n' | "$raw" "$sockdir/s1" >"$tmp/f3.out"
+grep -q '"code":"version".*protocol version 99' "$tmp/f3.out" && grep -q '"type":"bye"' "$tmp/f3.out" &&
+    ok "a wrong version: an error and bye" || fail "version: $(cat "$tmp/f3.out")"
+{ head -c 2000000 /dev/zero | tr '\0' x; printf '\n%s\n{"type":"cmd","id":5,"line":"get lr"}\n' "$hello"; } |
+    "$raw" "$sockdir/s1" >"$tmp/f4.out"
+grep -q '"code":"too_large"' "$tmp/f4.out" && grep -q '"type":"reply","id":5,"status":0' "$tmp/f4.out" &&
+    ok "an oversized frame: an error, the frames after it are served" || fail "oversized: $(head -c 600 "$tmp/f4.out")"
+printf '%s\n{"type":"cmd","id":1,"li' "$hello" | "$raw" --half-close "$sockdir/s1" >"$tmp/f5.out"
+grep -q '"type":"hello"' "$tmp/f5.out" && grep_file 5 'in the middle of a frame' "$tmp/s1.log" &&
+    ok "a truncated frame: dropped and logged" || fail "truncated: $(cat "$tmp/f5.out")"
+printf '{"type":"cmd","id":1,"line":"get lr"}\n' | "$raw" "$sockdir/s1" >"$tmp/f6.out"
+grep -q '"code":"state".*first frame must be a hello' "$tmp/f6.out" && ok "a command before hello: refused" ||
+    fail "no hello: $(cat "$tmp/f6.out")"
+advancing s1 && ok "the server keeps training through the bad frames" || fail "not advancing after bad frames"
+
+# shutdown asks about unsaved training; shutdown save DIR saves and ends
+"$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1
+[ $? = 1 ] && grep -q "unsaved: \`shutdown save DIR\` keeps them" "$tmp/sd.out" && [ -S "$sockdir/s1" ] &&
+    ok "shutdown with unsaved training refuses and says how" || fail "shutdown: $(cat "$tmp/sd.out")"
+"$bin" ctl s1 "shutdown save $tmp/final" >"$tmp/sd2.out" 2>&1
+[ $? = 0 ] && grep -q "saved step" "$tmp/sd2.out" && ok "shutdown save DIR" || fail "shutdown save: $(cat "$tmp/sd2.out")"
+wait_until 10 gone "$pid" && [ ! -e "$sockdir/s1" ] && ok "the server ended and removed its socket" ||
+    fail "the server is still there after shutdown"
+grep -q '"op":"by","args":\["tester","set mu 2"\]' "$tmp/final/journal.jsonl" && ok "the journal records the author" ||
+    fail "no author in the journal: $(grep by "$tmp/final/journal.jsonl")"
+no_sanitizer_reports
+finish
