@@ -48,7 +48,9 @@ while [ $i -lt 50 ] && [ ! -f "$tmp/exit" ]; do sleep 0.1; i=$((i + 1)); done
 grep -q "^set lambda_s 2$" "$tmp/state/smartty/history" || fail "history file: $(cat "$tmp/state/smartty/history" 2>/dev/null)"
 tmux -L "$sock" kill-server 2>/dev/null
 
-# a second session finds the first one's history
+# a second session finds the first one's history (on a socket of its own: a tmux server told to
+# exit may still hold the first socket, and a new session there fails with "server exited")
+sock="$sock-2"
 start
 wait_for "smartty>" || fail "no prompt (second session)"
 keys Up Up
