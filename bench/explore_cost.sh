@@ -5,7 +5,11 @@
 # with no dev set so that neither evaluates; the setup alone is timed too and subtracted. Runs are
 # alternated RUNS times and the medians compared (target: explore at most 3 % more). Each run is a
 # fresh `smartty -c`, under nice -n 19, OPENBLAS_NUM_THREADS=1. Prints one line per run and a verdict.
-# Usage: sh bench/explore_cost.sh [N [RUNS]]   (env: SMARTTY_BIN, SMARTTY_SHARED)
+# Usage: sh bench/explore_cost.sh [N [RUNS]]   (env: SMARTTY_BIN, SMARTTY_SHARED; MODEL, a folder under
+# ../shared/models, default bert-tiny-mlm; BATCH, default 8; MAXLEN, default 32). What explore adds is
+# per variant (a capture of the left branch and a restore: about four times the model copied, and
+# the trainer prepared again), so its share falls as the steps grow: bert-tiny with batch 8 and 32
+# tokens is the worst case, bert-mini-mlm with batch 32 and 128 tokens a typical run.
 set -u
 BIN=${SMARTTY_BIN:-build/smartty}
 SHARED=${SMARTTY_SHARED:-../shared}
@@ -13,12 +17,15 @@ N=${1:-60}
 RUNS=${2:-3}
 K=3
 [ -x "$BIN" ] || { echo "explore_cost: $BIN is not built"; exit 77; }
-[ -d "$SHARED/models/bert-tiny-mlm" ] || { echo "explore_cost: no $SHARED/models/bert-tiny-mlm"; exit 77; }
+MODEL=${MODEL:-bert-tiny-mlm}
+BATCH=${BATCH:-8}
+MAXLEN=${MAXLEN:-32}
+[ -d "$SHARED/models/$MODEL" ] || { echo "explore_cost: no $SHARED/models/$MODEL"; exit 77; }
 export OPENBLAS_NUM_THREADS=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export XDG_STATE_HOME="$tmp/state"
-setup="load model $SHARED/models/bert-tiny-mlm; load train $SHARED/datasets/sst2/train.tsv limit=256 max-len=32; set batch_size 8; set max_len 32; set seed 1; train 3; snapshot a"
+setup="load model $SHARED/models/$MODEL; load train $SHARED/datasets/sst2/train.tsv limit=$((BATCH * 32)) max-len=$MAXLEN; set batch_size $BATCH; set max_len $MAXLEN; set seed 1; train 3; snapshot a"
 now() { date +%s.%N; }
 timed() { # timed COMMANDS: seconds of one smartty -c run
     t0=$(now)
@@ -33,7 +40,7 @@ while [ $r -le "$RUNS" ]; do
     b=$(timed "echo setup")
     x=$(timed "explore lr=1e-5,2e-5,3e-5 steps $N from a")
     t=$(timed "train $((K * N))")
-    echo "run $r: setup $b s, explore ${K}x$N $x s, train $((K * N)) $t s"
+    echo "run $r ($MODEL, batch $BATCH, max_len $MAXLEN): setup $b s, explore ${K}x$N $x s, train $((K * N)) $t s"
     echo "$b" >>"$tmp/base"; echo "$x" >>"$tmp/exp"; echo "$t" >>"$tmp/train"
     r=$((r + 1))
 done
