@@ -205,7 +205,8 @@ static sm_session *budget_session(size_t *bytes)
 
 START_TEST(test_spill_exact)
 {
-    (void)!system("rm -rf " W "/spill && mkdir -p " W "/spill");
+    tu_rmtree(W "/spill");
+    ck_assert_int_eq(mkdir(W "/spill", 0700), 0);
     size_t bytes, n, n2;
     sm_session *s = new_session();
     sm_session_reply r;
@@ -238,7 +239,8 @@ END_TEST
 
 START_TEST(test_spill_disk_full)
 {
-    (void)!system("rm -rf " W "/spill && mkdir -p " W "/spill");
+    tu_rmtree(W "/spill");
+    ck_assert_int_eq(mkdir(W "/spill", 0700), 0);
     size_t bytes;
     sm_session *s = budget_session(&bytes);
     sm_session_reply r;
@@ -265,7 +267,8 @@ END_TEST
 
 START_TEST(test_spill_kill9)
 {
-    (void)!system("rm -rf " W "/spill && mkdir -p " W "/spill");
+    tu_rmtree(W "/spill");
+    ck_assert_int_eq(mkdir(W "/spill", 0700), 0);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -431,7 +434,11 @@ int main(void)
 {
     Suite *su = suite_create("branch");
     if (tu_want(TU_LOCAL)) {
-        (void)!system("rm -rf " W " && mkdir " W);
+        tu_rmtree(W);
+        if (mkdir(W, 0700) != 0) {
+            perror("check_branch: mkdir " W);
+            return 1;
+        }
         TCase *tc = tcase_create("toy");
         tcase_set_timeout(tc, 60);
         tcase_add_test(tc, test_branches);
@@ -441,5 +448,7 @@ int main(void)
         tcase_add_test(tc, test_explore_toy);
         suite_add_tcase(su, tc);
     }
-    return tu_run(su);
+    int rc = tu_run(su);
+    tu_rmtree(W); /* nothing is left in the build folder (distcheck) */
+    return rc;
 }

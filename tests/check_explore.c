@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "smartty/data.h"
 #include "smartty/session.h"
@@ -246,12 +247,18 @@ int main(void)
         snprintf(model_dir, sizeof model_dir, "%s/models/bert-tiny-mlm", root);
         snprintf(train_path, sizeof train_path, "%s/datasets/sst2/train.tsv", root);
         snprintf(dev_path, sizeof dev_path, "%s/datasets/sst2/dev.tsv", root);
-        (void)!system("rm -rf check_explore.tmp && mkdir check_explore.tmp");
+        tu_rmtree("check_explore.tmp");
+        if (mkdir("check_explore.tmp", 0700) != 0) {
+            perror("check_explore: mkdir check_explore.tmp");
+            return 1;
+        }
         TCase *tc = tcase_create("bert");
         tcase_set_timeout(tc, 300);
         tcase_add_test(tc, test_explore_equals_manual_and_replays);
         tcase_add_test(tc, test_rewind_while_running_pauses);
         suite_add_tcase(su, tc);
     }
-    return tu_run(su);
+    int rc = tu_run(su);
+    tu_rmtree("check_explore.tmp"); /* nothing is left in the build folder (distcheck) */
+    return rc;
 }
