@@ -277,6 +277,9 @@ static void status_fill(sv_status *s)
         sm_eval_record_init(&s->eval);
     memcpy(s->model, st.model, sizeof s->model);
     memcpy(s->data, st.data, sizeof s->data);
+    snprintf(s->branch, sizeof s->branch, "%s", st.branch);
+    s->explore_variant = st.explore_variant;
+    s->explore_total = st.explore_total;
     for (int i = 0; i < SM_HP_COUNT; i++) {
         s->hp[i] = V.c.hp.v[i];
         s->hp_changed_at[i] = V.c.hp_changed_at[i];
@@ -348,6 +351,46 @@ static void send_history(client *cl)
     } while ((is < ns || ie < ne) && !cl->dead);
     free(steps);
     free(evals);
+}
+
+/* The branches with their records, one branch frame each (steps reduced like the history, the
+ * latest evaluations), for a client's compare view; a single frame with count 0 when there are none. */
+static void send_branches(client *cl)
+{
+    const con_backend *be = V.c.be;
+    sm_branch_info *b = NULL;
+    size_t n = be && be->branches && be->branch_records ? be->branches(V.c.be_ud, &b) : 0;
+    if (!b)
+        n = 0;
+    sv_msg m;
+    if (!n) {
+        sv_msg_init(&m, SV_MSG_BRANCH);
+        client_send(cl, &m);
+    }
+    for (size_t i = 0; i < n && !cl->dead; i++) {
+        sv_msg_init(&m, SV_MSG_BRANCH);
+        m.index = (int64_t)i;
+        m.count = (int64_t)n;
+        snprintf(m.name, sizeof m.name, "%s", b[i].name);
+        sm_branch_knobs(&b[i].hp, &b[i].fork_hp, m.knobs, sizeof m.knobs);
+        m.fork_step = b[i].fork_step;
+        m.active = b[i].active;
+        sm_error e;
+        if (be->branch_records(V.c.be_ud, b[i].name, &m.steps, &m.n_steps, &m.evals, &m.n_evals, &e) != SM_OK) {
+            m.steps = NULL;
+            m.evals = NULL;
+            m.n_steps = m.n_evals = 0;
+        }
+        m.n_steps = sv_decimate_steps(m.steps, m.n_steps, SV_BRANCH_STEPS);
+        if (m.n_evals > SV_BRANCH_EVALS) {
+            memmove(m.evals, m.evals + (m.n_evals - SV_BRANCH_EVALS), SV_BRANCH_EVALS * sizeof *m.evals);
+            m.n_evals = SV_BRANCH_EVALS;
+        }
+        client_send(cl, &m);
+        free(m.steps);
+        free(m.evals);
+    }
+    free(b);
 }
 
 /* New step and evaluation records since the last call go to every attached and watching client;
@@ -567,6 +610,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
             handle_cmd(cl, m.id, m.text);
     } else if (m.type == SV_MSG_DETACH) {
         send_bye(cl, "detached");
+    } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
+        send_branches(cl);
     } else if (m.type == SV_MSG_HELLO) {
         send_error(cl, "state", "hello was already said");
     } else {
