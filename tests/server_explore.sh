@@ -24,12 +24,14 @@ echo $! >>"$tmp/pids"
 
 wait_for A '^ step [0-9]+/1000000' 20 && wait_for A 'train losses' 5 || { fail "no attached dashboard"; screen A; finish; }
 "$bin" ctl ex 'pause' >"$tmp/ctl1.out" 2>&1 || fail "pause: $(cat "$tmp/ctl1.out")"
-wait_for A 'branch main' 10 && ok "the attached header names the active branch (main)" ||
+header_main() { screen A | sed -n 2p | grep -q 'branch main'; }
+wait_until 10 header_main && ok "the attached header names the active branch (main)" ||
     { fail "no branch in the attached header"; screen A | sed -n 1,3p; }
 # paused at the first step of variant 1, so the header can be read without a race
 "$bin" ctl ex 'snapshot a; explore lambda_s=0,1,3 steps 10 from a; pause' >"$tmp/ctl2.out" 2>&1 ||
     fail "explore: $(cat "$tmp/ctl2.out")"
-wait_for A 'branch a\.1 +variant 1/3' 10 && ok "the attached header shows branch a.1 and variant 1/3" ||
+header_v1() { screen A | sed -n 2p | grep -Eq 'branch a\.1 +variant 1/3'; }
+wait_until 10 header_v1 && ok "the attached header shows branch a.1 and variant 1/3" ||
     { fail "no variant in the attached header"; screen A | sed -n 1,3p; }
 "$bin" ctl ex 'resume' >"$tmp/ctl3.out" 2>&1 || fail "resume: $(cat "$tmp/ctl3.out")"
 grep_file 120 'branch explore: done' "$tmp/watch.out" || { fail "the exploration did not end"; tail -5 "$tmp/watch.out"; }
@@ -49,11 +51,14 @@ for b in a.1 a.2 a.3; do
 done
 grep -Eq '━━ a\.1 +lambda_s=0' "$tmp/compare.txt" && grep -Eq '━━ a\.3 +lambda_s=3' "$tmp/compare.txt" &&
     ok "the legend gives the branches' knobs" || fail "the legend lacks the knobs"
-LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" "$tmp/compare.txt" && ok "curves drawn (braille)" || fail "no curve cells"
+# the curves are those of the compare view's first panel (the rows under its legend), in braille
+sed -n '/compare 3 branches/,/╰/p' "$tmp/compare.txt" | LC_ALL=C grep -q "$(printf '\342[\240\241\242\243]')" &&
+    ok "the compare view's curves are drawn (braille)" || fail "no curve cells in the compare view"
 $T send-keys -t keep:A F11
 wait_for A 'train losses' 5 && ok "F11 leaves the compare view" || fail "F11 did not leave the compare view"
 $T send-keys -t keep:A 'checkout a.3' Enter
-wait_for A 'branch a\.3' 10 && ok "after checkout a.3 the attached header names a.3" ||
+header_a3() { screen A | sed -n 2p | grep -q 'branch a\.3'; }
+wait_until 10 header_a3 && ok "after checkout a.3 the attached header names a.3" ||
     { fail "the header after checkout"; screen A | sed -n 1,3p; }
 $T send-keys -t keep:A 'detach' Enter
 wait_until 10 test -s "$tmp/A.rc" && [ "$(cat "$tmp/A.rc")" = 0 ] && ok "detach" || fail "detach: $(cat "$tmp/A.rc" "$tmp/A.err" 2>/dev/null)"
