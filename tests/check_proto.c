@@ -156,7 +156,13 @@ START_TEST(test_round_trips)
     m.st.hp[ls] = 3;
     m.st.hp_changed_at[ls] = 57;
     m.st.clients = 3;
+    snprintf(m.st.branch, sizeof m.st.branch, "a.2");
+    m.st.explore_variant = 2;
+    m.st.explore_total = 3;
     o = round_trip(&m);
+    ck_assert_str_eq(o.st.branch, "a.2");
+    ck_assert_int_eq(o.st.explore_variant, 2);
+    ck_assert_int_eq(o.st.explore_total, 3);
     ck_assert_int_eq(o.st.state, 2);
     ck_assert_int_eq(o.st.step, 99);
     ck_assert_int_eq(o.st.planned, 1000);
@@ -191,6 +197,34 @@ START_TEST(test_round_trips)
         same_step(&steps[i], &o.steps[i]);
     ck_assert(o.evals[0].loss == 0.5 && o.evals[0].step == 20);
     ck_assert(o.last && o.total == 40);
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_BRANCHES); /* protocol 2: the compare view's request and its answer */
+    o = round_trip(&m);
+    sv_msg_free(&o);
+    sv_msg_init(&m, SV_MSG_BRANCH);
+    m.index = 1;
+    m.count = 3;
+    snprintf(m.name, sizeof m.name, "a.2");
+    snprintf(m.knobs, sizeof m.knobs, "lambda_s=1");
+    m.fork_step = 10;
+    m.active = 1;
+    m.steps = steps;
+    m.n_steps = 40;
+    m.evals = &ev;
+    m.n_evals = 1;
+    o = round_trip(&m);
+    ck_assert(o.index == 1 && o.count == 3 && o.fork_step == 10 && o.active);
+    ck_assert_str_eq(o.name, "a.2");
+    ck_assert_str_eq(o.knobs, "lambda_s=1");
+    ck_assert_uint_eq(o.n_steps, 40);
+    for (int i = 0; i < 40; i++)
+        same_step(&steps[i], &o.steps[i]);
+    ck_assert(o.n_evals == 1 && o.evals[0].loss == 0.5);
+    sv_msg_free(&o);
+    sv_msg_init(&m, SV_MSG_BRANCH); /* none */
+    o = round_trip(&m);
+    ck_assert(o.count == 0 && o.n_steps == 0 && !o.name[0]);
     sv_msg_free(&o);
 
     sv_msg_init(&m, SV_MSG_ERROR);
@@ -228,6 +262,13 @@ START_TEST(test_refused)
     refused("{\"type\":\"launch\"}", "unknown_type");
     refused("{\"type\":\"hello\",\"proto\":99}", "version");
     refused("{\"type\":\"hello\"}", "malformed");
+    refused("{\"type\":\"hello\",\"proto\":1}", "version"); /* protocol 1 lacked branches */
+    refused("{\"type\":\"branch\",\"index\":3,\"count\":2,\"name\":\"a\",\"steps\":[],\"evals\":[]}",
+            "malformed");
+    refused("{\"type\":\"branch\",\"index\":0,\"count\":1,\"steps\":[],\"evals\":[]}", "malformed");
+    refused("{\"type\":\"branch\",\"index\":0,\"count\":1,\"name\":\"a\",\"steps\":[[1]],\"evals\":[]}",
+            "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":0,\"branch\":7}}", "malformed");
     refused("{\"type\":\"cmd\",\"id\":\"1\",\"line\":\"x\"}", "malformed");
     refused("{\"type\":\"cmd\",\"id\":1}", "malformed");
     refused("{\"type\":\"cmd\",\"id\":1,\"line\":\"a\\u0000b\"}", "malformed");

@@ -103,7 +103,7 @@ else
 fi
 
 # frames: each bad one gets an error, the connection and the run go on
-hello='{"type":"hello","proto":1,"role":"ctl","who":"raw"}'
+hello='{"type":"hello","proto":2,"role":"ctl","who":"raw"}'
 printf 'hello?\n%s\n{"type":"cmd","id":3,"line":"get lr"}\n' "$hello" | "$raw" "$sockdir/s1" >"$tmp/f1.out"
 grep -q '"type":"error","code":"malformed"' "$tmp/f1.out" && grep -q '"type":"reply","id":3,"status":0' "$tmp/f1.out" &&
     ok "a malformed frame: an error, then the next frame is served" || fail "malformed: $(cat "$tmp/f1.out")"

@@ -16,7 +16,7 @@ pid=$(pid_of f1)
 advancing f1 || fail "f1 does not train"
 
 # a client killed in the middle of a frame
-printf '{"type":"hello","proto":1,"role":"ctl","who":"raw"}\n{"type":"cmd","id":1,"line":"get' |
+printf '{"type":"hello","proto":2,"role":"ctl","who":"raw"}\n{"type":"cmd","id":1,"line":"get' |
     "$raw" --hang "$sockdir/f1" >"$tmp/hang.out" 2>&1 &
 hpid=$!
 echo $hpid >>"$tmp/pids"
@@ -110,7 +110,7 @@ src=${SMARTTY_SRCDIR:-$(dirname "$0")/..}
 "$bin" serve --name f3 --queue 65536 --log "$tmp/f3.log" -c "new model vocab=$src/datasets/vocab.txt layers=1 hidden=32 heads=1; load train $src/datasets/sentiment/train.tsv --max-len=16; set batch_size 1; set max_steps 100000000; set lambda_s 0; train" >"$tmp/f3.serve" 2>&1 ||
     fail "serve f3: $(cat "$tmp/f3.serve")"
 pid_of f3 >>"$tmp/pids"
-printf '{"type":"hello","proto":1,"role":"attach","who":"sleepy"}\n' | "$raw" --hang "$sockdir/f3" >"$tmp/sleepy.out" 2>&1 &
+printf '{"type":"hello","proto":2,"role":"attach","who":"sleepy"}\n' | "$raw" --hang "$sockdir/f3" >"$tmp/sleepy.out" 2>&1 &
 spid=$!
 echo $spid >>"$tmp/pids"
 grep_file 60 'sleepy \(attach\) fell behind with [0-9]+ bytes queued: disconnected' "$tmp/f3.log" &&

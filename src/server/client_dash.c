@@ -22,7 +22,91 @@ static struct {
     char end_msg[512];
     unsigned seen_generation;
     char last_break[1024];
+    /* the branches for the compare view (protocol 2: asked with a branches frame while the view
+       is on, answered with one branch frame each) */
+    ui_branch_curve br[64], br_new[64];
+    int n_br, n_br_new;
+    int br_pending, br_stale;
+    double br_asked;
 } A;
+
+static void curves_free(ui_branch_curve *b, int *n)
+{
+    for (int i = 0; i < *n; i++) {
+        free(b[i].steps);
+        free(b[i].evals);
+    }
+    memset(b, 0, sizeof *b * (size_t)*n);
+    *n = 0;
+}
+
+/* A branch frame: the i-th of count; the set replaces the last once its last frame is in. */
+static void take_branch(sv_msg *m)
+{
+    if (m->count == 0 || m->index == 0)
+        curves_free(A.br_new, &A.n_br_new);
+    if (m->count > 0 && m->index == A.n_br_new && A.n_br_new < 64) {
+        ui_branch_curve *o = &A.br_new[A.n_br_new++];
+        snprintf(o->name, sizeof o->name, "%s", m->name);
+        snprintf(o->knobs, sizeof o->knobs, "%s", m->knobs);
+        o->fork_step = m->fork_step;
+        o->active = m->active;
+        o->steps = m->steps;
+        o->n_steps = m->n_steps;
+        o->evals = m->evals;
+        o->n_evals = m->n_evals;
+        m->steps = NULL; /* the curve owns them now */
+        m->evals = NULL;
+        m->n_steps = m->n_evals = 0;
+    }
+    if (m->count == 0 || m->index + 1 >= m->count) {
+        curves_free(A.br, &A.n_br);
+        memcpy(A.br, A.br_new, sizeof A.br_new[0] * (size_t)A.n_br_new);
+        A.n_br = A.n_br_new;
+        memset(A.br_new, 0, sizeof A.br_new);
+        A.n_br_new = 0;
+        A.br_pending = 0;
+        ui_dash_compare_refresh();
+    }
+}
+
+/* The compare view's branches: copies of the last set the server sent; asks again when the view
+ * opens, after a branch event, and every two seconds while it is open. */
+static int branches_fn(void *ud, ui_branch_curve *out, int cap)
+{
+    (void)ud;
+    double now = sm_now();
+    if (A.br_pending && now - A.br_asked > 10)
+        A.br_pending = 0; /* lost: ask again */
+    if (!A.br_pending && (A.br_stale || A.br_asked == 0 || now - A.br_asked > 2)) {
+        sv_msg m;
+        sm_error e;
+        sv_msg_init(&m, SV_MSG_BRANCHES);
+        if (!sv_conn_send(A.c, &m, &e)) {
+            A.br_pending = 1;
+            A.br_stale = 0;
+            A.br_asked = now;
+        }
+    }
+    int k = 0;
+    for (int i = 0; i < A.n_br && k < cap; i++) {
+        ui_branch_curve *o = &out[k];
+        *o = A.br[i];
+        o->steps = A.br[i].n_steps ? malloc(A.br[i].n_steps * sizeof *o->steps) : NULL;
+        o->evals = A.br[i].n_evals ? malloc(A.br[i].n_evals * sizeof *o->evals) : NULL;
+        if ((A.br[i].n_steps && !o->steps) || (A.br[i].n_evals && !o->evals)) {
+            free(o->steps);
+            free(o->evals);
+            continue;
+        }
+        if (o->steps)
+            memcpy(o->steps, A.br[i].steps, A.br[i].n_steps * sizeof *o->steps);
+        if (o->evals)
+            memcpy(o->evals, A.br[i].evals, A.br[i].n_evals * sizeof *o->evals);
+        k++;
+    }
+    return k;
+}
 
 static void st_fn(void *ud, ui_state *out)
 {
@@ -42,6 +126,9 @@ static void st_fn(void *ud, ui_state *out)
     out->examples_per_s = s->has_step ? s->last.examples_per_s : 0;
     out->has_eval = s->has_eval;
     out->eval = s->eval;
+    snprintf(out->branch, sizeof out->branch, "%s", s->branch);
+    out->explore_variant = s->explore_variant;
+    out->explore_total = s->explore_total;
     if (s->state == CON_RUN_BREAK)
         snprintf(out->note, sizeof out->note, "%s", A.last_break);
 }
@@ -131,6 +218,19 @@ static int cmd_fn(void *ud, const char *line)
         }
         return 0;
     }
+    if (first_word_is(line, "show") && !strchr(line, ';')) { /* `show compare`: the view is drawn here */
+        char buf[1024], *argv[16], *save = NULL;
+        int argc = 0;
+        snprintf(buf, sizeof buf, "%s", line);
+        for (char *w = strtok_r(buf, " \t", &save); w && argc < 16; w = strtok_r(NULL, " \t", &save))
+            argv[argc++] = w;
+        if (argc >= 2 && !strcmp(argv[1], "compare") && strlen(line) < sizeof buf) {
+            int off = argc == 3 && !strcmp(argv[2], "off");
+            ui_dash_compare(!off, off ? 0 : argc - 2, argv + 2);
+            A.br_stale = 1;
+            return 0;
+        }
+    }
     sv_msg m;
     sm_error e;
     sv_msg_init(&m, SV_MSG_CMD);
@@ -181,9 +281,13 @@ static int tick_fn(void *ud)
             char text[8192] = "";
             if (m.ev.kind != SM_EVENT_CHANGE || (m.by[0] && strcmp(m.by, cl_self)))
                 cl_event_text(&m, text, sizeof text);
+            if (m.ev.kind == SM_EVENT_BRANCH || m.ev.kind == SM_EVENT_REWIND || m.ev.kind == SM_EVENT_SNAPSHOT)
+                A.br_stale = 1;
             if (m.ev.kind == SM_EVENT_BREAK)
                 snprintf(A.last_break, sizeof A.last_break, "%s", text[0] ? text : "breakpoint");
             ui_dash_event(&m.ev, text);
+        } else if (m.type == SV_MSG_BRANCH) {
+            take_branch(&m);
         } else if (m.type == SV_MSG_ERROR) {
             ui_dash_print(UI_LOG_ERROR, -1, m.text ? m.text : m.code);
         } else if (m.type == SV_MSG_BYE) {
@@ -236,11 +340,14 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.command = cmd_fn;
     src.tick = tick_fn;
     src.exit_status = exit_fn;
+    src.branches = branches_fn;
     o->quit_key = "detach";
     int status = ui_dash_run(&src, o);
     if (A.end_msg[0])
         fprintf(stderr, "smartty attach: %s\n", A.end_msg);
     sv_conn_close(c);
     cl_mirror_free(&A.mir);
+    curves_free(A.br, &A.n_br);
+    curves_free(A.br_new, &A.n_br_new);
     return status;
 }

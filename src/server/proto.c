@@ -16,7 +16,7 @@ static const char *const type_names[SV_MSG_COUNT] = {
     [SV_MSG_HELLO] = "hello",   [SV_MSG_CMD] = "cmd",     [SV_MSG_OUT] = "out",
     [SV_MSG_REPLY] = "reply",   [SV_MSG_EVENT] = "event", [SV_MSG_STATUS] = "status",
     [SV_MSG_HISTORY] = "history", [SV_MSG_ERROR] = "error", [SV_MSG_BYE] = "bye",
-    [SV_MSG_DETACH] = "detach",
+    [SV_MSG_DETACH] = "detach", [SV_MSG_BRANCHES] = "branches", [SV_MSG_BRANCH] = "branch",
 };
 
 const char *sv_msg_type_name(sv_msg_type t)
@@ -247,6 +247,12 @@ static json_t *status_json(const sv_status *s)
             bad |= set(o, "eval", eval_json(&s->eval));
         bad |= set_str(o, "model", s->model);
         bad |= set_str(o, "data", s->data);
+        if (s->branch[0])
+            bad |= set_str(o, "branch", s->branch);
+        if (s->explore_total) {
+            bad |= set(o, "explore_variant", json_integer(s->explore_variant));
+            bad |= set(o, "explore_total", json_integer(s->explore_total));
+        }
         for (int id = 0; id < SM_HP_COUNT && !bad; id++) {
             const char *name = sm_hparam_def_at(id)->name;
             bad |= set(hp, name, num(s->hp[id]));
@@ -324,6 +330,25 @@ char *sv_encode(const sv_msg *m, size_t *len)
         bad |= set(o, "last", json_boolean(m->last));
         break;
     }
+    case SV_MSG_BRANCH: {
+        bad |= set(o, "index", json_integer(m->index));
+        bad |= set(o, "count", json_integer(m->count));
+        if (m->count > 0) {
+            json_t *s = json_array(), *ev = json_array();
+            bad |= !s || !ev;
+            for (size_t i = 0; !bad && i < m->n_steps; i++)
+                bad |= json_array_append_new(s, step_json(&m->steps[i]));
+            for (size_t i = 0; !bad && i < m->n_evals; i++)
+                bad |= json_array_append_new(ev, eval_json(&m->evals[i]));
+            bad |= set_str(o, "name", m->name);
+            bad |= set_str(o, "knobs", m->knobs);
+            bad |= set(o, "fork_step", json_integer(m->fork_step));
+            bad |= set(o, "active", json_boolean(m->active));
+            bad |= set(o, "steps", s);
+            bad |= set(o, "evals", ev);
+        }
+        break;
+    }
     case SV_MSG_ERROR:
         bad |= set_str(o, "code", m->code);
         bad |= set_str(o, "msg", m->text);
@@ -332,6 +357,7 @@ char *sv_encode(const sv_msg *m, size_t *len)
         bad |= set_str(o, "msg", m->text);
         break;
     case SV_MSG_DETACH:
+    case SV_MSG_BRANCHES:
     case SV_MSG_COUNT: break;
     }
     char *txt = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -512,6 +538,16 @@ static sm_status status_from(dctx *d, const json_t *o, sv_status *s)
     }
     if (!str_into(o, "model", s->model, sizeof s->model, 1) || !str_into(o, "data", s->data, sizeof s->data, 1))
         return fail(d, "malformed", "status: %s must be strings under 4096 bytes", "model and data");
+    if (!str_into(o, "branch", s->branch, sizeof s->branch, 1))
+        return fail(d, "malformed", "status: %s must be a string under 64 bytes", "branch");
+    x = 0;
+    if (!int_of(o, "explore_variant", 0, 1 << 20, &x, 1))
+        return fail(d, "malformed", "status: %s is not a small integer", "explore_variant");
+    s->explore_variant = (int)x;
+    x = 0;
+    if (!int_of(o, "explore_total", 0, 1 << 20, &x, 1))
+        return fail(d, "malformed", "status: %s is not a small integer", "explore_total");
+    s->explore_total = (int)x;
     sm_hparams def;
     sm_hparams_default(&def);
     const json_t *hp = json_object_get(o, "hp"), *at = json_object_get(o, "hp_changed_at");
@@ -531,24 +567,51 @@ static sm_status status_from(dctx *d, const json_t *o, sv_status *s)
     return SM_OK;
 }
 
-static sm_status history_from(dctx *d, const json_t *o, sv_msg *m)
+static sm_status records_from(dctx *d, const json_t *o, sv_msg *m)
 {
     const json_t *s = json_object_get(o, "steps"), *ev = json_object_get(o, "evals");
     if (!json_is_array(s) || !json_is_array(ev))
-        return fail(d, "malformed", "history: %s must be arrays", "steps and evals");
+        return fail(d, "malformed", "%s: %s must be arrays", type_names[m->type], "steps and evals");
     size_t ns = json_array_size(s), ne = json_array_size(ev);
     m->steps = ns ? malloc(ns * sizeof *m->steps) : NULL;
     m->evals = ne ? malloc(ne * sizeof *m->evals) : NULL;
     if ((ns && !m->steps) || (ne && !m->evals))
-        return fail(d, "malformed", "history: %s", "out of memory");
+        return fail(d, "malformed", "%s: %s", type_names[m->type], "out of memory");
     for (size_t i = 0; i < ns; i++)
         if (!step_from(json_array_get(s, i), &m->steps[i]))
-            return fail(d, "malformed", "history: %s holds a bad step record", "steps");
+            return fail(d, "malformed", "%s: %s holds a bad step record", type_names[m->type], "steps");
     for (size_t i = 0; i < ne; i++)
         if (!eval_from(json_array_get(ev, i), &m->evals[i]))
-            return fail(d, "malformed", "history: %s holds a bad evaluation record", "evals");
+            return fail(d, "malformed", "%s: %s holds a bad evaluation record", type_names[m->type], "evals");
     m->n_steps = ns;
     m->n_evals = ne;
+    return SM_OK;
+}
+
+static sm_status branch_from(dctx *d, const json_t *o, sv_msg *m)
+{
+    if (!int_of(o, "index", 0, 1 << 20, &m->index, 0) || !int_of(o, "count", 0, 1 << 20, &m->count, 0))
+        return fail(d, "malformed", "branch: %s must be integers", "index and count");
+    if (m->count == 0)
+        return SM_OK;
+    if (m->index >= m->count)
+        return fail(d, "malformed", "branch: %s", "index is not below count");
+    if (!str_into(o, "name", m->name, sizeof m->name, 0) || !str_into(o, "knobs", m->knobs, sizeof m->knobs, 1))
+        return fail(d, "malformed", "branch: %s", "name (under 64 bytes) and knobs (under 128) must be strings");
+    if (!int_of(o, "fork_step", INT64_MIN, INT64_MAX, &m->fork_step, 1))
+        return fail(d, "malformed", "branch: %s is not an integer", "fork_step");
+    const json_t *a = json_object_get(o, "active");
+    if (a && !json_is_boolean(a))
+        return fail(d, "malformed", "branch: %s must be a boolean", "active");
+    m->active = a ? json_is_true(a) : 0;
+    return records_from(d, o, m);
+}
+
+static sm_status history_from(dctx *d, const json_t *o, sv_msg *m)
+{
+    sm_status st = records_from(d, o, m);
+    if (st != SM_OK)
+        return st;
     if (!int_of(o, "total", 0, INT64_MAX, &m->total, 1))
         return fail(d, "malformed", "history: %s is not an integer", "total");
     const json_t *l = json_object_get(o, "last"), *f = json_object_get(o, "first");
@@ -616,6 +679,7 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
     }
     case SV_MSG_STATUS: return status_from(d, json_object_get(o, "status"), &m->st);
     case SV_MSG_HISTORY: return history_from(d, o, m);
+    case SV_MSG_BRANCH: return branch_from(d, o, m);
     case SV_MSG_ERROR:
         if (!str_into(o, "code", m->code, sizeof m->code, 1) || !str_dup(o, "msg", &m->text, 1))
             return fail(d, "malformed", "error: %s must be strings", "code and msg");
@@ -625,6 +689,7 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
             return fail(d, "malformed", "bye: %s must be a string", "msg");
         break;
     case SV_MSG_DETACH:
+    case SV_MSG_BRANCHES:
     case SV_MSG_COUNT: break;
     }
     return SM_OK;

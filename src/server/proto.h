@@ -13,9 +13,11 @@
 #include "smartty/record.h"
 #include "smartty/session.h"
 
-#define SV_PROTO_VERSION 1
+#define SV_PROTO_VERSION 2 /* 2: branches and exploration (status members, branches/branch frames) */
 #define SV_FRAME_MAX (1024 * 1024) /* bytes of one line, its newline included */
 #define SV_HISTORY_CHUNK 256        /* records per history frame */
+#define SV_BRANCH_STEPS 1500        /* step records of a branch frame at most (reduced like history) */
+#define SV_BRANCH_EVALS 500         /* evaluation records of a branch frame at most (the latest) */
 
 typedef enum sv_msg_type {
     SV_MSG_HELLO = 0, /* both ways, first: versions, the client's role and name, the server's name */
@@ -28,6 +30,8 @@ typedef enum sv_msg_type {
     SV_MSG_ERROR,     /* server: a frame was refused (code, msg) */
     SV_MSG_BYE,       /* server: the connection ends (msg says why) */
     SV_MSG_DETACH,    /* client: leave, the run goes on */
+    SV_MSG_BRANCHES,  /* client: send me the branches with their records (the compare view) */
+    SV_MSG_BRANCH,    /* server: one branch of count (index 0-based; count 0: there are none) */
     SV_MSG_COUNT
 } sv_msg_type;
 
@@ -46,6 +50,9 @@ typedef struct sv_status {
     int64_t hp_changed_at[SM_HP_COUNT];
     int clients;
     int64_t total_steps; /* records in the server's history */
+    char branch[64];     /* the active branch ("" none) */
+    int explore_variant; /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int explore_total;
 } sv_status;
 
 typedef struct sv_msg {
@@ -69,6 +76,11 @@ typedef struct sv_msg {
     sm_eval_record *evals; /* HISTORY: [n_evals] owned */
     size_t n_evals;
     int64_t total;      /* HISTORY: records the server holds */
+    int64_t index, count; /* BRANCH: this branch's place in the tree order, and how many there are */
+    char name[64];      /* BRANCH: its name */
+    char knobs[128];    /* BRANCH: the values that differ from its parent ("lambda_s=3") */
+    int64_t fork_step;  /* BRANCH: where it forked */
+    int active;         /* BRANCH: 1 the active branch */
     int first, last;    /* HISTORY: 1 on the first chunk of a full history (the mirror restarts),
                            1 on its last; live appends have both 0 */
 } sv_msg;

@@ -31,6 +31,8 @@
 #define QUEUE_DEFAULT (16u * 1024 * 1024) /* bytes queued for one client before it is dropped */
 #define HISTORY_DEFAULT 4000          /* points of the history sent on attach unless asked */
 #define HISTORY_MAX 200000
+#define FLUSH_S 0.1      /* live records go out at most this often: one history frame per interval */
+#define LIVE_CHUNK 1024  /* records of a live history frame at most (1024 at ~240 B: a quarter MiB) */
 #define MAX_CLIENTS 256
 
 enum { ROLE_NONE = 0, ROLE_ATTACH, ROLE_WATCH, ROLE_CTL, ROLE_LS };
@@ -63,6 +65,7 @@ static struct {
     size_t sent_steps, sent_evals;
     time_t started;
     double last_status_t;
+    double last_push;    /* when push_records last sent */
     sv_status last_status;
     int stop;
     char stop_msg[512];
@@ -277,6 +280,9 @@ static void status_fill(sv_status *s)
         sm_eval_record_init(&s->eval);
     memcpy(s->model, st.model, sizeof s->model);
     memcpy(s->data, st.data, sizeof s->data);
+    snprintf(s->branch, sizeof s->branch, "%s", st.branch);
+    s->explore_variant = st.explore_variant;
+    s->explore_total = st.explore_total;
     for (int i = 0; i < SM_HP_COUNT; i++) {
         s->hp[i] = V.c.hp.v[i];
         s->hp_changed_at[i] = V.c.hp_changed_at[i];
@@ -350,15 +356,56 @@ static void send_history(client *cl)
     free(evals);
 }
 
-/* New step and evaluation records since the last call go to every attached and watching client;
+/* The branches with their records, one branch frame each (steps reduced like the history, the
+ * latest evaluations), for a client's compare view; a single frame with count 0 when there are none. */
+static void send_branches(client *cl)
+{
+    const con_backend *be = V.c.be;
+    sm_branch_info *b = NULL;
+    size_t n = be && be->branches && be->branch_records ? be->branches(V.c.be_ud, &b) : 0;
+    if (!b)
+        n = 0;
+    sv_msg m;
+    if (!n) {
+        sv_msg_init(&m, SV_MSG_BRANCH);
+        client_send(cl, &m);
+    }
+    for (size_t i = 0; i < n && !cl->dead; i++) {
+        sv_msg_init(&m, SV_MSG_BRANCH);
+        m.index = (int64_t)i;
+        m.count = (int64_t)n;
+        snprintf(m.name, sizeof m.name, "%s", b[i].name);
+        sm_branch_knobs(&b[i].hp, &b[i].fork_hp, m.knobs, sizeof m.knobs);
+        m.fork_step = b[i].fork_step;
+        m.active = b[i].active;
+        sm_error e;
+        if (be->branch_records(V.c.be_ud, b[i].name, &m.steps, &m.n_steps, &m.evals, &m.n_evals, &e) != SM_OK) {
+            m.steps = NULL;
+            m.evals = NULL;
+            m.n_steps = m.n_evals = 0;
+        }
+        m.n_steps = sv_decimate_steps(m.steps, m.n_steps, SV_BRANCH_STEPS);
+        if (m.n_evals > SV_BRANCH_EVALS) {
+            memmove(m.evals, m.evals + (m.n_evals - SV_BRANCH_EVALS), SV_BRANCH_EVALS * sizeof *m.evals);
+            m.n_evals = SV_BRANCH_EVALS;
+        }
+        client_send(cl, &m);
+        free(m.steps);
+        free(m.evals);
+    }
+    free(b);
+}
+
+/* New step and evaluation records since the last call go to every attached and watching client,
+ * coalesced per flush interval (FLUSH_S) unless forced (after a command, at the end);
  * a history that became shorter (a rewind, a replay) is sent again whole to the attached ones. */
-static void push_records(void)
+static void push_records(int force)
 {
     const con_backend *be = V.c.be;
     if (!be || !be->steps || !be->evals)
         return;
     size_t total = 0;
-    sm_step_record sbuf[SV_HISTORY_CHUNK];
+    static sm_step_record sbuf[LIVE_CHUNK]; /* the main thread's only: off its stack */
     sm_eval_record ebuf[64];
     size_t te = 0;
     history_len(&total, &te);
@@ -370,8 +417,14 @@ static void push_records(void)
                 send_history(cl);
         return;
     }
+    /* coalesced: whatever the loop's wakeups, the records of a flush interval go out together, in
+       one frame (a few when a fast run made more than LIVE_CHUNK), encoded once for every client */
+    double now = sm_now();
+    if (!force && now - V.last_push < FLUSH_S)
+        return;
+    V.last_push = now;
     for (int rounds = 0; rounds < 16; rounds++) {
-        size_t k = be->steps(V.c.be_ud, V.sent_steps, sbuf, SV_HISTORY_CHUNK, &total);
+        size_t k = be->steps(V.c.be_ud, V.sent_steps, sbuf, LIVE_CHUNK, &total);
         size_t ke = be->evals(V.c.be_ud, V.sent_evals, ebuf, 64, &te);
         if (!k && !ke)
             break;
@@ -449,7 +502,7 @@ static int run_line(client *cl, int64_t id, const char *line)
     snprintf(V.author, sizeof V.author, "%s", cl->who);
     int rc = con_exec_line(&V.c, line);
     con_tick(&V.c, 0); /* the events it caused carry its author */
-    push_records();
+    push_records(1);  /* what the command trained (`step 5`) is there before its reply */
     V.cur = NULL;
     V.author[0] = '\0';
     return rc;
@@ -567,6 +620,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
             handle_cmd(cl, m.id, m.text);
     } else if (m.type == SV_MSG_DETACH) {
         send_bye(cl, "detached");
+    } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
+        send_branches(cl);
     } else if (m.type == SV_MSG_HELLO) {
         send_error(cl, "state", "hello was already said");
     } else {
@@ -775,7 +830,7 @@ static void serve_loop(void)
         }
         V.c.quit = 0;
         con_tick(&V.c, 0);
-        push_records();
+        push_records(0);
         send_status(NULL);
     }
     free(pf);
@@ -783,6 +838,7 @@ static void serve_loop(void)
 
 static void serve_end(void)
 {
+    push_records(1); /* the last records before the bye */
     for (client *cl = V.clients; cl; cl = cl->next) {
         if (cl->dead)
             continue;

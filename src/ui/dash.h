@@ -43,6 +43,8 @@ sm_status ui_dash_theme(const char *name, sm_error *e);
 /* The compare view (dash_compare.c): on with the branches named (none: every branch), or off;
  * F11 toggles it. What `show compare [BRANCH...]` runs. Main thread only. */
 void ui_dash_compare(int on, int argc, char *const *argv);
+/* The source has new branch records: the compare view (when on) fetches them again and redraws. */
+void ui_dash_compare_refresh(void);
 
 /* Where stderr went while the dashboard ran ("" before the first run). */
 const char *ui_dash_log_path(void);

@@ -81,6 +81,14 @@ void ui_dash_compare(int on, int argc, char *const *argv)
     D.dirty_panels = D.dirty_hdr = 1;
 }
 
+void ui_dash_compare_refresh(void)
+{
+    if (!C.on)
+        return;
+    C.fetched = 0;
+    D.dirty_panels = 1;
+}
+
 void dash_compare_toggle(void) { ui_dash_compare(!C.on, 0, NULL); }
 
 static void cell(WINDOW *w, int y, int x, uint32_t ch, int role)
