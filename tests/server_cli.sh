@@ -64,6 +64,26 @@ grep_file 20 '^[0-9-]+T[0-9:]+Z step [0-9]+/1000000 epoch [0-9]+ loss ' "$tmp/wa
 SMARTTY_CLIENT_NAME=tester "$bin" ctl s1 'set mu 2' >/dev/null 2>&1
 grep_file 10 'Z change mu = 2 \(was 1\) from step [0-9]+, by tester$' "$tmp/watch.out" &&
     ok "watch: the change with who made it" || fail "watch: no change line: $(tail -5 "$tmp/watch.out")"
+# a command that waits for the run (`step N` from a pause) keeps the other clients' records coming:
+# watch shows steps in between while the ctl that sent it still waits
+"$bin" ctl s1 'pause' >/dev/null 2>&1
+p0=$(step_of s1)
+"$bin" ctl s1 'step 300' >"$tmp/step.out" 2>&1 &
+spid=$!
+echo $spid >>"$tmp/pids"
+seen_mid() {
+    awk -v a="${p0:-0}" -v b="$((${p0:-0} + 300))" '$2 == "step" { split($3, s, "/"); if (s[1] + 0 > a && s[1] + 0 < b) f = 1 }
+        END { exit !f }' "$tmp/watch.out"
+}
+if wait_until 60 seen_mid && ! gone "$spid"; then
+    ok "watch: steps keep coming while another client's step 300 waits"
+else
+    fail "watch: no step between $p0 and $((${p0:-0} + 300)) while step 300 ran: $(tail -3 "$tmp/watch.out")"
+fi
+wait "$spid" 2>/dev/null
+grep -q "^step $((${p0:-0} + 300)) " "$tmp/step.out" && ok "ctl: step 300 replies with its last step" ||
+    fail "ctl step 300: $(cat "$tmp/step.out")"
+"$bin" ctl s1 'resume' >/dev/null 2>&1
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 

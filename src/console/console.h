@@ -135,6 +135,9 @@ typedef struct con_host {
     void (*event)(void *ud, const struct sm_session_event *ev);
     /* `show compare [BRANCH...]`: show the compare view of those branches (none: all). */
     sm_status (*compare)(void *ud, int argc, char *const *argv, sm_error *e);
+    /* Called by con_tick after the backend's events, also while a command waits for the run
+     * (`wait`, `step N`): a host that serves others (the run server) keeps them up to date. */
+    void (*tick)(void *ud);
 } con_host;
 
 /* ---- the context ---- */

@@ -305,6 +305,8 @@ void con_tick(con_ctx *c, int plain_progress)
 {
     if (c->be && c->be->poll)
         c->be->poll(c->be_ud, c);
+    if (c->host && c->host->tick)
+        c->host->tick(c->host_ud);
     if (!plain_progress)
         return;
     con_status st;

@@ -59,6 +59,7 @@ static struct {
     client *clients;
     int nclients;
     client *cur;           /* the client whose command runs */
+    int in_cmd;            /* 1 while a client's command runs (srv_tick serves the others) */
     int64_t cur_id;
     char author[256];      /* its name while its command and the events it caused are handled */
     int start_fd;          /* during the start commands: their output also goes to `serve` */
@@ -245,7 +246,25 @@ static void srv_event(void *ud, const sm_session_event *ev)
     /* m.ev's strings are the caller's: nothing to free */
 }
 
-static const con_host srv_host = {.theme = NULL, .event = srv_event};
+static void push_records(int force);
+static void send_status(client *only);
+
+/* While a client's command waits for the run (`wait`, `step N`, `train` with train_wait), the loop
+ * below is not running: keep every client's records, status and queued output moving from here.
+ * Frames are not read meanwhile (a second command waits for the first, in arrival order). */
+static void srv_tick(void *ud)
+{
+    (void)ud;
+    if (!V.in_cmd)
+        return;
+    push_records(0);
+    send_status(NULL);
+    for (client *cl = V.clients; cl; cl = cl->next)
+        if (cl->off < cl->n)
+            client_flush(cl);
+}
+
+static const con_host srv_host = {.theme = NULL, .event = srv_event, .tick = srv_tick};
 
 /* ---- status and records ---- */
 
@@ -500,7 +519,9 @@ static int run_line(client *cl, int64_t id, const char *line)
     V.cur = cl;
     V.cur_id = id;
     snprintf(V.author, sizeof V.author, "%s", cl->who);
+    V.in_cmd = 1;
     int rc = con_exec_line(&V.c, line);
+    V.in_cmd = 0;
     con_tick(&V.c, 0); /* the events it caused carry its author */
     push_records(1);  /* what the command trained (`step 5`) is there before its reply */
     V.cur = NULL;
