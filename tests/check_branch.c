@@ -288,20 +288,24 @@ START_TEST(test_spill_kill9)
     ck_assert_uint_eq(count(W "/spill/*.tmp"), 1);
     glob_t g;
     ck_assert_int_eq(glob(W "/spill/*.tmp", 0, NULL, &g), 0);
-    char torn[4096];
-    snprintf(torn, sizeof torn, "%s", g.gl_pathv[0]);
+    char torn[4096], cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s' " W "/torn.tmp", g.gl_pathv[0]); /* kept aside: see below */
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(torn, sizeof torn, W "/torn.tmp");
     globfree(&g);
 
     /* Even put in the place of a good spill file, the torn one is refused, and so is a damaged one
      * of the right length: the rewind fails, says why, and changes nothing. */
     size_t bytes, n, n2;
     sm_session *s = budget_session(&bytes);
+    /* the killed process's temporary file is removed when the next session sets its budget */
+    ck_assert_uint_eq(count(W "/spill/*.tmp"), 0);
     sm_session_reply r;
     OK(sm_session_named(s, SM_CMD_SNAPSHOT, "b", &r), r);
     sm_snapshot_info *si;
     sm_session_snapshots(s, &si);
     ck_assert_int_eq(si[0].spilled, 1);
-    char good[4096], cmd[9000];
+    char good[4096];
     snprintf(good, sizeof good, "%s", si[0].path);
     free(si);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s.keep' && cp '%s' '%s'", good, good, torn, good);

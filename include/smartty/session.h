@@ -394,7 +394,8 @@ void sm_session_explore_status(sm_session *s, sm_explore_status *out);
 /* ---- the snapshots' memory (snapshot_spill.c) ---- */
 /* At most budget bytes of snapshot arrays in memory (0: no limit); beyond it the oldest spill to
  * files in dir (atomic: a temporary file, fsync, rename; read back with a length and checksum
- * check). Set while no step runs. */
+ * check). Set while no step runs. The spill files that processes gone since left in dir (killed
+ * with -9) are removed. */
 void sm_session_set_snapshot_budget(sm_session *s, size_t budget, const char *dir);
 typedef struct sm_snapshot_info {
     char name[64];           /* a snapshot's, or "branch NAME" for a branch's latest state */

@@ -5,8 +5,10 @@
  * spill (a full disk) keeps the snapshot in memory and says so; nothing is ever dropped. */
 #include "lib/session/session_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,10 +241,42 @@ sm_status ses_spill_enforce(sm_session *s, sm_error *e)
     }
 }
 
+/* Remove the spill files (finished or not) of smartty processes that are gone: a process killed
+ * with -9 leaves its snapshot-PID-N.bin[.tmp] behind, and nothing else would ever read them. Only
+ * regular files of exactly that name whose PID is not alive go; another live run's stay. */
+static void remove_dead_spills(const char *dir)
+{
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+        return;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long pid;
+        unsigned long long seq;
+        int end = 0;
+        if (sscanf(de->d_name, "snapshot-%ld-%llu.bin%n", &pid, &seq, &end) != 2 || end == 0 ||
+            (de->d_name[end] && strcmp(de->d_name + end, ".tmp")) || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive, or not ours to ask about: keep */
+        struct stat st;
+        if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid())
+            (void)unlinkat(dfd, de->d_name, 0);
+    }
+    closedir(d);
+}
+
 void sm_session_set_snapshot_budget(sm_session *s, size_t budget, const char *dir)
 {
     s->snap_budget = budget;
     snprintf(s->spill_dir, sizeof s->spill_dir, "%s", dir ? dir : "");
+    if (s->spill_dir[0])
+        remove_dead_spills(s->spill_dir);
 }
 
 size_t sm_session_snapshots(sm_session *s, sm_snapshot_info **out)
