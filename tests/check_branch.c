@@ -107,6 +107,24 @@ START_TEST(test_branches)
     OK(sm_session_named(s, SM_CMD_BRANCH, "fast", &r), r);
     ck_assert_int_ne(sm_session_named(s, SM_CMD_BRANCH, "main", &r), SM_OK); /* taken */
     ck_assert_int_ne(sm_session_named(s, SM_CMD_BRANCH, "a b", &r), SM_OK);
+    /* a snapshot name of 62 bytes leaves no room for ".1": the branch is not named after it cut short */
+    {
+        char longname[63];
+        memset(longname, 'x', 62);
+        longname[62] = '\0';
+        sm_session *s2 = new_session();
+        OK(sm_session_train(s2, 1, &r), r);
+        OK(sm_session_named(s2, SM_CMD_SNAPSHOT, longname, &r), r);
+        OK(sm_session_named(s2, SM_CMD_REWIND, longname, &r), r);
+        sm_session_view_get(s2, &v);
+        ck_assert_str_eq(v.branch, "branch-1");
+        sm_branch_info *lb;
+        size_t nlb = sm_session_branches(s2, &lb);
+        ck_assert_uint_eq(nlb, 2);
+        ck_assert_str_eq(lb[1].from, longname);
+        free(lb);
+        sm_session_free(s2);
+    }
 
     sm_branch_info *b;
     size_t nb = sm_session_branches(s, &b);

@@ -142,7 +142,10 @@ sm_status ses_branch_fork(sm_session *s, const snapshot *sn, sm_error *e)
                       "new session", BRANCH_MAX);
     char name[64];
     for (int k = 1;; k++) {
-        snprintf(name, sizeof name, "%.56s.%d", sn->name, k);
+        /* "SNAPSHOT.k"; where a long snapshot name leaves no room for ".k" in a branch name (63
+         * bytes), "branch-k" rather than the snapshot's name cut short (its `from` keeps it whole) */
+        if (snprintf(name, sizeof name, "%s.%d", sn->name, k) >= (int)sizeof name)
+            snprintf(name, sizeof name, "branch-%d", k);
         if (!by_name(s, name))
             break;
     }
