@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "smartty/session.h"
+#include "session_util.h"
 #include "testutil.h"
 #include "toy_backend.h"
 
@@ -58,25 +59,6 @@ static sm_session *new_session(void)
 }
 
 #define OK(call, r) ck_assert_msg((call) == SM_OK, "%s: %s", #call, (r).err.msg)
-
-static float *state_copy(sm_session *s, size_t *n)
-{
-    size_t total = 0, k = sm_session_tensor_count(s);
-    for (size_t i = 0; i < k; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
-        total += t.n;
-    }
-    float *out = malloc((total ? total : 1) * sizeof *out), *p = out;
-    for (size_t i = 0; i < k; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
-        memcpy(p, t.data, t.n * sizeof *p);
-        p += t.n;
-    }
-    *n = total;
-    return out;
-}
 
 static char warned[1024];
 static void on_event(void *ud, const sm_session_event *ev)

@@ -11,6 +11,7 @@
 #include "smartty/data.h"
 #include "smartty/session.h"
 #include "smartty/session_bert.h"
+#include "session_util.h"
 #include "testutil.h"
 
 static char model_dir[1024], train_path[1024];
@@ -30,27 +31,6 @@ static sm_session *open_session(void)
     ck_assert_int_eq(sm_bert_backend_new(&be, &e), SM_OK);
     ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
     return s;
-}
-
-/* Copies of every state tensor, concatenated; *n receives the float count. */
-static float *state_copy(sm_session *s, size_t *n)
-{
-    size_t total = 0, k = sm_session_tensor_count(s);
-    for (size_t i = 0; i < k; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
-        total += t.n;
-    }
-    float *out = malloc(total * sizeof *out), *p = out;
-    ck_assert_ptr_nonnull(out);
-    for (size_t i = 0; i < k; i++) {
-        sm_state_tensor t;
-        sm_session_tensor_at(s, i, &t);
-        memcpy(p, t.data, t.n * sizeof *p);
-        p += t.n;
-    }
-    *n = total;
-    return out;
 }
 
 static int break_step;
