@@ -692,6 +692,55 @@ START_TEST(test_p10_determinism)
 }
 END_TEST
 
+/* sm_trainer_reinit on a trainer that has trained gives what a fresh sm_trainer_init gives: the same
+ * steps after it, bit for bit (the moments, teacher, streams and step count start again; the
+ * workspaces it keeps hold nothing that shows), with the teacher turned on, kept or dropped, and a
+ * batch size that changes the workspaces. */
+START_TEST(test_reinit_equals_init)
+{
+    tbatch tb;
+    tiny_batch(&tb, 3, 21);
+    sm_error e;
+    for (int variant = 0; variant < 3; variant++) {
+        sm_hparams hp, h2;
+        hp_for_tests(&hp, variant == 1 ? "vanilla" : "paper");
+        hp.v[SM_HP_ADV_STEPS] = 1;
+        hp_for_tests(&h2, variant == 2 ? "vanilla" : "paper");
+        h2.v[SM_HP_ADV_STEPS] = 2;
+        h2.v[SM_HP_LR] = 3e-4;
+        if (variant == 0)
+            h2.v[SM_HP_BATCH_SIZE] = hp.v[SM_HP_BATCH_SIZE] + 1;
+        sm_bert *ma = tiny_model(3, 0.1f, 31), *mb = tiny_model(3, 0.1f, 32);
+        sm_trainer a, b;
+        ck_assert_int_eq(sm_trainer_init(&a, ma, &hp, 8, &e), SM_OK);
+        sm_step_record r;
+        for (int s = 0; s < 3; s++)
+            do_step(&a, &tb.b, &r);
+        ck_assert_int_eq(sm_trainer_reinit(&a, &h2, 6, &e), SM_OK);
+        ck_assert(a.st.step == 0 && a.opt.t == 0 && a.st.planned == 6 && a.phase == SM_PHASE_IDLE);
+        ck_assert((a.teacher != NULL) == (h2.v[SM_HP_MU] > 0));
+        /* the fresh one starts from the weights the first has now */
+        const size_t n = a.n_params;
+        memcpy(sm_bert_weights(mb), sm_bert_weights(ma), n * sizeof(float));
+        ck_assert_int_eq(sm_trainer_init(&b, mb, &h2, 6, &e), SM_OK);
+        for (int s = 0; s < 3; s++) {
+            sm_step_record ra, rb;
+            do_step(&a, &tb.b, &ra);
+            do_step(&b, &tb.b, &rb);
+            ck_assert(ra.loss == rb.loss && ra.rs == rb.rs && ra.breg == rb.breg && ra.grad_norm == rb.grad_norm);
+        }
+        ck_assert(!memcmp(sm_bert_weights(ma), sm_bert_weights(mb), n * sizeof(float)));
+        ck_assert(!memcmp(a.opt.m, b.opt.m, n * sizeof(float)) && !memcmp(a.opt.v, b.opt.v, n * sizeof(float)));
+        ck_assert((a.teacher == NULL) == (b.teacher == NULL));
+        ck_assert(!a.teacher || !memcmp(a.teacher, b.teacher, n * sizeof(float)));
+        sm_trainer_free(&a);
+        sm_trainer_free(&b);
+        sm_bert_free(ma);
+        sm_bert_free(mb);
+    }
+}
+END_TEST
+
 /* A non-finite loss never reaches the weights: the update is skipped and reported; a non-finite
  * ascent gradient skips R_s for the batch and says so. */
 START_TEST(test_nonfinite_skipped)
@@ -1265,6 +1314,7 @@ static void add_step_tests(Suite *s)
     tcase_add_test(tc, test_token_step_per_example_gradient);
     tcase_add_test(tc, test_p8_teacher);
     tcase_add_test(tc, test_p10_determinism);
+    tcase_add_test(tc, test_reinit_equals_init);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_eval_batch);
     tcase_add_test(tc, test_eval_nonfinite_refused);

@@ -130,6 +130,10 @@ typedef struct sm_trainer {
 sm_status sm_trainer_init(sm_trainer *t, struct sm_bert *m, const sm_hparams *hp, int64_t planned,
                           sm_error *e);
 void sm_trainer_free(sm_trainer *t);
+/* Bring a trainer made by sm_trainer_init back to what init would give for hp and planned, on the
+ * same model (t->model, whose arenas must be the ones init saw), reusing its arenas where their sizes
+ * allow (otherwise it is freed and made again). On failure the trainer is freed. */
+sm_status sm_trainer_reinit(sm_trainer *t, const sm_hparams *hp, int64_t planned, sm_error *e);
 /* Change the hyperparameters between steps (SM_ERR_STATE between compute and apply). Turning mu on
  * for the first time copies the current theta into the teacher. seed and optimizer are not live:
  * a change of either is refused (SM_ERR_STATE) once a step has been applied. */

@@ -197,6 +197,10 @@ static sm_status apply_dropout(bert_ctx *c, sm_error *e)
     if (st != SM_OK)
         return st;
     memcpy(sm_bert_weights(m), sm_bert_weights_const(c->model), sm_bert_numel(m) * sizeof(float));
+    if (c->tr_ready) { /* bound to the model that goes */
+        sm_trainer_free(&c->tr);
+        c->tr_ready = 0;
+    }
     sm_bert_free(c->model);
     c->model = m;
     c->cfg.hidden_dropout = c->cfg.attn_dropout = c->cfg.classifier_dropout = p;
@@ -251,31 +255,37 @@ static sm_status bert_prepare(void *ctx, const sm_hparams *hp, sm_error *e)
             return st;
     }
     c->fresh_classifier = 0; /* from now on the classifier is trained: its labels are fixed */
-    if (c->tr_ready) {
-        sm_trainer_free(&c->tr);
-        c->tr_ready = 0;
-    }
+    /* A trainer still bound to this model is made again in place (sm_trainer_reinit: the same
+     * numbers as a fresh one, without fresh arenas); a new model (load, labels, dropout) frees it. */
     sm_status st = apply_dropout(c, e);
-    if (st != SM_OK)
-        return st;
-    if (sm_dataset_tokenized(c->ds[0]) && c->dopts[0].max_len != (int)hp->v[SM_HP_MAX_LEN]) {
-        if ((st = tokenize(c, c->ds[0], e)) != SM_OK)
-            return st;
-        c->dopts[0].max_len = (int)hp->v[SM_HP_MAX_LEN];
-        if (c->ds[1] && (st = tokenize(c, c->ds[1], e)) == SM_OK)
-            c->dopts[1].max_len = (int)hp->v[SM_HP_MAX_LEN];
-        if (st != SM_OK)
-            return st;
+    if (st == SM_OK && sm_dataset_tokenized(c->ds[0]) && c->dopts[0].max_len != (int)hp->v[SM_HP_MAX_LEN]) {
+        if ((st = tokenize(c, c->ds[0], e)) == SM_OK) {
+            c->dopts[0].max_len = (int)hp->v[SM_HP_MAX_LEN];
+            if (c->ds[1] && (st = tokenize(c, c->ds[1], e)) == SM_OK)
+                c->dopts[1].max_len = (int)hp->v[SM_HP_MAX_LEN];
+        }
     }
     sm_batcher_free(c->batcher);
     c->batcher = NULL;
+    if (st != SM_OK) {
+        if (c->tr_ready) {
+            sm_trainer_free(&c->tr);
+            c->tr_ready = 0;
+        }
+        return st;
+    }
     sm_batcher_opts bo = sm_batcher_default_opts();
     bo.batch_size = (int)hp->v[SM_HP_BATCH_SIZE];
     bo.seed = (uint64_t)hp->v[SM_HP_SEED];
-    if ((st = sm_batcher_new(c->ds[0], &bo, sm_tokenizer_pad_id(c->tok), &c->batcher, e)) != SM_OK)
+    if ((st = sm_batcher_new(c->ds[0], &bo, sm_tokenizer_pad_id(c->tok), &c->batcher, e)) == SM_OK)
+        st = c->tr_ready ? sm_trainer_reinit(&c->tr, hp, bert_planned(c, hp), e)
+                         : sm_trainer_init(&c->tr, c->model, hp, bert_planned(c, hp), e);
+    if (st != SM_OK) {
+        if (c->tr_ready)
+            sm_trainer_free(&c->tr); /* reinit frees it on failure; free twice is harmless */
+        c->tr_ready = 0;
         return st;
-    if ((st = sm_trainer_init(&c->tr, c->model, hp, bert_planned(c, hp), e)) != SM_OK)
-        return st;
+    }
     c->tr_ready = 1;
     c->computed = 0;
     return restore_position(c, e);

@@ -100,6 +100,51 @@ sm_status sm_trainer_init(sm_trainer *t, sm_bert *m, const sm_hparams *hp, int64
     return st;
 }
 
+/* What sm_trainer_init would make, on the arenas t already has when it is bound to the same model (the
+ * caller says so: a model freed and made again may come back at the same address): the moments
+ * zeroed, the teacher a copy of theta (or none), the streams seeded again, the workspaces kept when
+ * they have the shape init would give them. A rewind prepares the trainer again for every variant of
+ * an `explore`; this spares it the page faults of fresh arenas. The numbers are those of a fresh
+ * init (the workspaces hold nothing from one call to the next). */
+sm_status sm_trainer_reinit(sm_trainer *t, const sm_hparams *hp, int64_t planned, sm_error *e)
+{
+    sm_bert *m = t->model;
+    const sm_bert_config *cfg = sm_bert_config_get(m);
+    int cap_t = (int)hp->v[SM_HP_MAX_LEN];
+    if (cap_t > cfg->max_position)
+        cap_t = cfg->max_position;
+    if (t->n_params != sm_bert_numel(m) || t->num_labels != cfg->num_labels || t->hidden != cfg->hidden_size ||
+        t->opt.n != t->n_params || !t->opt.m) {
+        sm_trainer_free(t);
+        return sm_trainer_init(t, m, hp, planned, e);
+    }
+    if (t->cap_B != (int)hp->v[SM_HP_BATCH_SIZE] || t->cap_T != cap_t || t->smart_memory != SM_SMART_MEMORY) {
+        free_workspaces(t);
+        t->cap_B = (int)hp->v[SM_HP_BATCH_SIZE];
+        t->cap_T = cap_t;
+        t->smart_memory = SM_SMART_MEMORY;
+    }
+    t->hp = *hp;
+    memset(&t->st, 0, sizeof t->st);
+    t->st.planned = planned;
+    t->phase = SM_PHASE_IDLE;
+    memset(&t->pending, 0, sizeof t->pending);
+    t->pending_tokens = 0;
+    seed_state(t);
+    sm_optim_reset(&t->opt);
+    if (hp->v[SM_HP_MU] > 0) {
+        if (!t->teacher && sm_trainer_teacher_alloc(t, e) != SM_OK) {
+            sm_trainer_free(t);
+            return SM_ERR_NOMEM;
+        }
+        memcpy(t->teacher, sm_bert_weights(m), t->n_params * sizeof *t->teacher);
+    } else {
+        sm_free_aligned(t->teacher);
+        t->teacher = NULL;
+    }
+    return SM_OK;
+}
+
 void sm_trainer_free(sm_trainer *t)
 {
     free_workspaces(t);
