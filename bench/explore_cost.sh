@@ -7,9 +7,11 @@
 # fresh `smartty -c`, under nice -n 19, OPENBLAS_NUM_THREADS=1. Prints one line per run and a verdict.
 # Usage: sh bench/explore_cost.sh [N [RUNS]]   (env: SMARTTY_BIN, SMARTTY_SHARED; MODEL, a folder under
 # ../shared/models, default bert-tiny-mlm; BATCH, default 8; MAXLEN, default 32). What explore adds is
-# per variant (a capture of the left branch and a restore: about four times the model copied, and
-# the trainer prepared again), so its share falls as the steps grow: bert-tiny with batch 8 and 32
-# tokens is the worst case, bert-mini-mlm with batch 32 and 128 tokens a typical run.
+# per variant (a capture of the left branch -- weights, two moments and teacher: four times the
+# model, written to fresh memory -- and a restore, which makes the trainer again on its own arenas),
+# so its share falls as the steps grow: bert-tiny with batch 8 and 32 tokens is the worst case,
+# bert-mini-mlm with batch 32 and 128 tokens a typical run. The verdict line also gives that cost in
+# seconds a variant and the median over runs of each explore against the train run beside it.
 set -u
 BIN=${SMARTTY_BIN:-build/smartty}
 SHARED=${SMARTTY_SHARED:-../shared}
@@ -45,7 +47,9 @@ while [ $r -le "$RUNS" ]; do
     r=$((r + 1))
 done
 b=$(median <"$tmp/base"); x=$(median <"$tmp/exp"); t=$(median <"$tmp/train")
-echo "$b $x $t" | awk -v k=$K -v n="$N" '{
+# paired: each run's explore against the train run beside it, over that train's own steps
+paired=$(paste "$tmp/exp" "$tmp/train" | awk -v b="$b" '{ printf "%.6f\n", ($1 - $2) / ($2 - b) }' | median)
+echo "$b $x $t $paired" | awk -v k=$K -v n="$N" '{
     ex = $2 - $1; tr = $3 - $1; over = 100 * (ex - tr) / tr;
-    printf "medians: explore %dx%d %.3f s, train %d %.3f s (setup %.3f s subtracted): explore costs %+.1f %% %s\n",
-        k, n, ex, k * n, tr, $1, over, over <= 3 ? "(target <= 3 %: met)" : "(target <= 3 %: NOT met)" }'
+    printf "medians: explore %dx%d %.3f s, train %d %.3f s (setup %.3f s subtracted): explore costs %+.1f %% (%.3f s a variant beyond its steps; paired runs: median %+.1f %%) %s\n",
+        k, n, ex, k * n, tr, $1, over, (ex - tr) / k, 100 * $4, over <= 3 ? "(target <= 3 %: met)" : "(target <= 3 %: NOT met)" }'
