@@ -83,10 +83,10 @@ void sm_rng_shuffle(sm_rng *r, uint32_t *idx, size_t n);
 /* ---- memory: large allocations fail politely with a status, never abort ---- */
 void *sm_malloc(size_t n, sm_error *e, const char *what);
 void *sm_calloc(size_t count, size_t size, sm_error *e, const char *what);
-/* 64-byte aligned floats, zeroed; free with sm_free_aligned. From 4 MiB on, on 2 MiB boundaries in
- * whole 2 MiB pages with madvise(MADV_HUGEPAGE): for arenas that live (weights, moments, workspaces). */
+/* 64-byte aligned floats, zeroed; free with sm_free_aligned. */
 float *sm_alloc_floats(size_t n, sm_error *e, const char *what);
-/* Not zeroed, never on huge pages: for a buffer that is written whole at once (a copy of a state). */
+/* Not zeroed: for a buffer that is written whole at once (a copy of a state); from 4 MiB on its
+ * pages are made in one call (MADV_POPULATE_WRITE) rather than by a fault each. */
 float *sm_alloc_floats_uninit(size_t n, sm_error *e, const char *what);
 void sm_free_aligned(void *p);
 char *sm_strdup(const char *s);

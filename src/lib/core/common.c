@@ -273,9 +273,7 @@ void *sm_calloc(size_t count, size_t size, sm_error *e, const char *what)
     return p;
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static float *alloc_floats(size_t n, int huge, sm_error *e, const char *what)
+static float *alloc_floats(size_t n, int populate, sm_error *e, const char *what)
 {
     if (n > SIZE_MAX / sizeof(float) - 64) {
         sm_err(e, SM_ERR_NOMEM, "allocation size overflow for %s", what ? what : "tensor");
@@ -285,32 +283,18 @@ static float *alloc_floats(size_t n, int huge, sm_error *e, const char *what)
     if (beyond_memory(bytes, e, what ? what : "tensor"))
         return NULL;
     void *p = NULL;
-    /* huge: arenas of 4 MiB and more (weights, gradients, moments, teacher, workspaces) on 2 MiB
-     * boundaries, in whole 2 MiB pages, asking for transparent huge pages: the streaming kernels
-     * (AdamW, the teacher's update, the gradient norm) then miss the TLB 512 times less, and a fresh arena takes
-     * one page fault per 2 MiB instead of per 4 KiB. A kernel that gives none (THP "never") is the
-     * same as before. */
-    size_t align = 64;
-    if (huge && bytes >= ((size_t)4 << 20) && bytes <= SIZE_MAX - HUGE_PAGE) {
-        align = HUGE_PAGE;
-        bytes = (bytes + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-    }
-    if (posix_memalign(&p, align, bytes ? bytes : 64) != 0) {
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
         char b[32];
         fmt_bytes(b, sizeof b, bytes);
         sm_err(e, SM_ERR_NOMEM, "out of memory allocating %s for %s: free memory or use a smaller model/batch",
                b, what ? what : "tensor");
         return NULL;
     }
-#ifdef MADV_HUGEPAGE
-    if (align == HUGE_PAGE)
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice: a kernel without THP leaves 4 KiB pages */
-#endif
 #ifdef MADV_POPULATE_WRITE
     /* A large copy is about to be written whole: its pages made in one call rather than one fault
      * each (a fault costs microseconds in a virtual machine). The start is rounded up to a page;
      * a kernel before 5.14 says EINVAL and the pages come by faults as before. */
-    if (!huge && bytes >= ((size_t)4 << 20)) {
+    if (populate && bytes >= ((size_t)4 << 20)) {
         uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, end = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
         if (end > a)
             (void)madvise((void *)a, end - a, MADV_POPULATE_WRITE);
@@ -319,13 +303,11 @@ static float *alloc_floats(size_t n, int huge, sm_error *e, const char *what)
     return p;
 }
 
-/* Copies (a snapshot's arrays) come and go: on huge pages each would cost the kernel a compaction
- * to find free 2 MiB pages (THP defrag "madvise"), seconds across an `explore`. */
-float *sm_alloc_floats_uninit(size_t n, sm_error *e, const char *what) { return alloc_floats(n, 0, e, what); }
+float *sm_alloc_floats_uninit(size_t n, sm_error *e, const char *what) { return alloc_floats(n, 1, e, what); }
 
 float *sm_alloc_floats(size_t n, sm_error *e, const char *what)
 {
-    float *p = alloc_floats(n, 1, e, what);
+    float *p = alloc_floats(n, 0, e, what);
     if (p) {
         size_t bytes = (n * sizeof(float) + 63) & ~(size_t)63; /* as allocated; n is checked there */
         memset(p, 0, bytes ? bytes : 64);
