@@ -387,6 +387,9 @@ typedef struct sm_explore_status {
     int n;
     sm_explore_result res[SM_EXPLORE_MAX_VARIANTS]; /* in grid order */
     char kept[64];           /* at the end: the branch it ended on */
+    double switch_s;         /* seconds spent outside the variants' steps so far (taking the snapshot,
+                                rewinding to it for each variant, the last checkout): what explore
+                                costs beyond K x N steps */
 } sm_explore_status;
 /* The latest exploration (its table). Any thread. */
 void sm_session_explore_status(sm_session *s, sm_explore_status *out);

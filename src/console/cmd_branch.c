@@ -115,6 +115,12 @@ int con_show_explore(con_ctx *c)
         con_print(c, "  %-4d %-16s %-32s %-10s %10.1f %8.1fs", i + 1, r->branch, r->knobs, m, r->examples_per_s,
                   r->wall_s);
     }
+    double steps_s = 0;
+    for (int i = 0; i < st->n; i++)
+        steps_s += st->res[i].wall_s;
+    if (!st->active && steps_s > 0)
+        con_print(c, "beyond the steps: %.2f s (the snapshot, the rewinds, the last checkout), %+.1f %% of the "
+                  "variants' %.1f s", st->switch_s, 100 * st->switch_s / steps_s, steps_s);
     if (!st->active && st->kept[0])
         con_print(c, "on branch %s", st->kept);
     free(st);

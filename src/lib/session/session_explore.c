@@ -120,6 +120,7 @@ sm_status ses_cmd_explore(sm_session *s, const sm_session_cmd *c, sm_session_rep
     sm_status st = ses_prepare(s, &r->err);
     if (st != SM_OK)
         return st;
+    double t0 = sm_now();
     explore_run x;
     memset(&x, 0, sizeof x);
     x.spec = *sp;
@@ -153,6 +154,9 @@ sm_status ses_cmd_explore(sm_session *s, const sm_session_cmd *c, sm_session_rep
         ses_explore_cancel(s, "an error");
         return sm_err_prefix(&r->err, "explore: variant 1");
     }
+    pthread_mutex_lock(&s->mu);
+    s->explore.switch_s += sm_now() - t0;
+    pthread_mutex_unlock(&s->mu);
     snprintf(r->msg, sizeof r->msg, "exploring %d variant%s of %lld steps from snapshot %s", x.total,
              x.total == 1 ? "" : "s", (long long)sp->steps, x.spec.from);
     r->step = s->step;
@@ -160,7 +164,7 @@ sm_status ses_cmd_explore(sm_session *s, const sm_session_cmd *c, sm_session_rep
 }
 
 /* The end: the best variant's branch, or the starting branch. */
-static void finish(sm_session *s)
+static void finish(sm_session *s, double t0)
 {
     explore_run *x = &s->explore;
     int best = -1;
@@ -179,6 +183,7 @@ static void finish(sm_session *s)
         ses_emit(s, SM_EVENT_WARN, NULL, NULL, "explore: %s", r.err.msg);
     pthread_mutex_lock(&s->mu); /* ended only now: a waiter then sees the branch it ended on */
     snprintf(x->kept, sizeof x->kept, "%s", ses_branch_cur(s)->name);
+    x->switch_s += sm_now() - t0;
     x->active = 0;
     pthread_mutex_unlock(&s->mu);
     if (best >= 0)
@@ -202,18 +207,23 @@ int ses_explore_next(sm_session *s)
     res->wall_s = b->wall;
     res->examples_per_s = b->steps ? b->eps_sum / (double)b->steps : 0;
     pthread_mutex_unlock(&s->mu);
+    double t0 = sm_now();
     if (x->idx + 1 < x->total) {
         pthread_mutex_lock(&s->mu);
         x->idx++;
         pthread_mutex_unlock(&s->mu);
         sm_error e;
-        if (start_variant(s, &e) == SM_OK)
+        sm_status st = start_variant(s, &e);
+        pthread_mutex_lock(&s->mu);
+        x->switch_s += sm_now() - t0;
+        pthread_mutex_unlock(&s->mu);
+        if (st == SM_OK)
             return 1;
         ses_emit(s, SM_EVENT_ERROR, NULL, NULL, "explore: variant %d: %s", x->idx + 1, e.msg);
         ses_explore_cancel(s, "an error");
         return 0;
     }
-    finish(s);
+    finish(s, t0);
     return 0;
 }
 
@@ -249,5 +259,6 @@ void sm_session_explore_status(sm_session *s, sm_explore_status *out)
     out->n = x->n_res;
     memcpy(out->res, x->res, sizeof out->res);
     snprintf(out->kept, sizeof out->kept, "%s", x->kept);
+    out->switch_s = x->switch_s;
     pthread_mutex_unlock(&s->mu);
 }

@@ -62,6 +62,9 @@ typedef struct explore_run {
     sm_explore_result res[SM_EXPLORE_MAX_VARIANTS];
     int n_res;
     char kept[64];           /* at the end: the branch it ended on */
+    double switch_s;         /* wall time outside the variants' steps: the snapshot it takes, each
+                                rewind (the left branch kept, the snapshot restored), the sets and the
+                                last checkout */
 } explore_run;
 
 typedef struct qitem {
