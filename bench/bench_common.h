@@ -95,17 +95,17 @@ static inline double bench_forward_flops(const bench_shape *s, int B, int T, int
     return 2.0 * N * (4 * H * H + 2 * H * F) * L + 4.0 * B * (double)T * T * H * L + 2.0 * B * (H * H + H * C);
 }
 
-/* One 2048^3 sgemm on buffers kept for the run, as GFLOP/s, then a pause so that OpenBLAS's worker
- * threads (which spin about 0.1 s after a product) fall asleep before the step timed next. */
+/* One 2048^3 sgemm on buffers kept for the run (sm_alloc_floats: on huge pages, as the engine's
+ * arenas), as GFLOP/s, then a pause so that OpenBLAS's worker threads (which spin about 0.1 s after a product) fall asleep before the step timed next. */
 static float *bench_pk_a, *bench_pk_b, *bench_pk_c;
 
 static inline double bench_peak_once(void)
 {
     const int n = 2048;
     if (!bench_pk_a) {
-        bench_pk_a = malloc((size_t)n * n * sizeof(float));
-        bench_pk_b = malloc((size_t)n * n * sizeof(float));
-        bench_pk_c = malloc((size_t)n * n * sizeof(float));
+        bench_pk_a = sm_alloc_floats((size_t)n * n, NULL, "peak");
+        bench_pk_b = sm_alloc_floats((size_t)n * n, NULL, "peak");
+        bench_pk_c = sm_alloc_floats((size_t)n * n, NULL, "peak");
         if (!bench_pk_a || !bench_pk_b || !bench_pk_c) {
             fprintf(stderr, "bench: out of memory for the sgemm peak\n");
             exit(1);
@@ -127,9 +127,9 @@ static inline double bench_peak_once(void)
 
 static inline void bench_peak_free(void)
 {
-    free(bench_pk_a);
-    free(bench_pk_b);
-    free(bench_pk_c);
+    sm_free_aligned(bench_pk_a);
+    sm_free_aligned(bench_pk_b);
+    sm_free_aligned(bench_pk_c);
     bench_pk_a = bench_pk_b = bench_pk_c = NULL;
 }
 

@@ -453,6 +453,11 @@ int main(int argc, char **argv)
         char line[128], name[32];
         int idx;
         while (fgets(line, sizeof line, stdin)) {
+            if (strncmp(line, "peak", 4) == 0) { /* the sgemm peak now, GFLOP/s, for a fraction of it */
+                printf("peak %.3f\n", bench_peak_once());
+                fflush(stdout);
+                continue;
+            }
             if (sscanf(line, "%31s %d", name, &idx) != 2)
                 break;
             int k = -1;
@@ -467,7 +472,9 @@ int main(int argc, char **argv)
             const sm_batch *b = &bb.b[idx % bb.n];
             double t0 = sm_now();
             run_kind(&x, k, b);
-            printf("%s %d %.6f\n", name, idx, sm_now() - t0);
+            double dt = sm_now() - t0;
+            /* the step's FLOPs (the count of bench_forward_flops x the kind's multiple) beside its time */
+            printf("%s %d %.6f %.6e\n", name, idx, dt, kind_flops[k] * bench_forward_flops(s, b->B, b->T, C));
             fflush(stdout);
         }
         bench_free(&x);

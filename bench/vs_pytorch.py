@@ -5,7 +5,10 @@ Starts `bench_smart --serve` (smartty, one step per request on stdin), takes the
 uses (dumped to a file), builds the same shape in PyTorch with random weights, and alternates: for
 every round and every step kind, one smartty step then one PyTorch step on the same batch, with the
 same thread count (OPENBLAS_NUM_THREADS for smartty, torch.set_num_threads for PyTorch). Prints each
-ratio PyTorch time / smartty time with min, median and max, and the targets met / not met.
+ratio PyTorch time / smartty time with min, median and max, and the targets met / not met, and both
+sides' fractions of the sgemm peak (2048^3, measured by bench_smart at the start of every round;
+the FLOPs are bench_common.h's count for the batch and kind): a target that needs smartty above the
+peak cannot be met by any engine.
 It does not install anything: bench/vs_pytorch.sh makes the environment and runs it.
 
 Recipes (the same on both sides):
@@ -151,7 +154,12 @@ def main():
                 for k in kinds:  # warm-up on both sides
                     pt.step(k, batches[big])
                 times = {k: ([], []) for k in kinds}
+                fracs = {k: ([], []) for k in kinds}  # fraction of the sgemm peak measured in the round
                 for r in range(a.rounds):
+                    p.stdin.write("peak\n")
+                    p.stdin.flush()
+                    peak = float(p.stdout.readline().split()[1]) * 1e9
+                    flops = None
                     for j in range(len(kinds)):
                         k = kinds[(r + j) % len(kinds)]
                         i = r % len(batches)
@@ -162,20 +170,30 @@ def main():
                                 p.stdin.flush()
                                 v = p.stdout.readline().split()
                                 times[k][0].append(float(v[2]))
+                                flops = float(v[3])
+                                fracs[k][0].append(flops / float(v[2]) / peak)
                             else:
                                 t0 = time.perf_counter()
                                 pt.step(k, batches[i])
                                 times[k][1].append(time.perf_counter() - t0)
+                        # the same FLOP count for PyTorch's step on the same batch
+                        fracs[k][1].append(flops / times[k][1][-1] / peak)
                 p.stdin.close()
                 p.wait()
                 for k in kinds:
                     s, t = times[k]
                     ratios = sorted(b / x for x, b in zip(s, t))
                     med = statistics.median(ratios)
+                    fs, ft = statistics.median(fracs[k][0]), statistics.median(fracs[k][1])
+                    # A step cannot run above the sgemm peak: with PyTorch at ft of it, no engine is
+                    # more than 1 / ft times faster on the counted products (the elementwise rest aside).
+                    need = TARGETS.get(k, 1.0) * ft
                     line = (f"{shape:6s} {data:5s} {k:7s}: smartty median {statistics.median(s):.3f} s, "
                             f"PyTorch median {statistics.median(t):.3f} s; ratio min {ratios[0]:.2f}, median "
                             f"{med:.2f}, max {ratios[-1]:.2f}; target >= {TARGETS.get(k, 1.0)}x: "
-                            f"{'met' if med >= TARGETS.get(k, 1.0) else 'not met'}")
+                            f"{'met' if med >= TARGETS.get(k, 1.0) else 'not met'}; of the sgemm peak: smartty "
+                            f"{100 * fs:.1f} %, PyTorch {100 * ft:.1f} % (the target needs smartty at "
+                            f"{100 * need:.0f} %{', above the peak' if need > 1 else ''})")
                     print(line, flush=True)
                     summary.append(line)
                 del pt
