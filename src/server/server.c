@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +25,7 @@
 #include "console/backend.h"
 #include "console/events.h"
 #include "console/host.h"
+#include "console/parse.h"
 #include "console/signals.h"
 #include "server/proto.h"
 #include "server/sock.h"
@@ -48,6 +50,8 @@ typedef struct client {
     int closing;      /* send what is queued, then close */
     int dead;         /* close now */
     int64_t history;
+    int confirm;      /* its hello said it can answer a question (an interactive console) */
+    int asking;       /* its next command line answers `shutdown`'s question */
     struct client *next;
 } client;
 
@@ -471,27 +475,55 @@ static int read_only(const char *word)
     return 0;
 }
 
-/* The line's words (at most 4, for the commands the server itself answers). */
-static int split_words(const char *line, char w[4][256])
+/* The line's commands as the console splits them (parse.h: quotes, escapes, `;`, comments; words
+ * of any length): *first receives the first command's words and *first_at where that command
+ * starts in line (the caller frees first); *all_ro is 1 when every command is read-only. Returns
+ * how many commands the line holds, or -1 when it does not split (the console reports where). */
+static int line_commands(const char *line, con_tokens *first, size_t *first_at, int *all_ro)
 {
+    size_t len = strlen(line), off = 0;
     int n = 0;
-    const char *p = line;
-    while (n < 4) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
+    first->argc = 0;
+    first->argv[0] = NULL;
+    first->buf = NULL;
+    *first_at = 0;
+    *all_ro = 1;
+    while (off < len) {
+        con_tokens t;
+        size_t rest;
+        char err[128];
+        int col;
+        if (con_tokenize(line + off, len - off, &t, &rest, err, sizeof err, &col)) {
+            con_tokens_free(&t);
+            con_tokens_free(first);
+            return -1;
+        }
+        if (t.argc) {
+            if (!read_only(t.argv[0]))
+                *all_ro = 0;
+            if (!n++) {
+                *first = t;
+                *first_at = off;
+                t.buf = NULL;
+            }
+        }
+        con_tokens_free(&t);
+        if (!rest)
             break;
-        size_t k = strcspn(p, " \t");
-        if (k >= 256)
-            k = 255;
-        memcpy(w[n], p, k);
-        w[n][k] = '\0';
-        n++;
-        p += strcspn(p, " \t");
+        off += rest;
     }
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return *p ? 5 : n; /* 5: more words than that */
+    return n;
+}
+
+static int is_yes(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t n = strcspn(line, " \t\r\n");
+    const char *end = line + n;
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+        end++;
+    return !*end && ((n == 1 && (line[0] == 'y' || line[0] == 'Y')) || (n == 3 && !strncasecmp(line, "yes", 3)));
 }
 
 static void reply(client *cl, int64_t id, int status)
@@ -529,52 +561,93 @@ static int run_line(client *cl, int64_t id, const char *line)
     return rc;
 }
 
+static void shut_down(client *cl, int64_t id)
+{
+    out_to(cl, id, CON_OUT_INFO, "the server shuts down");
+    reply(cl, id, 0);
+    V.stop = 1;
+    snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' was shut down by %s", V.name, cl->who);
+    logf_("%s", V.stop_msg);
+}
+
+/* `shutdown`, `shutdown force`, `shutdown save DIR`: t is the command's words, cmd its text. Unsaved
+ * training is asked about when the client can answer (its hello said confirm), as a local console's
+ * `quit` asks; anyone else is refused with the ways out. */
+static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const char *cmd)
+{
+    int force = t->argc == 2 && !strcmp(t->argv[1], "force");
+    if (!(t->argc == 1 || force || (t->argc == 3 && !strcmp(t->argv[1], "save")))) {
+        out_to(cl, id, CON_OUT_ERROR, "shutdown: usage: `shutdown`, `shutdown save DIR` or `shutdown force`");
+        reply(cl, id, 1);
+        return;
+    }
+    if (t->argc == 3) {
+        /* `save DIR` as typed, so the console reads DIR (quotes, escapes, ~) as it reads it locally */
+        if (run_line(cl, id, cmd + t->col[1]) != 0) {
+            out_to(cl, id, CON_OUT_ERROR, "shutdown: the save failed: the server goes on");
+            reply(cl, id, 1);
+            return;
+        }
+    } else if (!force) {
+        con_status st;
+        con_status_get(&V.c, &st);
+        if (st.unsaved > 0) {
+            char msg[300];
+            const char *s = st.unsaved == 1 ? "" : "s", *are = st.unsaved == 1 ? "is" : "are";
+            if (cl->confirm) {
+                snprintf(msg, sizeof msg, "%lld step%s of training %s unsaved (`shutdown save DIR` keeps them). "
+                         "Shut down anyway? [y/N]", (long long)st.unsaved, s, are);
+                out_to(cl, id, CON_OUT_INFO, msg);
+                cl->asking = 1;
+                sv_msg m;
+                sv_msg_init(&m, SV_MSG_REPLY);
+                m.id = id;
+                snprintf(m.ask, sizeof m.ask, "shut down and lose the unsaved training? [y/N] ");
+                client_send(cl, &m);
+                return;
+            }
+            snprintf(msg, sizeof msg, "shutdown: %lld step%s of training %s unsaved: `shutdown save DIR` keeps "
+                     "them, `shutdown force` ends without saving", (long long)st.unsaved, s, are);
+            out_to(cl, id, CON_OUT_ERROR, msg);
+            reply(cl, id, 1);
+            return;
+        }
+    }
+    shut_down(cl, id);
+}
+
 static void handle_cmd(client *cl, int64_t id, const char *line)
 {
-    char w[4][256];
-    int n = split_words(line, w);
-    if (n >= 1 && n <= 2 && (!strcmp(w[0], "detach") || !strcmp(w[0], "quit"))) {
+    if (cl->asking) { /* the answer to `shutdown`'s question, whatever the line says */
+        cl->asking = 0;
+        if (is_yes(line)) {
+            shut_down(cl, id);
+        } else {
+            out_to(cl, id, CON_OUT_INFO, "not shutting down: the server goes on");
+            reply(cl, id, 0);
+        }
+        return;
+    }
+    con_tokens t;
+    size_t at;
+    int all_ro;
+    int n = line_commands(line, &t, &at, &all_ro);
+    int alone = n == 1; /* the line's only command: the server's own words are answered here */
+    if (alone && t.argc <= 2 && (!strcmp(t.argv[0], "detach") || !strcmp(t.argv[0], "quit"))) {
+        con_tokens_free(&t);
         out_to(cl, id, CON_OUT_INFO, "detached: the run goes on (`smartty attach` comes back)");
         reply(cl, id, 0);
         send_bye(cl, "detached");
         return;
     }
-    if (n >= 1 && !strcmp(w[0], "shutdown")) {
-        int force = n == 2 && !strcmp(w[1], "force");
-        if (!(n == 1 || force || (n == 3 && !strcmp(w[1], "save")))) {
-            out_to(cl, id, CON_OUT_ERROR, "shutdown: usage: `shutdown`, `shutdown save DIR` or `shutdown force`");
-            reply(cl, id, 1);
-            return;
-        }
-        if (n == 3) {
-            char save[300];
-            snprintf(save, sizeof save, "save %s", w[2]);
-            if (run_line(cl, id, save) != 0) {
-                out_to(cl, id, CON_OUT_ERROR, "shutdown: the save failed: the server goes on");
-                reply(cl, id, 1);
-                return;
-            }
-        } else if (!force) {
-            con_status st;
-            con_status_get(&V.c, &st);
-            if (st.unsaved > 0) {
-                char msg[300];
-                snprintf(msg, sizeof msg, "shutdown: %lld step%s of training %s unsaved: `shutdown save DIR` keeps "
-                         "them, `shutdown force` ends without saving", (long long)st.unsaved,
-                         st.unsaved == 1 ? "" : "s", st.unsaved == 1 ? "is" : "are");
-                out_to(cl, id, CON_OUT_ERROR, msg);
-                reply(cl, id, 1);
-                return;
-            }
-        }
-        out_to(cl, id, CON_OUT_INFO, "the server shuts down");
-        reply(cl, id, 0);
-        V.stop = 1;
-        snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' was shut down by %s", V.name, cl->who);
-        logf_("%s", V.stop_msg);
+    if (alone && !strcmp(t.argv[0], "shutdown")) {
+        handle_shutdown(cl, id, &t, line + at);
+        con_tokens_free(&t);
         return;
     }
-    if (n >= 1 && !read_only(w[0]) && V.c.be && V.c.be->journal) {
+    int help = alone && t.argc == 1 && !strcmp(t.argv[0], "help");
+    con_tokens_free(&t);
+    if (n >= 1 && !all_ro && V.c.be && V.c.be->journal) {
         /* the journal records who asked (replay skips these marks) */
         const char *args[2] = {cl->who, line};
         sm_error e;
@@ -582,10 +655,11 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
             logf_("journal: %s", e.msg);
     }
     int rc = run_line(cl, id, line);
-    if (n == 1 && !strcmp(w[0], "help"))
+    if (help)
         out_to(cl, id, CON_OUT_RESULT, "attached to a run server:\n"
                "  detach                                   leave, the run goes on (also quit, F10, closing the terminal)\n"
-               "  shutdown [save DIR | force]              end the server (refused while training is unsaved)");
+               "  shutdown [save DIR | force]              end the server (with unsaved training: asks in an\n"
+               "                                           attached terminal, refused from ctl and scripts)");
     if (V.c.quit) { /* `quit` inside a longer line: the client leaves, the run stays */
         V.c.quit = 0;
         V.c.confirm_quit = 0;
@@ -619,6 +693,7 @@ static void handle_frame(client *cl, const char *line, size_t len)
                 cl->role = role;
                 snprintf(cl->who, sizeof cl->who, "%s", m.who[0] ? m.who : "?");
                 cl->history = m.history > HISTORY_MAX ? HISTORY_MAX : m.history;
+                cl->confirm = m.confirm && role == ROLE_ATTACH;
                 sv_msg h;
                 sv_msg_init(&h, SV_MSG_HELLO);
                 snprintf(h.who, sizeof h.who, "%s", V.name);
