@@ -52,6 +52,10 @@ typedef struct client {
     int64_t history;
     int confirm;      /* its hello said it can answer a question (an interactive console) */
     int asking;       /* its next command line answers `shutdown`'s question */
+    char *held;       /* a command line that came while another client's command waited (id held_id),
+                         to run once that one ends; its later frames stay unread until then */
+    int64_t held_id;
+    uint64_t held_seq; /* arrival order among the held commands */
     struct client *next;
 } client;
 
@@ -64,6 +68,9 @@ static struct {
     int nclients;
     client *cur;           /* the client whose command runs */
     int in_cmd;            /* 1 while a client's command runs (srv_tick serves the others) */
+    int in_tick;           /* 1 while srv_tick serves them (a command it runs does not serve again) */
+    int nheld;             /* clients with a held command */
+    uint64_t held_seq;
     int64_t cur_id;
     char author[256];      /* its name while its command and the events it caused are handled */
     int start_fd;          /* during the start commands: their output also goes to `serve` */
@@ -253,19 +260,44 @@ static void srv_event(void *ud, const sm_session_event *ev)
 static void push_records(int force);
 static void send_status(client *only);
 
+static void accept_clients(void);
+static void client_read(client *cl);
+
 /* While a client's command waits for the run (`wait`, `step N`, `train` with train_wait), the loop
- * below is not running: keep every client's records, status and queued output moving from here.
- * Frames are not read meanwhile (a second command waits for the first, in arrival order). */
+ * below is not running: from here every client's records, status and queued output keep moving,
+ * new connections are accepted and greeted, and frames are read. A command that came meanwhile
+ * runs at once when it only reads (show, get, help, echo: they would run while training anyway)
+ * and nothing came before it; any other is held, and the held ones run in arrival order once the
+ * waiting command ends, as a local console runs what was typed during a `wait` after it. */
 static void srv_tick(void *ud)
 {
     (void)ud;
-    if (!V.in_cmd)
+    if (!V.in_cmd || V.in_tick)
         return;
+    V.in_tick = 1;
     push_records(0);
     send_status(NULL);
     for (client *cl = V.clients; cl; cl = cl->next)
         if (cl->off < cl->n)
             client_flush(cl);
+    struct pollfd pf[1 + MAX_CLIENTS];
+    client *who[1 + MAX_CLIENTS];
+    nfds_t n = 0;
+    pf[n++] = (struct pollfd){V.lfd, POLLIN, 0};
+    for (client *cl = V.clients; cl && n < 1 + MAX_CLIENTS; cl = cl->next) {
+        if (cl->dead || cl->held) /* a held client's later frames wait for its held command */
+            continue;
+        who[n] = cl;
+        pf[n++] = (struct pollfd){cl->fd, POLLIN, 0};
+    }
+    if (poll(pf, n, 0) > 0) {
+        for (nfds_t i = 1; i < n; i++)
+            if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+                client_read(who[i]);
+        if (pf[0].revents & POLLIN)
+            accept_clients();
+    }
+    V.in_tick = 0;
 }
 
 static const con_host srv_host = {.theme = NULL, .event = srv_event, .tick = srv_tick};
@@ -477,9 +509,10 @@ static int read_only(const char *word)
 
 /* The line's commands as the console splits them (parse.h: quotes, escapes, `;`, comments; words
  * of any length): *first receives the first command's words and *first_at where that command
- * starts in line (the caller frees first); *all_ro is 1 when every command is read-only. Returns
+ * starts in line (the caller frees first); *all_ro is 1 when pred holds for every command's name. Returns
  * how many commands the line holds, or -1 when it does not split (the console reports where). */
-static int line_commands(const char *line, con_tokens *first, size_t *first_at, int *all_ro)
+static int line_commands(const char *line, con_tokens *first, size_t *first_at, int (*pred)(const char *),
+                         int *all_ro)
 {
     size_t len = strlen(line), off = 0;
     int n = 0;
@@ -499,7 +532,7 @@ static int line_commands(const char *line, con_tokens *first, size_t *first_at, 
             return -1;
         }
         if (t.argc) {
-            if (!read_only(t.argv[0]))
+            if (!pred(t.argv[0]))
                 *all_ro = 0;
             if (!n++) {
                 *first = t;
@@ -551,9 +584,10 @@ static int run_line(client *cl, int64_t id, const char *line)
     V.cur = cl;
     V.cur_id = id;
     snprintf(V.author, sizeof V.author, "%s", cl->who);
+    int outer = V.in_cmd;
     V.in_cmd = 1;
     int rc = con_exec_line(&V.c, line);
-    V.in_cmd = 0;
+    V.in_cmd = outer;
     con_tick(&V.c, 0); /* the events it caused carry its author */
     push_records(1);  /* what the command trained (`step 5`) is there before its reply */
     V.cur = NULL;
@@ -631,7 +665,7 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
     con_tokens t;
     size_t at;
     int all_ro;
-    int n = line_commands(line, &t, &at, &all_ro);
+    int n = line_commands(line, &t, &at, read_only, &all_ro);
     int alone = n == 1; /* the line's only command: the server's own words are answered here */
     if (alone && t.argc <= 2 && (!strcmp(t.argv[0], "detach") || !strcmp(t.argv[0], "quit"))) {
         con_tokens_free(&t);
@@ -668,6 +702,67 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
     V.c.confirm_quit = 0;
     reply(cl, id, rc);
     send_status(cl);
+}
+
+/* Commands that only read the run: they may run while another client's command waits. */
+static int reads_only(const char *word)
+{
+    return !strcmp(word, "show") || !strcmp(word, "get") || !strcmp(word, "help") || !strcmp(word, "echo");
+}
+
+/* A command line that came while another client's command waits (V.in_cmd): run it now when it
+ * only reads and nothing is held before it, else hold it (takes *line). */
+static void cmd_during_wait(client *cl, int64_t id, char **line)
+{
+    con_tokens t;
+    size_t at;
+    int all = 0;
+    int n = cl != V.cur && !cl->asking && !V.nheld ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    if (n > 0)
+        con_tokens_free(&t);
+    if (n > 0 && all) {
+        client *cur = V.cur;
+        int64_t cur_id = V.cur_id;
+        char author[sizeof V.author];
+        memcpy(author, V.author, sizeof author);
+        handle_cmd(cl, id, *line);
+        V.cur = cur;
+        V.cur_id = cur_id;
+        memcpy(V.author, author, sizeof author);
+        return;
+    }
+    cl->held = *line;
+    *line = NULL;
+    cl->held_id = id;
+    cl->held_seq = ++V.held_seq;
+    V.nheld++;
+}
+
+static void client_drain(client *cl);
+
+/* The held commands, in arrival order, then the frames that waited behind them (which may hold
+ * others again, when one of them waits: then those). */
+static void run_held(void)
+{
+    do {
+        while (V.nheld && !V.stop) {
+            client *first = NULL;
+            for (client *cl = V.clients; cl; cl = cl->next)
+                if (cl->held && (!first || cl->held_seq < first->held_seq))
+                    first = cl;
+            if (!first)
+                break;
+            char *line = first->held;
+            first->held = NULL;
+            V.nheld--;
+            if (!first->dead)
+                handle_cmd(first, first->held_id, line);
+            free(line);
+        }
+        for (client *cl = V.clients; cl && !V.stop; cl = cl->next)
+            if (!cl->held)
+                client_drain(cl);
+    } while (V.nheld && !V.stop);
 }
 
 static void handle_frame(client *cl, const char *line, size_t len)
@@ -712,6 +807,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
     } else if (m.type == SV_MSG_CMD) {
         if (cl->role == ROLE_WATCH || cl->role == ROLE_LS)
             send_error(cl, "state", "this connection is read-only (watch): use `smartty attach` or `smartty ctl`");
+        else if (V.in_cmd)
+            cmd_during_wait(cl, m.id, &m.text);
         else
             handle_cmd(cl, m.id, m.text);
     } else if (m.type == SV_MSG_DETACH) {
@@ -728,10 +825,27 @@ static void handle_frame(client *cl, const char *line, size_t len)
     sv_msg_free(&m);
 }
 
+/* The whole frames cl has sent and that are read (none after a held command: they wait for it). */
+static void client_drain(client *cl)
+{
+    const char *line;
+    size_t len;
+    int r;
+    while (!cl->dead && !cl->closing && !cl->held && (r = sv_lines_next(&cl->in, &line, &len)) != 0) {
+        if (r < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the frame is over the limit of %d bytes: dropped", SV_FRAME_MAX);
+            send_error(cl, "too_large", msg);
+        } else {
+            handle_frame(cl, line, len);
+        }
+    }
+}
+
 static void client_read(client *cl)
 {
     char buf[65536];
-    for (int rounds = 0; rounds < 4 && !cl->dead; rounds++) {
+    for (int rounds = 0; rounds < 4 && !cl->dead && !cl->held; rounds++) {
         ssize_t k = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (k < 0 && errno == EINTR)
             continue;
@@ -748,18 +862,7 @@ static void client_read(client *cl)
             cl->dead = 1;
             return;
         }
-        const char *line;
-        size_t len;
-        int r;
-        while (!cl->dead && !cl->closing && (r = sv_lines_next(&cl->in, &line, &len)) != 0) {
-            if (r < 0) {
-                char msg[96];
-                snprintf(msg, sizeof msg, "the frame is over the limit of %d bytes: dropped", SV_FRAME_MAX);
-                send_error(cl, "too_large", msg);
-            } else {
-                handle_frame(cl, line, len);
-            }
-        }
+        client_drain(cl);
     }
 }
 
@@ -769,6 +872,9 @@ static void client_free(client *cl)
         logf_("%s: left", cl->who);
     close(cl->fd);
     sv_lines_free(&cl->in);
+    if (cl->held)
+        V.nheld--;
+    free(cl->held);
     free(cl->q);
     free(cl);
 }
@@ -893,6 +999,10 @@ static void serve_loop(void)
     struct pollfd *pf = NULL;
     size_t pcap = 0;
     while (!V.stop) {
+        run_held(); /* what came while a command waited, before anything newer */
+        reap_clients();
+        if (V.stop)
+            break;
         size_t n = 1 + (size_t)V.nclients;
         if (n > pcap) {
             struct pollfd *p = realloc(pf, n * sizeof *pf);
@@ -904,7 +1014,7 @@ static void serve_loop(void)
         pf[0] = (struct pollfd){V.lfd, POLLIN, 0};
         size_t i = 1;
         for (client *cl = V.clients; cl; cl = cl->next, i++)
-            pf[i] = (struct pollfd){cl->fd, (short)(POLLIN | (cl->off < cl->n ? POLLOUT : 0)), 0};
+            pf[i] = (struct pollfd){cl->fd, (short)((cl->held ? 0 : POLLIN) | (cl->off < cl->n ? POLLOUT : 0)), 0};
         int r = poll(pf, n, 100);
         if (r > 0) {
             i = 1;
