@@ -71,6 +71,11 @@ START_TEST(test_round_trips)
     ck_assert_str_eq(o.who, "ana@pts/3 pid 77");
     ck_assert_int_eq(o.history, 5000);
     ck_assert_int_eq(o.proto, SV_PROTO_VERSION);
+    ck_assert_int_eq(o.confirm, 0);
+    sv_msg_free(&o);
+    m.confirm = 1; /* an interactive console: it can answer a question */
+    o = round_trip(&m);
+    ck_assert_int_eq(o.confirm, 1);
     sv_msg_free(&o);
 
     sv_msg_init(&m, SV_MSG_CMD);
@@ -98,6 +103,11 @@ START_TEST(test_round_trips)
     o = round_trip(&m);
     ck_assert_int_eq(o.status, 1);
     ck_assert_int_eq(o.id, 7);
+    ck_assert_str_eq(o.ask, "");
+    sv_msg_free(&o);
+    snprintf(m.ask, sizeof m.ask, "shut down and lose the unsaved training? [y/N] ");
+    o = round_trip(&m);
+    ck_assert_str_eq(o.ask, m.ask);
     sv_msg_free(&o);
 
     sv_msg_init(&m, SV_MSG_EVENT);
@@ -263,6 +273,8 @@ START_TEST(test_refused)
     refused("{\"type\":\"hello\",\"proto\":99}", "version");
     refused("{\"type\":\"hello\"}", "malformed");
     refused("{\"type\":\"hello\",\"proto\":1}", "version"); /* protocol 1 lacked branches */
+    refused("{\"type\":\"hello\",\"proto\":2,\"role\":\"attach\",\"confirm\":1}", "malformed");
+    refused("{\"type\":\"reply\",\"id\":1,\"status\":0,\"ask\":7}", "malformed");
     refused("{\"type\":\"branch\",\"index\":3,\"count\":2,\"name\":\"a\",\"steps\":[],\"evals\":[]}",
             "malformed");
     refused("{\"type\":\"branch\",\"index\":0,\"count\":1,\"steps\":[],\"evals\":[]}", "malformed");

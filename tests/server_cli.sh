@@ -5,7 +5,8 @@
 # timestamped steps and changes with their author; a plain `attach` runs commands and detaches;
 # another uid is refused (by the folder's mode, and by SO_PEERCRED when the modes are opened);
 # oversized, truncated, malformed, unknown and wrong-version frames get errors while the run trains;
-# `shutdown` asks about unsaved training and `shutdown save DIR` saves a journal naming authors.
+# a command that waits (`step N`) leaves the others answered (read-only at once, changes held until it
+# ends); `shutdown` refuses with unsaved training and `shutdown save DIR` saves a journal naming authors.
 . "$(dirname "$0")/lib.sh"
 need_bin
 need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
@@ -80,6 +81,21 @@ if wait_until 60 seen_mid && ! gone "$spid"; then
 else
     fail "watch: no step between $p0 and $((${p0:-0} + 300)) while step 300 ran: $(tail -3 "$tmp/watch.out")"
 fi
+# meanwhile the server answers others: a read-only command runs at once, a new connection is
+# greeted (ls), and a command that changes the run is held until step 300 is done, then applied
+"$bin" ctl s1 'show status' >"$tmp/during.out" 2>&1
+st=$?
+[ $st = 0 ] && grep -q '^state: stepping' "$tmp/during.out" && ! gone "$spid" &&
+    ok "ctl: show status is answered while another client's step 300 waits" ||
+    fail "show status during step 300: exit $st: $(cat "$tmp/during.out")$(gone "$spid" && echo ' (step 300 had ended)')"
+"$bin" ls >"$tmp/ls_during.out" 2>&1
+grep -Eq '^s1 +[0-9]+ +stepping ' "$tmp/ls_during.out" && ! gone "$spid" && ok "ls lists the server while step 300 waits" ||
+    fail "ls during step 300: $(cat "$tmp/ls_during.out")"
+"$bin" ctl s1 'set mu 2' >"$tmp/held.out" 2>&1
+st=$?
+[ $st = 0 ] && gone "$spid" && grep -q "mu = 2 (takes effect at step $((${p0:-0} + 301)))" "$tmp/held.out" &&
+    ok "ctl: set during step 300 was held until it ended, then applied" ||
+    fail "set during step 300: exit $st: $(cat "$tmp/held.out")$(gone "$spid" || echo ' (step 300 still ran)')"
 wait "$spid" 2>/dev/null
 grep -q "^step $((${p0:-0} + 300)) " "$tmp/step.out" && ok "ctl: step 300 replies with its last step" ||
     fail "ctl step 300: $(cat "$tmp/step.out")"

@@ -189,7 +189,8 @@ static int pick_name(const char *cmd, const char *given, char *out, size_t cap)
 }
 
 /* Connect and say hello as role; wait for the server's hello. Returns 0 or 1 (message printed). */
-int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, sv_msg *hello)
+int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, int confirm,
+            sv_msg *hello)
 {
     sm_error e;
     int fd = sv_connect(name, NULL, &e);
@@ -206,6 +207,7 @@ int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int
     if (as && *as)
         snprintf(m.who, sizeof m.who, "%s", as);
     m.history = history;
+    m.confirm = confirm;
     snprintf(cl_self, sizeof cl_self, "%s", m.who);
     int sent = sv_conn_send(c, &m, &e) == 0;
     for (;;) {
@@ -252,7 +254,7 @@ int sv_ctl_main(int argc, char **argv)
     const char *name = argv[i++];
     sv_conn c;
     sv_msg hello;
-    if (cl_open(&c, "ctl", name, "ctl", 0, &hello))
+    if (cl_open(&c, "ctl", name, "ctl", 0, 0, &hello))
         return 1;
     sv_msg_free(&hello);
     int status = 0;
@@ -336,7 +338,7 @@ int sv_watch_main(int argc, char **argv)
     con_signals_install(0);
     sv_conn c;
     sv_msg hello;
-    if (cl_open(&c, "watch", name, "watch", 0, &hello))
+    if (cl_open(&c, "watch", name, "watch", 0, 0, &hello))
         return 1;
     sv_msg_free(&hello);
     double last = 0;
@@ -447,7 +449,7 @@ int sv_ls_main(int argc, char **argv)
         close(fd);
         sv_conn c;
         sv_msg hello, st;
-        if (cl_open(&c, "ls", de->d_name, "ls", 0, &hello))
+        if (cl_open(&c, "ls", de->d_name, "ls", 0, 0, &hello))
             continue;
         int got = 0;
         for (int tries = 0; tries < 8 && !got; tries++) {
@@ -497,12 +499,13 @@ static int is_detach(const char *line)
     return !*rest && ((n == 6 && !strncmp(line, "detach", 6)) || (n == 4 && !strncmp(line, "quit", 4)));
 }
 
-static int attach_plain(sv_conn *c, const char *name)
+static int attach_plain(sv_conn *c, const char *name, int tty)
 {
     cl_mirror mir;
     cl_mirror_init(&mir);
     int64_t next_id = 1, waiting = 0, shown_step = -1;
     int stdin_open = 1, status = 0;
+    int asked = 0; /* the server asked a question: the next line is its answer, sent as it is */
     double last = 0;
     char line[8192], inbuf[65536];
     size_t have = 0;
@@ -545,7 +548,7 @@ static int attach_plain(sv_conn *c, const char *name)
         if (!waiting && have && (nl = memchr(inbuf, '\n', have))) {
             *nl = '\0';
             size_t used = (size_t)(nl + 1 - inbuf);
-            if (is_detach(inbuf)) {
+            if (!asked && is_detach(inbuf)) {
                 printf("detached from '%s': the run goes on\n", name);
                 fflush(stdout);
                 stdin_open = 0;
@@ -564,6 +567,7 @@ static int attach_plain(sv_conn *c, const char *name)
                 return 1;
             }
             waiting = m.id;
+            asked = 0;
             memmove(inbuf, nl + 1, have - used);
             have -= used;
         }
@@ -592,6 +596,13 @@ static int attach_plain(sv_conn *c, const char *name)
                     waiting = 0;
                 if (m.status)
                     status = 1;
+                if (m.ask[0]) {
+                    asked = 1;
+                    if (tty) { /* the question's prompt, as the local console shows it */
+                        printf("%s", m.ask);
+                        fflush(stdout);
+                    }
+                }
             } else if (m.type == SV_MSG_EVENT) {
                 if (m.ev.kind != SM_EVENT_STEP && m.ev.kind != SM_EVENT_STATE &&
                     (m.ev.kind != SM_EVENT_CHANGE || (m.by[0] && strcmp(m.by, cl_self))) &&
@@ -667,10 +678,13 @@ int sv_attach_main(int argc, char **argv)
     con_signals_install(!dash);
     sv_conn c;
     sv_msg hello;
-    if (cl_open(&c, "attach", name, "attach", dash ? 20000 : 2000, &hello))
+    /* a person at a terminal answers questions (`shutdown` with unsaved training asks); a pipe or a
+       script is refused instead, as a non-interactive console is */
+    int confirm = isatty(STDIN_FILENO);
+    if (cl_open(&c, "attach", name, "attach", dash ? 20000 : 2000, confirm, &hello))
         return 1;
     sv_msg_free(&hello);
     if (dash)
         return cl_dash_run(&c, name, &uo);
-    return attach_plain(&c, name);
+    return attach_plain(&c, name, confirm);
 }

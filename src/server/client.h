@@ -28,9 +28,11 @@ void cl_mirror_free(cl_mirror *m);
 /* Take a STATUS or HISTORY frame (others are ignored). */
 void cl_mirror_take(cl_mirror *m, const sv_msg *msg);
 
-/* Connect to name as role (history: points wanted on attach) and wait for the server's hello.
- * Returns 0, or 1 with a message on stderr (cmd names the subcommand). */
-int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, sv_msg *hello);
+/* Connect to name as role (history: points wanted on attach; confirm: 1 when a person at a terminal
+ * answers questions, so `shutdown` with unsaved training asks instead of refusing) and wait for the
+ * server's hello. Returns 0, or 1 with a message on stderr (cmd names the subcommand). */
+int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, int confirm,
+            sv_msg *hello);
 
 /* This client's name (the author of its commands), once cl_open said hello. */
 extern char cl_self[256];

@@ -28,6 +28,8 @@ static struct {
     int n_br, n_br_new;
     int br_pending, br_stale;
     double br_asked;
+    char ask[128]; /* the server asked a question (`shutdown` with unsaved training): its prompt; the
+                      next line is the answer, sent as it is */
 } A;
 
 static void curves_free(ui_branch_curve *b, int *n)
@@ -190,9 +192,29 @@ static void end_with(int status, const char *msg)
     snprintf(A.end_msg, sizeof A.end_msg, "%s", msg);
 }
 
+static int send_line(const char *line)
+{
+    sv_msg m;
+    sm_error e;
+    sv_msg_init(&m, SV_MSG_CMD);
+    m.id = A.next_id++;
+    m.text = (char *)(uintptr_t)line;
+    if (sv_conn_send(A.c, &m, &e)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "the server '%s' ended (%s)", A.name, e.msg);
+        end_with(1, msg);
+        return 1;
+    }
+    return 0; /* the reply comes back through tick */
+}
+
 static int cmd_fn(void *ud, const char *line)
 {
     (void)ud;
+    if (A.ask[0]) { /* the answer to the server's question, whatever it says (`quit` too) */
+        A.ask[0] = '\0';
+        return send_line(line);
+    }
     if (first_word_is(line, "detach") || first_word_is(line, "quit")) {
         char msg[300];
         snprintf(msg, sizeof msg, "detached from '%s': the run goes on (`smartty attach %s` comes back)", A.name,
@@ -231,18 +253,13 @@ static int cmd_fn(void *ud, const char *line)
             return 0;
         }
     }
-    sv_msg m;
-    sm_error e;
-    sv_msg_init(&m, SV_MSG_CMD);
-    m.id = A.next_id++;
-    m.text = (char *)(uintptr_t)line;
-    if (sv_conn_send(A.c, &m, &e)) {
-        char msg[600];
-        snprintf(msg, sizeof msg, "the server '%s' ended (%s)", A.name, e.msg);
-        end_with(1, msg);
-        return 1;
-    }
-    return 0; /* the reply comes back through tick */
+    return send_line(line);
+}
+
+static const char *prompt_fn(void *ud)
+{
+    (void)ud;
+    return A.ask[0] ? A.ask : "smartty> ";
 }
 
 static const int out_kind[] = {
@@ -286,6 +303,9 @@ static int tick_fn(void *ud)
             if (m.ev.kind == SM_EVENT_BREAK)
                 snprintf(A.last_break, sizeof A.last_break, "%s", text[0] ? text : "breakpoint");
             ui_dash_event(&m.ev, text);
+        } else if (m.type == SV_MSG_REPLY) {
+            if (m.ask[0])
+                snprintf(A.ask, sizeof A.ask, "%s", m.ask);
         } else if (m.type == SV_MSG_BRANCH) {
             take_branch(&m);
         } else if (m.type == SV_MSG_ERROR) {
@@ -341,6 +361,7 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.tick = tick_fn;
     src.exit_status = exit_fn;
     src.branches = branches_fn;
+    src.prompt = prompt_fn;
     o->quit_key = "detach";
     int status = ui_dash_run(&src, o);
     if (A.end_msg[0])

@@ -290,6 +290,8 @@ char *sv_encode(const sv_msg *m, size_t *len)
         if (m->role[0]) {
             bad |= set_str(o, "role", m->role);
             bad |= set(o, "history", json_integer(m->history));
+            if (m->confirm)
+                bad |= set(o, "confirm", json_true());
         } else {
             bad |= set(o, "pid", json_integer(m->pid));
             bad |= set(o, "started", json_integer(m->started));
@@ -307,6 +309,8 @@ char *sv_encode(const sv_msg *m, size_t *len)
     case SV_MSG_REPLY:
         bad |= set(o, "id", json_integer(m->id));
         bad |= set(o, "status", json_integer(m->status));
+        if (m->ask[0])
+            bad |= set_str(o, "ask", m->ask);
         break;
     case SV_MSG_EVENT:
         bad |= set(o, "event", event_json(&m->ev));
@@ -650,6 +654,12 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
         if (!int_of(o, "pid", 0, INT64_MAX, &m->pid, 1) || !int_of(o, "started", INT64_MIN, INT64_MAX, &m->started, 1) ||
             !int_of(o, "history", 0, INT64_MAX, &m->history, 1))
             return fail(d, "malformed", "hello: %s must be integers", "pid, started and history");
+        {
+            const json_t *cf = json_object_get(o, "confirm");
+            if (cf && !json_is_boolean(cf))
+                return fail(d, "malformed", "hello: %s must be a boolean", "confirm");
+            m->confirm = cf ? json_is_true(cf) : 0;
+        }
         break;
     case SV_MSG_CMD:
         if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0))
@@ -668,6 +678,8 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
         if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0) || !int_of(o, "status", 0, 255, &x, 0))
             return fail(d, "malformed", "reply: %s must be integers", "id and status");
         m->status = (int)x;
+        if (!str_into(o, "ask", m->ask, sizeof m->ask, 1))
+            return fail(d, "malformed", "reply: %s must be a string under 128 bytes", "ask");
         break;
     case SV_MSG_EVENT: {
         sm_status st = event_from(d, json_object_get(o, "event"), &m->ev);

@@ -63,9 +63,11 @@ typedef struct sv_msg {
     int64_t pid;        /* HELLO from the server: its pid */
     int64_t started;    /* HELLO from the server: Unix time it started */
     int64_t history;    /* HELLO from a client: history points wanted (0 none) */
+    int confirm;        /* HELLO from a client: 1 it can answer a question (an interactive console) */
     int64_t id;         /* CMD, OUT, REPLY */
     int kind;           /* OUT: con_out_kind */
     int status;         /* REPLY: 0 every command succeeded, 1 one failed */
+    char ask[128];      /* REPLY: "" or the prompt of a question the client's next line answers */
     char code[32];      /* ERROR: too_large, malformed, unknown_type, version, state */
     char *text;         /* CMD: the line; OUT: the text; ERROR, BYE: the message (owned) */
     sm_session_event ev; /* EVENT: owned strings */

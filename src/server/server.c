@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -24,6 +25,7 @@
 #include "console/backend.h"
 #include "console/events.h"
 #include "console/host.h"
+#include "console/parse.h"
 #include "console/signals.h"
 #include "server/proto.h"
 #include "server/sock.h"
@@ -48,6 +50,12 @@ typedef struct client {
     int closing;      /* send what is queued, then close */
     int dead;         /* close now */
     int64_t history;
+    int confirm;      /* its hello said it can answer a question (an interactive console) */
+    int asking;       /* its next command line answers `shutdown`'s question */
+    char *held;       /* a command line that came while another client's command waited (id held_id),
+                         to run once that one ends; its later frames stay unread until then */
+    int64_t held_id;
+    uint64_t held_seq; /* arrival order among the held commands */
     struct client *next;
 } client;
 
@@ -60,6 +68,9 @@ static struct {
     int nclients;
     client *cur;           /* the client whose command runs */
     int in_cmd;            /* 1 while a client's command runs (srv_tick serves the others) */
+    int in_tick;           /* 1 while srv_tick serves them (a command it runs does not serve again) */
+    int nheld;             /* clients with a held command */
+    uint64_t held_seq;
     int64_t cur_id;
     char author[256];      /* its name while its command and the events it caused are handled */
     int start_fd;          /* during the start commands: their output also goes to `serve` */
@@ -249,19 +260,44 @@ static void srv_event(void *ud, const sm_session_event *ev)
 static void push_records(int force);
 static void send_status(client *only);
 
+static void accept_clients(void);
+static void client_read(client *cl);
+
 /* While a client's command waits for the run (`wait`, `step N`, `train` with train_wait), the loop
- * below is not running: keep every client's records, status and queued output moving from here.
- * Frames are not read meanwhile (a second command waits for the first, in arrival order). */
+ * below is not running: from here every client's records, status and queued output keep moving,
+ * new connections are accepted and greeted, and frames are read. A command that came meanwhile
+ * runs at once when it only reads (show, get, help, echo: they would run while training anyway)
+ * and nothing came before it; any other is held, and the held ones run in arrival order once the
+ * waiting command ends, as a local console runs what was typed during a `wait` after it. */
 static void srv_tick(void *ud)
 {
     (void)ud;
-    if (!V.in_cmd)
+    if (!V.in_cmd || V.in_tick)
         return;
+    V.in_tick = 1;
     push_records(0);
     send_status(NULL);
     for (client *cl = V.clients; cl; cl = cl->next)
         if (cl->off < cl->n)
             client_flush(cl);
+    struct pollfd pf[1 + MAX_CLIENTS];
+    client *who[1 + MAX_CLIENTS];
+    nfds_t n = 0;
+    pf[n++] = (struct pollfd){V.lfd, POLLIN, 0};
+    for (client *cl = V.clients; cl && n < 1 + MAX_CLIENTS; cl = cl->next) {
+        if (cl->dead || cl->held) /* a held client's later frames wait for its held command */
+            continue;
+        who[n] = cl;
+        pf[n++] = (struct pollfd){cl->fd, POLLIN, 0};
+    }
+    if (poll(pf, n, 0) > 0) {
+        for (nfds_t i = 1; i < n; i++)
+            if (pf[i].revents & (POLLIN | POLLHUP | POLLERR))
+                client_read(who[i]);
+        if (pf[0].revents & POLLIN)
+            accept_clients();
+    }
+    V.in_tick = 0;
 }
 
 static const con_host srv_host = {.theme = NULL, .event = srv_event, .tick = srv_tick};
@@ -471,27 +507,56 @@ static int read_only(const char *word)
     return 0;
 }
 
-/* The line's words (at most 4, for the commands the server itself answers). */
-static int split_words(const char *line, char w[4][256])
+/* The line's commands as the console splits them (parse.h: quotes, escapes, `;`, comments; words
+ * of any length): *first receives the first command's words and *first_at where that command
+ * starts in line (the caller frees first); *all_ro is 1 when pred holds for every command's name. Returns
+ * how many commands the line holds, or -1 when it does not split (the console reports where). */
+static int line_commands(const char *line, con_tokens *first, size_t *first_at, int (*pred)(const char *),
+                         int *all_ro)
 {
+    size_t len = strlen(line), off = 0;
     int n = 0;
-    const char *p = line;
-    while (n < 4) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p)
+    first->argc = 0;
+    first->argv[0] = NULL;
+    first->buf = NULL;
+    *first_at = 0;
+    *all_ro = 1;
+    while (off < len) {
+        con_tokens t;
+        size_t rest;
+        char err[128];
+        int col;
+        if (con_tokenize(line + off, len - off, &t, &rest, err, sizeof err, &col)) {
+            con_tokens_free(&t);
+            con_tokens_free(first);
+            return -1;
+        }
+        if (t.argc) {
+            if (!pred(t.argv[0]))
+                *all_ro = 0;
+            if (!n++) {
+                *first = t;
+                *first_at = off;
+                t.buf = NULL;
+            }
+        }
+        con_tokens_free(&t);
+        if (!rest)
             break;
-        size_t k = strcspn(p, " \t");
-        if (k >= 256)
-            k = 255;
-        memcpy(w[n], p, k);
-        w[n][k] = '\0';
-        n++;
-        p += strcspn(p, " \t");
+        off += rest;
     }
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return *p ? 5 : n; /* 5: more words than that */
+    return n;
+}
+
+static int is_yes(const char *line)
+{
+    while (*line == ' ' || *line == '\t')
+        line++;
+    size_t n = strcspn(line, " \t\r\n");
+    const char *end = line + n;
+    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+        end++;
+    return !*end && ((n == 1 && (line[0] == 'y' || line[0] == 'Y')) || (n == 3 && !strncasecmp(line, "yes", 3)));
 }
 
 static void reply(client *cl, int64_t id, int status)
@@ -519,9 +584,10 @@ static int run_line(client *cl, int64_t id, const char *line)
     V.cur = cl;
     V.cur_id = id;
     snprintf(V.author, sizeof V.author, "%s", cl->who);
+    int outer = V.in_cmd;
     V.in_cmd = 1;
     int rc = con_exec_line(&V.c, line);
-    V.in_cmd = 0;
+    V.in_cmd = outer;
     con_tick(&V.c, 0); /* the events it caused carry its author */
     push_records(1);  /* what the command trained (`step 5`) is there before its reply */
     V.cur = NULL;
@@ -529,52 +595,93 @@ static int run_line(client *cl, int64_t id, const char *line)
     return rc;
 }
 
+static void shut_down(client *cl, int64_t id)
+{
+    out_to(cl, id, CON_OUT_INFO, "the server shuts down");
+    reply(cl, id, 0);
+    V.stop = 1;
+    snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' was shut down by %s", V.name, cl->who);
+    logf_("%s", V.stop_msg);
+}
+
+/* `shutdown`, `shutdown force`, `shutdown save DIR`: t is the command's words, cmd its text. Unsaved
+ * training is asked about when the client can answer (its hello said confirm), as a local console's
+ * `quit` asks; anyone else is refused with the ways out. */
+static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const char *cmd)
+{
+    int force = t->argc == 2 && !strcmp(t->argv[1], "force");
+    if (!(t->argc == 1 || force || (t->argc == 3 && !strcmp(t->argv[1], "save")))) {
+        out_to(cl, id, CON_OUT_ERROR, "shutdown: usage: `shutdown`, `shutdown save DIR` or `shutdown force`");
+        reply(cl, id, 1);
+        return;
+    }
+    if (t->argc == 3) {
+        /* `save DIR` as typed, so the console reads DIR (quotes, escapes, ~) as it reads it locally */
+        if (run_line(cl, id, cmd + t->col[1]) != 0) {
+            out_to(cl, id, CON_OUT_ERROR, "shutdown: the save failed: the server goes on");
+            reply(cl, id, 1);
+            return;
+        }
+    } else if (!force) {
+        con_status st;
+        con_status_get(&V.c, &st);
+        if (st.unsaved > 0) {
+            char msg[300];
+            const char *s = st.unsaved == 1 ? "" : "s", *are = st.unsaved == 1 ? "is" : "are";
+            if (cl->confirm) {
+                snprintf(msg, sizeof msg, "%lld step%s of training %s unsaved (`shutdown save DIR` keeps them). "
+                         "Shut down anyway? [y/N]", (long long)st.unsaved, s, are);
+                out_to(cl, id, CON_OUT_INFO, msg);
+                cl->asking = 1;
+                sv_msg m;
+                sv_msg_init(&m, SV_MSG_REPLY);
+                m.id = id;
+                snprintf(m.ask, sizeof m.ask, "shut down and lose the unsaved training? [y/N] ");
+                client_send(cl, &m);
+                return;
+            }
+            snprintf(msg, sizeof msg, "shutdown: %lld step%s of training %s unsaved: `shutdown save DIR` keeps "
+                     "them, `shutdown force` ends without saving", (long long)st.unsaved, s, are);
+            out_to(cl, id, CON_OUT_ERROR, msg);
+            reply(cl, id, 1);
+            return;
+        }
+    }
+    shut_down(cl, id);
+}
+
 static void handle_cmd(client *cl, int64_t id, const char *line)
 {
-    char w[4][256];
-    int n = split_words(line, w);
-    if (n >= 1 && n <= 2 && (!strcmp(w[0], "detach") || !strcmp(w[0], "quit"))) {
+    if (cl->asking) { /* the answer to `shutdown`'s question, whatever the line says */
+        cl->asking = 0;
+        if (is_yes(line)) {
+            shut_down(cl, id);
+        } else {
+            out_to(cl, id, CON_OUT_INFO, "not shutting down: the server goes on");
+            reply(cl, id, 0);
+        }
+        return;
+    }
+    con_tokens t;
+    size_t at;
+    int all_ro;
+    int n = line_commands(line, &t, &at, read_only, &all_ro);
+    int alone = n == 1; /* the line's only command: the server's own words are answered here */
+    if (alone && t.argc <= 2 && (!strcmp(t.argv[0], "detach") || !strcmp(t.argv[0], "quit"))) {
+        con_tokens_free(&t);
         out_to(cl, id, CON_OUT_INFO, "detached: the run goes on (`smartty attach` comes back)");
         reply(cl, id, 0);
         send_bye(cl, "detached");
         return;
     }
-    if (n >= 1 && !strcmp(w[0], "shutdown")) {
-        int force = n == 2 && !strcmp(w[1], "force");
-        if (!(n == 1 || force || (n == 3 && !strcmp(w[1], "save")))) {
-            out_to(cl, id, CON_OUT_ERROR, "shutdown: usage: `shutdown`, `shutdown save DIR` or `shutdown force`");
-            reply(cl, id, 1);
-            return;
-        }
-        if (n == 3) {
-            char save[300];
-            snprintf(save, sizeof save, "save %s", w[2]);
-            if (run_line(cl, id, save) != 0) {
-                out_to(cl, id, CON_OUT_ERROR, "shutdown: the save failed: the server goes on");
-                reply(cl, id, 1);
-                return;
-            }
-        } else if (!force) {
-            con_status st;
-            con_status_get(&V.c, &st);
-            if (st.unsaved > 0) {
-                char msg[300];
-                snprintf(msg, sizeof msg, "shutdown: %lld step%s of training %s unsaved: `shutdown save DIR` keeps "
-                         "them, `shutdown force` ends without saving", (long long)st.unsaved,
-                         st.unsaved == 1 ? "" : "s", st.unsaved == 1 ? "is" : "are");
-                out_to(cl, id, CON_OUT_ERROR, msg);
-                reply(cl, id, 1);
-                return;
-            }
-        }
-        out_to(cl, id, CON_OUT_INFO, "the server shuts down");
-        reply(cl, id, 0);
-        V.stop = 1;
-        snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' was shut down by %s", V.name, cl->who);
-        logf_("%s", V.stop_msg);
+    if (alone && !strcmp(t.argv[0], "shutdown")) {
+        handle_shutdown(cl, id, &t, line + at);
+        con_tokens_free(&t);
         return;
     }
-    if (n >= 1 && !read_only(w[0]) && V.c.be && V.c.be->journal) {
+    int help = alone && t.argc == 1 && !strcmp(t.argv[0], "help");
+    con_tokens_free(&t);
+    if (n >= 1 && !all_ro && V.c.be && V.c.be->journal) {
         /* the journal records who asked (replay skips these marks) */
         const char *args[2] = {cl->who, line};
         sm_error e;
@@ -582,10 +689,11 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
             logf_("journal: %s", e.msg);
     }
     int rc = run_line(cl, id, line);
-    if (n == 1 && !strcmp(w[0], "help"))
+    if (help)
         out_to(cl, id, CON_OUT_RESULT, "attached to a run server:\n"
                "  detach                                   leave, the run goes on (also quit, F10, closing the terminal)\n"
-               "  shutdown [save DIR | force]              end the server (refused while training is unsaved)");
+               "  shutdown [save DIR | force]              end the server (with unsaved training: asks in an\n"
+               "                                           attached terminal, refused from ctl and scripts)");
     if (V.c.quit) { /* `quit` inside a longer line: the client leaves, the run stays */
         V.c.quit = 0;
         V.c.confirm_quit = 0;
@@ -594,6 +702,67 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
     V.c.confirm_quit = 0;
     reply(cl, id, rc);
     send_status(cl);
+}
+
+/* Commands that only read the run: they may run while another client's command waits. */
+static int reads_only(const char *word)
+{
+    return !strcmp(word, "show") || !strcmp(word, "get") || !strcmp(word, "help") || !strcmp(word, "echo");
+}
+
+/* A command line that came while another client's command waits (V.in_cmd): run it now when it
+ * only reads and nothing is held before it, else hold it (takes *line). */
+static void cmd_during_wait(client *cl, int64_t id, char **line)
+{
+    con_tokens t;
+    size_t at;
+    int all = 0;
+    int n = cl != V.cur && !cl->asking && !V.nheld ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    if (n > 0)
+        con_tokens_free(&t);
+    if (n > 0 && all) {
+        client *cur = V.cur;
+        int64_t cur_id = V.cur_id;
+        char author[sizeof V.author];
+        memcpy(author, V.author, sizeof author);
+        handle_cmd(cl, id, *line);
+        V.cur = cur;
+        V.cur_id = cur_id;
+        memcpy(V.author, author, sizeof author);
+        return;
+    }
+    cl->held = *line;
+    *line = NULL;
+    cl->held_id = id;
+    cl->held_seq = ++V.held_seq;
+    V.nheld++;
+}
+
+static void client_drain(client *cl);
+
+/* The held commands, in arrival order, then the frames that waited behind them (which may hold
+ * others again, when one of them waits: then those). */
+static void run_held(void)
+{
+    do {
+        while (V.nheld && !V.stop) {
+            client *first = NULL;
+            for (client *cl = V.clients; cl; cl = cl->next)
+                if (cl->held && (!first || cl->held_seq < first->held_seq))
+                    first = cl;
+            if (!first)
+                break;
+            char *line = first->held;
+            first->held = NULL;
+            V.nheld--;
+            if (!first->dead)
+                handle_cmd(first, first->held_id, line);
+            free(line);
+        }
+        for (client *cl = V.clients; cl && !V.stop; cl = cl->next)
+            if (!cl->held)
+                client_drain(cl);
+    } while (V.nheld && !V.stop);
 }
 
 static void handle_frame(client *cl, const char *line, size_t len)
@@ -619,6 +788,7 @@ static void handle_frame(client *cl, const char *line, size_t len)
                 cl->role = role;
                 snprintf(cl->who, sizeof cl->who, "%s", m.who[0] ? m.who : "?");
                 cl->history = m.history > HISTORY_MAX ? HISTORY_MAX : m.history;
+                cl->confirm = m.confirm && role == ROLE_ATTACH;
                 sv_msg h;
                 sv_msg_init(&h, SV_MSG_HELLO);
                 snprintf(h.who, sizeof h.who, "%s", V.name);
@@ -637,6 +807,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
     } else if (m.type == SV_MSG_CMD) {
         if (cl->role == ROLE_WATCH || cl->role == ROLE_LS)
             send_error(cl, "state", "this connection is read-only (watch): use `smartty attach` or `smartty ctl`");
+        else if (V.in_cmd)
+            cmd_during_wait(cl, m.id, &m.text);
         else
             handle_cmd(cl, m.id, m.text);
     } else if (m.type == SV_MSG_DETACH) {
@@ -653,10 +825,27 @@ static void handle_frame(client *cl, const char *line, size_t len)
     sv_msg_free(&m);
 }
 
+/* The whole frames cl has sent and that are read (none after a held command: they wait for it). */
+static void client_drain(client *cl)
+{
+    const char *line;
+    size_t len;
+    int r;
+    while (!cl->dead && !cl->closing && !cl->held && (r = sv_lines_next(&cl->in, &line, &len)) != 0) {
+        if (r < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "the frame is over the limit of %d bytes: dropped", SV_FRAME_MAX);
+            send_error(cl, "too_large", msg);
+        } else {
+            handle_frame(cl, line, len);
+        }
+    }
+}
+
 static void client_read(client *cl)
 {
     char buf[65536];
-    for (int rounds = 0; rounds < 4 && !cl->dead; rounds++) {
+    for (int rounds = 0; rounds < 4 && !cl->dead && !cl->held; rounds++) {
         ssize_t k = recv(cl->fd, buf, sizeof buf, MSG_DONTWAIT);
         if (k < 0 && errno == EINTR)
             continue;
@@ -673,18 +862,7 @@ static void client_read(client *cl)
             cl->dead = 1;
             return;
         }
-        const char *line;
-        size_t len;
-        int r;
-        while (!cl->dead && !cl->closing && (r = sv_lines_next(&cl->in, &line, &len)) != 0) {
-            if (r < 0) {
-                char msg[96];
-                snprintf(msg, sizeof msg, "the frame is over the limit of %d bytes: dropped", SV_FRAME_MAX);
-                send_error(cl, "too_large", msg);
-            } else {
-                handle_frame(cl, line, len);
-            }
-        }
+        client_drain(cl);
     }
 }
 
@@ -694,6 +872,9 @@ static void client_free(client *cl)
         logf_("%s: left", cl->who);
     close(cl->fd);
     sv_lines_free(&cl->in);
+    if (cl->held)
+        V.nheld--;
+    free(cl->held);
     free(cl->q);
     free(cl);
 }
@@ -818,6 +999,10 @@ static void serve_loop(void)
     struct pollfd *pf = NULL;
     size_t pcap = 0;
     while (!V.stop) {
+        run_held(); /* what came while a command waited, before anything newer */
+        reap_clients();
+        if (V.stop)
+            break;
         size_t n = 1 + (size_t)V.nclients;
         if (n > pcap) {
             struct pollfd *p = realloc(pf, n * sizeof *pf);
@@ -829,7 +1014,7 @@ static void serve_loop(void)
         pf[0] = (struct pollfd){V.lfd, POLLIN, 0};
         size_t i = 1;
         for (client *cl = V.clients; cl; cl = cl->next, i++)
-            pf[i] = (struct pollfd){cl->fd, (short)(POLLIN | (cl->off < cl->n ? POLLOUT : 0)), 0};
+            pf[i] = (struct pollfd){cl->fd, (short)((cl->held ? 0 : POLLIN) | (cl->off < cl->n ? POLLOUT : 0)), 0};
         int r = poll(pf, n, 100);
         if (r > 0) {
             i = 1;
