@@ -245,7 +245,10 @@ static void autosave_notice(con_ctx *c, int dash)
             continue;
         autosave_ent *a = &ents[n];
         char real[1300], probe[1400];
-        snprintf(a->path, sizeof a->path, "%s/%s", dir, de->d_name);
+        /* a path that does not fit is not looked at: cut short it would name another folder (which
+           the clean-up below could remove) */
+        if (snprintf(a->path, sizeof a->path, "%s/%s", dir, de->d_name) >= (int)sizeof a->path)
+            continue;
         snprintf(probe, sizeof probe, "%s/trainer_state.json", a->path);
         struct stat sb;
         if (sm_checkpoint_resolve(a->path, real, sizeof real) != SM_CKPT_SMARTTY || stat(probe, &sb) != 0)
