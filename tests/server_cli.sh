@@ -67,8 +67,9 @@ grep_file 10 'Z change mu = 2 \(was 1\) from step [0-9]+, by tester$' "$tmp/watc
     ok "watch: the change with who made it" || fail "watch: no change line: $(tail -5 "$tmp/watch.out")"
 # a command that waits for the run (`step N` from a pause) keeps the other clients' records coming:
 # watch shows steps in between while the ctl that sent it still waits
-"$bin" ctl s1 'pause' >/dev/null 2>&1
-p0=$(step_of s1)
+# the step it paused at, from its own reply (a `show status` right after can still read the step before)
+p0=$("$bin" ctl s1 'pause' 2>&1 | sed -n 's/.*paused at step \([0-9]*\).*/\1/p')
+[ -n "$p0" ] || p0=$(step_of s1)
 "$bin" ctl s1 'step 300' >"$tmp/step.out" 2>&1 &
 spid=$!
 echo $spid >>"$tmp/pids"

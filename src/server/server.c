@@ -601,7 +601,6 @@ static void shut_down(client *cl, int64_t id)
     reply(cl, id, 0);
     V.stop = 1;
     snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' was shut down by %s", V.name, cl->who);
-    logf_("%s", V.stop_msg);
 }
 
 /* `shutdown`, `shutdown force`, `shutdown save DIR`: t is the command's words, cmd its text. Unsaved
