@@ -906,6 +906,27 @@ START_TEST(test_complete)
 }
 END_TEST
 
+/* rewind completes the snapshots the backend has, checkout its branches */
+START_TEST(test_complete_state_names)
+{
+    con_set_backend(&ctx, &fake_backend, &fake);
+    ctx.set.train_wait = 0;
+    complete("rewind ");
+    ck_assert_str_eq(comp, "");
+    ck_assert_int_eq(con_exec_line(&ctx, "snapshot a; snapshot ab; snapshot b"), 0);
+    complete("rewind a");
+    ck_assert_str_eq(comp, "a ab ");
+    complete("rewind ");
+    ck_assert_str_eq(comp, "a ab b ");
+    complete("checkout a");
+    ck_assert_str_eq(comp, "a.1 ab.1 ");
+    complete("checkout m");
+    ck_assert_str_eq(comp, "main ");
+    complete("snapshot a"); /* a new name: nothing to offer */
+    ck_assert_str_eq(comp, "");
+}
+END_TEST
+
 START_TEST(test_state_path)
 {
     char buf[256];
@@ -1176,6 +1197,7 @@ int main(void)
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_progress_lines);
     tcase_add_test(tc, test_complete);
+    tcase_add_test(tc, test_complete_state_names);
     tcase_add_test(tc, test_state_path);
     tcase_add_test(tc, test_long_lines_whole);
     suite_add_tcase(s, tc);

@@ -8,6 +8,7 @@
 
 #include "console/console.h"
 #include "smartty/data.h"
+#include "smartty/session.h"
 
 typedef struct fake_session {
     con_run_state state;
@@ -220,6 +221,28 @@ static void fake_wait(void *ud, double timeout)
     }
 }
 
+/* The snapshots taken, and a branch "main" plus "NAME.1" for each: what completion offers. */
+static size_t fake_snapshot_list(void *ud, sm_snapshot_info **out)
+{
+    fake_session *f = ud;
+    *out = calloc((size_t)f->snapshots + 1, sizeof **out);
+    for (int i = 0; *out && i < f->snapshots; i++)
+        snprintf((*out)[i].name, sizeof (*out)[i].name, "%s", f->snapshot[i]);
+    return *out ? (size_t)f->snapshots : 0;
+}
+
+static size_t fake_branches(void *ud, sm_branch_info **out)
+{
+    fake_session *f = ud;
+    *out = calloc((size_t)f->snapshots + 1, sizeof **out);
+    if (!*out)
+        return 0;
+    snprintf((*out)[0].name, sizeof (*out)[0].name, "main");
+    for (int i = 0; i < f->snapshots; i++)
+        snprintf((*out)[i + 1].name, sizeof (*out)[i + 1].name, "%s.1", f->snapshot[i]);
+    return (size_t)f->snapshots + 1;
+}
+
 static const con_backend fake_backend = {
     .load_model = fake_load_model,
     .new_model = fake_new_model,
@@ -241,6 +264,8 @@ static const con_backend fake_backend = {
     .status = fake_status,
     .journal = fake_journal,
     .wait = fake_wait,
+    .snapshots = fake_snapshot_list,
+    .branches = fake_branches,
 };
 
 /* A console over a fresh pretend session f, writing to out; `train` does not wait for its steps. */

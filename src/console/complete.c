@@ -1,5 +1,6 @@
 /* complete.c: what can stand at the cursor: command names, then, by the command's argument spec,
- * keywords, hyperparameter and setting names, enum values, preset, theme and field names. File
+ * keywords, hyperparameter and setting names, enum values, preset, theme and field names, and the
+ * snapshots (`rewind`) and branches (`checkout`) the backend has. File
  * names are left to the host (readline completes paths); this file never touches readline. */
 #include <dirent.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 
 #include "console/console.h"
 #include "console/parse.h"
+#include "smartty/session.h"
 
 typedef struct sink {
     const char *prefix;
@@ -66,6 +68,28 @@ void con_theme_names(void (*add)(void *ud, const char *name), void *ud)
 #ifdef SMARTTY_THEMESDIR
     scan_themes(SMARTTY_THEMESDIR, add, ud);
 #endif
+}
+
+/* The names a rewind (snapshots; not the branches' latest states, which `checkout` takes) or a
+ * checkout (branches) can take, from the backend: any thread, the session answers under its lock. */
+static void offer_state_names(const con_ctx *c, sink *s, int branches)
+{
+    if (!c->be)
+        return;
+    if (branches && c->be->branches) {
+        sm_branch_info *b = NULL;
+        size_t n = c->be->branches(c->be_ud, &b);
+        for (size_t i = 0; b && i < n; i++)
+            offer(s, b[i].name);
+        free(b);
+    } else if (!branches && c->be->snapshots) {
+        sm_snapshot_info *sn = NULL;
+        size_t n = c->be->snapshots(c->be_ud, &sn);
+        for (size_t i = 0; sn && i < n; i++)
+            if (strncmp(sn[i].name, "branch ", 7))
+                offer(s, sn[i].name);
+        free(sn);
+    }
 }
 
 /* Words of the line before the cursor; the last word is the one being completed (possibly ""). */
@@ -161,10 +185,11 @@ int con_complete(const con_ctx *c, const char *line, void (*add)(void *ud, const
             offer(&s, words[i]);
     } else if (!strcmp(ph, "ID")) {
         offer(&s, "all");
+    } else if (!strcmp(ph, "NAME") && (!strcmp(cmd->name, "rewind") || !strcmp(cmd->name, "checkout"))) {
+        offer_state_names(c, &s, cmd->name[0] == 'c');
     } else if (con_placeholder_is_path(ph)) {
         files = 1;
     }
-    (void)c;
     con_tokens_free(&t);
     return files;
 }
