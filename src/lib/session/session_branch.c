@@ -171,6 +171,21 @@ sm_status ses_branch_fork(sm_session *s, const snapshot *sn, sm_error *e)
     return SM_OK;
 }
 
+/* After a restore (rewind, checkout): the restored state's journal j becomes the session's (taken),
+ * with nothing pending, deferred or kept from before the restore. */
+void ses_adopt_journal(sm_session *s, sm_journal *j)
+{
+    pthread_mutex_lock(&s->mu);
+    s->pending = 0;
+    s->view_step = s->step;
+    sm_journal_clear(&s->deferred);
+    sm_journal_free(&s->journal);
+    s->journal = *j;
+    pthread_mutex_unlock(&s->mu);
+    free(s->pre_state);
+    s->pre_state = NULL;
+}
+
 /* Make branch t (inactive, with its tip) the active one, exactly as it was left. */
 static sm_status enter(sm_session *s, branch *t, sm_error *e)
 {
@@ -180,15 +195,7 @@ static sm_status enter(sm_session *s, branch *t, sm_error *e)
     sm_journal j;
     if ((st = sm_journal_copy(&j, &t->tip.cap.journal, e)) != SM_OK)
         return st;
-    pthread_mutex_lock(&s->mu);
-    s->pending = 0;
-    s->view_step = s->step;
-    sm_journal_clear(&s->deferred);
-    sm_journal_free(&s->journal);
-    s->journal = j;
-    pthread_mutex_unlock(&s->mu);
-    free(s->pre_state);
-    s->pre_state = NULL;
+    ses_adopt_journal(s, &j);
     snapshot tip = t->tip;
     pthread_mutex_lock(&s->mu);
     t->has_tip = 0;

@@ -295,15 +295,7 @@ sm_status ses_rewind_to(sm_session *s, snapshot *sn, sm_session_reply *r)
         sm_journal_free(&j);
         return st;
     }
-    pthread_mutex_lock(&s->mu);
-    s->pending = 0;
-    s->view_step = s->step;
-    sm_journal_clear(&s->deferred);
-    sm_journal_free(&s->journal);
-    s->journal = j;
-    pthread_mutex_unlock(&s->mu);
-    free(s->pre_state);
-    s->pre_state = NULL;
+    ses_adopt_journal(s, &j);
     const branch *b = ses_branch_cur(s);
     size_t w = strlen(r->msg);
     snprintf(r->msg + w, sizeof r->msg - w, "rewound from step %lld to snapshot %s at step %lld, on new branch %s",

@@ -194,6 +194,7 @@ branch *ses_branch_cur(sm_session *s);
 branch *ses_branch_by_id(sm_session *s, int id);
 /* A rewind to sn is about to happen: stash the active branch (or drop it when nothing was done on
  * it), then make the new branch forked at sn active. */
+void ses_adopt_journal(sm_session *s, sm_journal *j);
 sm_status ses_branch_fork(sm_session *s, const snapshot *sn, sm_error *e);
 /* Pause a running run first (the reply's message says so); returns 1 when it paused. */
 int ses_pause_first(sm_session *s, sm_session_reply *r, const char *what);
