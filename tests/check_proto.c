@@ -78,6 +78,10 @@ START_TEST(test_round_trips)
     ck_assert_int_eq(o.confirm, 1);
     sv_msg_free(&o);
 
+    sv_msg_init(&m, SV_MSG_INTR); /* Ctrl-C in a console */
+    o = round_trip(&m);
+    sv_msg_free(&o);
+
     sv_msg_init(&m, SV_MSG_CMD);
     m.id = 42;
     char cmd[] = "set lambda_s 3; show \"status\" \xc3\xa9";
@@ -169,7 +173,9 @@ START_TEST(test_round_trips)
     snprintf(m.st.branch, sizeof m.st.branch, "a.2");
     m.st.explore_variant = 2;
     m.st.explore_total = 3;
+    m.st.ui_fps = 12;
     o = round_trip(&m);
+    ck_assert_int_eq(o.st.ui_fps, 12);
     ck_assert_str_eq(o.st.branch, "a.2");
     ck_assert_int_eq(o.st.explore_variant, 2);
     ck_assert_int_eq(o.st.explore_total, 3);
@@ -288,6 +294,8 @@ START_TEST(test_refused)
     refused("{\"type\":\"event\",\"event\":{\"kind\":\"nope\",\"step\":1}}", "malformed");
     refused("{\"type\":\"event\",\"event\":{\"kind\":\"step\",\"step\":1,\"rec\":[1,2]}}", "malformed");
     refused("{\"type\":\"history\",\"steps\":[[1]],\"evals\":[]}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":-3}}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":\"9\"}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
     char *big = malloc(SV_FRAME_MAX + 10);
     memset(big, ' ', SV_FRAME_MAX + 9);

@@ -166,6 +166,17 @@ grep -q '"code":"state".*first frame must be a hello' "$tmp/f6.out" && ok "a com
     fail "no hello: $(cat "$tmp/f6.out")"
 advancing s1 && ok "the server keeps training through the bad frames" || fail "not advancing after bad frames"
 
+# Ctrl-C in a console (an interrupt frame): a `wait` ends at once with the run paused, as locally
+printf '%s\n{"type":"cmd","id":3,"line":"wait"}\n{"type":"interrupt"}\n' "$hello" |
+    "$raw" "$sockdir/s1" >"$tmp/intr.out"
+grep -q '"type":"reply","id":3' "$tmp/intr.out" && "$bin" ctl s1 'show status' | grep -q '^state: paused' &&
+    ok "an interrupt ends a wait and pauses the run" || fail "interrupt: $(tail -c 600 "$tmp/intr.out")"
+"$bin" ctl s1 resume >/dev/null && advancing s1 || fail "resume after the interrupt"
+printf '%s\n{"type":"interrupt"}\n' "$hello" | "$raw" "$sockdir/s1" >"$tmp/intr2.out"
+grep -q 'paused (Ctrl-C)' "$tmp/intr2.out" && "$bin" ctl s1 'show status' | grep -q '^state: paused' &&
+    ok "an interrupt pauses a training run" || fail "interrupt while training: $(tail -c 600 "$tmp/intr2.out")"
+"$bin" ctl s1 resume >/dev/null && advancing s1 || fail "resume after the second interrupt"
+
 # shutdown asks about unsaved training; shutdown save DIR saves and ends
 "$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1
 [ $? = 1 ] && grep -q "unsaved: \`shutdown save DIR\` keeps them" "$tmp/sd.out" && [ -S "$sockdir/s1" ] &&

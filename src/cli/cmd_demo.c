@@ -16,8 +16,8 @@
 #include "cli/cli.h"
 #include "cli/demo_data.h"
 #include "console/console.h"
-#include "console/dash_source.h"
 #include "console/host.h"
+#include "server/server.h"
 #include "ui/dash.h"
 #include "ui/synth.h"
 
@@ -111,13 +111,14 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
     snprintf(l_steps, sizeof l_steps, "set max_steps %ld", steps ? steps : tty ? 0 : 40);
     const char *lines[] = {l_model, l_train, l_dev, "preset paper", "set lr 0.0005", "set max_len 48",
                            "set epochs 30", "set eval_every 25", l_steps, "train", NULL};
+    if (tty) { /* the console's dashboard, its session on an in-process run server (server/local.c) */
+        o->startup = lines;
+        return sv_local_console(1, o, NULL);
+    }
     con_ctx c;
     con_host_open(&c, con_out_plain, tty);
     int status = 0;
-    if (tty) {
-        o->startup = lines;
-        status = con_dash_run(&c, o);
-    } else {
+    {
         c.plain_progress = 1;
         c.set.train_wait = 1;
         for (int i = 0; lines[i] && !status; i++) {

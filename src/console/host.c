@@ -83,8 +83,8 @@ int con_handle_signals(con_ctx *c)
         c->quit = 1;
         return 1;
     }
-    if (con_sig_int) {
-        con_sig_int = 0;
+    if (c->intr && *c->intr) { /* Ctrl-C here (con_sig_int), or an attached console's (the server's flag) */
+        *c->intr = 0;
         con_status st;
         con_status_get(c, &st);
         if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be && c->be->pause) {

@@ -21,6 +21,7 @@
 #include "console/host.h"
 #include "console/signals.h"
 #include "smartty/checkpoint.h"
+#include "smartty/str.h"
 #include "ui/dash.h"
 
 static con_ctx *rl_ctx;    /* the context whose lines readline delivers */
@@ -226,7 +227,9 @@ static int autosave_newer(const void *a, const void *b)
     return x->mtime < y->mtime ? 1 : x->mtime > y->mtime ? -1 : strcmp(x->path, y->path);
 }
 
-static void autosave_notice(con_ctx *c, int dash)
+/* Each notice to the dashboard's log (c), into collect (the local console's, said by its session
+ * once the dashboard is up), or to stderr. */
+static void autosave_notice(con_ctx *c, int dash, sm_str *collect)
 {
     char dir[1200];
     if (!con_state_path(dir, sizeof dir, "", 0))
@@ -277,14 +280,18 @@ static void autosave_notice(con_ctx *c, int dash)
                 snprintf(msg, sizeof msg, "removed the old autosave %s (saved %s): the newest %d are kept",
                          ents[i].path, when, AUTOSAVE_KEEP);
         }
-        if (dash)
+        if (collect)
+            sm_str_appendf(collect, "%s%s", collect->len ? "\n" : "", msg);
+        else if (dash)
             con_info(c, "%s", msg);
         else
             fprintf(stderr, "smartty: %s\n", msg);
     }
 }
 
-int con_main(int argc, char **argv)
+int con_main(int argc, char **argv) { return con_main_with(argc, argv, NULL); }
+
+int con_main_with(int argc, char **argv, con_interactive_fn interactive)
 {
     typedef struct job { char kind; const char *arg; } job;
     job jobs[64];
@@ -324,8 +331,15 @@ int con_main(int argc, char **argv)
     con_ctx c;
     int tty_in = isatty(STDIN_FILENO), tty_out = isatty(STDOUT_FILENO);
     int dash = tty_in && tty_out && !njobs && !plain;
+    if (interactive && dash) { /* the session on an in-process server, this thread its client */
+        sm_str notice = SM_STR_INIT;
+        autosave_notice(NULL, 1, &notice);
+        int rc = interactive(dash, &uo, sm_str_cstr(&notice));
+        sm_str_free(&notice);
+        return rc;
+    }
     con_host_open(&c, tty_in && tty_out && !njobs ? out_terminal : con_out_plain, dash);
-    autosave_notice(&c, dash);
+    autosave_notice(&c, dash, NULL);
     c.plain_progress = 1;
     if (keep_going)
         c.set.on_error = CON_ON_ERROR_CONTINUE;

@@ -10,6 +10,13 @@
 /* The console program: argv[0] is the program or subcommand name. Returns the exit status: 0
  * success, 1 a command failed, 2 a usage error. */
 int con_main(int argc, char **argv);
+/* The same, with the interactive console run by interactive (dash: the dashboard, else the plain
+ * prompt; o the display options; notice what to say on opening, "" nothing): the program's console
+ * (cli/cmd_console.c) runs it as a client of an in-process run server (server/local.c), so what
+ * works locally works attached. Scripts (-x, -c, a pipe) run the console core here. */
+struct ui_options;
+typedef int (*con_interactive_fn)(int dash, struct ui_options *o, const char *notice);
+int con_main_with(int argc, char **argv, con_interactive_fn interactive);
 
 /* ---- for a display hosting the console (the dashboard) ---- */
 

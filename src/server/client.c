@@ -198,6 +198,15 @@ int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int
         fprintf(stderr, "smartty %s: %s\n", cmd, e.msg);
         return 1;
     }
+    return cl_open_fd(c, fd, cmd, name, role, history, confirm, hello);
+}
+
+int cl_local;
+
+int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char *role, int64_t history,
+               int confirm, sv_msg *hello)
+{
+    sm_error e;
     sv_conn_init(c, fd);
     sv_msg m;
     sv_msg_init(&m, SV_MSG_HELLO);

@@ -34,6 +34,15 @@ void cl_mirror_take(cl_mirror *m, const sv_msg *msg);
 int cl_open(sv_conn *c, const char *cmd, const char *name, const char *role, int64_t history, int confirm,
             sv_msg *hello);
 
+/* The same over a connected descriptor fd (the local console's in-process server: sv_local_start). */
+int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char *role, int64_t history,
+               int confirm, sv_msg *hello);
+
+/* 1: this client is the local console of an in-process server (repl.c): `quit` and `detach` go to the
+ * server (quit ends the session, asking first as it always did), a hang-up waits for the server's
+ * autosave and bye, and nothing says "attach". */
+extern int cl_local;
+
 /* This client's name (the author of its commands), once cl_open said hello. */
 extern char cl_self[256];
 

@@ -28,6 +28,15 @@ static struct {
     int n_br, n_br_new;
     int br_pending, br_stale;
     double br_asked;
+    /* what the last rewind restored (its event): the mirrored latest step record may still be the
+       abandoned branch's; the header then shows the restored one, as the local console's did */
+    struct {
+        int valid, has_rec, has_eval;
+        int64_t step;
+        int epoch;
+        sm_step_record rec;
+        sm_eval_record eval;
+    } rewound;
     char ask[128]; /* the server asked a question (`shutdown` with unsaved training): its prompt; the
                       next line is the answer, sent as it is */
 } A;
@@ -128,6 +137,19 @@ static void st_fn(void *ud, ui_state *out)
     out->examples_per_s = s->has_step ? s->last.examples_per_s : 0;
     out->has_eval = s->has_eval;
     out->eval = s->eval;
+    if (A.rewound.valid && A.rewound.step != s->step)
+        A.rewound.valid = 0; /* training went on from the restored step */
+    if (A.rewound.valid && s->has_step && s->last.step > s->step) { /* the record of the branch left */
+        out->epoch = A.rewound.epoch;
+        out->has_step = A.rewound.has_rec;
+        out->last = A.rewound.rec;
+        out->examples_per_s = A.rewound.has_rec ? A.rewound.rec.examples_per_s : 0;
+    }
+    if (out->has_eval && out->eval.step > s->step) { /* an evaluation of the branch left */
+        out->has_eval = A.rewound.valid && A.rewound.has_eval;
+        out->eval = A.rewound.eval;
+    }
+    out->fps = s->ui_fps;
     snprintf(out->branch, sizeof out->branch, "%s", s->branch);
     out->explore_variant = s->explore_variant;
     out->explore_total = s->explore_total;
@@ -215,7 +237,7 @@ static int cmd_fn(void *ud, const char *line)
         A.ask[0] = '\0';
         return send_line(line);
     }
-    if (first_word_is(line, "detach") || first_word_is(line, "quit")) {
+    if (!cl_local && (first_word_is(line, "detach") || first_word_is(line, "quit"))) {
         char msg[300];
         snprintf(msg, sizeof msg, "detached from '%s': the run goes on (`smartty attach %s` comes back)", A.name,
                  A.name);
@@ -270,9 +292,16 @@ static const int out_kind[] = {
 static int tick_fn(void *ud)
 {
     (void)ud;
-    if (con_sig_quit) { /* the terminal closed (SIGHUP) or SIGTERM: detach, the run goes on */
+    if (con_sig_quit && !cl_local) { /* the terminal closed (SIGHUP) or SIGTERM: detach, the run goes on */
         end_with(0, "hung up: detached, the run goes on");
         return 1;
+    } /* a local console's session autosaves and ends: its bye comes */
+    if (con_sig_int) { /* Ctrl-C: the server pauses a running training, ending a `wait` or `step N` */
+        con_sig_int = 0;
+        sv_msg m;
+        sm_error e;
+        sv_msg_init(&m, SV_MSG_INTR);
+        sv_conn_send(A.c, &m, &e);
     }
     for (int i = 0; i < 512 && !A.end; i++) {
         sv_msg m;
@@ -302,6 +331,15 @@ static int tick_fn(void *ud)
                 A.br_stale = 1;
             if (m.ev.kind == SM_EVENT_BREAK)
                 snprintf(A.last_break, sizeof A.last_break, "%s", text[0] ? text : "breakpoint");
+            if (m.ev.kind == SM_EVENT_REWIND) {
+                A.rewound.valid = 1;
+                A.rewound.step = m.ev.step;
+                A.rewound.epoch = m.ev.epoch;
+                A.rewound.has_rec = m.ev.has_rec;
+                A.rewound.rec = m.ev.rec;
+                A.rewound.has_eval = m.ev.has_eval;
+                A.rewound.eval = m.ev.eval;
+            }
             ui_dash_event(&m.ev, text);
         } else if (m.type == SV_MSG_REPLY) {
             if (m.ask[0])
@@ -313,7 +351,10 @@ static int tick_fn(void *ud)
         } else if (m.type == SV_MSG_BYE) {
             /* detached, or shut down on request: a clean end; anything else is not */
             int clean = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
-            end_with(clean ? 0 : 1, m.text ? m.text : "the server ended");
+            if (cl_local) /* `quit`, or a signal's autosave (the session said so): the status is its own */
+                end_with(0, "");
+            else
+                end_with(clean ? 0 : 1, m.text ? m.text : "the server ended");
         }
         sv_msg_free(&m);
     }
@@ -362,10 +403,29 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.exit_status = exit_fn;
     src.branches = branches_fn;
     src.prompt = prompt_fn;
-    o->quit_key = "detach";
+    o->quit_key = cl_local ? "quit" : "detach";
+    static char history[1100];
+    if (con_state_path(history, sizeof history, "history", 1))
+        o->history_path = history; /* the command history, shared with the local console's */
     int status = ui_dash_run(&src, o);
+    if (cl_local && !A.end) { /* the dashboard ended by itself (--exit-when-done): the session ends, as it did */
+        send_line("quit force");
+        double until = sm_now() + 5;
+        while (!A.end && sm_now() < until) {
+            sv_msg m;
+            sm_error e;
+            int k = sv_conn_recv(c, &m, 0.2, &e);
+            if (k == -1)
+                break;
+            if (k > 0) {
+                if (m.type == SV_MSG_BYE)
+                    A.end = 1;
+                sv_msg_free(&m);
+            }
+        }
+    }
     if (A.end_msg[0])
-        fprintf(stderr, "smartty attach: %s\n", A.end_msg);
+        fprintf(stderr, "smartty%s: %s\n", cl_local ? "" : " attach", A.end_msg);
     sv_conn_close(c);
     cl_mirror_free(&A.mir);
     curves_free(A.br, &A.n_br);

@@ -17,6 +17,7 @@ static const char *const type_names[SV_MSG_COUNT] = {
     [SV_MSG_REPLY] = "reply",   [SV_MSG_EVENT] = "event", [SV_MSG_STATUS] = "status",
     [SV_MSG_HISTORY] = "history", [SV_MSG_ERROR] = "error", [SV_MSG_BYE] = "bye",
     [SV_MSG_DETACH] = "detach", [SV_MSG_BRANCHES] = "branches", [SV_MSG_BRANCH] = "branch",
+    [SV_MSG_INTR] = "interrupt",
 };
 
 const char *sv_msg_type_name(sv_msg_type t)
@@ -240,6 +241,8 @@ static json_t *status_json(const sv_status *s)
         bad |= set(o, "unsaved", json_integer(s->unsaved));
         bad |= set(o, "epoch", json_integer(s->epoch));
         bad |= set(o, "clients", json_integer(s->clients));
+        if (s->ui_fps)
+            bad |= set(o, "ui_fps", json_integer(s->ui_fps));
         bad |= set(o, "total_steps", json_integer(s->total_steps));
         if (s->has_step)
             bad |= set(o, "last", step_json(&s->last));
@@ -362,6 +365,7 @@ char *sv_encode(const sv_msg *m, size_t *len)
         break;
     case SV_MSG_DETACH:
     case SV_MSG_BRANCHES:
+    case SV_MSG_INTR:
     case SV_MSG_COUNT: break;
     }
     char *txt = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -528,6 +532,10 @@ static sm_status status_from(dctx *d, const json_t *o, sv_status *s)
     if (!int_of(o, "clients", 0, 1 << 30, &x, 1))
         return fail(d, "malformed", "status: %s is not an integer", "clients");
     s->clients = (int)x;
+    x = 0;
+    if (!int_of(o, "ui_fps", 0, 1000, &x, 1))
+        return fail(d, "malformed", "status: %s is not an integer from 0 to 1000", "ui_fps");
+    s->ui_fps = (int)x;
     const json_t *r = json_object_get(o, "last");
     if (r) {
         if (!step_from(r, &s->last))
@@ -702,6 +710,7 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
         break;
     case SV_MSG_DETACH:
     case SV_MSG_BRANCHES:
+    case SV_MSG_INTR:
     case SV_MSG_COUNT: break;
     }
     return SM_OK;

@@ -32,6 +32,7 @@ typedef enum sv_msg_type {
     SV_MSG_DETACH,    /* client: leave, the run goes on */
     SV_MSG_BRANCHES,  /* client: send me the branches with their records (the compare view) */
     SV_MSG_BRANCH,    /* server: one branch of count (index 0-based; count 0: there are none) */
+    SV_MSG_INTR,      /* client: Ctrl-C: pause the run, ending a command that waits for it */
     SV_MSG_COUNT
 } sv_msg_type;
 
@@ -49,6 +50,7 @@ typedef struct sv_status {
     double hp[SM_HP_COUNT];
     int64_t hp_changed_at[SM_HP_COUNT];
     int clients;
+    int ui_fps;          /* `set ui_fps` (0: the dashboard's default) */
     int64_t total_steps; /* records in the server's history */
     char branch[64];     /* the active branch ("" none) */
     int explore_variant; /* an exploration runs: variant (1-based) of explore_total; else 0 */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ typedef struct client {
                          to run once that one ends; its later frames stay unread until then */
     int64_t held_id;
     uint64_t held_seq; /* arrival order among the held commands */
+    int local;        /* the console of this process (sv_local_start): `quit` ends the session */
     struct client *next;
 } client;
 
@@ -82,6 +84,9 @@ static struct {
     int stop;
     char stop_msg[512];
     size_t queue_max;      /* --queue */
+    int local;             /* the in-process server of a local console: no socket, no log */
+    volatile sig_atomic_t intr; /* Ctrl-C in a client (an interrupt frame): V.c.intr points here */
+    char *notice;          /* said to the local console once it said hello (autosaves found) */
 } V;
 
 /* ---- the log ---- */
@@ -89,6 +94,8 @@ static struct {
 static void logf_(const char *fmt, ...) SM_PRINTF(1, 2);
 static void logf_(const char *fmt, ...)
 {
+    if (V.local) /* a local console: stderr is its terminal */
+        return;
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
@@ -261,6 +268,7 @@ static void push_records(int force);
 static void send_status(client *only);
 
 static void accept_clients(void);
+static void client_drain(client *cl);
 static void client_read(client *cl);
 
 /* While a client's command waits for the run (`wait`, `step N`, `train` with train_wait), the loop
@@ -297,6 +305,11 @@ static void srv_tick(void *ud)
         if (pf[0].revents & POLLIN)
             accept_clients();
     }
+    /* frames already read but not yet handled (an interrupt that came in one read with the
+       waiting command: the waiting client's own drain is further up the stack) */
+    for (client *cl = V.clients; cl; cl = cl->next)
+        if (!cl->dead && !cl->held && (cl->in.start < cl->in.line_end || cl->in.overflowed))
+            client_drain(cl);
     V.in_tick = 0;
 }
 
@@ -346,6 +359,7 @@ static void status_fill(sv_status *s)
     for (client *cl = V.clients; cl; cl = cl->next)
         n += !cl->dead && (cl->role == ROLE_ATTACH || cl->role == ROLE_WATCH || cl->role == ROLE_CTL);
     s->clients = n;
+    s->ui_fps = V.c.set.ui_fps;
     s->total_steps = (int64_t)V.sent_steps;
 }
 
@@ -649,8 +663,35 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
     shut_down(cl, id);
 }
 
+/* After a local console's command: `quit` asked its question (the next line answers it, as at the
+ * local prompt) or ended the session. */
+static void local_after(client *cl, int64_t id, int rc)
+{
+    if (V.c.confirm_quit) {
+        cl->asking = 2;
+        sv_msg m;
+        sv_msg_init(&m, SV_MSG_REPLY);
+        m.id = id;
+        m.status = rc;
+        snprintf(m.ask, sizeof m.ask, "%s", con_prompt(&V.c));
+        client_send(cl, &m);
+        return;
+    }
+    reply(cl, id, rc);
+    send_status(cl);
+    if (V.c.quit) {
+        V.stop = 1;
+        snprintf(V.stop_msg, sizeof V.stop_msg, "quit");
+    }
+}
+
 static void handle_cmd(client *cl, int64_t id, const char *line)
 {
+    if (cl->asking == 2) { /* a local console's answer to `quit`'s question: the console takes it */
+        cl->asking = 0;
+        local_after(cl, id, run_line(cl, id, line));
+        return;
+    }
     if (cl->asking) { /* the answer to `shutdown`'s question, whatever the line says */
         cl->asking = 0;
         if (is_yes(line)) {
@@ -666,6 +707,18 @@ static void handle_cmd(client *cl, int64_t id, const char *line)
     int all_ro;
     int n = line_commands(line, &t, &at, read_only, &all_ro);
     int alone = n == 1; /* the line's only command: the server's own words are answered here */
+    if (cl->local && alone && !strcmp(t.argv[0], "detach")) {
+        con_tokens_free(&t);
+        out_to(cl, id, CON_OUT_ERROR, "detach: this console's run lives in this process and ends with it (`quit`); "
+               "`smartty serve` starts a run that outlives the terminal, to attach to and detach from");
+        reply(cl, id, 1);
+        return;
+    }
+    if (cl->local && n >= 1) { /* the console of this process: its lines run as a local console's */
+        con_tokens_free(&t);
+        local_after(cl, id, run_line(cl, id, line));
+        return;
+    }
     if (alone && t.argc <= 2 && (!strcmp(t.argv[0], "detach") || !strcmp(t.argv[0], "quit"))) {
         con_tokens_free(&t);
         out_to(cl, id, CON_OUT_INFO, "detached: the run goes on (`smartty attach` comes back)");
@@ -737,7 +790,6 @@ static void cmd_during_wait(client *cl, int64_t id, char **line)
     V.nheld++;
 }
 
-static void client_drain(client *cl);
 
 /* The held commands, in arrival order, then the frames that waited behind them (which may hold
  * others again, when one of them waits: then those). */
@@ -797,6 +849,11 @@ static void handle_frame(client *cl, const char *line, size_t len)
                 send_status(cl);
                 if (role == ROLE_ATTACH)
                     send_history(cl);
+                if (cl->local && V.notice) { /* what the console says on opening (autosaves found) */
+                    out_to(cl, 0, CON_OUT_INFO, V.notice);
+                    free(V.notice);
+                    V.notice = NULL;
+                }
                 if (role == ROLE_LS)
                     send_bye(cl, "listed");
                 if (role != ROLE_LS)
@@ -812,6 +869,29 @@ static void handle_frame(client *cl, const char *line, size_t len)
             handle_cmd(cl, m.id, m.text);
     } else if (m.type == SV_MSG_DETACH) {
         send_bye(cl, "detached");
+    } else if (m.type == SV_MSG_INTR && (cl->role == ROLE_ATTACH || cl->role == ROLE_CTL)) {
+        /* Ctrl-C in a console: a command that waits for the run (`wait`, `step N`) ends and the run
+           pauses, as in a local console; else a running training pauses (con_handle_signals) */
+        if (V.in_cmd) {
+            V.intr = 1; /* con_wait_run pauses the run and returns */
+        } else {
+            con_status st;
+            con_status_get(&V.c, &st);
+            if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && V.c.be && V.c.be->pause) {
+                sm_error pe;
+                V.cur = cl;
+                V.cur_id = 0;
+                snprintf(V.author, sizeof V.author, "%s", cl->who);
+                if (V.c.be->pause(V.c.be_ud, &pe) != SM_OK)
+                    con_error(&V.c, "pause: %s", pe.msg);
+                else
+                    con_info(&V.c, "paused (Ctrl-C); `resume` continues, `step` steps");
+                con_tick(&V.c, 0);
+                V.cur = NULL;
+                V.author[0] = '\0';
+                send_status(NULL);
+            }
+        }
     } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
         send_branches(cl);
     } else if (m.type == SV_MSG_HELLO) {
@@ -1027,6 +1107,13 @@ static void serve_loop(void)
                 accept_clients();
         }
         reap_clients();
+        if (V.local && !V.clients) { /* the console went without `quit`: keep its training, as a hang-up does */
+            char path[1200];
+            if (con_autosave(&V.c, path, sizeof path) == 0 && path[0])
+                fprintf(stderr, "smartty: the console ended: training saved to %s\n", path);
+            break;
+        }
+        V.intr = 0; /* a Ctrl-C that came as a command ended: it was for that command */
         if (con_handle_signals(&V.c)) {
             snprintf(V.stop_msg, sizeof V.stop_msg, "the server '%s' ended: %s", V.name,
                      con_sig_quit == SIGTERM ? "terminated (SIGTERM; unsaved training was autosaved, see its log)"
@@ -1124,7 +1211,7 @@ static int server_main(const char *name, const char *logpath, job *jobs, int njo
     sa.sa_handler = on_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    V.c.intr = NULL;
+    V.c.intr = &V.intr; /* an attached console's Ctrl-C (an interrupt frame) */
     V.c.hup = &con_sig_quit;
     V.c.interactive = 1; /* quit asks, errors do not end the run */
     V.c.set.train_wait = 0;
@@ -1317,4 +1404,79 @@ int sv_serve_main(int argc, char **argv)
     printf("%s\n", name);
     fflush(stdout);
     return 0;
+}
+
+/* ---- the local console's server ---- */
+
+static pthread_t local_thread;
+static int local_rc;
+
+static void *local_main(void *arg)
+{
+    (void)arg;
+    serve_loop();
+    serve_end();
+    local_rc = V.c.exit_status;
+    con_backend_detach(&V.c);
+    con_free(&V.c);
+    free(V.notice);
+    V.notice = NULL;
+    return NULL;
+}
+
+int sv_local_start(const char *notice, int *fd, char *err, size_t cap)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        snprintf(err, cap, "socketpair: %s", strerror(errno));
+        return 1;
+    }
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    memset(&V, 0, sizeof V);
+    V.local = 1;
+    V.lfd = -1; /* nothing listens: the one client is this process's console */
+    V.start_fd = -1;
+    V.queue_max = QUEUE_DEFAULT;
+    snprintf(V.name, sizeof V.name, "local");
+    V.started = time(NULL);
+    V.notice = notice && *notice ? strdup(notice) : NULL;
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl) {
+        close(sv[0]);
+        close(sv[1]);
+        snprintf(err, cap, "out of memory");
+        return 1;
+    }
+    cl->fd = sv[0];
+    cl->uid = (long)getuid();
+    cl->pid = (long)getpid();
+    cl->local = 1;
+    sv_lines_init(&cl->in);
+    V.clients = cl;
+    V.nclients = 1;
+    con_init(&V.c, srv_out, NULL);
+    con_backend_attach(&V.c);
+    V.c.intr = &V.intr; /* the console's Ctrl-C comes as an interrupt frame */
+    V.c.hup = &con_sig_quit; /* SIGHUP and SIGTERM: autosave and end, as the console always did */
+    V.c.interactive = 1;
+    V.c.set.train_wait = 0;
+    con_set_host(&V.c, &srv_host, NULL);
+    int rc = pthread_create(&local_thread, NULL, local_main, NULL);
+    if (rc) {
+        snprintf(err, cap, "starting the session's thread: %s", strerror(rc));
+        con_backend_detach(&V.c);
+        con_free(&V.c);
+        client_free(cl);
+        V.clients = NULL;
+        close(sv[1]);
+        return 1;
+    }
+    *fd = sv[1];
+    return 0;
+}
+
+int sv_local_join(void)
+{
+    pthread_join(local_thread, NULL);
+    return local_rc;
 }

@@ -4,10 +4,26 @@
 #ifndef SMARTTY_SERVER_SERVER_H
 #define SMARTTY_SERVER_SERVER_H
 
+#include <stddef.h>
+
 int sv_serve_main(int argc, char **argv);
 int sv_attach_main(int argc, char **argv);
 int sv_watch_main(int argc, char **argv);
 int sv_ctl_main(int argc, char **argv);
 int sv_ls_main(int argc, char **argv);
+
+/* The local console's session as an in-process server (repl.c): the console core and the training
+ * session run on a thread of this process with the server's code, serving one connection whose
+ * other end (*fd) the console's client (client.c, client_dash.c) reads, as `attach` does. notice:
+ * said to the console once it said hello (NULL none). Returns 0, or 1 with err. */
+int sv_local_start(const char *notice, int *fd, char *err, size_t cap);
+/* After the client ended (its `quit`, or the bye after SIGHUP/SIGTERM): the thread's end and the
+ * session's exit status (128 + the signal after an autosave, else 0). */
+int sv_local_join(void);
+
+/* The program's interactive console (con_main_with's hook, repl.h): the dashboard (dash) or the
+ * plain prompt over sv_local_start; returns the exit status. */
+struct ui_options;
+int sv_local_console(int dash, struct ui_options *o, const char *notice);
 
 #endif
