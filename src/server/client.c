@@ -508,7 +508,7 @@ static int is_detach(const char *line)
     return !*rest && ((n == 6 && !strncmp(line, "detach", 6)) || (n == 4 && !strncmp(line, "quit", 4)));
 }
 
-static int attach_plain(sv_conn *c, const char *name, int tty)
+int cl_attach_plain(sv_conn *c, const char *name, int tty)
 {
     cl_mirror mir;
     cl_mirror_init(&mir);
@@ -519,12 +519,19 @@ static int attach_plain(sv_conn *c, const char *name, int tty)
     char line[8192], inbuf[65536];
     size_t have = 0;
     for (;;) {
-        if (con_sig_quit) {
+        if (con_sig_quit && !cl_local) {
             sv_conn_close(c);
             cl_mirror_free(&mir);
             return status;
         }
-        if (!stdin_open && !waiting && !memchr(inbuf, '\n', have)) {
+        if (con_sig_quit) /* a local console's session autosaves and ends: its bye comes */
+            stdin_open = 0, have = 0;
+        if (!stdin_open && !waiting && !memchr(inbuf, '\n', have) && cl_local && !con_sig_quit) {
+            /* the end of the input ends a local console, as `quit` (its question answered yes) */
+            snprintf(inbuf, sizeof inbuf, "%s\n", asked ? "y" : "quit force");
+            have = strlen(inbuf);
+        }
+        if (!stdin_open && !waiting && !memchr(inbuf, '\n', have) && !cl_local) {
             sv_msg d;
             sm_error e;
             sv_msg_init(&d, SV_MSG_DETACH);
@@ -557,7 +564,7 @@ static int attach_plain(sv_conn *c, const char *name, int tty)
         if (!waiting && have && (nl = memchr(inbuf, '\n', have))) {
             *nl = '\0';
             size_t used = (size_t)(nl + 1 - inbuf);
-            if (!asked && is_detach(inbuf)) {
+            if (!asked && !cl_local && is_detach(inbuf)) {
                 printf("detached from '%s': the run goes on\n", name);
                 fflush(stdout);
                 stdin_open = 0;
@@ -632,7 +639,7 @@ static int attach_plain(sv_conn *c, const char *name, int tty)
             sv_msg_free(&m);
         }
         /* progress lines, as the plain console prints them */
-        if (mir.n_steps && mir.history_done && sm_now() - last >= 2.0 &&
+        if (!cl_local && mir.n_steps && mir.history_done && sm_now() - last >= 2.0 &&
             mir.steps[mir.n_steps - 1].step != shown_step) {
             char ts[32];
             timestamp(ts, sizeof ts);
@@ -695,5 +702,5 @@ int sv_attach_main(int argc, char **argv)
     sv_msg_free(&hello);
     if (dash)
         return cl_dash_run(&c, name, &uo);
-    return attach_plain(&c, name, confirm);
+    return cl_attach_plain(&c, name, confirm);
 }

@@ -53,4 +53,9 @@ size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap);
  * status (0 detached, 1 the server ended). Closes c. */
 int cl_dash_run(sv_conn *c, const char *name, ui_options *o);
 
+/* The plain console over the connection (tty: a person types at a terminal) until detach, the end
+ * of standard input or the server's end. Returns the exit status (0, or 1 a command failed or the
+ * server ended). Closes c. */
+int cl_attach_plain(sv_conn *c, const char *name, int tty);
+
 #endif

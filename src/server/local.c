@@ -14,7 +14,7 @@ int sv_local_console(int dash, ui_options *o, const char *notice)
     con_signals_install(!dash);
     int fd;
     char err[256];
-    if (sv_local_start(notice, &fd, err, sizeof err)) {
+    if (sv_local_start(notice, !dash, &fd, err, sizeof err)) {
         fprintf(stderr, "smartty: %s\n", err);
         return 1;
     }
@@ -26,7 +26,7 @@ int sv_local_console(int dash, ui_options *o, const char *notice)
         rc = 1; /* the session's thread ends once its client is gone */
     } else {
         sv_msg_free(&hello);
-        rc = cl_dash_run(&c, "local", o);
+        rc = dash ? cl_dash_run(&c, "local", o) : cl_attach_plain(&c, "local", 1);
     }
     int src = sv_local_join();
     return src ? src : rc;

@@ -87,6 +87,7 @@ static struct {
     int local;             /* the in-process server of a local console: no socket, no log */
     volatile sig_atomic_t intr; /* Ctrl-C in a client (an interrupt frame): V.c.intr points here */
     char *notice;          /* said to the local console once it said hello (autosaves found) */
+    int plain_progress;    /* the local plain console: timestamped progress lines, as it always printed */
 } V;
 
 /* ---- the log ---- */
@@ -597,7 +598,8 @@ static int run_line(client *cl, int64_t id, const char *line)
 {
     V.cur = cl;
     V.cur_id = id;
-    snprintf(V.author, sizeof V.author, "%s", cl->who);
+    /* the author its events name; a local console is the session's one author: none named */
+    snprintf(V.author, sizeof V.author, "%s", cl->local ? "" : cl->who);
     int outer = V.in_cmd;
     V.in_cmd = 1;
     int rc = con_exec_line(&V.c, line);
@@ -881,7 +883,7 @@ static void handle_frame(client *cl, const char *line, size_t len)
                 sm_error pe;
                 V.cur = cl;
                 V.cur_id = 0;
-                snprintf(V.author, sizeof V.author, "%s", cl->who);
+                snprintf(V.author, sizeof V.author, "%s", cl->local ? "" : cl->who);
                 if (V.c.be->pause(V.c.be_ud, &pe) != SM_OK)
                     con_error(&V.c, "pause: %s", pe.msg);
                 else
@@ -1121,7 +1123,7 @@ static void serve_loop(void)
             break;
         }
         V.c.quit = 0;
-        con_tick(&V.c, 0);
+        con_tick(&V.c, V.plain_progress);
         push_records(0);
         send_status(NULL);
     }
@@ -1424,7 +1426,7 @@ static void *local_main(void *arg)
     return NULL;
 }
 
-int sv_local_start(const char *notice, int *fd, char *err, size_t cap)
+int sv_local_start(const char *notice, int plain_progress, int *fd, char *err, size_t cap)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
@@ -1440,6 +1442,7 @@ int sv_local_start(const char *notice, int *fd, char *err, size_t cap)
     snprintf(V.name, sizeof V.name, "local");
     V.started = time(NULL);
     V.notice = notice && *notice ? strdup(notice) : NULL;
+    V.plain_progress = plain_progress;
     client *cl = calloc(1, sizeof *cl);
     if (!cl) {
         close(sv[0]);

@@ -15,8 +15,9 @@ int sv_ls_main(int argc, char **argv);
 /* The local console's session as an in-process server (repl.c): the console core and the training
  * session run on a thread of this process with the server's code, serving one connection whose
  * other end (*fd) the console's client (client.c, client_dash.c) reads, as `attach` does. notice:
- * said to the console once it said hello (NULL none). Returns 0, or 1 with err. */
-int sv_local_start(const char *notice, int *fd, char *err, size_t cap);
+ * said to the console once it said hello (NULL none); plain_progress: timestamped progress lines
+ * (the plain prompt's). Returns 0, or 1 with err. */
+int sv_local_start(const char *notice, int plain_progress, int *fd, char *err, size_t cap);
 /* After the client ended (its `quit`, or the bye after SIGHUP/SIGTERM): the thread's end and the
  * session's exit status (128 + the signal after an autosave, else 0). */
 int sv_local_join(void);
