@@ -252,6 +252,82 @@ START_TEST(test_round_trips)
 }
 END_TEST
 
+/* The completion frames: the line, the candidates in order (escapes and UTF-8 included), the file
+ * flag; the caps on the candidates are kept when adding. */
+START_TEST(test_completion)
+{
+    sv_msg m, o;
+    char line[] = "set lambd";
+    sv_msg_init(&m, SV_MSG_COMPLETE);
+    m.id = 42;
+    m.text = line;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.id, 42);
+    ck_assert_str_eq(o.text, "set lambd");
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    m.id = -3;
+    ck_assert(sv_msg_add_word(&m, "lambda_s"));
+    ck_assert(sv_msg_add_word(&m, "a \"b\"\tc"));
+    ck_assert(sv_msg_add_word(&m, "\xc3\xa9t\xc3\xa9"));
+    o = round_trip(&m);
+    ck_assert_int_eq(o.id, -3);
+    ck_assert_int_eq(o.file, 0);
+    ck_assert_uint_eq(o.n_words, 3);
+    ck_assert_str_eq(o.words[0], "lambda_s");
+    ck_assert_str_eq(o.words[1], "a \"b\"\tc");
+    ck_assert_str_eq(o.words[2], "\xc3\xa9t\xc3\xa9");
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+
+    sv_msg_init(&m, SV_MSG_COMPLETION); /* a file name: no candidates, the client completes paths */
+    m.file = 1;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.file, 1);
+    ck_assert_uint_eq(o.n_words, 0);
+    sv_msg_free(&o);
+
+    /* the caps: a word of SV_COMPLETE_WORD bytes is not taken, nor a word past SV_COMPLETE_WORDS */
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    char *w = malloc(SV_COMPLETE_WORD + 1);
+    memset(w, 'x', SV_COMPLETE_WORD);
+    w[SV_COMPLETE_WORD] = '\0';
+    ck_assert(!sv_msg_add_word(&m, w));
+    w[SV_COMPLETE_WORD - 1] = '\0';
+    ck_assert(sv_msg_add_word(&m, w));
+    for (int i = 1; i < SV_COMPLETE_WORDS; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "w%d", i);
+        ck_assert(sv_msg_add_word(&m, b));
+    }
+    ck_assert(!sv_msg_add_word(&m, "one-more"));
+    ck_assert_uint_eq(m.n_words, SV_COMPLETE_WORDS);
+    o = round_trip(&m); /* the largest frame the caps allow encodes and decodes */
+    ck_assert_uint_eq(o.n_words, SV_COMPLETE_WORDS);
+    ck_assert_str_eq(o.words[SV_COMPLETE_WORDS - 1], "w999");
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+    /* SV_COMPLETE_BYTES in all: 128 words of 1023 bytes fit, then no more */
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    int taken = 0;
+    while (sv_msg_add_word(&m, w))
+        taken++;
+    ck_assert_int_eq(taken, SV_COMPLETE_BYTES / (SV_COMPLETE_WORD - 1));
+    /* escaped as \u0001 each byte, the fullest frame still fits SV_FRAME_MAX */
+    sv_msg_free(&m);
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    memset(w, 1, SV_COMPLETE_WORD - 1);
+    while (sv_msg_add_word(&m, w))
+        ;
+    o = round_trip(&m);
+    ck_assert_uint_eq(o.n_words, m.n_words);
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+    free(w);
+}
+END_TEST
+
 static void refused(const char *frame, const char *want_code)
 {
     sv_msg m;
@@ -289,6 +365,34 @@ START_TEST(test_refused)
     refused("{\"type\":\"event\",\"event\":{\"kind\":\"step\",\"step\":1,\"rec\":[1,2]}}", "malformed");
     refused("{\"type\":\"history\",\"steps\":[[1]],\"evals\":[]}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1}", "malformed");
+    refused("{\"type\":\"complete\",\"line\":\"sh\"}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1,\"line\":[\"sh\"]}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1,\"line\":\"s\\u0000h\"}", "malformed");
+    refused("{\"type\":\"completion\",\"words\":[]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":\"show\"}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"show\",7]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"show\",null]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[[\"show\"]]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"\"]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"a\\u0000b\"]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[],\"file\":1}", "malformed");
+    {
+        /* over SV_COMPLETE_WORDS candidates, and one candidate of SV_COMPLETE_WORD bytes */
+        size_t cap = 16 * (SV_COMPLETE_WORDS + 1) + SV_COMPLETE_WORD + 64, n;
+        char *f = malloc(cap);
+        n = (size_t)snprintf(f, cap, "{\"type\":\"completion\",\"id\":1,\"words\":[");
+        for (int i = 0; i <= SV_COMPLETE_WORDS; i++)
+            n += (size_t)snprintf(f + n, cap - n, "%s\"w%d\"", i ? "," : "", i);
+        snprintf(f + n, cap - n, "]}");
+        refused(f, "malformed");
+        n = (size_t)snprintf(f, cap, "{\"type\":\"completion\",\"id\":1,\"words\":[\"");
+        memset(f + n, 'x', SV_COMPLETE_WORD);
+        snprintf(f + n + SV_COMPLETE_WORD, cap - n - SV_COMPLETE_WORD, "\"]}");
+        refused(f, "malformed");
+        free(f);
+    }
     char *big = malloc(SV_FRAME_MAX + 10);
     memset(big, ' ', SV_FRAME_MAX + 9);
     big[SV_FRAME_MAX + 9] = '\0';
@@ -360,6 +464,7 @@ static Suite *proto_suite(void)
     Suite *s = suite_create("proto");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_round_trips);
+    tcase_add_test(tc, test_completion);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_decimate);
