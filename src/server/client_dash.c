@@ -262,6 +262,16 @@ static const char *prompt_fn(void *ud)
     return A.ask[0] ? A.ask : "smartty> ";
 }
 
+/* Ctrl-C: pause the run when it trains, as in a local dashboard. */
+static void on_interrupt(void)
+{
+    con_sig_int = 0;
+    if (cl_interrupt(A.c, &A.mir, A.next_id)) {
+        A.next_id++;
+        ui_dash_print(UI_LOG_INFO, -1, "Ctrl-C: pausing the run; `resume` continues, `step` steps");
+    }
+}
+
 static const int out_kind[] = {
     [CON_OUT_RESULT] = UI_LOG_OUTPUT, [CON_OUT_INFO] = UI_LOG_INFO,   [CON_OUT_ERROR] = UI_LOG_ERROR,
     [CON_OUT_PROGRESS] = UI_LOG_INFO, [CON_OUT_EVENT] = UI_LOG_EVENT, [CON_OUT_CHANGE] = UI_LOG_CHANGE,
@@ -274,6 +284,8 @@ static int tick_fn(void *ud)
         end_with(0, "hung up: detached, the run goes on");
         return 1;
     }
+    if (con_sig_int)
+        on_interrupt();
     for (int i = 0; i < 512 && !A.end; i++) {
         sv_msg m;
         sm_error e;
@@ -320,6 +332,13 @@ static int tick_fn(void *ud)
     return A.end;
 }
 
+/* Tab: the server's candidates (client.c), file names completed here by readline. */
+static int complete_fn(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
+{
+    (void)ud;
+    return cl_complete(A.c, line, add, a);
+}
+
 static int exit_fn(void *ud)
 {
     (void)ud;
@@ -362,6 +381,10 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.exit_status = exit_fn;
     src.branches = branches_fn;
     src.prompt = prompt_fn;
+    src.complete = complete_fn;
+    static char history[1100];
+    if (!o->history_path && con_state_path(history, sizeof history, "history", 1))
+        o->history_path = history; /* the local console's history, kept across sessions */
     o->quit_key = "detach";
     int status = ui_dash_run(&src, o);
     if (A.end_msg[0])

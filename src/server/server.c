@@ -764,6 +764,28 @@ static void run_held(void)
     } while (V.nheld && !V.stop);
 }
 
+static void complete_add(void *ud, const char *w)
+{
+    sv_msg *m = ud;
+    for (size_t i = 0; i < m->n_words; i++)
+        if (!strcmp(m->words[i], w))
+            return;
+    sv_msg_add_word(m, w); /* past the caps the rest are left out (docs/protocol.md) */
+}
+
+/* A complete frame: the console's candidates for the word at the end of line (read-only, so at
+ * any time, during another client's wait too); a file name is said so, the client completes paths
+ * (its working folder may differ from the server's). */
+static void handle_complete(client *cl, int64_t id, const char *line)
+{
+    sv_msg m;
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    m.id = id;
+    m.file = con_complete(&V.c, line, complete_add, &m) ? 1 : 0;
+    client_send(cl, &m);
+    sv_msg_free(&m);
+}
+
 static void handle_frame(client *cl, const char *line, size_t len)
 {
     sv_msg m;
@@ -814,6 +836,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
         send_bye(cl, "detached");
     } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
         send_branches(cl);
+    } else if (m.type == SV_MSG_COMPLETE && cl->role != ROLE_LS) {
+        handle_complete(cl, m.id, m.text);
     } else if (m.type == SV_MSG_HELLO) {
         send_error(cl, "state", "hello was already said");
     } else {

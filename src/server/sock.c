@@ -102,6 +102,7 @@ int sv_connect(const char *name, int *stale, sm_error *e)
 
 void sv_conn_init(sv_conn *c, int fd)
 {
+    memset(c, 0, sizeof *c);
     c->fd = fd;
     sv_lines_init(&c->in);
 }
@@ -112,7 +113,35 @@ void sv_conn_close(sv_conn *c)
         close(c->fd);
     c->fd = -1;
     sv_lines_free(&c->in);
+    for (size_t i = c->held_head; i < c->n_held; i++)
+        sv_msg_free(&c->held[i]);
+    free(c->held);
+    c->held = NULL;
+    c->n_held = c->held_head = c->cap_held = 0;
 }
+
+int sv_conn_hold(sv_conn *c, sv_msg *m)
+{
+    if (c->held_head && c->n_held == c->cap_held) { /* the taken ones make room */
+        memmove(c->held, c->held + c->held_head, (c->n_held - c->held_head) * sizeof *c->held);
+        c->n_held -= c->held_head;
+        c->held_head = 0;
+    }
+    if (c->n_held == c->cap_held) {
+        if (c->cap_held >= SV_CONN_HELD_MAX)
+            return -1;
+        size_t cap = c->cap_held ? 2 * c->cap_held : 16;
+        sv_msg *p = realloc(c->held, cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->held = p;
+        c->cap_held = cap;
+    }
+    c->held[c->n_held++] = *m;
+    return 0;
+}
+
+int sv_conn_has_held(const sv_conn *c) { return c->held_head < c->n_held; }
 
 int sv_conn_send(sv_conn *c, const sv_msg *m, sm_error *e)
 {
@@ -147,6 +176,17 @@ static double now_s(void)
 }
 
 int sv_conn_recv(sv_conn *c, sv_msg *m, double timeout, sm_error *e)
+{
+    if (c->held_head < c->n_held) {
+        *m = c->held[c->held_head++];
+        if (c->held_head == c->n_held)
+            c->held_head = c->n_held = 0;
+        return 1;
+    }
+    return sv_conn_read(c, m, timeout, e);
+}
+
+int sv_conn_read(sv_conn *c, sv_msg *m, double timeout, sm_error *e)
 {
     double end = now_s() + timeout;
     int polled = 0;
