@@ -710,16 +710,19 @@ static int reads_only(const char *word)
 }
 
 /* A command line that came while another client's command waits (V.in_cmd): run it now when it
- * only reads and nothing is held before it, else hold it (takes *line). */
+ * only reads and nothing is held before it, or when it is `pause` alone (what Ctrl-C in an attached
+ * console sends: it pauses at once and ends the wait, as a local console's Ctrl-C in a wait does),
+ * else hold it (takes *line). */
 static void cmd_during_wait(client *cl, int64_t id, char **line)
 {
     con_tokens t;
     size_t at;
     int all = 0;
-    int n = cl != V.cur && !cl->asking && !V.nheld ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    int n = !cl->asking ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    int pause_now = n == 1 && t.argc == 1 && !strcmp(t.argv[0], "pause");
     if (n > 0)
         con_tokens_free(&t);
-    if (n > 0 && all) {
+    if (pause_now || (n > 0 && all && cl != V.cur && !V.nheld)) {
         client *cur = V.cur;
         int64_t cur_id = V.cur_id;
         char author[sizeof V.author];
