@@ -1,14 +1,19 @@
 /* check_proto.c: tests of the run server's wire protocol (src/server/proto.c): every message type
  * survives an encode/decode round trip with its records bit for bit (NaN and infinities included);
  * malformed, oversized, unknown and wrong-version frames are refused with their codes; the line
- * framer splits, joins and drops oversized lines; decimation keeps the first and the last record. */
+ * framer splits, joins and drops oversized lines; decimation keeps the first and the last record;
+ * a client's wait for one answer (sock.c) queues the other frames in order. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "server/proto.h"
+#include "server/sock.h"
 #include "testutil.h"
 
 static sm_step_record mkstep(int64_t i)
@@ -328,6 +333,86 @@ START_TEST(test_completion)
 }
 END_TEST
 
+static void put(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    ck_assert_int_eq(write(fd, s, n), (ssize_t)n);
+}
+
+/* Waiting for an answer (sv_conn_await, what Tab completion does) loses no frame: the others come
+ * out of sv_conn_recv afterwards in their order (an undecodable one as an error frame), a late
+ * answer is dropped, an older server's unknown_type ends the wait, a full queue ends it with the
+ * rest left on the socket, and a closed connection is said. */
+START_TEST(test_await)
+{
+    int sp[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sv_conn c;
+    sv_conn_init(&c, sp[0]);
+    put(sp[1], "{\"type\":\"status\",\"status\":{\"state\":2,\"step\":7}}\n"
+               "garbage\n"
+               "{\"type\":\"completion\",\"id\":1,\"words\":[\"late\"]}\n"
+               "{\"type\":\"out\",\"id\":0,\"kind\":1,\"text\":\"x\"}\n"
+               "{\"type\":\"completion\",\"id\":2,\"words\":[\"show\"],\"file\":false}\n"
+               "{\"type\":\"bye\",\"msg\":\"after\"}\n");
+    sv_msg m;
+    sm_error e;
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 2, "'complete'", 2.0, &m), 1);
+    ck_assert_uint_eq(m.n_words, 1);
+    ck_assert_str_eq(m.words[0], "show");
+    sv_msg_free(&m);
+    ck_assert(sv_conn_has_held(&c));
+    static const sv_msg_type want[] = {SV_MSG_STATUS, SV_MSG_ERROR, SV_MSG_OUT, SV_MSG_BYE};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+        ck_assert_msg(m.type == want[i], "frame %d: %s", i, sv_msg_type_name(m.type));
+        if (i == 0)
+            ck_assert_int_eq(m.st.step, 7);
+        if (i == 1)
+            ck_assert_str_eq(m.code, "malformed");
+        sv_msg_free(&m);
+    }
+    ck_assert(!sv_conn_has_held(&c));
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 0, &e), 0);
+
+    /* an older server: unknown_type naming the request */
+    put(sp[1], "{\"type\":\"error\",\"code\":\"unknown_type\",\"msg\":\"unknown frame type 'complete'\"}\n");
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 3, "'complete'", 2.0, &m), -3);
+    ck_assert(!sv_conn_has_held(&c));
+    /* no answer: 0 once the time is up */
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 4, "'complete'", 0.05, &m), 0);
+
+    /* more frames than the queue holds: the wait ends, the rest stay on the socket */
+    char f[128];
+    for (int i = 0; i < SV_CONN_HELD_MAX + 5; i++) {
+        snprintf(f, sizeof f, "{\"type\":\"out\",\"id\":%d,\"kind\":0,\"text\":\"\"}\n", i);
+        put(sp[1], f);
+    }
+    put(sp[1], "{\"type\":\"completion\",\"id\":5,\"words\":[],\"file\":true}\n");
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 5, "'complete'", 2.0, &m), 0);
+    for (int i = 0; i < SV_CONN_HELD_MAX + 5; i++) {
+        ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+        ck_assert_int_eq(m.type, SV_MSG_OUT);
+        ck_assert_int_eq(m.id, i);
+        sv_msg_free(&m);
+    }
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1); /* the answer is still there, unlost */
+    ck_assert_int_eq(m.type, SV_MSG_COMPLETION);
+    ck_assert_int_eq(m.file, 1);
+    sv_msg_free(&m);
+
+    /* frames held when the peer closes: the wait says so, the frames still come, then the end */
+    put(sp[1], "{\"type\":\"out\",\"id\":0,\"kind\":0,\"text\":\"last\"}\n");
+    close(sp[1]);
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 6, "'complete'", 2.0, &m), -1);
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+    ck_assert_str_eq(m.text, "last");
+    sv_msg_free(&m);
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), -1);
+    sv_conn_close(&c); /* frees what is still queued (none here) */
+}
+END_TEST
+
 static void refused(const char *frame, const char *want_code)
 {
     sv_msg m;
@@ -465,6 +550,7 @@ static Suite *proto_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_round_trips);
     tcase_add_test(tc, test_completion);
+    tcase_add_test(tc, test_await);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_decimate);

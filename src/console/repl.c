@@ -23,7 +23,6 @@
 #include "smartty/checkpoint.h"
 #include "ui/dash.h"
 
-static con_ctx *rl_ctx;    /* the local console's context (its host below) */
 static con_rl_host rl_host; /* what readline's lines, completions and prompt go to */
 static int rl_on;          /* the callback handler is installed */
 static int rl_paused;      /* removed by con_readline_pause, to be installed again */
@@ -205,7 +204,6 @@ void con_readline_start_host(const con_rl_host *h)
 
 void con_readline_start(con_ctx *c)
 {
-    rl_ctx = c;
     con_rl_host h = {con_line, con_complete_host, con_prompt_host, c};
     con_readline_start_host(&h);
     con_host_set_prompt(&readline_ops);

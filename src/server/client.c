@@ -285,41 +285,17 @@ int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *
     m.text = (char *)(uintptr_t)line;
     if (sv_conn_send(c, &m, &e)) /* gone (or a line over the frame limit): the next read says so */
         return 0;
-    double end = sm_now() + CL_COMPLETE_WAIT;
-    for (;;) {
-        double left = end - sm_now();
-        /* a full queue ends the wait: what comes next stays unread on the socket, not dropped */
-        if (left <= 0 || c->n_held - c->held_head >= SV_CONN_HELD_MAX || con_sig_quit)
-            return 0;
-        sv_msg r;
-        int k = sv_conn_read(c, &r, left, &e);
-        if (k == 0)
-            continue;
-        if (k == -1) /* the connection ended: the caller's next read finds that again */
-            return 0;
-        if (k == -2) { /* a frame that does not decode: said to the caller as an error frame */
-            sv_msg_init(&r, SV_MSG_ERROR);
-            snprintf(r.code, sizeof r.code, "malformed");
-            r.text = strdup(e.msg);
-        } else if (r.type == SV_MSG_COMPLETION) {
-            int file = 0, ours = r.id == m.id;
-            if (ours) {
-                for (size_t i = 0; i < r.n_words; i++)
-                    add(ud, r.words[i]);
-                file = r.file;
-            }
-            sv_msg_free(&r);
-            if (ours)
-                return file;
-            continue; /* the late answer to an earlier request */
-        } else if (r.type == SV_MSG_ERROR && !strcmp(r.code, "unknown_type") && r.text && strstr(r.text, "complete")) {
-            server_lacks_complete = 1;
-            sv_msg_free(&r);
-            return 0;
-        }
-        if (sv_conn_hold(c, &r))
-            sv_msg_free(&r); /* out of memory */
-    }
+    sv_msg r;
+    int k = sv_conn_await(c, SV_MSG_COMPLETION, m.id, "'complete'", CL_COMPLETE_WAIT, &r);
+    if (k == -3)
+        server_lacks_complete = 1;
+    if (k != 1)
+        return 0;
+    for (size_t i = 0; i < r.n_words; i++)
+        add(ud, r.words[i]);
+    int file = r.file;
+    sv_msg_free(&r);
+    return file;
 }
 
 int cl_interrupt(sv_conn *c, const cl_mirror *mir, int64_t id)

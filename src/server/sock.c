@@ -143,6 +143,43 @@ int sv_conn_hold(sv_conn *c, sv_msg *m)
 
 int sv_conn_has_held(const sv_conn *c) { return c->held_head < c->n_held; }
 
+static double now_s(void);
+
+int sv_conn_await(sv_conn *c, sv_msg_type type, int64_t id, const char *req_name, double timeout, sv_msg *out)
+{
+    double end = now_s() + timeout;
+    for (;;) {
+        double left = end - now_s();
+        if (left <= 0 || c->n_held - c->held_head >= SV_CONN_HELD_MAX)
+            return 0;
+        sv_msg r;
+        sm_error e;
+        int k = sv_conn_read(c, &r, left, &e);
+        if (k == 0)
+            return 0; /* the time is up, or a signal: the caller's flags come first */
+        if (k == -1)
+            return -1;
+        if (k == -2) {
+            sv_msg_init(&r, SV_MSG_ERROR);
+            snprintf(r.code, sizeof r.code, "malformed");
+            r.text = strdup(e.msg);
+        } else if (r.type == type) {
+            if (r.id == id) {
+                *out = r;
+                return 1;
+            }
+            sv_msg_free(&r); /* the late answer to an earlier request */
+            continue;
+        } else if (r.type == SV_MSG_ERROR && !strcmp(r.code, "unknown_type") && r.text && req_name &&
+                   strstr(r.text, req_name)) {
+            sv_msg_free(&r);
+            return -3;
+        }
+        if (sv_conn_hold(c, &r))
+            sv_msg_free(&r); /* out of memory */
+    }
+}
+
 int sv_conn_send(sv_conn *c, const sv_msg *m, sm_error *e)
 {
     size_t n;

@@ -44,6 +44,14 @@ int sv_conn_read(sv_conn *c, sv_msg *m, double timeout, sm_error *e);
 int sv_conn_hold(sv_conn *c, sv_msg *m);
 /* 1 when frames are queued (poll on the descriptor does not see them). */
 int sv_conn_has_held(const sv_conn *c);
+/* Wait up to timeout seconds for the frame of type with id (the answer to a request just sent),
+ * queuing every other frame for the next sv_conn_recv, in order (a frame that does not decode is
+ * queued as an error frame, code malformed; an answer of that type with another id, a late one, is
+ * dropped). Returns 1 with it in out (caller frees); 0 none in time, or the queue is full
+ * (SV_CONN_HELD_MAX: the rest stay unread on the socket), or a signal came (the caller looks at its
+ * flags); -1 the connection ended (the next read sees it too); -3 the server does not know the
+ * request (it answered unknown_type naming req_name, which is not queued). */
+int sv_conn_await(sv_conn *c, sv_msg_type type, int64_t id, const char *req_name, double timeout, sv_msg *out);
 
 /* "user@tty pid N" for this process (the author of its commands). */
 void sv_client_name(char *buf, size_t cap);
