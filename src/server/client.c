@@ -430,6 +430,8 @@ int sv_watch_main(int argc, char **argv)
         sm_error e;
         int k = sv_conn_recv(&c, &m, 0.5, &e);
         if (con_sig_quit || con_sig_int) {
+            if (k > 0)
+                sv_msg_free(&m); /* the frame that came with the signal */
             sv_conn_close(&c);
             return 0;
         }
