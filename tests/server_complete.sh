@@ -2,7 +2,8 @@
 # tests/server_complete.sh: the attached consoles are as good as a local one at the keyboard (issue
 # 14): in an attached dashboard and in `attach --plain` at a terminal (tmux), Tab completes a
 # command (`sh` -> `show`, `det` -> `detach`), a hyperparameter (`set lambd`) and a snapshot name
-# after `rewind` (from the server's session); Ctrl-C while the run trains pauses it (ctl's `show
+# after `rewind` (from the server's session), a theme in the dashboard (from the client's folders);
+# Tab while another client's `step` waits; Ctrl-C while the run trains pauses it (ctl's `show
 # status` says paused), Ctrl-C at the plain prompt clears the line; the plain prompt keeps the
 # local console's history file. Exit 77 (skip) without tmux or the shared model and data.
 . "$(dirname "$0")/lib.sh"
@@ -15,10 +16,12 @@ on_exit="$on_exit; \$T kill-server >/dev/null 2>&1"
 start="load model $model; load train $data --limit=256 --max-len=16; set batch_size 4; set max_steps 1000000; snapshot zebra1; train"
 serve_run cmp || { fail "serve: $(cat "$tmp/cmp.serve")"; finish; }
 $T new-session -d -s keep -x 120 -y 40 "sleep 900" || { fail "tmux cannot start a server"; finish; }
+# a theme only the clients' folders hold (the server's environment has no such folder)
+mkdir -p "$tmp/config/smartty/themes" && printf 'title = bold cyan\n' >"$tmp/config/smartty/themes/zzclient.theme"
 # win NAME ARGS...: a tmux window running `smartty attach ARGS cmp` (120x40)
 win() {
     w=$1; shift
-    $T new-window -d -t keep -n "$w" "env LC_ALL=C.UTF-8 TERM=xterm XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME $bin attach $* cmp 2>$tmp/$w.err; echo \$? >$tmp/$w.rc; sleep 60"
+    $T new-window -d -t keep -n "$w" "env LC_ALL=C.UTF-8 TERM=xterm XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME XDG_CONFIG_HOME=$tmp/config $bin attach $* cmp 2>$tmp/$w.err; echo \$? >$tmp/$w.rc; sleep 60"
 }
 screen() { $T capture-pane -p -t "keep:$1" 2>/dev/null; }
 on_screen() { screen "$1" | grep -Eq -- "$2"; }
@@ -105,6 +108,9 @@ wait_for D 'smartty> set lambda_s' 5 && ok "dashboard: Tab completes a hyperpara
 keys D C-u 'rewind zeb' Tab
 wait_for D 'smartty> rewind zebra1' 5 && ok "dashboard: Tab completes the server's snapshot name after rewind" ||
     { fail "dashboard: rewind zeb + Tab"; screen D | tail -3; }
+keys D C-u 'theme zzc' Tab
+wait_for D 'smartty> theme zzclient' 5 && ok "dashboard: Tab completes a theme from the client's own folders (theme is applied here)" ||
+    { fail "dashboard: theme zzc + Tab"; screen D | tail -3; }
 keys D C-u
 state_is running || fail "the run is not training before the dashboard's Ctrl-C"
 keys D C-c

@@ -332,10 +332,33 @@ static int tick_fn(void *ud)
     return A.end;
 }
 
-/* Tab: the server's candidates (client.c), file names completed here by readline. */
+typedef struct theme_sink {
+    const char *prefix;
+    void (*add)(void *a, const char *w);
+    void *a;
+} theme_sink;
+
+static void theme_offer(void *ud, const char *name)
+{
+    theme_sink *t = ud;
+    if (!strncmp(name, t->prefix, strlen(t->prefix)))
+        t->add(t->a, name);
+}
+
+/* Tab: the server's candidates (client.c), file names completed here by readline; a theme's name
+ * (`theme` alone on the line, answered here) from this client's theme folders. */
 static int complete_fn(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
 {
     (void)ud;
+    const char *p = line + strspn(line, " \t");
+    if (!strncmp(p, "theme", 5) && (p[5] == ' ' || p[5] == '\t') && !strpbrk(p, ";\"'\\")) {
+        p += 5 + strspn(p + 5, " \t");
+        if (!p[strcspn(p, " \t")]) { /* the cursor is in theme's one word */
+            theme_sink t = {p, add, a};
+            con_theme_names(theme_offer, &t);
+            return 0;
+        }
+    }
     return cl_complete(A.c, line, add, a);
 }
 
