@@ -1,14 +1,19 @@
 /* check_proto.c: tests of the run server's wire protocol (src/server/proto.c): every message type
  * survives an encode/decode round trip with its records bit for bit (NaN and infinities included);
  * malformed, oversized, unknown and wrong-version frames are refused with their codes; the line
- * framer splits, joins and drops oversized lines; decimation keeps the first and the last record. */
+ * framer splits, joins and drops oversized lines; decimation keeps the first and the last record;
+ * a client's wait for one answer (sock.c) queues the other frames in order. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "server/proto.h"
+#include "server/sock.h"
 #include "testutil.h"
 
 static sm_step_record mkstep(int64_t i)
@@ -258,6 +263,162 @@ START_TEST(test_round_trips)
 }
 END_TEST
 
+/* The completion frames: the line, the candidates in order (escapes and UTF-8 included), the file
+ * flag; the caps on the candidates are kept when adding. */
+START_TEST(test_completion)
+{
+    sv_msg m, o;
+    char line[] = "set lambd";
+    sv_msg_init(&m, SV_MSG_COMPLETE);
+    m.id = 42;
+    m.text = line;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.id, 42);
+    ck_assert_str_eq(o.text, "set lambd");
+    sv_msg_free(&o);
+
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    m.id = -3;
+    ck_assert(sv_msg_add_word(&m, "lambda_s"));
+    ck_assert(sv_msg_add_word(&m, "a \"b\"\tc"));
+    ck_assert(sv_msg_add_word(&m, "\xc3\xa9t\xc3\xa9"));
+    o = round_trip(&m);
+    ck_assert_int_eq(o.id, -3);
+    ck_assert_int_eq(o.file, 0);
+    ck_assert_uint_eq(o.n_words, 3);
+    ck_assert_str_eq(o.words[0], "lambda_s");
+    ck_assert_str_eq(o.words[1], "a \"b\"\tc");
+    ck_assert_str_eq(o.words[2], "\xc3\xa9t\xc3\xa9");
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+
+    sv_msg_init(&m, SV_MSG_COMPLETION); /* a file name: no candidates, the client completes paths */
+    m.file = 1;
+    o = round_trip(&m);
+    ck_assert_int_eq(o.file, 1);
+    ck_assert_uint_eq(o.n_words, 0);
+    sv_msg_free(&o);
+
+    /* the caps: a word of SV_COMPLETE_WORD bytes is not taken, nor a word past SV_COMPLETE_WORDS */
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    char *w = malloc(SV_COMPLETE_WORD + 1);
+    memset(w, 'x', SV_COMPLETE_WORD);
+    w[SV_COMPLETE_WORD] = '\0';
+    ck_assert(!sv_msg_add_word(&m, w));
+    w[SV_COMPLETE_WORD - 1] = '\0';
+    ck_assert(sv_msg_add_word(&m, w));
+    for (int i = 1; i < SV_COMPLETE_WORDS; i++) {
+        char b[16];
+        snprintf(b, sizeof b, "w%d", i);
+        ck_assert(sv_msg_add_word(&m, b));
+    }
+    ck_assert(!sv_msg_add_word(&m, "one-more"));
+    ck_assert_uint_eq(m.n_words, SV_COMPLETE_WORDS);
+    o = round_trip(&m); /* the largest frame the caps allow encodes and decodes */
+    ck_assert_uint_eq(o.n_words, SV_COMPLETE_WORDS);
+    ck_assert_str_eq(o.words[SV_COMPLETE_WORDS - 1], "w999");
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+    /* SV_COMPLETE_BYTES in all: 128 words of 1023 bytes fit, then no more */
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    int taken = 0;
+    while (sv_msg_add_word(&m, w))
+        taken++;
+    ck_assert_int_eq(taken, SV_COMPLETE_BYTES / (SV_COMPLETE_WORD - 1));
+    /* escaped as \u0001 each byte, the fullest frame still fits SV_FRAME_MAX */
+    sv_msg_free(&m);
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    memset(w, 1, SV_COMPLETE_WORD - 1);
+    while (sv_msg_add_word(&m, w))
+        ;
+    o = round_trip(&m);
+    ck_assert_uint_eq(o.n_words, m.n_words);
+    sv_msg_free(&o);
+    sv_msg_free(&m);
+    free(w);
+}
+END_TEST
+
+static void put(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    ck_assert_int_eq(write(fd, s, n), (ssize_t)n);
+}
+
+/* Waiting for an answer (sv_conn_await, what Tab completion does) loses no frame: the others come
+ * out of sv_conn_recv afterwards in their order (an undecodable one as an error frame), a late
+ * answer is dropped, an older server's unknown_type ends the wait, a full queue ends it with the
+ * rest left on the socket, and a closed connection is said. */
+START_TEST(test_await)
+{
+    int sp[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    sv_conn c;
+    sv_conn_init(&c, sp[0]);
+    put(sp[1], "{\"type\":\"status\",\"status\":{\"state\":2,\"step\":7}}\n"
+               "garbage\n"
+               "{\"type\":\"completion\",\"id\":1,\"words\":[\"late\"]}\n"
+               "{\"type\":\"out\",\"id\":0,\"kind\":1,\"text\":\"x\"}\n"
+               "{\"type\":\"completion\",\"id\":2,\"words\":[\"show\"],\"file\":false}\n"
+               "{\"type\":\"bye\",\"msg\":\"after\"}\n");
+    sv_msg m;
+    sm_error e;
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 2, "'complete'", 2.0, &m), 1);
+    ck_assert_uint_eq(m.n_words, 1);
+    ck_assert_str_eq(m.words[0], "show");
+    sv_msg_free(&m);
+    ck_assert(sv_conn_has_held(&c));
+    static const sv_msg_type want[] = {SV_MSG_STATUS, SV_MSG_ERROR, SV_MSG_OUT, SV_MSG_BYE};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+        ck_assert_msg(m.type == want[i], "frame %d: %s", i, sv_msg_type_name(m.type));
+        if (i == 0)
+            ck_assert_int_eq(m.st.step, 7);
+        if (i == 1)
+            ck_assert_str_eq(m.code, "malformed");
+        sv_msg_free(&m);
+    }
+    ck_assert(!sv_conn_has_held(&c));
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 0, &e), 0);
+
+    /* an older server: unknown_type naming the request */
+    put(sp[1], "{\"type\":\"error\",\"code\":\"unknown_type\",\"msg\":\"unknown frame type 'complete'\"}\n");
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 3, "'complete'", 2.0, &m), -3);
+    ck_assert(!sv_conn_has_held(&c));
+    /* no answer: 0 once the time is up */
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 4, "'complete'", 0.05, &m), 0);
+
+    /* more frames than the queue holds: the wait ends, the rest stay on the socket */
+    char f[128];
+    for (int i = 0; i < SV_CONN_HELD_MAX + 5; i++) {
+        snprintf(f, sizeof f, "{\"type\":\"out\",\"id\":%d,\"kind\":0,\"text\":\"\"}\n", i);
+        put(sp[1], f);
+    }
+    put(sp[1], "{\"type\":\"completion\",\"id\":5,\"words\":[],\"file\":true}\n");
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 5, "'complete'", 2.0, &m), 0);
+    for (int i = 0; i < SV_CONN_HELD_MAX + 5; i++) {
+        ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+        ck_assert_int_eq(m.type, SV_MSG_OUT);
+        ck_assert_int_eq(m.id, i);
+        sv_msg_free(&m);
+    }
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1); /* the answer is still there, unlost */
+    ck_assert_int_eq(m.type, SV_MSG_COMPLETION);
+    ck_assert_int_eq(m.file, 1);
+    sv_msg_free(&m);
+
+    /* frames held when the peer closes: the wait says so, the frames still come, then the end */
+    put(sp[1], "{\"type\":\"out\",\"id\":0,\"kind\":0,\"text\":\"last\"}\n");
+    close(sp[1]);
+    ck_assert_int_eq(sv_conn_await(&c, SV_MSG_COMPLETION, 6, "'complete'", 2.0, &m), -1);
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), 1);
+    ck_assert_str_eq(m.text, "last");
+    sv_msg_free(&m);
+    ck_assert_int_eq(sv_conn_recv(&c, &m, 1.0, &e), -1);
+    sv_conn_close(&c); /* frees what is still queued (none here) */
+}
+END_TEST
+
 static void refused(const char *frame, const char *want_code)
 {
     sv_msg m;
@@ -297,6 +458,34 @@ START_TEST(test_refused)
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":-3}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":\"9\"}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1}", "malformed");
+    refused("{\"type\":\"complete\",\"line\":\"sh\"}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1,\"line\":[\"sh\"]}", "malformed");
+    refused("{\"type\":\"complete\",\"id\":1,\"line\":\"s\\u0000h\"}", "malformed");
+    refused("{\"type\":\"completion\",\"words\":[]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":\"show\"}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"show\",7]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"show\",null]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[[\"show\"]]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"\"]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[\"a\\u0000b\"]}", "malformed");
+    refused("{\"type\":\"completion\",\"id\":1,\"words\":[],\"file\":1}", "malformed");
+    {
+        /* over SV_COMPLETE_WORDS candidates, and one candidate of SV_COMPLETE_WORD bytes */
+        size_t cap = 16 * (SV_COMPLETE_WORDS + 1) + SV_COMPLETE_WORD + 64, n;
+        char *f = malloc(cap);
+        n = (size_t)snprintf(f, cap, "{\"type\":\"completion\",\"id\":1,\"words\":[");
+        for (int i = 0; i <= SV_COMPLETE_WORDS; i++)
+            n += (size_t)snprintf(f + n, cap - n, "%s\"w%d\"", i ? "," : "", i);
+        snprintf(f + n, cap - n, "]}");
+        refused(f, "malformed");
+        n = (size_t)snprintf(f, cap, "{\"type\":\"completion\",\"id\":1,\"words\":[\"");
+        memset(f + n, 'x', SV_COMPLETE_WORD);
+        snprintf(f + n + SV_COMPLETE_WORD, cap - n - SV_COMPLETE_WORD, "\"]}");
+        refused(f, "malformed");
+        free(f);
+    }
     char *big = malloc(SV_FRAME_MAX + 10);
     memset(big, ' ', SV_FRAME_MAX + 9);
     big[SV_FRAME_MAX + 9] = '\0';
@@ -368,6 +557,8 @@ static Suite *proto_suite(void)
     Suite *s = suite_create("proto");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_round_trips);
+    tcase_add_test(tc, test_completion);
+    tcase_add_test(tc, test_await);
     tcase_add_test(tc, test_refused);
     tcase_add_test(tc, test_lines);
     tcase_add_test(tc, test_decimate);

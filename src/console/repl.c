@@ -24,8 +24,9 @@
 #include "smartty/str.h"
 #include "ui/dash.h"
 
-static con_ctx *rl_ctx;    /* the context whose lines readline delivers */
+static con_rl_host rl_host; /* what readline's lines, completions and prompt go to */
 static int rl_on;          /* the callback handler is installed */
+static int rl_paused;      /* removed by con_readline_pause, to be installed again */
 static int rl_in_handler;  /* inside the line handler: no prompt on screen */
 static char history_path[1100];
 
@@ -41,51 +42,96 @@ static void out_terminal(void *ud, con_out_kind kind, const char *text)
         rl_forced_update_display();
 }
 
+void con_readline_print(FILE *f, const char *text)
+{
+    int redraw = rl_on && !rl_in_handler;
+    if (redraw)
+        rl_clear_visible_line();
+    fputs(text, f);
+    fflush(f);
+    if (redraw)
+        rl_forced_update_display();
+}
+
 /* ---- readline ---- */
+
+void con_readline_add_history(const char *line)
+{
+    if (!*line)
+        return;
+    HIST_ENTRY *h = history_length ? history_get(history_base + history_length - 1) : NULL;
+    if (!h || strcmp(h->line, line))
+        add_history(line);
+}
 
 static void line_handler(char *line)
 {
-    con_ctx *c = rl_ctx;
     rl_in_handler = 1;
+    rl_host.line(rl_host.ud, line);
+    free(line);
+    rl_in_handler = 0;
+    if (rl_on)
+        rl_set_prompt(rl_host.prompt(rl_host.ud));
+}
+
+/* The local console's lines: Ctrl-D is `quit` (or the answer to its question). */
+static void con_line(void *ud, const char *line)
+{
+    con_ctx *c = ud;
     if (!line) { /* Ctrl-D */
         fputc('\n', stdout);
         con_exec_line(c, c->confirm_quit ? "y" : "quit");
     } else {
-        if (*line && !c->confirm_quit) {
-            HIST_ENTRY *h = history_length ? history_get(history_base + history_length - 1) : NULL;
-            if (!h || strcmp(h->line, line))
-                add_history(line);
-        }
+        if (!c->confirm_quit)
+            con_readline_add_history(line);
         con_exec_line(c, line);
-        free(line);
     }
-    rl_in_handler = 0;
-    if (rl_on)
-        rl_set_prompt(con_prompt(c));
 }
+
+static int con_complete_host(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
+{
+    return con_complete(ud, line, add, a);
+}
+
+static const char *con_prompt_host(void *ud) { return con_prompt(ud); }
 
 /* ---- the prompt under the signals (host.c acts on them) ---- */
 
-static void prompt_interrupt(con_ctx *c, int64_t unsaved)
+void con_readline_interrupt(void (*between)(void *ud), void *ud)
 {
     rl_in_handler = 1;
     rl_replace_line("", 0);
     fputs("^C\n", stdout);
-    c->confirm_quit = 0;
-    if (unsaved > 0)
-        con_info(c, "%lld steps of training are unsaved: `save DIR` keeps them, `quit` asks first",
-                 (long long)unsaved);
+    if (between)
+        between(ud);
     rl_in_handler = 0;
-    rl_set_prompt(con_prompt(c));
+    rl_set_prompt(rl_host.prompt(rl_host.ud));
     rl_on_new_line();
     rl_redisplay();
+}
+
+static int64_t interrupt_unsaved;
+
+static void interrupt_note(void *ud)
+{
+    con_ctx *c = ud;
+    c->confirm_quit = 0;
+    if (interrupt_unsaved > 0)
+        con_info(c, "%lld steps of training are unsaved: `save DIR` keeps them, `quit` asks first",
+                 (long long)interrupt_unsaved);
+}
+
+static void prompt_interrupt(con_ctx *c, int64_t unsaved)
+{
+    interrupt_unsaved = unsaved;
+    con_readline_interrupt(interrupt_note, c);
 }
 
 static int prompt_on(void) { return rl_on; }
 
 static const con_prompt_ops readline_ops = {prompt_on, prompt_interrupt, con_readline_stop};
 
-/* Completion candidates collected from con_complete. */
+/* Completion candidates collected from the host's complete. */
 typedef struct cand_list {
     char **v;
     size_t n, cap;
@@ -127,10 +173,12 @@ static char **complete(const char *text, int start, int end)
     for (size_t i = 0; i < cands.n; i++)
         free(cands.v[i]);
     cands.n = 0;
+    if (!rl_host.complete)
+        return NULL;
     char *upto = strndup(rl_line_buffer, (size_t)end);
     if (!upto)
         return NULL;
-    int files = con_complete(rl_ctx, upto, cand_add, &cands);
+    int files = rl_host.complete(rl_host.ud, upto, cand_add, &cands);
     free(upto);
     if (files)
         return NULL; /* readline completes file names */
@@ -138,9 +186,9 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, cand_gen);
 }
 
-void con_readline_start(con_ctx *c)
+void con_readline_start_host(const con_rl_host *h)
 {
-    rl_ctx = c;
+    rl_host = *h;
     rl_readline_name = "smartty";
     rl_catch_signals = 0;
     rl_catch_sigwinch = 0;
@@ -150,8 +198,15 @@ void con_readline_start(con_ctx *c)
     stifle_history(2000);
     if (con_state_path(history_path, sizeof history_path, "history", 1))
         read_history(history_path);
-    rl_callback_handler_install(con_prompt(c), line_handler);
+    rl_callback_handler_install(rl_host.prompt(rl_host.ud), line_handler);
     rl_on = 1;
+    rl_paused = 0;
+}
+
+void con_readline_start(con_ctx *c)
+{
+    con_rl_host h = {con_line, con_complete_host, con_prompt_host, c};
+    con_readline_start_host(&h);
     con_host_set_prompt(&readline_ops);
 }
 
@@ -159,12 +214,32 @@ void con_readline_feed(void) { rl_callback_read_char(); }
 
 int con_readline_active(void) { return rl_on && !rl_in_handler; }
 
-void con_readline_stop(void)
+void con_readline_pause(void)
 {
     if (!rl_on)
         return;
     rl_callback_handler_remove();
     rl_on = 0;
+    rl_paused = 1;
+}
+
+void con_readline_resume(void)
+{
+    if (!rl_paused)
+        return;
+    rl_paused = 0;
+    rl_callback_handler_install(rl_host.prompt(rl_host.ud), line_handler);
+    rl_on = 1;
+}
+
+void con_readline_stop(void)
+{
+    if (!rl_on && !rl_paused)
+        return;
+    if (rl_on)
+        rl_callback_handler_remove();
+    rl_on = 0;
+    rl_paused = 0;
     if (history_path[0])
         write_history(history_path);
     for (size_t i = 0; i < cands.n; i++)

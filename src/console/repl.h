@@ -5,6 +5,8 @@
 #ifndef SMARTTY_CONSOLE_REPL_H
 #define SMARTTY_CONSOLE_REPL_H
 
+#include <stdio.h>
+
 #include "console/console.h"
 
 /* The console program: argv[0] is the program or subcommand name. Returns the exit status: 0
@@ -25,6 +27,28 @@ int con_main_with(int argc, char **argv, con_interactive_fn interactive);
  * con_state_path("history"). Each accepted line runs through con_exec_line. A display may then set
  * rl_getc_function, rl_redisplay_function, rl_input_available_hook, etc. to draw it. */
 void con_readline_start(con_ctx *c);
+/* The same readline for another host (an attached console): line receives each accepted line (NULL
+ * on Ctrl-D; readline frees it after), complete the candidates for the text up to the cursor (1: a
+ * file name, readline completes paths; NULL: none), prompt the prompt to show. History as above;
+ * the host adds lines to it (con_readline_add_history). */
+typedef struct con_rl_host {
+    void (*line)(void *ud, const char *line);
+    int (*complete)(void *ud, const char *line_to_cursor, void (*add)(void *a, const char *w), void *a);
+    const char *(*prompt)(void *ud);
+    void *ud;
+} con_rl_host;
+void con_readline_start_host(const con_rl_host *h);
+/* Add a line to the history unless empty or the same as the last. */
+void con_readline_add_history(const char *line);
+/* Print text (whole lines) to f around the prompt: the prompt and what is typed are redrawn below. */
+void con_readline_print(FILE *f, const char *text);
+/* Ctrl-C at the prompt: the line is cleared, "^C" shown, between (may be NULL) says what it has to,
+ * and the prompt comes back. */
+void con_readline_interrupt(void (*between)(void *ud), void *ud);
+/* Take the prompt away (from inside the line callback: none is shown after the line) until
+ * con_readline_resume shows it again, with the host's prompt then. */
+void con_readline_pause(void);
+void con_readline_resume(void);
 /* Call when standard input is readable (rl_callback_read_char). */
 void con_readline_feed(void);
 /* Remove the handler and write the history. */

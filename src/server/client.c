@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "console/console.h"
 #include "console/events.h"
+#include "console/repl.h"
 #include "console/signals.h"
 #include "server/server.h"
 #include "server/sock.h"
@@ -116,13 +118,31 @@ size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap)
     return n;
 }
 
+/* A line to f; at an attached terminal's prompt (con_readline_print) the prompt is redrawn below. */
+static void say(FILE *f, const char *fmt, ...) SM_PRINTF(2, 3);
+static void say(FILE *f, const char *fmt, ...)
+{
+    char buf[8192], *p = buf;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n >= (int)sizeof buf && (p = malloc((size_t)n + 1))) { /* whole, never cut short */
+        va_start(ap, fmt);
+        vsnprintf(p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    con_readline_print(f, p ? p : buf);
+    if (p != buf)
+        free(p);
+}
+
 static void print_out(int kind, const char *text)
 {
     FILE *f = kind == CON_OUT_ERROR ? stderr : stdout;
     char *safe = sm_text_escape_dup(text, SM_ESC_KEEP_NL);
-    fprintf(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", safe ? safe : text);
+    say(f, "%s%s\n", kind == CON_OUT_ERROR ? "error: " : "", safe ? safe : text);
     free(safe);
-    fflush(f);
 }
 
 static void step_line(const sm_step_record *r, int64_t planned, char *buf, size_t cap)
@@ -238,6 +258,63 @@ int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char
         sv_conn_close(c);
         return 1;
     }
+}
+
+/* ---- completion and Ctrl-C ---- */
+
+static int server_lacks_complete; /* it answered unknown_type: an older server, not asked again */
+
+/* 1 when the cursor is in the first word of the line's last command (a command name). */
+static int at_command_name(const char *line)
+{
+    const char *p = strrchr(line, ';');
+    p = p ? p + 1 : line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return !p[strcspn(p, " \t")];
+}
+
+int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *w), void *ud)
+{
+    if (at_command_name(line)) {
+        const char *p = strrchr(line, ';');
+        p = p ? p + 1 : line;
+        p += strspn(p, " \t");
+        /* `shutdown` is left to be typed whole: `sh` stays `show`, as in a local console */
+        if (!strncmp("detach", p, strlen(p)))
+            add(ud, "detach");
+    }
+    if (server_lacks_complete || c->fd < 0)
+        return 0;
+    static int64_t next_id;
+    sv_msg m;
+    sm_error e;
+    sv_msg_init(&m, SV_MSG_COMPLETE);
+    m.id = ++next_id;
+    m.text = (char *)(uintptr_t)line;
+    if (sv_conn_send(c, &m, &e)) /* gone (or a line over the frame limit): the next read says so */
+        return 0;
+    sv_msg r;
+    int k = sv_conn_await(c, SV_MSG_COMPLETION, m.id, "'complete'", CL_COMPLETE_WAIT, &r);
+    if (k == -3)
+        server_lacks_complete = 1;
+    if (k != 1)
+        return 0;
+    for (size_t i = 0; i < r.n_words; i++)
+        add(ud, r.words[i]);
+    int file = r.file;
+    sv_msg_free(&r);
+    return file;
+}
+
+int cl_interrupt(sv_conn *c, const cl_mirror *mir, int busy)
+{
+    if (!busy && (!mir->has_status || (mir->st.state != CON_RUN_RUNNING && mir->st.state != CON_RUN_STEPPING)))
+        return 0;
+    sv_msg m;
+    sm_error e;
+    sv_msg_init(&m, SV_MSG_INTR);
+    return sv_conn_send(c, &m, &e) == 0;
 }
 
 /* ---- ctl ---- */
@@ -360,6 +437,8 @@ int sv_watch_main(int argc, char **argv)
         sm_error e;
         int k = sv_conn_recv(&c, &m, 0.5, &e);
         if (con_sig_quit || con_sig_int) {
+            if (k > 0)
+                sv_msg_free(&m); /* the frame that came with the signal */
             sv_conn_close(&c);
             return 0;
         }
@@ -508,6 +587,58 @@ static int is_detach(const char *line)
     return !*rest && ((n == 6 && !strncmp(line, "detach", 6)) || (n == 4 && !strncmp(line, "quit", 4)));
 }
 
+/* The plain console at a terminal: readline as the local console's prompt has it (history, Tab
+ * completion from the server, Ctrl-C clearing the line); each accepted line goes into the plain
+ * loop's input as if read, and the prompt is away until its reply. */
+static struct {
+    sv_conn *c;
+    char *inbuf;
+    size_t *have, cap;
+    const int *asked;
+    const char *ask;
+    int eof;
+} PT;
+
+static void tty_line(void *ud, const char *line)
+{
+    (void)ud;
+    if (!line) { /* Ctrl-D: `detach` attached; `quit` in a local console, and yes to its question */
+        fputc('\n', stdout);
+        if (cl_local)
+            line = *PT.asked ? "y" : "quit";
+        else if (*PT.asked)
+            PT.eof = 1;
+        else
+            line = "detach";
+        con_readline_pause();
+        if (!line)
+            return;
+    }
+    size_t n = strlen(line);
+    if (*PT.have + n + 1 > PT.cap) {
+        say(stderr, "smartty attach: a command line over %zu bytes: dropped\n", PT.cap - 1);
+        return;
+    }
+    if (!*PT.asked)
+        con_readline_add_history(line);
+    memcpy(PT.inbuf + *PT.have, line, n);
+    PT.inbuf[*PT.have + n] = '\n';
+    *PT.have += n + 1;
+    con_readline_pause(); /* no prompt until the reply */
+}
+
+static int tty_complete(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
+{
+    (void)ud;
+    return cl_complete(PT.c, line, add, a);
+}
+
+static const char *tty_prompt(void *ud)
+{
+    (void)ud;
+    return *PT.asked && PT.ask[0] ? PT.ask : "smartty> ";
+}
+
 int cl_attach_plain(sv_conn *c, const char *name, int tty)
 {
     cl_mirror mir;
@@ -516,24 +647,53 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
     int stdin_open = 1, status = 0;
     int asked = 0; /* the server asked a question: the next line is its answer, sent as it is */
     double last = 0;
-    char line[8192], inbuf[65536];
+    char line[8192], inbuf[65536], ask[128] = "";
     size_t have = 0;
+    if (tty) {
+        PT.c = c;
+        PT.inbuf = inbuf;
+        PT.have = &have;
+        PT.cap = sizeof inbuf;
+        PT.asked = &asked;
+        PT.ask = ask;
+        PT.eof = 0;
+        con_rl_host h = {tty_line, tty_complete, tty_prompt, NULL};
+        con_readline_start_host(&h);
+    }
     for (;;) {
         if (con_sig_quit && !cl_local) {
+            if (tty)
+                con_readline_stop();
             sv_conn_close(c);
             cl_mirror_free(&mir);
             return status;
         }
-        if (con_sig_quit) /* a local console's session autosaves and ends: its bye comes */
+        if (con_sig_quit) { /* a local console's session autosaves and ends: its bye comes */
+            if (tty && stdin_open)
+                con_readline_stop();
             stdin_open = 0, have = 0;
+        }
+        if (tty && con_sig_int) { /* Ctrl-C: pause a training run (ending a wait), else clear the line */
+            con_sig_int = 0;
+            if (!cl_interrupt(c, &mir, waiting != 0) && con_readline_active())
+                con_readline_interrupt(NULL, NULL);
+        }
+        if (tty && PT.eof && !waiting) {
+            stdin_open = 0;
+            PT.eof = 0;
+        }
         if (!stdin_open && !waiting && !memchr(inbuf, '\n', have) && cl_local && !con_sig_quit) {
-            /* the end of the input ends a local console, as `quit` (its question answered yes) */
+            /* the end of the input ends a local console: `quit` (its question answered yes) */
+            if (tty)
+                con_readline_stop();
             snprintf(inbuf, sizeof inbuf, "%s\n", asked ? "y" : "quit force");
             have = strlen(inbuf);
         }
         if (!stdin_open && !waiting && !memchr(inbuf, '\n', have) && !cl_local) {
             sv_msg d;
             sm_error e;
+            if (tty)
+                con_readline_stop();
             sv_msg_init(&d, SV_MSG_DETACH);
             sv_conn_send(c, &d, &e);
             sv_conn_close(c);
@@ -542,10 +702,12 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
         }
         struct pollfd p[2] = {{c->fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         int np = stdin_open && !waiting ? 2 : 1;
-        int pr = poll(p, (nfds_t)np, 200);
+        int pr = poll(p, (nfds_t)np, sv_conn_has_held(c) ? 0 : 200);
         if (pr < 0 && errno != EINTR)
             break;
-        if (np == 2 && pr > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+        if (tty && np == 2 && pr > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
+            con_readline_feed();
+        } else if (np == 2 && pr > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
             ssize_t k = read(STDIN_FILENO, inbuf + have, sizeof inbuf - 1 - have);
             if (k <= 0) {
                 stdin_open = 0;
@@ -565,8 +727,7 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             *nl = '\0';
             size_t used = (size_t)(nl + 1 - inbuf);
             if (!asked && !cl_local && is_detach(inbuf)) {
-                printf("detached from '%s': the run goes on\n", name);
-                fflush(stdout);
+                say(stdout, "detached from '%s': the run goes on\n", name);
                 stdin_open = 0;
                 have = 0;
                 continue;
@@ -577,6 +738,8 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             m.id = next_id++;
             m.text = inbuf;
             if (sv_conn_send(c, &m, &e)) {
+                if (tty)
+                    con_readline_stop();
                 fprintf(stderr, "smartty attach: the server '%s' ended (%s)\n", name, e.msg);
                 cl_mirror_free(&mir);
                 sv_conn_close(c);
@@ -595,10 +758,12 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             if (k == 0)
                 break;
             if (k == -2) {
-                fprintf(stderr, "smartty attach: %s\n", e.msg);
+                say(stderr, "smartty attach: %s\n", e.msg);
                 continue;
             }
             if (k < 0) {
+                if (tty)
+                    con_readline_stop();
                 fprintf(stderr, "smartty attach: the server '%s' ended (the connection closed)\n", name);
                 cl_mirror_free(&mir);
                 sv_conn_close(c);
@@ -608,26 +773,28 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             if (m.type == SV_MSG_OUT) {
                 print_out(m.kind, m.text);
             } else if (m.type == SV_MSG_REPLY) {
-                if (m.id == waiting)
+                int ours = m.id == waiting;
+                if (ours)
                     waiting = 0;
                 if (m.status)
                     status = 1;
-                if (m.ask[0]) {
+                if (m.ask[0]) { /* the question's prompt, as the local console shows it */
                     asked = 1;
-                    if (tty) { /* the question's prompt, as the local console shows it */
-                        printf("%s", m.ask);
-                        fflush(stdout);
-                    }
+                    snprintf(ask, sizeof ask, "%s", m.ask);
                 }
+                if (tty && ours)
+                    con_readline_resume();
             } else if (m.type == SV_MSG_EVENT) {
                 if (m.ev.kind != SM_EVENT_STEP && m.ev.kind != SM_EVENT_STATE &&
                     (m.ev.kind != SM_EVENT_CHANGE || (m.by[0] && strcmp(m.by, cl_self))) &&
                     cl_event_text(&m, line, sizeof line))
-                    printf("%s\n", line);
+                    say(stdout, "%s\n", line);
             } else if (m.type == SV_MSG_ERROR) {
-                fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : m.code);
+                say(stderr, "smartty attach: %s\n", m.text ? m.text : m.code);
             } else if (m.type == SV_MSG_BYE) {
                 int det = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+                if (tty)
+                    con_readline_stop();
                 if (m.text && strcmp(m.text, "detached"))
                     fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : "the server ended");
                 sv_msg_free(&m);
@@ -644,12 +811,13 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             char ts[32];
             timestamp(ts, sizeof ts);
             step_line(&mir.steps[mir.n_steps - 1], mir.st.planned, line, sizeof line);
-            printf("%s %s\n", ts, line);
-            fflush(stdout);
+            say(stdout, "%s %s\n", ts, line);
             shown_step = mir.steps[mir.n_steps - 1].step;
             last = sm_now();
         }
     }
+    if (tty)
+        con_readline_stop();
     cl_mirror_free(&mir);
     sv_conn_close(c);
     return 1;

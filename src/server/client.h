@@ -49,6 +49,21 @@ extern char cl_self[256];
 /* An EVENT frame as one line of text (its author named); 0 when the event has no text. */
 size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap);
 
+/* Tab completion over the connection: send a complete frame for line (the text up to the cursor)
+ * and wait up to CL_COMPLETE_WAIT seconds for its answer, handing each candidate to add; the
+ * frames that come meanwhile are queued on c for the next sv_conn_recv (none is lost). `detach`,
+ * the attached console's own word, is offered as a command name too (`shutdown` is typed whole).
+ * Returns 1 when the word is a file name (the caller completes paths itself, in its own working
+ * folder), else 0; no candidates when the server is older (it does not know the frame), busy past
+ * the wait, or gone. */
+#define CL_COMPLETE_WAIT 1.0
+int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *w), void *ud);
+
+/* Ctrl-C in an attached console: when the mirrored run is training (running or stepping) or busy (a
+ * command of ours waits), send an interrupt frame (the server pauses the run and ends a wait, as a
+ * local console's Ctrl-C does) and return 1; else 0 (the caller clears its line). */
+int cl_interrupt(sv_conn *c, const cl_mirror *mir, int busy);
+
 /* The dashboard over the connection until detach, a hang-up or the server's end. Returns the exit
  * status (0 detached, 1 the server ended). Closes c. */
 int cl_dash_run(sv_conn *c, const char *name, ui_options *o);

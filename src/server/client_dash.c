@@ -361,6 +361,36 @@ static int tick_fn(void *ud)
     return A.end;
 }
 
+typedef struct theme_sink {
+    const char *prefix;
+    void (*add)(void *a, const char *w);
+    void *a;
+} theme_sink;
+
+static void theme_offer(void *ud, const char *name)
+{
+    theme_sink *t = ud;
+    if (!strncmp(name, t->prefix, strlen(t->prefix)))
+        t->add(t->a, name);
+}
+
+/* Tab: the server's candidates (client.c), file names completed here by readline; a theme's name
+ * (`theme` alone on the line, answered here) from this client's theme folders. */
+static int complete_fn(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
+{
+    (void)ud;
+    const char *p = line + strspn(line, " \t");
+    if (!strncmp(p, "theme", 5) && (p[5] == ' ' || p[5] == '\t') && !strpbrk(p, ";\"'\\")) {
+        p += 5 + strspn(p + 5, " \t");
+        if (!p[strcspn(p, " \t")]) { /* the cursor is in theme's one word */
+            theme_sink t = {p, add, a};
+            con_theme_names(theme_offer, &t);
+            return 0;
+        }
+    }
+    return cl_complete(A.c, line, add, a);
+}
+
 static int exit_fn(void *ud)
 {
     (void)ud;
@@ -403,10 +433,11 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.exit_status = exit_fn;
     src.branches = branches_fn;
     src.prompt = prompt_fn;
-    o->quit_key = cl_local ? "quit" : "detach";
+    src.complete = complete_fn;
     static char history[1100];
-    if (con_state_path(history, sizeof history, "history", 1))
-        o->history_path = history; /* the command history, shared with the local console's */
+    if (!o->history_path && con_state_path(history, sizeof history, "history", 1))
+        o->history_path = history; /* the local console's history, kept across sessions */
+    o->quit_key = cl_local ? "quit" : "detach";
     int status = ui_dash_run(&src, o);
     if (cl_local && !A.end) { /* the dashboard ended by itself (--exit-when-done): the session ends, as it did */
         send_line("quit force");

@@ -17,6 +17,7 @@ static const char *const type_names[SV_MSG_COUNT] = {
     [SV_MSG_REPLY] = "reply",   [SV_MSG_EVENT] = "event", [SV_MSG_STATUS] = "status",
     [SV_MSG_HISTORY] = "history", [SV_MSG_ERROR] = "error", [SV_MSG_BYE] = "bye",
     [SV_MSG_DETACH] = "detach", [SV_MSG_BRANCHES] = "branches", [SV_MSG_BRANCH] = "branch",
+    [SV_MSG_COMPLETE] = "complete", [SV_MSG_COMPLETION] = "completion",
     [SV_MSG_INTR] = "interrupt",
 };
 
@@ -40,8 +41,29 @@ void sv_msg_free(sv_msg *m)
     sm_session_event_free(&m->ev);
     free(m->steps);
     free(m->evals);
+    for (size_t i = 0; i < m->n_words; i++)
+        free(m->words[i]);
+    free(m->words);
     sv_msg_type t = m->type;
     sv_msg_init(m, t);
+}
+
+int sv_msg_add_word(sv_msg *m, const char *w)
+{
+    size_t len = strlen(w);
+    if (len >= SV_COMPLETE_WORD || m->n_words >= SV_COMPLETE_WORDS || m->word_bytes + len > SV_COMPLETE_BYTES)
+        return 0;
+    if (!m->words) { /* room for every candidate at once: the array never moves */
+        m->words = malloc(SV_COMPLETE_WORDS * sizeof *m->words);
+        if (!m->words)
+            return 0;
+    }
+    char *d = strdup(w);
+    if (!d)
+        return 0;
+    m->words[m->n_words++] = d;
+    m->word_bytes += len;
+    return 1;
 }
 
 /* ---- numbers ---- */
@@ -356,6 +378,20 @@ char *sv_encode(const sv_msg *m, size_t *len)
         }
         break;
     }
+    case SV_MSG_COMPLETE:
+        bad |= set(o, "id", json_integer(m->id));
+        bad |= set_str(o, "line", m->text);
+        break;
+    case SV_MSG_COMPLETION: {
+        json_t *w = json_array();
+        bad |= !w;
+        for (size_t i = 0; !bad && i < m->n_words; i++)
+            bad |= json_array_append_new(w, json_string(m->words[i]));
+        bad |= set(o, "id", json_integer(m->id));
+        bad |= set(o, "words", w);
+        bad |= set(o, "file", json_boolean(m->file));
+        break;
+    }
     case SV_MSG_ERROR:
         bad |= set_str(o, "code", m->code);
         bad |= set_str(o, "msg", m->text);
@@ -634,6 +670,32 @@ static sm_status history_from(dctx *d, const json_t *o, sv_msg *m)
     return SM_OK;
 }
 
+static sm_status completion_from(dctx *d, const json_t *o, sv_msg *m)
+{
+    if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0))
+        return fail(d, "malformed", "completion: %s is missing or not an integer", "id");
+    const json_t *w = json_object_get(o, "words"), *f = json_object_get(o, "file");
+    if (!json_is_array(w))
+        return fail(d, "malformed", "completion: %s is missing or not an array", "words");
+    if (f && !json_is_boolean(f))
+        return fail(d, "malformed", "completion: %s must be a boolean", "file");
+    m->file = f ? json_is_true(f) : 0;
+    size_t n = json_array_size(w);
+    if (n > SV_COMPLETE_WORDS)
+        return fail(d, "malformed", "completion: %zu words, over the limit of %d", n, SV_COMPLETE_WORDS);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *v = json_array_get(w, i);
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+            return fail(d, "malformed", "completion: words[%zu] is not a string (without NUL)", i);
+        if (!json_string_length(v) || json_string_length(v) >= SV_COMPLETE_WORD)
+            return fail(d, "malformed", "completion: words[%zu] is empty or over %d bytes", i, SV_COMPLETE_WORD - 1);
+        if (!sv_msg_add_word(m, json_string_value(v)))
+            return fail(d, "malformed", "completion: the words are over %d bytes together (or out of memory)",
+                        SV_COMPLETE_BYTES);
+    }
+    return SM_OK;
+}
+
 static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
 {
     char type[32];
@@ -700,6 +762,13 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
     case SV_MSG_STATUS: return status_from(d, json_object_get(o, "status"), &m->st);
     case SV_MSG_HISTORY: return history_from(d, o, m);
     case SV_MSG_BRANCH: return branch_from(d, o, m);
+    case SV_MSG_COMPLETE:
+        if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0))
+            return fail(d, "malformed", "complete: %s is missing or not an integer", "id");
+        if (!str_dup(o, "line", &m->text, 0))
+            return fail(d, "malformed", "complete: %s is missing or not a string (without NUL)", "line");
+        break;
+    case SV_MSG_COMPLETION: return completion_from(d, o, m);
     case SV_MSG_ERROR:
         if (!str_into(o, "code", m->code, sizeof m->code, 1) || !str_dup(o, "msg", &m->text, 1))
             return fail(d, "malformed", "error: %s must be strings", "code and msg");

@@ -18,6 +18,10 @@
 #define SV_HISTORY_CHUNK 256        /* records per history frame */
 #define SV_BRANCH_STEPS 1500        /* step records of a branch frame at most (reduced like history) */
 #define SV_BRANCH_EVALS 500         /* evaluation records of a branch frame at most (the latest) */
+#define SV_COMPLETE_WORDS 1000      /* candidates of a completion frame at most */
+#define SV_COMPLETE_WORD 1024       /* bytes of one candidate at most (its NUL excluded: under this) */
+#define SV_COMPLETE_BYTES (128 * 1024) /* bytes of all the candidates of a completion frame at most (so
+                                          the frame, escaped, stays under SV_FRAME_MAX) */
 
 typedef enum sv_msg_type {
     SV_MSG_HELLO = 0, /* both ways, first: versions, the client's role and name, the server's name */
@@ -32,6 +36,9 @@ typedef enum sv_msg_type {
     SV_MSG_DETACH,    /* client: leave, the run goes on */
     SV_MSG_BRANCHES,  /* client: send me the branches with their records (the compare view) */
     SV_MSG_BRANCH,    /* server: one branch of count (index 0-based; count 0: there are none) */
+    SV_MSG_COMPLETE,  /* client: the candidates for the word at the end of a line (id, the line up to
+                         the cursor); an older server answers an unknown_type error */
+    SV_MSG_COMPLETION, /* server: the answer to complete (id): the candidates, file 1: a file name */
     SV_MSG_INTR,      /* client: Ctrl-C: pause the run, ending a command that waits for it */
     SV_MSG_COUNT
 } sv_msg_type;
@@ -66,12 +73,12 @@ typedef struct sv_msg {
     int64_t started;    /* HELLO from the server: Unix time it started */
     int64_t history;    /* HELLO from a client: history points wanted (0 none) */
     int confirm;        /* HELLO from a client: 1 it can answer a question (an interactive console) */
-    int64_t id;         /* CMD, OUT, REPLY */
+    int64_t id;         /* CMD, OUT, REPLY, COMPLETE, COMPLETION */
     int kind;           /* OUT: con_out_kind */
     int status;         /* REPLY: 0 every command succeeded, 1 one failed */
     char ask[128];      /* REPLY: "" or the prompt of a question the client's next line answers */
     char code[32];      /* ERROR: too_large, malformed, unknown_type, version, state */
-    char *text;         /* CMD: the line; OUT: the text; ERROR, BYE: the message (owned) */
+    char *text;         /* CMD, COMPLETE: the line; OUT: the text; ERROR, BYE: the message (owned) */
     sm_session_event ev; /* EVENT: owned strings */
     char by[256];       /* EVENT: who caused it ("" the run itself) */
     sv_status st;       /* STATUS */
@@ -87,10 +94,18 @@ typedef struct sv_msg {
     int active;         /* BRANCH: 1 the active branch */
     int first, last;    /* HISTORY: 1 on the first chunk of a full history (the mirror restarts),
                            1 on its last; live appends have both 0 */
+    char **words;       /* COMPLETION: [n_words] owned candidates (at most SV_COMPLETE_WORDS) */
+    size_t n_words;
+    size_t word_bytes;  /* COMPLETION: their bytes together (at most SV_COMPLETE_BYTES) */
+    int file;           /* COMPLETION: 1 the word is a file name: the client completes paths itself */
 } sv_msg;
 
 void sv_msg_init(sv_msg *m, sv_msg_type t);
 void sv_msg_free(sv_msg *m);
+/* Add a candidate to a COMPLETION frame (a copy). Returns 1, or 0 when it is not taken: over
+ * SV_COMPLETE_WORD bytes, the frame holds SV_COMPLETE_WORDS or SV_COMPLETE_BYTES already, or out of
+ * memory. */
+int sv_msg_add_word(sv_msg *m, const char *w);
 
 /* The frame of m: one JSON object and '\n' (caller frees), *len its length; NULL when out of memory
  * or too large for SV_FRAME_MAX. */

@@ -765,16 +765,19 @@ static int reads_only(const char *word)
 }
 
 /* A command line that came while another client's command waits (V.in_cmd): run it now when it
- * only reads and nothing is held before it, else hold it (takes *line). */
+ * only reads and nothing is held before it, or when it is `pause` alone (what Ctrl-C in an attached
+ * console sends: it pauses at once and ends the wait, as a local console's Ctrl-C in a wait does),
+ * else hold it (takes *line). */
 static void cmd_during_wait(client *cl, int64_t id, char **line)
 {
     con_tokens t;
     size_t at;
     int all = 0;
-    int n = cl != V.cur && !cl->asking && !V.nheld ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    int n = !cl->asking ? line_commands(*line, &t, &at, reads_only, &all) : 0;
+    int pause_now = n == 1 && t.argc == 1 && !strcmp(t.argv[0], "pause");
     if (n > 0)
         con_tokens_free(&t);
-    if (n > 0 && all) {
+    if (pause_now || (n > 0 && all && cl != V.cur && !V.nheld)) {
         client *cur = V.cur;
         int64_t cur_id = V.cur_id;
         char author[sizeof V.author];
@@ -816,6 +819,28 @@ static void run_held(void)
             if (!cl->held)
                 client_drain(cl);
     } while (V.nheld && !V.stop);
+}
+
+static void complete_add(void *ud, const char *w)
+{
+    sv_msg *m = ud;
+    for (size_t i = 0; i < m->n_words; i++)
+        if (!strcmp(m->words[i], w))
+            return;
+    sv_msg_add_word(m, w); /* past the caps the rest are left out (docs/protocol.md) */
+}
+
+/* A complete frame: the console's candidates for the word at the end of line (read-only, so at
+ * any time, during another client's wait too); a file name is said so, the client completes paths
+ * (its working folder may differ from the server's). */
+static void handle_complete(client *cl, int64_t id, const char *line)
+{
+    sv_msg m;
+    sv_msg_init(&m, SV_MSG_COMPLETION);
+    m.id = id;
+    m.file = con_complete(&V.c, line, complete_add, &m) ? 1 : 0;
+    client_send(cl, &m);
+    sv_msg_free(&m);
 }
 
 static void handle_frame(client *cl, const char *line, size_t len)
@@ -896,6 +921,8 @@ static void handle_frame(client *cl, const char *line, size_t len)
         }
     } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
         send_branches(cl);
+    } else if (m.type == SV_MSG_COMPLETE && cl->role != ROLE_LS) {
+        handle_complete(cl, m.id, m.text);
     } else if (m.type == SV_MSG_HELLO) {
         send_error(cl, "state", "hello was already said");
     } else {

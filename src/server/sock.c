@@ -102,6 +102,7 @@ int sv_connect(const char *name, int *stale, sm_error *e)
 
 void sv_conn_init(sv_conn *c, int fd)
 {
+    memset(c, 0, sizeof *c);
     c->fd = fd;
     sv_lines_init(&c->in);
 }
@@ -112,6 +113,71 @@ void sv_conn_close(sv_conn *c)
         close(c->fd);
     c->fd = -1;
     sv_lines_free(&c->in);
+    for (size_t i = c->held_head; i < c->n_held; i++)
+        sv_msg_free(&c->held[i]);
+    free(c->held);
+    c->held = NULL;
+    c->n_held = c->held_head = c->cap_held = 0;
+}
+
+int sv_conn_hold(sv_conn *c, sv_msg *m)
+{
+    if (c->held_head && c->n_held == c->cap_held) { /* the taken ones make room */
+        memmove(c->held, c->held + c->held_head, (c->n_held - c->held_head) * sizeof *c->held);
+        c->n_held -= c->held_head;
+        c->held_head = 0;
+    }
+    if (c->n_held == c->cap_held) {
+        if (c->cap_held >= SV_CONN_HELD_MAX)
+            return -1;
+        size_t cap = c->cap_held ? 2 * c->cap_held : 16;
+        sv_msg *p = realloc(c->held, cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->held = p;
+        c->cap_held = cap;
+    }
+    c->held[c->n_held++] = *m;
+    return 0;
+}
+
+int sv_conn_has_held(const sv_conn *c) { return c->held_head < c->n_held; }
+
+static double now_s(void);
+
+int sv_conn_await(sv_conn *c, sv_msg_type type, int64_t id, const char *req_name, double timeout, sv_msg *out)
+{
+    double end = now_s() + timeout;
+    for (;;) {
+        double left = end - now_s();
+        if (left <= 0 || c->n_held - c->held_head >= SV_CONN_HELD_MAX)
+            return 0;
+        sv_msg r;
+        sm_error e;
+        int k = sv_conn_read(c, &r, left, &e);
+        if (k == 0)
+            return 0; /* the time is up, or a signal: the caller's flags come first */
+        if (k == -1)
+            return -1;
+        if (k == -2) {
+            sv_msg_init(&r, SV_MSG_ERROR);
+            snprintf(r.code, sizeof r.code, "malformed");
+            r.text = strdup(e.msg);
+        } else if (r.type == type) {
+            if (r.id == id) {
+                *out = r;
+                return 1;
+            }
+            sv_msg_free(&r); /* the late answer to an earlier request */
+            continue;
+        } else if (r.type == SV_MSG_ERROR && !strcmp(r.code, "unknown_type") && r.text && req_name &&
+                   strstr(r.text, req_name)) {
+            sv_msg_free(&r);
+            return -3;
+        }
+        if (sv_conn_hold(c, &r))
+            sv_msg_free(&r); /* out of memory */
+    }
 }
 
 int sv_conn_send(sv_conn *c, const sv_msg *m, sm_error *e)
@@ -147,6 +213,17 @@ static double now_s(void)
 }
 
 int sv_conn_recv(sv_conn *c, sv_msg *m, double timeout, sm_error *e)
+{
+    if (c->held_head < c->n_held) {
+        *m = c->held[c->held_head++];
+        if (c->held_head == c->n_held)
+            c->held_head = c->n_held = 0;
+        return 1;
+    }
+    return sv_conn_read(c, m, timeout, e);
+}
+
+int sv_conn_read(sv_conn *c, sv_msg *m, double timeout, sm_error *e)
 {
     double end = now_s() + timeout;
     int polled = 0;
