@@ -52,7 +52,7 @@ wait_until 10 sh -c "'$bin' ctl cmp 'get lambda_s' | grep -q '^lambda_s = 2'" &&
 keys P C-c
 wait_until 10 state_is paused && ok "plain: Ctrl-C while training pauses the run" ||
     { fail "plain: Ctrl-C: $("$bin" ctl cmp 'show status' 2>&1)"; screen P | grep . | tail -3; }
-wait_for P 'paused after step' 5 || fail "plain: no word of the pause"
+wait_for P 'paused \(Ctrl-C\)' 5 || fail "plain: no word of the pause"
 keys P 'echo this line is dropped' C-c
 wait_for P '\^C' 5 || fail "plain: Ctrl-C at the prompt shows no ^C"
 keys P 'echo still here' Enter

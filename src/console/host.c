@@ -1,6 +1,6 @@
 /* host.c: the console's hosting, once for every program that runs it (see host.h): open and close
  * over the training session, plain output, and the reaction to the signal flags. The prompt's part
- * (readline) comes through con_prompt_ops; nothing here draws. */
+ * is the client's (server/client.c); nothing here draws. */
 #include "console/host.h"
 
 #include <stdio.h>
@@ -11,8 +11,6 @@
 #include "console/backend.h"
 #include "console/signals.h"
 #include "smartty/escape.h"
-
-static const con_prompt_ops *prompt;
 
 void con_out_plain(void *ud, con_out_kind kind, const char *text)
 {
@@ -37,10 +35,7 @@ void con_host_close(con_ctx *c)
 {
     con_backend_detach(c);
     con_free(c);
-    prompt = NULL;
 }
-
-void con_host_set_prompt(const con_prompt_ops *ops) { prompt = ops; }
 
 int con_autosave(con_ctx *c, char *path, size_t cap)
 {
@@ -70,8 +65,6 @@ int con_handle_signals(con_ctx *c)
 {
     if (con_sig_quit) {
         int sig = con_sig_quit;
-        if (prompt && prompt->stop)
-            prompt->stop(); /* the prompt is not redrawn around what follows */
         char path[1200];
         con_event(c, "%s: finishing the current step and saving", sig == SIGHUP ? "SIGHUP" : "SIGTERM");
         int rc = con_autosave(c, path, sizeof path);
@@ -93,8 +86,6 @@ int con_handle_signals(con_ctx *c)
                 con_error(c, "pause: %s", e.msg);
             else
                 con_info(c, "paused (Ctrl-C); `resume` continues, `step` steps");
-        } else if (prompt && prompt->active && prompt->active() && prompt->interrupt) {
-            prompt->interrupt(c, st.unsaved);
         }
     }
     return c->quit;

@@ -1,8 +1,8 @@
-/* host.h: hosting the console, written once for the programs that run it (the console program in
- * repl.c, `smartty demo` in cli/cmd_demo.c): opening it over the training session with the signal
- * handlers, plain output to stdout/stderr, the reaction to the signal flags (Ctrl-C pauses,
- * SIGHUP/SIGTERM autosave), and closing it. The readline prompt and the dashboard plug in; neither
- * lives here, and nothing here draws. */
+/* host.h: hosting the console, written once for the programs that run it (scripts in repl.c,
+ * `smartty demo` without a terminal in cli/cmd_demo.c; the run server, local or served, does the
+ * same in server.c): opening it over the training session with the signal handlers, plain output to
+ * stdout/stderr, the reaction to the signal flags (Ctrl-C pauses, SIGHUP/SIGTERM autosave), and
+ * closing it. The prompt and the dashboard are the server's clients (src/server); nothing here draws. */
 #ifndef SMARTTY_CONSOLE_HOST_H
 #define SMARTTY_CONSOLE_HOST_H
 
@@ -20,17 +20,8 @@ void con_host_open(con_ctx *c, con_out_fn out, int dashboard);
 /* Stop the session and free c. */
 void con_host_close(con_ctx *c);
 
-/* What a prompt on screen does with the signals (repl.c's readline registers them; NULL: none). */
-typedef struct con_prompt_ops {
-    int (*active)(void);                          /* 1: a prompt is on screen */
-    void (*interrupt)(con_ctx *c, int64_t unsaved); /* Ctrl-C at the prompt: clear the line, remind of
-                                                     unsaved steps, show the prompt again */
-    void (*stop)(void);                           /* the process leaves: take the prompt down */
-} con_prompt_ops;
-void con_host_set_prompt(const con_prompt_ops *ops);
-
-/* Act on the signal flags (signals.c): Ctrl-C pauses a running training, or at the prompt clears
- * the line (and reminds of unsaved training); SIGHUP/SIGTERM finish the current step, write a
+/* Act on the signal flags (signals.c; c->intr, set by Ctrl-C or by an attached console's interrupt
+ * frame): Ctrl-C pauses a running training; SIGHUP/SIGTERM finish the current step, write a
  * checkpoint to con_state_path("autosave-PID"), say where and set c->quit with the exit status.
  * Returns 1 when the host should leave. */
 int con_handle_signals(con_ctx *c);

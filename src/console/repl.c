@@ -17,7 +17,6 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "console/dash_source.h"
 #include "console/host.h"
 #include "console/signals.h"
 #include "smartty/checkpoint.h"
@@ -31,16 +30,6 @@ static int rl_in_handler;  /* inside the line handler: no prompt on screen */
 static char history_path[1100];
 
 /* ---- output ---- */
-
-static void out_terminal(void *ud, con_out_kind kind, const char *text)
-{
-    int redraw = rl_on && !rl_in_handler;
-    if (redraw)
-        rl_clear_visible_line();
-    con_out_plain(ud, kind, text);
-    if (redraw)
-        rl_forced_update_display();
-}
 
 void con_readline_print(FILE *f, const char *text)
 {
@@ -74,26 +63,7 @@ static void line_handler(char *line)
         rl_set_prompt(rl_host.prompt(rl_host.ud));
 }
 
-/* The local console's lines: Ctrl-D is `quit` (or the answer to its question). */
-static void con_line(void *ud, const char *line)
-{
-    con_ctx *c = ud;
-    if (!line) { /* Ctrl-D */
-        fputc('\n', stdout);
-        con_exec_line(c, c->confirm_quit ? "y" : "quit");
-    } else {
-        if (!c->confirm_quit)
-            con_readline_add_history(line);
-        con_exec_line(c, line);
-    }
-}
 
-static int con_complete_host(void *ud, const char *line, void (*add)(void *a, const char *w), void *a)
-{
-    return con_complete(ud, line, add, a);
-}
-
-static const char *con_prompt_host(void *ud) { return con_prompt(ud); }
 
 /* ---- the prompt under the signals (host.c acts on them) ---- */
 
@@ -110,26 +80,7 @@ void con_readline_interrupt(void (*between)(void *ud), void *ud)
     rl_redisplay();
 }
 
-static int64_t interrupt_unsaved;
 
-static void interrupt_note(void *ud)
-{
-    con_ctx *c = ud;
-    c->confirm_quit = 0;
-    if (interrupt_unsaved > 0)
-        con_info(c, "%lld steps of training are unsaved: `save DIR` keeps them, `quit` asks first",
-                 (long long)interrupt_unsaved);
-}
-
-static void prompt_interrupt(con_ctx *c, int64_t unsaved)
-{
-    interrupt_unsaved = unsaved;
-    con_readline_interrupt(interrupt_note, c);
-}
-
-static int prompt_on(void) { return rl_on; }
-
-static const con_prompt_ops readline_ops = {prompt_on, prompt_interrupt, con_readline_stop};
 
 /* Completion candidates collected from the host's complete. */
 typedef struct cand_list {
@@ -203,12 +154,6 @@ void con_readline_start_host(const con_rl_host *h)
     rl_paused = 0;
 }
 
-void con_readline_start(con_ctx *c)
-{
-    con_rl_host h = {con_line, con_complete_host, con_prompt_host, c};
-    con_readline_start_host(&h);
-    con_host_set_prompt(&readline_ops);
-}
 
 void con_readline_feed(void) { rl_callback_read_char(); }
 
@@ -263,29 +208,6 @@ static void usage(FILE *f)
                "exit status: 0 success, 1 a command failed, 2 usage error\n"
                "SIGHUP/SIGTERM save unsaved training to $XDG_STATE_HOME/smartty/autosave-PID\n"
                "(~/.local/state/smartty/autosave-PID) and exit; `help` inside lists the commands\n");
-}
-
-static int run_interactive(con_ctx *c)
-{
-    c->interactive = 1;
-    c->set.train_wait = 0;
-    con_readline_start(c);
-    while (!c->quit) {
-        fd_set rd;
-        FD_ZERO(&rd);
-        FD_SET(STDIN_FILENO, &rd);
-        struct timeval tv = {0, 100 * 1000};
-        int r = select(STDIN_FILENO + 1, &rd, NULL, NULL, &tv);
-        if (r > 0)
-            con_readline_feed();
-        else if (r < 0 && errno != EINTR)
-            break;
-        if (con_handle_signals(c))
-            break;
-        con_tick(c, c->plain_progress);
-    }
-    con_readline_stop();
-    return c->exit_status;
 }
 
 /* The autosaves of earlier sessions (SIGHUP, SIGTERM) are found again: the newest few are named with
@@ -364,8 +286,6 @@ static void autosave_notice(con_ctx *c, int dash, sm_str *collect)
     }
 }
 
-int con_main(int argc, char **argv) { return con_main_with(argc, argv, NULL); }
-
 int con_main_with(int argc, char **argv, con_interactive_fn interactive)
 {
     typedef struct job { char kind; const char *arg; } job;
@@ -406,24 +326,20 @@ int con_main_with(int argc, char **argv, con_interactive_fn interactive)
     con_ctx c;
     int tty_in = isatty(STDIN_FILENO), tty_out = isatty(STDOUT_FILENO);
     int dash = tty_in && tty_out && !njobs && !plain;
-    if (interactive && dash) { /* the session on an in-process server, this thread its client */
+    if (dash || (!njobs && tty_in)) { /* the session on an in-process server, this thread its client */
         sm_str notice = SM_STR_INIT;
-        autosave_notice(NULL, 1, &notice);
+        autosave_notice(NULL, dash, dash ? &notice : NULL);
         int rc = interactive(dash, &uo, sm_str_cstr(&notice));
         sm_str_free(&notice);
         return rc;
     }
-    con_host_open(&c, tty_in && tty_out && !njobs ? out_terminal : con_out_plain, dash);
-    autosave_notice(&c, dash, NULL);
+    con_host_open(&c, con_out_plain, 0);
+    autosave_notice(&c, 0, NULL);
     c.plain_progress = 1;
     if (keep_going)
         c.set.on_error = CON_ON_ERROR_CONTINUE;
     int status = 0;
-    if (dash) {
-        status = con_dash_run(&c, &uo);
-    } else if (!njobs && tty_in) {
-        status = run_interactive(&c);
-    } else {
+    {
         if (!njobs)
             jobs[njobs++] = (job){'s', "<stdin>"};
         for (int j = 0; j < njobs && !c.quit && !con_sig_quit; j++) {

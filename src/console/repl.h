@@ -1,7 +1,7 @@
-/* repl.h: hosting the console core: the `smartty` console program (interactive readline loop,
- * -x FILE, -c 'cmd; cmd', commands from a non-terminal stdin, exit statuses), and the pieces a
- * display reuses: readline through its callback interface, history and completion. The reaction to
- * the signal flags is host.c's (readline registers its part there). No curses here. */
+/* repl.h: the `smartty` console program (its options; -x FILE, -c 'cmd; cmd', commands from a
+ * non-terminal stdin, exit statuses; the interactive console handed to a hook), and the pieces a
+ * console's display reuses: readline through its callback interface, history and completion. The
+ * reaction to the signal flags is host.c's. No curses here. */
 #ifndef SMARTTY_CONSOLE_REPL_H
 #define SMARTTY_CONSOLE_REPL_H
 
@@ -10,27 +10,22 @@
 #include "console/console.h"
 
 /* The console program: argv[0] is the program or subcommand name. Returns the exit status: 0
- * success, 1 a command failed, 2 a usage error. */
-int con_main(int argc, char **argv);
-/* The same, with the interactive console run by interactive (dash: the dashboard, else the plain
- * prompt; o the display options; notice what to say on opening, "" nothing): the program's console
- * (cli/cmd_console.c) runs it as a client of an in-process run server (server/local.c), so what
- * works locally works attached. Scripts (-x, -c, a pipe) run the console core here. */
+ * success, 1 a command failed, 2 a usage error. The interactive console (a terminal, no -x or -c)
+ * is run by interactive (dash: the dashboard, else the plain prompt; o the display options; notice
+ * what to say on opening, "" nothing): the program (cli/cmd_console.c) runs it as a client of an
+ * in-process run server (server/local.c), so what works locally works attached. Scripts (-x, -c,
+ * a pipe) have no display and run the console core here. */
 struct ui_options;
 typedef int (*con_interactive_fn)(int dash, struct ui_options *o, const char *notice);
 int con_main_with(int argc, char **argv, con_interactive_fn interactive);
 
-/* ---- for a display hosting the console (the dashboard) ---- */
+/* ---- for a console's display (the plain prompt of client.c) ---- */
 
 /* Readline in callback mode, with readline's own signal handling off (rl_catch_signals,
- * rl_catch_sigwinch, rl_change_environment = 0), completion from con_complete, history loaded from
- * con_state_path("history"). Each accepted line runs through con_exec_line. A display may then set
- * rl_getc_function, rl_redisplay_function, rl_input_available_hook, etc. to draw it. */
-void con_readline_start(con_ctx *c);
-/* The same readline for another host (an attached console): line receives each accepted line (NULL
- * on Ctrl-D; readline frees it after), complete the candidates for the text up to the cursor (1: a
- * file name, readline completes paths; NULL: none), prompt the prompt to show. History as above;
- * the host adds lines to it (con_readline_add_history). */
+ * rl_catch_sigwinch, rl_change_environment = 0), history loaded from con_state_path("history"):
+ * line receives each accepted line (NULL on Ctrl-D; readline frees it after), complete the
+ * candidates for the text up to the cursor (1: a file name, readline completes paths; NULL: none),
+ * prompt the prompt to show. The host adds lines to the history (con_readline_add_history). */
 typedef struct con_rl_host {
     void (*line)(void *ud, const char *line);
     int (*complete)(void *ud, const char *line_to_cursor, void (*add)(void *a, const char *w), void *a);

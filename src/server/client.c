@@ -639,6 +639,17 @@ static const char *tty_prompt(void *ud)
     return *PT.asked && PT.ask[0] ? PT.ask : "smartty> ";
 }
 
+/* Ctrl-C at an idle prompt: a reminder of unsaved training, as the local console always gave. */
+static void unsaved_note(void *ud)
+{
+    const cl_mirror *mir = ud;
+    if (mir->has_status && mir->st.unsaved > 0)
+        printf("%lld step%s of training %s unsaved: %s\n", (long long)mir->st.unsaved,
+               mir->st.unsaved == 1 ? "" : "s", mir->st.unsaved == 1 ? "is" : "are",
+               cl_local ? "`save DIR` keeps them, `quit` asks first"
+                        : "`save DIR` keeps them; the run goes on when you detach");
+}
+
 int cl_attach_plain(sv_conn *c, const char *name, int tty)
 {
     cl_mirror mir;
@@ -676,7 +687,7 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
         if (tty && con_sig_int) { /* Ctrl-C: pause a training run (ending a wait), else clear the line */
             con_sig_int = 0;
             if (!cl_interrupt(c, &mir, waiting != 0) && con_readline_active())
-                con_readline_interrupt(NULL, NULL);
+                con_readline_interrupt(unsaved_note, &mir);
         }
         if (tty && PT.eof && !waiting) {
             stdin_open = 0;
@@ -792,10 +803,10 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             } else if (m.type == SV_MSG_ERROR) {
                 say(stderr, "smartty attach: %s\n", m.text ? m.text : m.code);
             } else if (m.type == SV_MSG_BYE) {
-                int det = m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by"));
+                int det = cl_local || (m.text && (!strcmp(m.text, "detached") || strstr(m.text, "was shut down by")));
                 if (tty)
                     con_readline_stop();
-                if (m.text && strcmp(m.text, "detached"))
+                if (!cl_local && m.text && strcmp(m.text, "detached"))
                     fprintf(stderr, "smartty attach: %s\n", m.text ? m.text : "the server ended");
                 sv_msg_free(&m);
                 cl_mirror_free(&mir);

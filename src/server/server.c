@@ -916,6 +916,7 @@ static void handle_frame(client *cl, const char *line, size_t len)
                 con_tick(&V.c, 0);
                 V.cur = NULL;
                 V.author[0] = '\0';
+                send_status(cl); /* its console knows at once (a second Ctrl-C then clears the line) */
                 send_status(NULL);
             }
         }
