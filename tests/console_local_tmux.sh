@@ -76,6 +76,7 @@ start
 wait_for 'smartty>' 10 || bad "no prompt (second console)"
 keys "load model $model; load train $data --limit=512 --max-len=32; set batch_size 8; train 100000" Enter
 wait_for 'RUNNING' 20 || bad "train does not run"
+wait_for '^ step [1-9]' 30 || bad "no step trained" # something unsaved to autosave
 pid=$(pgrep -f "^$bin\$" | head -1)
 if [ -n "$pid" ]; then
     kill -HUP "$pid"
