@@ -77,7 +77,8 @@ wait_for 'smartty>' 10 || bad "no prompt (second console)"
 keys "load model $model; load train $data --limit=512 --max-len=32; set batch_size 8; train 100000" Enter
 wait_for 'RUNNING' 20 || bad "train does not run"
 wait_for '^ step [1-9]' 30 || bad "no step trained" # something unsaved to autosave
-pid=$(pgrep -f "^$bin\$" | head -1)
+# this console's process: the child of its pane's shell (other tests may run the same binary)
+pid=$(pgrep -P "$($T display -p -t t '#{pane_pid}')" | head -1)
 if [ -n "$pid" ]; then
     kill -HUP "$pid"
     [ "$(wait_status)" = 129 ] && ok "SIGHUP: exit status 129" || bad "SIGHUP: status '$(cat "$tmp/status" 2>/dev/null)'"
