@@ -295,7 +295,8 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
 /* A journal is untrusted input: an event beyond both the plan and the furthest step its train and
  * step events reach is refused (SM_ERR_RANGE, with the numbers). While replay trains towards an
  * event it stops with SM_ERR_CANCELLED as soon as *a or *b (a signal handler's flags; either may be
- * NULL) or sm_session_interrupt says so, and calls progress (if any) about every 2 s. */
+ * NULL) or sm_session_interrupt says so, and calls progress (if any) about every quarter second
+ * (its caller decides what to print; a server reads its clients' frames there, Ctrl-C's too). */
 void sm_session_set_replay_watch(sm_session *s, volatile sig_atomic_t *a, volatile sig_atomic_t *b,
                                  void (*progress)(void *ud, int64_t step, int64_t target), void *ud);
 

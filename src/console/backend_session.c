@@ -547,7 +547,14 @@ static sm_status replay_new_model(sm_session *ns, const sm_journal_event *ev, ch
 static void replay_progress(void *ud, int64_t step, int64_t target)
 {
     (void)ud;
-    con_info(S.c, "replay: step %lld of %lld", (long long)step, (long long)target);
+    static double shown;
+    double now = sm_now();
+    if (now - shown >= 2.0) { /* a line every 2 s */
+        con_info(S.c, "replay: step %lld of %lld", (long long)step, (long long)target);
+        shown = now;
+    }
+    if (S.c->host && S.c->host->tick) /* a server reads its clients meanwhile: a Ctrl-C stops the replay */
+        S.c->host->tick(S.c->host_ud);
 }
 
 static sm_status be_replay(void *ud, const char *path, sm_error *e)

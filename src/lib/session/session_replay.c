@@ -90,7 +90,7 @@ sm_status sm_session_apply_event(sm_session *s, const sm_journal_event *ev, sm_e
                 s->replaying = 0;
                 return sm_err_prefix(e, "replay: step %lld", (long long)s->step + 1);
             }
-            if (s->replay_progress && sm_now() - shown >= 2.0) {
+            if (s->replay_progress && sm_now() - shown >= 0.25) {
                 s->replay_progress(s->replay_ud, s->step, ev->step);
                 shown = sm_now();
             }
