@@ -2,7 +2,7 @@
 # tests/console_local_tmux.sh: the local console's dashboard (`smartty` in a terminal), which is a
 # client of an in-process run server (src/server/local.c), in a real terminal (tmux): what a
 # local console always did still holds through that path. Ctrl-C during `step N` pauses the run and
-# ends the wait; `detach` is refused with the way to a run that outlives the terminal; `quit` with
+# ends the wait; Ctrl-C stops a `replay`; `detach` is refused with the way to a run that outlives the terminal; `quit` with
 # unsaved training asks (N keeps the console, y ends it with status 0); `set ui_fps` reaches the
 # dashboard; SIGHUP autosaves the training and exits 129, and the next console names the autosave.
 # Exit 77 (skip) without tmux or the shared model.
@@ -55,6 +55,16 @@ answered && ok "the console answers after it (the wait ended)" ||
     bad "the console still waits after Ctrl-C"
 [ -z "$(ls "$tmp/rt/smartty" 2>/dev/null)" ] && ok "no socket in the socket folder: nobody else can attach" ||
     bad "a socket for the local console: $(ls "$tmp/rt/smartty")"
+# Ctrl-C stops a replay (it trains inside one command, the interrupt read meanwhile)
+printf '%s\n' "{\"step\":0,\"op\":\"load_model\",\"args\":[\"$model\"]}" \
+    "{\"step\":0,\"op\":\"load_train\",\"args\":[\"$data\",\"--limit=512\",\"--max-len=32\"]}" \
+    '{"step":0,"op":"set","args":["batch_size","8"]}' '{"step":0,"op":"train","args":["100000"]}' \
+    '{"step":99999,"op":"set","args":["lr","1e-05"]}' >"$tmp/long.jsonl"
+keys "stop" Enter
+keys "replay $tmp/long.jsonl force" Enter
+wait_for 'replay: step [0-9]+ of 99999' 20 || bad "the replay does not train"
+keys C-c
+wait_for 'replay: interrupted at step' 10 && ok "Ctrl-C stops a replay" || bad "Ctrl-C did not stop the replay"
 keys "detach" Enter
 wait_for 'detach: this console.s run lives in this process' 5 && ok "detach is refused with the way to serve" ||
     bad "detach"
