@@ -3,8 +3,9 @@
 # client of an in-process run server (src/server/local.c), in a real terminal (tmux): what a
 # local console always did still holds through that path. Ctrl-C during `step N` pauses the run and
 # ends the wait; Ctrl-C stops a `replay`; `detach` is refused with the way to a run that outlives the terminal; `quit` with
-# unsaved training asks (N keeps the console, y ends it with status 0); `set ui_fps` reaches the
-# dashboard; SIGHUP autosaves the training and exits 129, and the next console names the autosave.
+# unsaved training asks (N keeps the console, y ends it with status 0); `set ui_fps` is answered (its
+# reaching the dashboard is the status frame's ui_fps, check_proto); SIGHUP autosaves the training
+# and exits 129, and the next console names the autosave.
 # Exit 77 (skip) without tmux or the shared model.
 . "$(dirname "$0")/lib.sh"
 need_cmd tmux
@@ -69,7 +70,7 @@ keys "detach" Enter
 wait_for 'detach: this console.s run lives in this process' 5 && ok "detach is refused with the way to serve" ||
     bad "detach"
 keys "set ui_fps 2" Enter
-wait_for 'ui_fps = 2' 5 && ok "set ui_fps" || bad "set ui_fps"
+wait_for 'ui_fps = 2' 5 && ok "set ui_fps is answered" || bad "set ui_fps"
 keys "quit" Enter
 wait_for 'Quit anyway\? \[y/N\]' 5 && wait_for 'quit and lose the unsaved training\? \[y/N\]' 3 &&
     ok "quit with unsaved training asks" || bad "quit did not ask"

@@ -118,16 +118,14 @@ static int run_demo(ui_options *o, const char *task, long steps, int tty)
     con_ctx c;
     con_host_open(&c, con_out_plain, tty);
     int status = 0;
-    {
-        c.plain_progress = 1;
-        c.set.train_wait = 1;
-        for (int i = 0; lines[i] && !status; i++) {
-            printf("> %s\n", lines[i]);
-            status = con_exec_line(&c, lines[i]);
-        }
-        if (!status)
-            status = con_exec_line(&c, "show status");
+    c.plain_progress = 1;
+    c.set.train_wait = 1;
+    for (int i = 0; lines[i] && !status; i++) {
+        printf("> %s\n", lines[i]);
+        status = con_exec_line(&c, lines[i]);
     }
+    if (!status)
+        status = con_exec_line(&c, "show status");
     con_host_close(&c);
     return status;
 }

@@ -78,16 +78,22 @@ int con_handle_signals(con_ctx *c)
     }
     if (c->intr && *c->intr) { /* Ctrl-C here (con_sig_int), or an attached console's (the server's flag) */
         *c->intr = 0;
-        con_status st;
-        con_status_get(c, &st);
-        if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && c->be && c->be->pause) {
-            sm_error e;
-            if (c->be->pause(c->be_ud, &e) != SM_OK)
-                con_error(c, "pause: %s", e.msg);
-            else
-                con_info(c, "paused (Ctrl-C); `resume` continues, `step` steps");
-        }
+        con_interrupt(c);
     }
     return c->quit;
+}
+
+int con_interrupt(con_ctx *c)
+{
+    con_status st;
+    con_status_get(c, &st);
+    if (!(st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) || !c->be || !c->be->pause)
+        return 0;
+    sm_error e;
+    if (c->be->pause(c->be_ud, &e) != SM_OK)
+        con_error(c, "pause: %s", e.msg);
+    else
+        con_info(c, "paused (Ctrl-C); `resume` continues, `step` steps");
+    return 1;
 }
 

@@ -26,6 +26,10 @@ void con_host_close(con_ctx *c);
  * Returns 1 when the host should leave. */
 int con_handle_signals(con_ctx *c);
 
+/* What Ctrl-C does to the run: a running (or stepping) training pauses, saying so. Returns 1 when
+ * it was training (whether or not the pause succeeded: an error is said), else 0. */
+int con_interrupt(con_ctx *c);
+
 /* Save unsaved training to the autosave place (see con_handle_signals); path receives where.
  * Returns 0 (saved, or nothing to save: path is then ""), or 1 with the error reported. */
 int con_autosave(con_ctx *c, char *path, size_t cap);

@@ -29,6 +29,13 @@ static int rl_paused;      /* removed by con_readline_pause, to be installed aga
 static int rl_in_handler;  /* inside the line handler: no prompt on screen */
 static char history_path[1100];
 
+const char *con_history_path(void)
+{
+    if (!history_path[0] && !con_state_path(history_path, sizeof history_path, "history", 1))
+        history_path[0] = '\0';
+    return history_path[0] ? history_path : NULL;
+}
+
 /* ---- output ---- */
 
 void con_readline_print(FILE *f, const char *text)
@@ -63,8 +70,6 @@ static void line_handler(char *line)
         rl_set_prompt(rl_host.prompt(rl_host.ud));
 }
 
-
-
 /* ---- the prompt under the signals (host.c acts on them) ---- */
 
 void con_readline_interrupt(void (*between)(void *ud), void *ud)
@@ -79,8 +84,6 @@ void con_readline_interrupt(void (*between)(void *ud), void *ud)
     rl_on_new_line();
     rl_redisplay();
 }
-
-
 
 /* Completion candidates collected from the host's complete. */
 typedef struct cand_list {
@@ -147,13 +150,12 @@ void con_readline_start_host(const con_rl_host *h)
     rl_attempted_completion_function = complete;
     using_history();
     stifle_history(2000);
-    if (con_state_path(history_path, sizeof history_path, "history", 1))
+    if (con_history_path())
         read_history(history_path);
     rl_callback_handler_install(rl_host.prompt(rl_host.ud), line_handler);
     rl_on = 1;
     rl_paused = 0;
 }
-
 
 void con_readline_feed(void) { rl_callback_read_char(); }
 
@@ -339,25 +341,23 @@ int con_main_with(int argc, char **argv, con_interactive_fn interactive)
     if (keep_going)
         c.set.on_error = CON_ON_ERROR_CONTINUE;
     int status = 0;
-    {
-        if (!njobs)
-            jobs[njobs++] = (job){'s', "<stdin>"};
-        for (int j = 0; j < njobs && !c.quit && !con_sig_quit; j++) {
-            int rc = jobs[j].kind == 'c' ? con_exec_line(&c, jobs[j].arg)
-                   : jobs[j].kind == 's' || !strcmp(jobs[j].arg, "-") ? con_exec_stream(&c, stdin, "<stdin>")
-                   : con_exec_file(&c, jobs[j].arg);
-            if (rc) {
-                status = 1;
-                if (c.set.on_error == CON_ON_ERROR_STOP)
-                    break;
-            }
+    if (!njobs)
+        jobs[njobs++] = (job){'s', "<stdin>"};
+    for (int j = 0; j < njobs && !c.quit && !con_sig_quit; j++) {
+        int rc = jobs[j].kind == 'c' ? con_exec_line(&c, jobs[j].arg)
+               : jobs[j].kind == 's' || !strcmp(jobs[j].arg, "-") ? con_exec_stream(&c, stdin, "<stdin>")
+               : con_exec_file(&c, jobs[j].arg);
+        if (rc) {
+            status = 1;
+            if (c.set.on_error == CON_ON_ERROR_STOP)
+                break;
         }
-        if (!c.quit && !con_sig_quit && (!status || c.set.on_error == CON_ON_ERROR_CONTINUE))
-            con_wait_run(&c, 0); /* a run started with train_wait off finishes before we leave */
-        con_handle_signals(&c);
-        if (c.exit_status)
-            status = c.exit_status;
     }
+    if (!c.quit && !con_sig_quit && (!status || c.set.on_error == CON_ON_ERROR_CONTINUE))
+        con_wait_run(&c, 0); /* a run started with train_wait off finishes before we leave */
+    con_handle_signals(&c);
+    if (c.exit_status)
+        status = c.exit_status;
     con_host_close(&c);
     return status;
 }

@@ -33,6 +33,9 @@ typedef struct con_rl_host {
     void *ud;
 } con_rl_host;
 void con_readline_start_host(const con_rl_host *h);
+/* The command history's file, shared by every console (con_state_path("history")); NULL when its
+ * path does not fit (no history is then kept). */
+const char *con_history_path(void);
 /* Add a line to the history unless empty or the same as the last. */
 void con_readline_add_history(const char *line);
 /* Print text (whole lines) to f around the prompt: the prompt and what is typed are redrawn below. */

@@ -25,6 +25,7 @@
 #include "server/server.h"
 #include "server/sock.h"
 #include "smartty/escape.h"
+#include "smartty/str.h"
 
 char cl_self[256]; /* this client's name, as its hello said it */
 
@@ -122,19 +123,13 @@ size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap)
 static void say(FILE *f, const char *fmt, ...) SM_PRINTF(2, 3);
 static void say(FILE *f, const char *fmt, ...)
 {
-    char buf[8192], *p = buf;
+    sm_str s = SM_STR_INIT; /* whole, never cut short */
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    sm_str_vappendf(&s, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof buf && (p = malloc((size_t)n + 1))) { /* whole, never cut short */
-        va_start(ap, fmt);
-        vsnprintf(p, (size_t)n + 1, fmt, ap);
-        va_end(ap);
-    }
-    con_readline_print(f, p ? p : buf);
-    if (p != buf)
-        free(p);
+    con_readline_print(f, s.failed ? "smartty: out of memory printing a line\n" : sm_str_cstr(&s));
+    sm_str_free(&s);
 }
 
 static void print_out(int kind, const char *text)

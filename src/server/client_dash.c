@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "console/console.h"
+#include "console/repl.h"
 #include "console/signals.h"
 #include "server/client.h"
 #include "ui/dash.h"
@@ -434,9 +435,8 @@ int cl_dash_run(sv_conn *c, const char *name, ui_options *o)
     src.branches = branches_fn;
     src.prompt = prompt_fn;
     src.complete = complete_fn;
-    static char history[1100];
-    if (!o->history_path && con_state_path(history, sizeof history, "history", 1))
-        o->history_path = history; /* the local console's history, kept across sessions */
+    if (!o->history_path)
+        o->history_path = con_history_path(); /* the local console's history, kept across sessions */
     o->quit_key = cl_local ? "quit" : "detach";
     int status = ui_dash_run(&src, o);
     if (cl_local && !A.end) { /* the dashboard ended by itself (--exit-when-done): the session ends, as it did */

@@ -732,10 +732,12 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
         }
         break;
     case SV_MSG_CMD:
+    case SV_MSG_COMPLETE: /* a command line, or one up to the cursor */
         if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0))
-            return fail(d, "malformed", "cmd: %s is missing or not an integer", "id");
+            return fail(d, "malformed", "%s: %s is missing or not an integer", type_names[m->type], "id");
         if (!str_dup(o, "line", &m->text, 0))
-            return fail(d, "malformed", "cmd: %s is missing or not a string (without NUL)", "line");
+            return fail(d, "malformed", "%s: %s is missing or not a string (without NUL)", type_names[m->type],
+                        "line");
         break;
     case SV_MSG_OUT:
         if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0) || !int_of(o, "kind", 0, 64, &x, 0))
@@ -762,12 +764,6 @@ static sm_status decode_obj(dctx *d, const json_t *o, sv_msg *m)
     case SV_MSG_STATUS: return status_from(d, json_object_get(o, "status"), &m->st);
     case SV_MSG_HISTORY: return history_from(d, o, m);
     case SV_MSG_BRANCH: return branch_from(d, o, m);
-    case SV_MSG_COMPLETE:
-        if (!int_of(o, "id", INT64_MIN, INT64_MAX, &m->id, 0))
-            return fail(d, "malformed", "complete: %s is missing or not an integer", "id");
-        if (!str_dup(o, "line", &m->text, 0))
-            return fail(d, "malformed", "complete: %s is missing or not a string (without NUL)", "line");
-        break;
     case SV_MSG_COMPLETION: return completion_from(d, o, m);
     case SV_MSG_ERROR:
         if (!str_into(o, "code", m->code, sizeof m->code, 1) || !str_dup(o, "msg", &m->text, 1))

@@ -39,6 +39,7 @@
 #define MAX_CLIENTS 256
 
 enum { ROLE_NONE = 0, ROLE_ATTACH, ROLE_WATCH, ROLE_CTL, ROLE_LS };
+enum { ASK_NONE = 0, ASK_SHUTDOWN, ASK_QUIT }; /* the question a client's next line answers */
 
 typedef struct client {
     int fd;
@@ -52,7 +53,7 @@ typedef struct client {
     int dead;         /* close now */
     int64_t history;
     int confirm;      /* its hello said it can answer a question (an interactive console) */
-    int asking;       /* its next command line answers `shutdown`'s question */
+    int asking;       /* ASK_*: its next command line answers that question */
     char *held;       /* a command line that came while another client's command waited (id held_id),
                          to run once that one ends; its later frames stay unread until then */
     int64_t held_id;
@@ -574,14 +575,19 @@ static int is_yes(const char *line)
     return !*end && ((n == 1 && (line[0] == 'y' || line[0] == 'Y')) || (n == 3 && !strncasecmp(line, "yes", 3)));
 }
 
-static void reply(client *cl, int64_t id, int status)
+/* The reply to command id; ask (NULL none): the prompt of the question its next line answers. */
+static void reply_ask(client *cl, int64_t id, int status, const char *ask)
 {
     sv_msg m;
     sv_msg_init(&m, SV_MSG_REPLY);
     m.id = id;
     m.status = status;
+    if (ask)
+        snprintf(m.ask, sizeof m.ask, "%s", ask);
     client_send(cl, &m);
 }
+
+static void reply(client *cl, int64_t id, int status) { reply_ask(cl, id, status, NULL); }
 
 static void out_to(client *cl, int64_t id, con_out_kind kind, const char *text)
 {
@@ -647,12 +653,8 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
                 snprintf(msg, sizeof msg, "%lld step%s of training %s unsaved (`shutdown save DIR` keeps them). "
                          "Shut down anyway? [y/N]", (long long)st.unsaved, s, are);
                 out_to(cl, id, CON_OUT_INFO, msg);
-                cl->asking = 1;
-                sv_msg m;
-                sv_msg_init(&m, SV_MSG_REPLY);
-                m.id = id;
-                snprintf(m.ask, sizeof m.ask, "shut down and lose the unsaved training? [y/N] ");
-                client_send(cl, &m);
+                cl->asking = ASK_SHUTDOWN;
+                reply_ask(cl, id, 0, "shut down and lose the unsaved training? [y/N] ");
                 return;
             }
             snprintf(msg, sizeof msg, "shutdown: %lld step%s of training %s unsaved: `shutdown save DIR` keeps "
@@ -670,13 +672,8 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
 static void local_after(client *cl, int64_t id, int rc)
 {
     if (V.c.confirm_quit) {
-        cl->asking = 2;
-        sv_msg m;
-        sv_msg_init(&m, SV_MSG_REPLY);
-        m.id = id;
-        m.status = rc;
-        snprintf(m.ask, sizeof m.ask, "%s", con_prompt(&V.c));
-        client_send(cl, &m);
+        cl->asking = ASK_QUIT;
+        reply_ask(cl, id, rc, con_prompt(&V.c));
         return;
     }
     reply(cl, id, rc);
@@ -689,13 +686,13 @@ static void local_after(client *cl, int64_t id, int rc)
 
 static void handle_cmd(client *cl, int64_t id, const char *line)
 {
-    if (cl->asking == 2) { /* a local console's answer to `quit`'s question: the console takes it */
-        cl->asking = 0;
+    if (cl->asking == ASK_QUIT) { /* a local console's answer to `quit`'s question: the console takes it */
+        cl->asking = ASK_NONE;
         local_after(cl, id, run_line(cl, id, line));
         return;
     }
-    if (cl->asking) { /* the answer to `shutdown`'s question, whatever the line says */
-        cl->asking = 0;
+    if (cl->asking == ASK_SHUTDOWN) { /* the answer to `shutdown`'s question, whatever the line says */
+        cl->asking = ASK_NONE;
         if (is_yes(line)) {
             shut_down(cl, id);
         } else {
@@ -902,23 +899,16 @@ static void handle_frame(client *cl, const char *line, size_t len)
         if (V.in_cmd) {
             V.intr = 1; /* con_wait_run pauses the run and returns */
         } else {
-            con_status st;
-            con_status_get(&V.c, &st);
-            if ((st.state == CON_RUN_RUNNING || st.state == CON_RUN_STEPPING) && V.c.be && V.c.be->pause) {
-                sm_error pe;
-                V.cur = cl;
-                V.cur_id = 0;
-                snprintf(V.author, sizeof V.author, "%s", cl->local ? "" : cl->who);
-                if (V.c.be->pause(V.c.be_ud, &pe) != SM_OK)
-                    con_error(&V.c, "pause: %s", pe.msg);
-                else
-                    con_info(&V.c, "paused (Ctrl-C); `resume` continues, `step` steps");
+            V.cur = cl;
+            V.cur_id = 0;
+            snprintf(V.author, sizeof V.author, "%s", cl->local ? "" : cl->who);
+            if (con_interrupt(&V.c)) {
                 con_tick(&V.c, 0);
-                V.cur = NULL;
-                V.author[0] = '\0';
                 send_status(cl); /* its console knows at once (a second Ctrl-C then clears the line) */
                 send_status(NULL);
             }
+            V.cur = NULL;
+            V.author[0] = '\0';
         }
     } else if (m.type == SV_MSG_BRANCHES && cl->role != ROLE_LS) {
         send_branches(cl);
@@ -988,6 +978,22 @@ static void client_free(client *cl)
     free(cl);
 }
 
+/* A new connection's client (its hello still to come), first in the list; NULL out of memory. */
+static client *client_add(int fd, long uid, long pid)
+{
+    client *cl = calloc(1, sizeof *cl);
+    if (!cl)
+        return NULL;
+    cl->fd = fd;
+    cl->uid = uid;
+    cl->pid = pid;
+    sv_lines_init(&cl->in);
+    cl->next = V.clients;
+    V.clients = cl;
+    V.nclients++;
+    return cl;
+}
+
 static void accept_clients(void)
 {
     for (;;) {
@@ -1018,20 +1024,8 @@ static void accept_clients(void)
             close(fd);
             continue;
         }
-        client *cl = calloc(1, sizeof *cl);
-        if (!cl) {
+        if (!client_add(fd, (long)cr.uid, (long)cr.pid))
             close(fd);
-            continue;
-        }
-        cl->fd = fd;
-        cl->uid = (long)cr.uid;
-        cl->pid = (long)cr.pid;
-        snprintf(cl->who, sizeof cl->who, "pid %ld", cl->pid);
-        cl->who[0] = '\0';
-        sv_lines_init(&cl->in);
-        cl->next = V.clients;
-        V.clients = cl;
-        V.nclients++;
     }
 }
 
@@ -1184,6 +1178,20 @@ static void serve_end(void)
     logf_("%s", V.stop_msg[0] ? V.stop_msg : "the server ended");
 }
 
+/* The server's console over the training session, served or local: a console's Ctrl-C comes as an
+ * interrupt frame (V.intr), SIGHUP/SIGTERM through con_sig_quit, errors do not end the run, `train`
+ * returns at once, and the session's events go to the clients (srv_host). */
+static void session_open(void)
+{
+    con_init(&V.c, srv_out, NULL);
+    con_backend_attach(&V.c);
+    V.c.intr = &V.intr;
+    V.c.hup = &con_sig_quit;
+    V.c.interactive = 1;
+    V.c.set.train_wait = 0;
+    con_set_host(&V.c, &srv_host, NULL);
+}
+
 typedef struct job {
     char kind;
     const char *arg;
@@ -1231,8 +1239,7 @@ static int server_main(const char *name, const char *logpath, job *jobs, int njo
         return 1;
     }
     logf_("server '%s' (pid %ld) listening on %s", name, (long)getpid(), V.path);
-    con_init(&V.c, srv_out, NULL);
-    con_backend_attach(&V.c);
+    session_open();
     con_signals_install(0);
     signal(SIGHUP, SIG_IGN);
     signal(SIGINT, SIG_IGN);
@@ -1241,14 +1248,9 @@ static int server_main(const char *name, const char *logpath, job *jobs, int njo
     sa.sa_handler = on_term;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    V.c.intr = &V.intr; /* an attached console's Ctrl-C (an interrupt frame) */
-    V.c.hup = &con_sig_quit;
-    V.c.interactive = 1; /* quit asks, errors do not end the run */
-    V.c.set.train_wait = 0;
     V.c.set.confirm = 0;
     if (keep_going)
         V.c.set.on_error = CON_ON_ERROR_CONTINUE;
-    con_set_host(&V.c, &srv_host, NULL);
     int status = 0;
     for (int j = 0; j < njobs; j++) {
         snprintf(V.author, sizeof V.author, "serve");
@@ -1471,27 +1473,15 @@ int sv_local_start(const char *notice, int plain_progress, int *fd, char *err, s
     V.started = time(NULL);
     V.notice = notice && *notice ? strdup(notice) : NULL;
     V.plain_progress = plain_progress;
-    client *cl = calloc(1, sizeof *cl);
+    client *cl = client_add(sv[0], (long)getuid(), (long)getpid());
     if (!cl) {
         close(sv[0]);
         close(sv[1]);
         snprintf(err, cap, "out of memory");
         return 1;
     }
-    cl->fd = sv[0];
-    cl->uid = (long)getuid();
-    cl->pid = (long)getpid();
     cl->local = 1;
-    sv_lines_init(&cl->in);
-    V.clients = cl;
-    V.nclients = 1;
-    con_init(&V.c, srv_out, NULL);
-    con_backend_attach(&V.c);
-    V.c.intr = &V.intr; /* the console's Ctrl-C comes as an interrupt frame */
-    V.c.hup = &con_sig_quit; /* SIGHUP and SIGTERM: autosave and end, as the console always did */
-    V.c.interactive = 1;
-    V.c.set.train_wait = 0;
-    con_set_host(&V.c, &srv_host, NULL);
+    session_open(); /* SIGHUP and SIGTERM: autosave and end, as the console always did */
     int rc = pthread_create(&local_thread, NULL, local_main, NULL);
     if (rc) {
         snprintf(err, cap, "starting the session's thread: %s", strerror(rc));
