@@ -7,18 +7,17 @@ dev evaluations (eval mode, no gradient; the EMA teacher is a different object a
 and computes the mean cross-entropy (MSE for regression) against the gold labels. It changes nothing
 in the training. Usage: minilm_reference.py PATH/finetune_torch.py [its arguments]
 """
-import importlib.util
 import sys
 
 import torch
 import torch.nn.functional as F
 import transformers
 
+from same_start import load_reference  # bench/, beside this script
+
 if len(sys.argv) < 2 or not sys.argv[1].endswith(".py"):
     sys.exit("usage: minilm_reference.py PATH/finetune_torch.py [its arguments]")
-spec = importlib.util.spec_from_file_location("finetune_torch", sys.argv[1])
-ft = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ft)
+ft = load_reference(sys.argv[1])
 
 state = {"model": None, "logits": [], "losses": []}
 auto = transformers.AutoModelForSequenceClassification

@@ -86,7 +86,8 @@ grep "epoch $steps:" "$out/reference.err" || true
 fi
 
 echo
-awk -F, 'FNR == NR { if (FNR > 1) { sl[$1] = $3; sg[$1] = $9 } next }
+awk -F, 'FNR == NR { if (FNR == 1) { for (i = 1; i <= NF; i++) { if ($i == "loss") lc = i; if ($i == "grad_norm") gc = i } }
+                    else { sl[$1] = $lc; sg[$1] = $gc } next }
          $1 == "step" { rl[$2] = $4; rg[$2] = $6; n = $2 }
          function abs(x) { return x < 0 ? -x : x }
          END { printf "%5s  %-13s %-13s %-10s  %-13s %-13s %s\n", "step", "loss smartty", "reference", "|diff|",

@@ -304,6 +304,40 @@ START_TEST(test_dropout)
 }
 END_TEST
 
+/* The streams of one seed (an attention site draws one per example and head, a long site one per
+ * chunk) are independent: the seeds of adjacent streams are close, so their generators' states are
+ * too, and a correlation would show as adjacent masks agreeing more (or less) often than
+ * (1-p)^2 + p^2, at the same element or one draw (two elements) apart. */
+START_TEST(test_dropout_streams)
+{
+    enum { SN = 16384, NS = 64 };
+    const double p = 0.1, want = (1 - p) * (1 - p) + p * p;
+    uint8_t *k = malloc((size_t)SN * NS);
+    ck_assert_ptr_nonnull(k);
+    double same = 0, lagged = 0, kept = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        for (int s = 0; s < NS; s++)
+            sm_dropout_mask_stream(k + (size_t)s * SN, SN, (float)p, seed * 0x12345677ULL, (uint64_t)s);
+        for (int s = 0; s < NS; s++)
+            for (int i = 0; i < SN; i++) {
+                const uint8_t *a = k + (size_t)s * SN, *b = a + SN;
+                kept += a[i];
+                if (s + 1 < NS) {
+                    same += a[i] == b[i];
+                    lagged += i + 2 < SN && a[i + 2] == b[i];
+                }
+            }
+    }
+    const double n = 4.0 * (NS - 1) * SN, nl = 4.0 * (NS - 1) * (SN - 2), sd = sqrt(want * (1 - want) / n);
+    ck_assert_msg(fabs(kept / (4.0 * NS * SN) - (1 - p)) < 5 * sqrt(p * (1 - p) / (4.0 * NS * SN)),
+                  "keep rate %g", kept / (4.0 * NS * SN));
+    ck_assert_msg(fabs(same / n - want) < 5 * sd, "adjacent streams agree on %g of the elements, want %g", same / n, want);
+    ck_assert_msg(fabs(lagged / nl - want) < 5 * sd, "adjacent streams one draw apart agree on %g, want %g",
+                  lagged / nl, want);
+    free(k);
+}
+END_TEST
+
 /* ---- attention ---------------------------------------------------------------------------------- */
 
 enum { AB = 2, AT = 5, ANH = 2, AD = 3, AH = ANH * AD };
@@ -918,6 +952,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_tanh);
     tcase_add_test(tc, test_softmax);
     tcase_add_test(tc, test_dropout);
+    tcase_add_test(tc, test_dropout_streams);
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_embedding);
     tcase_add_test(tc, test_pooler);

@@ -22,7 +22,9 @@ for method in vanilla mu; do
         --set weight_decay=0.01 --set warmup=0.1 --set schedule=linear --set clip=1.0 --set dropout=0 \
         --set seed=1 --metrics "$tmp/$method.csv" >"$tmp/out" 2>&1 || fail "$method: training failed: $(cat "$tmp/out")"
     # loss to 1e-5 absolute, gradient norm to 1e-4 relative (float32 sums in another order)
-    awk -F, -v m="$method" 'FNR == NR { if (FNR > 1) { l[$1] = $3; g[$1] = $9; n = FNR - 1 } next }
+    awk -F, -v m="$method" 'FNR == NR { if (FNR == 1) { for (i = 1; i <= NF; i++) { if ($i == "loss") lc = i; if ($i == "grad_norm") gc = i }
+                                        if (!lc || !gc) { print m ": no loss or grad_norm column in the CSV"; bad = 1; exit } }
+                             else { l[$1] = $lc; g[$1] = $gc; n = FNR - 1 } next }
         function abs(x) { return x < 0 ? -x : x }
         { s = $2; k++
           if (!(s in l)) { printf "%s: no step %d in smartty'\''s CSV\n", m, s; bad = 1; exit }
