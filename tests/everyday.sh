@@ -43,6 +43,9 @@ grep -q "48 dev rows" train.out || fail "the loading report does not say how man
 n=$(ls -d out/stars-checkpoints/checkpoint-* 2>/dev/null | wc -l)
 [ "$n" -eq 2 ] && [ -d out/stars-checkpoints/checkpoint-20 ] && ok "save_every 4 with save_limit 2 kept the last two" \
     || fail "save_every/save_limit: $(ls out/stars-checkpoints)"
+grep -q "^save_limit 2: removed out/stars-checkpoints/checkpoint-12$" train.out \
+    && ! grep -q "removed out/stars-checkpoints/checkpoint-16" train.out \
+    && ok "save_limit names each checkpoint it removes" || fail "save_limit's removals not reported: $(grep -i "removed" train.out)"
 grep -q '"optimizer": "adamw"' out/stars/trainer_state.json && grep -q '"log_history"' out/stars/trainer_state.json \
     && ok "trainer_state.json: choices by name, log_history" || fail "trainer_state.json lacks names or log_history"
 "$bin" eval --model out/stars-checkpoints/best --data reviews-dev.csv --json eval.json >eval.out 2>eval.err \
@@ -120,6 +123,15 @@ if (cd "$tmp/other" && "$bin" -c "replay $tmp/job/out/session/journal.jsonl forc
     cmp -s out/session/model.safetensors "$tmp/other/again/model.safetensors"; then
     ok "the session replays bit-identically from another folder"
 else fail "replay: $(cat replay.out)"; fi
+
+# (d) the console says which checkpoints save_limit removes, as `smartty train` does
+"$bin" -c "load model $model; load train reviews.csv limit=48 max-len=32; set batch_size 8; save out/cons; set save_every 2; set save_limit 1; train 6 steps; wait" \
+    >climit.out 2>&1 || fail "console save_limit: $(cat climit.out)"
+if grep -q "^save_limit 1: removed out/cons-checkpoints/checkpoint-2$" climit.out &&
+    grep -q "^save_limit 1: removed out/cons-checkpoints/checkpoint-4$" climit.out &&
+    [ "$(ls out/cons-checkpoints)" = checkpoint-6 ]; then
+    ok "the console names each checkpoint save_limit removes"
+else fail "console save_limit: $(ls out/cons-checkpoints): $(grep -i checkpoint climit.out)"; fi
 
 [ "$fails" -eq 0 ] || { echo "$fails failed"; exit 1; }
 echo "all passed"

@@ -162,7 +162,8 @@ typedef enum sm_event_kind {
     SM_EVENT_SNAPSHOT,   /* a snapshot was taken: name, at step */
     SM_EVENT_REWIND,     /* a rewind restored snapshot `name`: step and epoch are the restored ones,
                             from_step the step left; rec/eval the restored latest records when known */
-    SM_EVENT_NOTICE,     /* a library notice (sm_log): level, msg (the console queues them) */
+    SM_EVENT_NOTICE,     /* a notice: level, msg; a library one (sm_log, which the console queues) or
+                            the session's own (save_limit removing a checkpoint folder) */
     SM_EVENT_REPLY,      /* a command's reply (the console's): level is the console's output kind */
     SM_EVENT_BRANCH,     /* a branch was made, checked out or renamed, or an exploration's variant
                             began or it ended: name the active branch, msg what happened */

@@ -367,6 +367,12 @@ static void on_event(void *ud, const sm_session_event *ev)
         printf("saved checkpoint %s at step %lld\n", ev->msg, (long long)ev->step);
         fflush(stdout);
         break;
+    case SM_EVENT_NOTICE: /* the session's own notices (save_limit's removals) */
+        if (ev->msg) {
+            printf("%s\n", ev->msg);
+            fflush(stdout);
+        }
+        break;
     default:
         break;
     }

@@ -97,7 +97,19 @@ static void prune_checkpoints(sm_session *s)
         char p[4200];
         snprintf(p, sizeof p, "%s/checkpoint-%lld", s->out_dir, (long long)steps[i]);
         remove_checkpoint(s, p);
-        ses_emit(s, SM_EVENT_CHANGE, NULL, NULL, "save_limit %lld: removed %s", (long long)keep, p);
+        /* a notice, not a CHANGE (which names a knob): every console and `smartty train` show it */
+        sm_str msg = SM_STR_INIT;
+        sm_str_appendf(&msg, "save_limit %lld: removed %s", (long long)keep, p);
+        sm_session_event e;
+        memset(&e, 0, sizeof e);
+        e.kind = SM_EVENT_NOTICE;
+        e.level = SM_LOG_NOTICE;
+        e.step = s->step;
+        e.epoch = s->epoch;
+        e.state = (int)s->state;
+        e.msg = sm_str_cstr(&msg);
+        ses_emit_event(s, &e);
+        sm_str_free(&msg);
     }
 }
 
