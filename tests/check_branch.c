@@ -434,6 +434,33 @@ START_TEST(test_explore_toy)
 }
 END_TEST
 
+/* sm_branch_knobs: whole entries; when they do not fit, those that do and " ..." (never a cut entry) */
+START_TEST(test_knobs_cut)
+{
+    sm_hparams a, b;
+    sm_hparams_default(&a);
+    b = a;
+    char k[256];
+    sm_branch_knobs(&a, &b, k, sizeof k);
+    ck_assert_str_eq(k, "");
+    b.v[SM_HP_LAMBDA_S] = 3;
+    b.v[SM_HP_MU] = 5;
+    b.v[SM_HP_LR] = 0.05;
+    sm_branch_knobs(&b, &a, k, sizeof k);
+    ck_assert_str_eq(k, "lambda_s=3 mu=5 lr=0.05");
+    sm_branch_knobs(&b, &a, k, 24); /* exactly fits */
+    ck_assert_str_eq(k, "lambda_s=3 mu=5 lr=0.05");
+    sm_branch_knobs(&b, &a, k, 23);
+    ck_assert_str_eq(k, "lambda_s=3 mu=5 ...");
+    sm_branch_knobs(&b, &a, k, 16);
+    ck_assert_str_eq(k, "lambda_s=3 ...");
+    sm_branch_knobs(&b, &a, k, 11);
+    ck_assert_str_eq(k, "...");
+    sm_branch_knobs(&b, &a, k, 3);
+    ck_assert_str_eq(k, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *su = suite_create("branch");
@@ -450,6 +477,7 @@ int main(void)
         tcase_add_test(tc, test_spill_disk_full);
         tcase_add_test(tc, test_spill_kill9);
         tcase_add_test(tc, test_explore_toy);
+        tcase_add_test(tc, test_knobs_cut);
         suite_add_tcase(su, tc);
     }
     int rc = tu_run(su);

@@ -352,7 +352,8 @@ sm_status sm_session_branch_records(sm_session *s, const char *name, sm_step_rec
 /* The task's dev metric of ev by hp's best_metric (auto: accuracy, else Pearson; loss negated so
  * higher is better); *name receives its name. NAN when the evaluation lacks it. */
 double sm_eval_main_metric(const sm_hparams *hp, const sm_eval_record *ev, const char **name);
-/* "lambda_s=3 mu=1": the hyperparameters of hp that differ from fork, whole entries within cap. */
+/* "lambda_s=3 mu=1": the hyperparameters of hp that differ from fork, whole entries within cap;
+ * when they do not all fit, those that do and " ..." (never an entry cut short). */
 void sm_branch_knobs(const sm_hparams *hp, const sm_hparams *fork, char *buf, size_t cap);
 /* One row per branch: its name, parent, fork step, steps, the knobs that differ from the parent,
  * last and best dev metric, examples/s, wall time (CSV, written atomically). */

@@ -62,7 +62,7 @@ void dash_apply_theme(void)
     }
 }
 
-static void put_cell(WINDOW *w, int y, int x, uint32_t ch, int role)
+void dash_put_cell(WINDOW *w, int y, int x, uint32_t ch, int role)
 {
     if (D.ascii && ch >= 128)
         ch = '?';
@@ -72,15 +72,14 @@ static void put_cell(WINDOW *w, int y, int x, uint32_t ch, int role)
     mvwadd_wch(w, y, x, &cc);
 }
 
-/* Write UTF-8 text at (y, x) in role, at most max columns; returns the columns written. */
-static int put_text(WINDOW *w, int y, int x, int max, int role, const char *s)
+int dash_put_text(WINDOW *w, int y, int x, int max, int role, const char *s)
 {
     int n = 0;
     uint32_t cp;
     int k;
     while (n < max && (k = ui_utf8_decode(s, &cp)) > 0) {
         s += k;
-        put_cell(w, y, x + n, cp, role);
+        dash_put_cell(w, y, x + n, cp, role);
         n++;
     }
     return n;
@@ -94,17 +93,16 @@ static int put_fmt(WINDOW *w, int y, int x, int max, int role, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    return put_text(w, y, x, max, role, buf);
+    return dash_put_text(w, y, x, max, role, buf);
 }
 
 static void fill_row(WINDOW *w, int y, int x, int n, int role)
 {
     for (int i = 0; i < n; i++)
-        put_cell(w, y, x + i, ' ', role);
+        dash_put_cell(w, y, x + i, ' ', role);
 }
 
-/* A box around w with a title in its top border. */
-static void frame(WINDOW *w, const char *title, int focused)
+void dash_frame(WINDOW *w, const char *title, int focused)
 {
     int h, wd;
     getmaxyx(w, h, wd);
@@ -113,17 +111,17 @@ static void frame(WINDOW *w, const char *title, int focused)
     uint32_t bl = D.ascii ? '+' : 0x2570, br = D.ascii ? '+' : 0x256F;
     int role = UI_ROLE_BORDER;
     for (int x = 1; x < wd - 1; x++) {
-        put_cell(w, 0, x, hz, role);
-        put_cell(w, h - 1, x, hz, role);
+        dash_put_cell(w, 0, x, hz, role);
+        dash_put_cell(w, h - 1, x, hz, role);
     }
     for (int y = 1; y < h - 1; y++) {
-        put_cell(w, y, 0, vt, role);
-        put_cell(w, y, wd - 1, vt, role);
+        dash_put_cell(w, y, 0, vt, role);
+        dash_put_cell(w, y, wd - 1, vt, role);
     }
-    put_cell(w, 0, 0, tl, role);
-    put_cell(w, 0, wd - 1, tr, role);
-    put_cell(w, h - 1, 0, bl, role);
-    put_cell(w, h - 1, wd - 1, br, role);
+    dash_put_cell(w, 0, 0, tl, role);
+    dash_put_cell(w, 0, wd - 1, tr, role);
+    dash_put_cell(w, h - 1, 0, bl, role);
+    dash_put_cell(w, h - 1, wd - 1, br, role);
     if (title)
         put_fmt(w, 0, 2, wd - 4, focused ? UI_ROLE_SELECTION : UI_ROLE_TITLE, " %s ", title);
 }
@@ -266,34 +264,34 @@ static void draw_header(void)
                           bar + 2, (int)strlen(rate), (int)strlen(eta_s), &fit);
     int show_bar = fit.bar, show_rate = fit.rate, show_eta = fit.eta;
     fill_row(w, 0, 0, wd, UI_ROLE_STATUS);
-    int x = put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
+    int x = dash_put_text(w, 0, 0, wd, UI_ROLE_STATUS, " smartty ");
     char mbuf[2048], dbuf[2048];
     x += put_fmt(w, 0, x, wd - x - sl - 1, UI_ROLE_STATUS, " model: %s   data: %s",
                  ui_elide_middle(model, fit.model_room, ell, mbuf, sizeof mbuf),
                  ui_elide_middle(data, fit.data_room, ell, dbuf, sizeof dbuf));
     if (wd - sl - 1 >= x)
-        put_text(w, 0, wd - sl - 1, sl, role, state);
+        dash_put_text(w, 0, wd - sl - 1, sl, role, state);
 
     fill_row(w, 1, 0, wd, UI_ROLE_TEXT);
-    x = 1 + put_text(w, 1, 1, wd - 1, UI_ROLE_TEXT, step);
-    x += put_text(w, 1, x, wd - x, UI_ROLE_DIM, planned);
-    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, epoch);
+    x = 1 + dash_put_text(w, 1, 1, wd - 1, UI_ROLE_TEXT, step);
+    x += dash_put_text(w, 1, x, wd - x, UI_ROLE_DIM, planned);
+    x += dash_put_text(w, 1, x, wd - x, UI_ROLE_TEXT, epoch);
     if (show_bar) {
         int full = (int)lrint(frac * bar);
-        put_cell(w, 1, x++, '[', UI_ROLE_BORDER);
+        dash_put_cell(w, 1, x++, '[', UI_ROLE_BORDER);
         for (int i = 0; i < bar; i++)
-            put_cell(w, 1, x++, i < full ? (D.ascii ? '#' : 0x2588) : (D.ascii ? '.' : 0x2591),
+            dash_put_cell(w, 1, x++, i < full ? (D.ascii ? '#' : 0x2588) : (D.ascii ? '.' : 0x2591),
                      i < full ? UI_ROLE_GOOD : UI_ROLE_DIM);
-        put_cell(w, 1, x++, ']', UI_ROLE_BORDER);
+        dash_put_cell(w, 1, x++, ']', UI_ROLE_BORDER);
     }
-    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, pct);
+    x += dash_put_text(w, 1, x, wd - x, UI_ROLE_TEXT, pct);
     if (show_eta)
-        x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, eta_s);
+        x += dash_put_text(w, 1, x, wd - x, UI_ROLE_TEXT, eta_s);
     if (show_rate)
-        x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, rate);
-    x += put_text(w, 1, x, wd - x, UI_ROLE_TEXT, loss);
+        x += dash_put_text(w, 1, x, wd - x, UI_ROLE_TEXT, rate);
+    x += dash_put_text(w, 1, x, wd - x, UI_ROLE_TEXT, loss);
     if (dev[0])
-        x += put_text(w, 1, x, wd - x, UI_ROLE_GOOD, dev);
+        x += dash_put_text(w, 1, x, wd - x, UI_ROLE_GOOD, dev);
     if (s->branch[0]) /* issue 15: the active branch, and an exploration's variant */
         x += put_fmt(w, 1, x, wd - x, UI_ROLE_TITLE, "  branch %s", s->branch);
     if (s->explore_total)
@@ -303,9 +301,10 @@ static void draw_header(void)
     wnoutrefresh(w);
 }
 
-static double step_field(const sm_step_record *r, int view)
+double dash_step_field(const sm_step_record *r, int view)
 {
     switch (view) {
+    case VIEW_LOSSES: /* one curve: the loss */
     case VIEW_LOSS: return r->loss;
     case VIEW_RS: return r->rs;
     case VIEW_BREG: return r->breg;
@@ -316,6 +315,31 @@ static double step_field(const sm_step_record *r, int view)
     case VIEW_RATE: return r->examples_per_s;
     default: return NAN;
     }
+}
+
+void dash_chart(WINDOW *w, int top, int h, int wd, const ui_series *ser, size_t n, const ui_marker *marks,
+                size_t n_marks)
+{
+    ui_canvas c;
+    if (h < 1 || wd <= 2 || ui_canvas_init(&c, wd - 2, h) != 0)
+        return;
+    ui_chart_opts o;
+    memset(&o, 0, sizeof o);
+    o.glyphs = D.ascii ? UI_GLYPHS_ASCII : D.glyphs;
+    o.log_y = D.log_y;
+    o.ema = D.ema_on ? 0.9 : 0;
+    o.window = window_steps[D.window_idx];
+    o.x_from = 1;  /* every panel's time axis starts at step 1 ... */
+    o.label_w = 7; /* ... and has the same width, so side-by-side panels share a scale */
+    o.markers = marks;
+    o.n_markers = n_marks;
+    ui_chart_render(&c, ser, n, &o, NULL);
+    for (int y = 0; y < c.h; y++)
+        for (int x = 0; x < c.w; x++) {
+            ui_cell *cell = ui_canvas_at(&c, y, x);
+            dash_put_cell(w, y + top, x + 1, cell->ch, cell->role);
+        }
+    ui_canvas_free(&c);
 }
 
 static void draw_panel(int i)
@@ -363,45 +387,27 @@ static void draw_panel(int i)
         for (int k = 0; k < nv; k++) {
             int vv = view == VIEW_LOSSES ? loss_views[k] : view;
             for (size_t j = 0; j < n; j++)
-                D.ys[k][j] = step_field(&D.steps[j], vv);
+                D.ys[k][j] = dash_step_field(&D.steps[j], vv);
             ser[ns++] = (ui_series){D.xs, D.ys[k], n, UI_ROLE_CURVE1 + (view == VIEW_LOSSES ? k : (view % 6))};
         }
         for (size_t j = 0; j < n; j++)
             D.xs[j] = (double)D.steps[j].step;
         snprintf(title, sizeof title, "%s", view_title[view]);
     }
-    ui_canvas c;
-    if (r.h > 2 && r.w > 2 && ui_canvas_init(&c, r.w - 2, r.h - 2) == 0) {
-        ui_chart_opts o;
-        memset(&o, 0, sizeof o);
-        o.glyphs = D.ascii ? UI_GLYPHS_ASCII : D.glyphs;
-        o.log_y = D.log_y;
-        o.ema = D.ema_on ? 0.9 : 0;
-        o.window = window_steps[D.window_idx];
-        o.x_from = 1;  /* every panel's time axis starts at step 1 ... */
-        o.label_w = 7; /* ... and has the same width, so side-by-side panels share a scale */
-        o.markers = D.marks;
-        o.n_markers = D.n_marks;
-        ui_chart_render(&c, ser, (size_t)ns, &o, NULL);
-        for (int y = 0; y < c.h; y++)
-            for (int x = 0; x < c.w; x++) {
-                ui_cell *cell = ui_canvas_at(&c, y, x);
-                put_cell(w, y + 1, x + 1, cell->ch, cell->role);
-            }
-        ui_canvas_free(&c);
-    }
+    if (r.h > 2)
+        dash_chart(w, 1, r.h - 2, r.w, ser, (size_t)ns, D.marks, D.n_marks);
     char full[160];
     snprintf(full, sizeof full, "%s%s%s%s", title, D.log_y ? " (log)" : "", D.ema_on ? " (ema)" : "",
              D.window_idx ? (D.window_idx == 1 ? " (last 100)" : " (last 1000)") : "");
-    frame(w, full, D.L.n_panels > 1 && i == D.focus);
+    dash_frame(w, full, D.L.n_panels > 1 && i == D.focus);
     if (view == VIEW_LOSSES && r.w > 40) { /* legend on the top border */
         static const char *const names[4] = {"loss", "rs", "breg", "total"};
         int x = r.w - 2 - 22;
         for (int k = 0; k < 4; k++) {
-            put_cell(w, 0, x++, ' ', UI_ROLE_BORDER);
-            x += put_text(w, 0, x, r.w - 1 - x, UI_ROLE_CURVE1 + k, names[k]);
+            dash_put_cell(w, 0, x++, ' ', UI_ROLE_BORDER);
+            x += dash_put_text(w, 0, x, r.w - 1 - x, UI_ROLE_CURVE1 + k, names[k]);
         }
-        put_cell(w, 0, x, ' ', UI_ROLE_BORDER);
+        dash_put_cell(w, 0, x, ' ', UI_ROLE_BORDER);
     }
     wnoutrefresh(w);
 }
@@ -413,7 +419,7 @@ static void draw_knobs(void)
         return;
     int h = D.L.knobs.h, wd = D.L.knobs.w;
     werase(w);
-    frame(w, "knobs", 0);
+    dash_frame(w, "knobs", 0);
     static const char *const group[3] = {"SMART", "optimizer", "run"};
     int y = 1, last_group = -1;
     /* rows the whole list needs (group headings and the blank lines between groups included) */
@@ -436,13 +442,13 @@ static void draw_knobs(void)
                 y++;
             if (y >= h - 2 && !fits)
                 break;
-            put_text(w, y++, 2, wd - 3, UI_ROLE_TITLE, group[k->group >= 0 && k->group < 3 ? k->group : 2]);
+            dash_put_text(w, y++, 2, wd - 3, UI_ROLE_TITLE, group[k->group >= 0 && k->group < 3 ? k->group : 2]);
             if (y >= h - 1)
                 break;
         }
         int changed = k->changed_at >= 0;
         int role = changed ? UI_ROLE_WARN : UI_ROLE_TEXT;
-        put_text(w, y, 2, 13, role, k->name);
+        dash_put_text(w, y, 2, 13, role, k->name);
         char at[24] = "";
         if (changed)
             snprintf(at, sizeof at, "@%lld", (long long)k->changed_at);
@@ -451,15 +457,15 @@ static void draw_knobs(void)
         int vx = wd - 2 - atw - (atw ? 1 : 0) - vw;
         if (vx < 15)
             vx = 15;
-        put_text(w, y, vx, wd - 1 - vx, changed ? UI_ROLE_WARN : UI_ROLE_TEXT, k->value);
+        dash_put_text(w, y, vx, wd - 1 - vx, changed ? UI_ROLE_WARN : UI_ROLE_TEXT, k->value);
         if (changed && wd - 2 - atw > vx + vw)
-            put_text(w, y, wd - 1 - atw, atw, UI_ROLE_DIM, at);
+            dash_put_text(w, y, wd - 1 - atw, atw, UI_ROLE_DIM, at);
         y++;
     }
     if (i < D.n_knobs)
         put_fmt(w, h - 2, 2, wd - 3, UI_ROLE_DIM, "+%d more: show params", D.n_knobs - i);
     if (D.n_knobs == 0)
-        put_text(w, 1, 2, wd - 3, UI_ROLE_DIM, "(no hyperparameters)");
+        dash_put_text(w, 1, 2, wd - 3, UI_ROLE_DIM, "(no hyperparameters)");
     wnoutrefresh(w);
 }
 
@@ -492,7 +498,7 @@ static void draw_log(void)
         snprintf(title, sizeof title, "events (scrolled %d up: PgDn)", D.log_scroll);
     else
         snprintf(title, sizeof title, "events");
-    frame(w, title, 0);
+    dash_frame(w, title, 0);
     /* newest at the bottom; long lines wrap at spaces under their text, never cut */
     int avail = wd - 2 - 7, row = inner;
     for (int i = D.log_count - 1 - D.log_scroll; i >= 0 && row > 0 && avail > 4; i--) {
@@ -519,7 +525,7 @@ static void draw_log(void)
                     nb = sizeof chunk - 1; /* a row holds at most the pane's width of code points */
                 memcpy(chunk, p, nb);
                 chunk[nb] = 0;
-                put_text(w, y + 1, 8, avail, log_role(l->kind), chunk);
+                dash_put_text(w, y + 1, 8, avail, log_role(l->kind), chunk);
             }
             p += adv;
         }
@@ -547,7 +553,7 @@ static void draw_keys(void)
             label = "resume";
         if (i == 9 && D.opt.quit_key)
             label = D.opt.quit_key;
-        x += put_text(w, 0, x, wd - x, UI_ROLE_SELECTION, k[i][0]);
+        x += dash_put_text(w, 0, x, wd - x, UI_ROLE_SELECTION, k[i][0]);
         x += put_fmt(w, 0, x, wd - x, UI_ROLE_STATUS, " %s  ", label);
     }
     wnoutrefresh(w);
@@ -574,7 +580,7 @@ void dash_draw_cmd(void)
     int wd = D.L.cmd.w;
     werase(w);
     const char *prompt = rl_display_prompt ? rl_display_prompt : "";
-    int pw = put_text(w, 0, 0, wd, UI_ROLE_PROMPT, prompt);
+    int pw = dash_put_text(w, 0, 0, wd, UI_ROLE_PROMPT, prompt);
     const char *line = rl_line_buffer ? rl_line_buffer : "";
     int cur = text_width(line, rl_point);
     int avail = wd - pw - 1;
@@ -587,7 +593,7 @@ void dash_draw_cmd(void)
         p += k;
         col++;
     }
-    put_text(w, 0, pw, avail, UI_ROLE_TEXT, p);
+    dash_put_text(w, 0, pw, avail, UI_ROLE_TEXT, p);
     wmove(w, 0, pw + cur - skip_cols);
     wnoutrefresh(w);
 }
@@ -601,7 +607,7 @@ static void draw_too_small(void)
     int y = D.rows > 2 ? D.rows / 2 - 1 : 0;
     int len = (int)strlen(msg);
     int x = D.cols > len ? (D.cols - len) / 2 : 0;
-    put_text(stdscr, y, x, D.cols - x, UI_ROLE_WARN, msg);
+    dash_put_text(stdscr, y, x, D.cols - x, UI_ROLE_WARN, msg);
     wnoutrefresh(stdscr);
 }
 
@@ -641,9 +647,9 @@ static void draw_help(void)
         return;
     wbkgdset(D.help, ' ' | D.role_attr[UI_ROLE_TEXT] | COLOR_PAIR(D.role_pair[UI_ROLE_TEXT]));
     werase(D.help);
-    frame(D.help, "smartty dashboard: help", 0);
+    dash_frame(D.help, "smartty dashboard: help", 0);
     for (int i = 0; i < n && i < h - 2; i++)
-        put_text(D.help, i + 1, 2, wd - 4, lines[i][0] == ' ' || !lines[i][0] ? UI_ROLE_TEXT : UI_ROLE_TITLE,
+        dash_put_text(D.help, i + 1, 2, wd - 4, lines[i][0] == ' ' || !lines[i][0] ? UI_ROLE_TEXT : UI_ROLE_TITLE,
                  lines[i]);
     wnoutrefresh(D.help);
 }

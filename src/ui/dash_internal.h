@@ -117,6 +117,18 @@ void dash_free_windows(void);
 void dash_relayout(void);
 void dash_draw_cmd(void);
 void dash_draw_frame(void);
+/* One cell (a code point in a theme role; '?' for non-ASCII in ASCII mode) at (y, x) of w. */
+void dash_put_cell(WINDOW *w, int y, int x, uint32_t ch, int role);
+/* Write UTF-8 text at (y, x) in role, at most max columns; returns the columns written. */
+int dash_put_text(WINDOW *w, int y, int x, int max, int role, const char *s);
+/* A box around w with a title (NULL: none) in its top border, highlighted when focused. */
+void dash_frame(WINDOW *w, const char *title, int focused);
+/* The value a curve view (VIEW_LOSS ... VIEW_RATE; VIEW_LOSSES: the loss) plots for a step. */
+double dash_step_field(const sm_step_record *r, int view);
+/* The series as a chart with the dashboard's options (glyphs, log scale, EMA, window, every panel's
+ * time axis from step 1 with 7-column labels) in w's rows top..top+h-1, columns 1..wd-2. */
+void dash_chart(WINDOW *w, int top, int h, int wd, const ui_series *ser, size_t n, const ui_marker *marks,
+                size_t n_marks);
 
 /* dash_compare.c */
 int dash_compare_on(void);

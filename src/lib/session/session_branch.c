@@ -423,18 +423,32 @@ double sm_eval_main_metric(const sm_hparams *hp, const sm_eval_record *ev, const
 /* "lambda_s=3 mu=1": the knobs of b that differ from fork (at most cap bytes, whole entries). */
 void sm_branch_knobs(const sm_hparams *hp, const sm_hparams *fork, char *buf, size_t cap)
 {
-    size_t w = 0;
+    if (!cap)
+        return;
+    size_t w = 0, kept = 0; /* kept: the end of the entries that fit with room for " ..." after */
+    int cut = 0;
     buf[0] = '\0';
-    for (int id = 0; id < SM_HP_COUNT; id++) {
+    for (int id = 0; id < SM_HP_COUNT && !cut; id++) {
         if (hp->v[id] == fork->v[id])
             continue;
         char v[64], item[128];
         sm_hparam_format(id, hp->v[id], v, sizeof v);
         int k = snprintf(item, sizeof item, "%s%s=%s", w ? " " : "", sm_hparam_def_at(id)->name, v);
-        if (k < 0 || w + (size_t)k + 1 > cap)
+        if (k < 0 || w + (size_t)k + 1 > cap) {
+            cut = 1;
             break;
+        }
         memcpy(buf + w, item, (size_t)k + 1);
         w += (size_t)k;
+        if (w + 4 + 1 <= cap)
+            kept = w;
+    }
+    if (cut) { /* said, not hidden: the entries that fit, then " ..." */
+        w = kept;
+        if (w + 4 + 1 <= cap)
+            memcpy(buf + w, w ? " ..." : "...", w ? 5 : 4);
+        else
+            buf[w] = '\0';
     }
 }
 
