@@ -531,8 +531,16 @@ START_TEST(test_exec_local)
     ck_assert_int_eq(con_exec_line(&ctx, "help"), 0);
     size_t n;
     const con_cmd *tab = con_commands(&n);
-    for (size_t i = 0; i < n; i++)
-        ck_assert_msg(strstr(out_buf, tab[i].name) != NULL, "help lists %s", tab[i].name);
+    for (size_t i = 0; i < n; i++) {
+        /* each usage whole, beside a summary that is a whole line of its help, not a cut sentence */
+        char want[512];
+        snprintf(want, sizeof want, "  %s %s", tab[i].name, tab[i].args);
+        ck_assert_msg(strstr(out_buf, want) != NULL, "help lists '%s' whole", want);
+        const char *nl = strchr(tab[i].help, '\n');
+        size_t hl = nl ? (size_t)(nl - tab[i].help) : strlen(tab[i].help);
+        ck_assert_msg(hl > 0 && strchr(",;:", tab[i].help[hl - 1]) == NULL,
+                      "the summary of %s ends a sentence: '%.*s'", tab[i].name, (int)hl, tab[i].help);
+    }
     clear_out();
     ck_assert_int_eq(con_exec_line(&ctx, "help tr"), 0);
     ck_assert(strstr(out_buf, "usage: train [N [steps|epochs]]") != NULL);

@@ -109,10 +109,12 @@ static const con_cmd commands[] = {
         .name = "show",
         .aliases = "",
         .args = "params|model|data|journal|breaks|settings|status|fields|branches|snapshots|explore|compare [NAME...]",
-        .help = "show the hyperparameters, the model, the data, the journal, the breakpoints, the settings,\n"
-                "  the run's status, or the record fields that breakpoints can test;\n"
-                "  branches: the branch tree; snapshots: each snapshot's bytes and where it is; explore: the last\n"
-                "  exploration's table; compare [BRANCH...]: the dashboard's compare view of those branches (all)",
+        .help = "show one part of the session: its knobs, model, data, journal, breakpoints, status or branches\n"
+                "  params, model, data, journal, breaks, settings, status: the hyperparameters, the model, the\n"
+                "  data, the journal, the breakpoints, the console settings, the run's status; fields: the record\n"
+                "  fields that breakpoints can test; branches: the branch tree; snapshots: each snapshot's bytes\n"
+                "  and where it is; explore: the last exploration's table; compare [BRANCH...]: the dashboard's\n"
+                "  compare view of those branches (all)",
         .exec = con_cmd_show,
     },
     {
@@ -316,11 +318,15 @@ static int cmd_help(con_ctx *c, int argc, char **argv)
     if (argc == 0) {
         con_print(c, "commands (a unique prefix is enough; `help CMD` for more):");
         for (size_t i = 0; i < n; i++) {
-            char usage[96];
+            /* the usage whole, and the help's first line (a summary) beside it, or under it when the
+             * usage is wider than its column */
             const char *nl = strchr(tab[i].help, '\n');
             int hl = nl ? (int)(nl - tab[i].help) : (int)strlen(tab[i].help);
-            snprintf(usage, sizeof usage, "%s %s", tab[i].name, tab[i].args);
-            con_print(c, "  %-40s %.*s", usage, hl, tab[i].help);
+            int uw = (int)(strlen(tab[i].name) + 1 + strlen(tab[i].args));
+            if (uw <= 40)
+                con_print(c, "  %s %s%*s %.*s", tab[i].name, tab[i].args, 40 - uw, "", hl, tab[i].help);
+            else
+                con_print(c, "  %s %s\n  %40s %.*s", tab[i].name, tab[i].args, "", hl, tab[i].help);
         }
         con_print(c, "a PATH, FILE or DIR (and resume's DIR) may begin with ~ or ~user, quoted or not: ~/x is $HOME/x");
         return 0;
