@@ -24,6 +24,18 @@ for opt in --save --output-dir; do
     has "$opt: the length is named" "$opt: a path of ${#long} bytes" "$tmp/err"
 done
 
+# a --save whose folder does not exist, made of control bytes: its escaped form (4 bytes each, about
+# 4800) is named whole in the message, twice (the path and its parent)
+ctl=$tmp
+i=0
+while [ $i -lt 6 ]; do ctl="$ctl/$(head -c 200 /dev/zero | tr '\0' '\001')"; i=$((i + 1)); done
+"$bin" train --model "$tmp/none" --train "$tmp/none.tsv" --save "$ctl" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 2 ] && ok "--save of control bytes, no such folder: exit 2" || fail "--save control bytes: exit $rc"
+esc=$(head -c 200 /dev/zero | sed 's/\x0/\\x01/g')
+want="$tmp/$esc/$esc/$esc/$esc/$esc/$esc: the folder $tmp/$esc/$esc/$esc/$esc/$esc does not exist"
+has "the escaped --save and its folder are named whole" "$want" "$tmp/err"
+
 # a --set with a 200-byte name: said to be no hyperparameter's name (not "expected NAME=VALUE")
 hp=$(printf 'h%0199d' 0)
 "$bin" train --model "$tmp/none" --train "$tmp/none.tsv" --set "$hp=1" >"$tmp/out" 2>"$tmp/err"

@@ -520,11 +520,13 @@ static int resume_train_file(const train_args *a, const char **train)
 /* A path from the command line, escaped for the terminal (four at a time, in rotation). */
 static const char *esc_arg(const char *path)
 {
-    static char bufs[4][4200];
+    /* whole (an escaped path can be four times as long as the path), four at a time for one message */
+    static char *bufs[4];
     static int next;
-    char *b = bufs[next++ % 4];
-    sm_text_escape(b, sizeof bufs[0], path, 0);
-    return b;
+    char **b = &bufs[next++ % 4];
+    free(*b);
+    *b = sm_text_escape_dup(path, 0);
+    return *b ? *b : "(out of memory)";
 }
 
 /* The folder that holds path (its parent), into out[cap]. */
