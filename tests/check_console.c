@@ -546,6 +546,27 @@ START_TEST(test_exec_local)
     ck_assert(strstr(out_buf, "usage: train [N [steps|epochs]]") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "help zzz"), 1);
 
+    /* a long typed word is shown by its start and its length: the rest of the message is kept */
+    {
+        char line[1100] = "show ";
+        memset(line + 5, 'x', 1000);
+        line[1005] = '\0';
+        clear_out();
+        ck_assert_int_eq(con_exec_line(&ctx, line), 1);
+        ck_assert_msg(strstr(err_buf, "x[... 1000 bytes in all]': expected params, model,") != NULL, "%s", err_buf);
+        ck_assert_ptr_nonnull(strstr(err_buf, "explore or compare"));
+        clear_out();
+        ck_assert_int_eq(con_exec_line(&ctx, line + 5), 1);
+        ck_assert_msg(strstr(err_buf, "x[... 1000 bytes in all]' (`help` lists the commands)") != NULL, "%s",
+                      err_buf);
+        memcpy(line, "train", 5);
+        memset(line + 5, '9', 1000);
+        line[5] = ' ';
+        clear_out();
+        ck_assert_int_eq(con_exec_line(&ctx, line), 1);
+        ck_assert_msg(strstr(err_buf, "bytes in all]' is too long to be an integer; expected a positive integer") != NULL,
+                      "%s", err_buf);
+    }
     clear_out();
     ck_assert_int_eq(con_exec_line(&ctx, "train 3 hours"), 1);
     ck_assert(strstr(err_buf, "train: argument 2 'hours': expected steps or epochs") != NULL);

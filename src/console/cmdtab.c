@@ -9,6 +9,25 @@
 
 #include "console/parse.h"
 
+/* A typed word as an error message shows it: whole up to 200 bytes; a longer one by its first 96
+ * bytes (on a UTF-8 boundary) and its length, so that the rest of the message is never cut off. */
+#define SHOWN_MAX 200
+typedef struct shown_word {
+    char b[SHOWN_MAX + 64];
+} shown_word;
+
+static const char *shown(const char *w, shown_word *out)
+{
+    size_t n = strlen(w);
+    if (n <= SHOWN_MAX)
+        return w;
+    size_t k = 96;
+    while (k > 0 && ((unsigned char)w[k] & 0xC0) == 0x80)
+        k--;
+    snprintf(out->b, sizeof out->b, "%.*s[... %zu bytes in all]", (int)k, w, n);
+    return out->b;
+}
+
 static int alias_has(const char *aliases, const char *name)
 {
     size_t n = strlen(name);
@@ -44,6 +63,7 @@ con_lookup con_cmd_lookup(const con_cmd *tab, size_t n, const char *name, const 
             *found = &tab[i];
             return CON_LOOKUP_FOUND;
         }
+    shown_word sw;
     size_t len = strlen(name), hits = 0;
     for (size_t i = 0; i < n; i++)
         if (!strncmp(tab[i].name, name, len)) {
@@ -54,10 +74,10 @@ con_lookup con_cmd_lookup(const con_cmd *tab, size_t n, const char *name, const 
         return CON_LOOKUP_FOUND;
     *found = NULL;
     if (hits == 0) {
-        snprintf(err, cap, "unknown command '%s' (`help` lists the commands)", name);
+        snprintf(err, cap, "unknown command '%s' (`help` lists the commands)", shown(name, &sw));
         return CON_LOOKUP_NONE;
     }
-    size_t w = (size_t)snprintf(err, cap, "ambiguous command '%s', could be:", name);
+    size_t w = (size_t)snprintf(err, cap, "ambiguous command '%s', could be:", shown(name, &sw));
     for (size_t i = 0; i < n && w < cap; i++)
         if (!strncmp(tab[i].name, name, len))
             w += (size_t)snprintf(err + w, cap - w, " %s", tab[i].name);
@@ -168,6 +188,7 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
         *bad_arg = 0;
         return -1;
     }
+    shown_word sw;
     int required = 0, has_rest = n > 0 && items[n - 1].kind == CON_ARG_REST;
     for (int i = 0; i < n; i++)
         required += !items[i].optional;
@@ -185,10 +206,10 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
     }
     if (argc > n && !has_rest) {
         if (n == 0)
-            snprintf(err, cap, "%s: takes no arguments, got '%s'", cmd->name, argv[0]);
+            snprintf(err, cap, "%s: takes no arguments, got '%s'", cmd->name, shown(argv[0], &sw));
         else
             snprintf(err, cap, "%s: unexpected argument %d '%s'; usage: %s %s", cmd->name, n + 1,
-                     argv[n], cmd->name, cmd->args);
+                     shown(argv[n], &sw), cmd->name, cmd->args);
         *bad_arg = n;
         return -1;
     }
@@ -198,12 +219,14 @@ int con_args_check(const con_cmd *cmd, int argc, char *const *argv, char *err, s
         if (it->kind == CON_ARG_KEYWORD && !con_keyword_has(it->text, argv[i])) {
             char kw[320];
             keyword_list(kw, sizeof kw, it->text);
-            snprintf(err, cap, "%s: argument %d '%s': expected %s", cmd->name, i + 1, argv[i], kw);
+            snprintf(err, cap, "%s: argument %d '%s': expected %s", cmd->name, i + 1, shown(argv[i], &sw), kw);
             *bad_arg = i;
             return -1;
         }
         long long v;
         if (it->kind == CON_ARG_INT && con_parse_long(argv[i], 1, (long long)1 << 53, &v, why, sizeof why)) {
+            if (strlen(argv[i]) > SHOWN_MAX) /* why would hold the word whole: cut */
+                snprintf(why, sizeof why, "'%s' is too long to be an integer", shown(argv[i], &sw));
             snprintf(err, cap, "%s: argument %d (%s): %s; expected a positive integer", cmd->name, i + 1,
                      it->text, why);
             *bad_arg = i;
