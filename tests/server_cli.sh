@@ -21,6 +21,13 @@ st=$?
 [ ! -e "$sockdir/bad" ] && ok "no socket left by the failed start" || fail "the failed server left $sockdir/bad"
 "$bin" serve --name 'a/b' -c 'echo x' >"$tmp/name.out" 2>&1
 [ $? = 2 ] && grep -q "not a run name" "$tmp/name.out" && ok "a bad run name is refused" || fail "bad name: $(cat "$tmp/name.out")"
+long=$(printf 'n%0299d' 0)
+for c in attach watch ctl; do
+    if [ $c = ctl ]; then "$bin" ctl "$long" 'show status' >"$tmp/name.out" 2>&1; else "$bin" $c "$long" >"$tmp/name.out" 2>&1 </dev/null; fi
+    st=$?
+    [ $st = 1 ] && grep -q "'$long' is not a run name" "$tmp/name.out" && ok "$c names a 300-byte bad run name whole" ||
+        fail "$c with a long name: exit $st: $(head -c 300 "$tmp/name.out")"
+done
 
 serve_run s1
 st=$?

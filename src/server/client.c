@@ -165,12 +165,16 @@ static void eval_line(const sm_eval_record *v, char *buf, size_t cap)
 /* With no name: the only server there is, else a message listing them. */
 static int pick_name(const char *cmd, const char *given, char *out, size_t cap)
 {
-    if (given) {
+    sm_error e;
+    if (given) { /* checked before it is copied: a run name fits out, anything else is named whole */
+        if (sv_name_check(given, &e) != SM_OK) {
+            fprintf(stderr, "smartty %s: %s\n", cmd, e.msg);
+            return 1;
+        }
         snprintf(out, cap, "%s", given);
         return 0;
     }
     char dir[512];
-    sm_error e;
     if (sv_sock_dir(dir, sizeof dir, 0, &e) != SM_OK) {
         fprintf(stderr, "smartty %s: no run server is running (%s)\n", cmd, e.msg);
         return 1;

@@ -50,11 +50,18 @@ int sv_name_ok(const char *name)
     return 1;
 }
 
-sm_status sv_sock_path(char *buf, size_t cap, const char *name, int create, sm_error *e)
+sm_status sv_name_check(const char *name, sm_error *e)
 {
     if (!sv_name_ok(name))
         return sm_err(e, SM_ERR_INVALID, "'%s' is not a run name: use 1 to 64 letters, digits, '_', '.' or "
                       "'-' (not first)", name);
+    return SM_OK;
+}
+
+sm_status sv_sock_path(char *buf, size_t cap, const char *name, int create, sm_error *e)
+{
+    if (sv_name_check(name, e) != SM_OK)
+        return SM_ERR_INVALID;
     char dir[512];
     sm_status st = sv_sock_dir(dir, sizeof dir, create, e);
     if (st != SM_OK)

@@ -15,6 +15,8 @@
 sm_status sv_sock_dir(char *buf, size_t cap, int create, sm_error *e);
 /* A run name is 1 to 64 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
 int sv_name_ok(const char *name);
+/* SM_OK, or why name is not a run name (naming it whole). */
+sm_status sv_name_check(const char *name, sm_error *e);
 sm_status sv_sock_path(char *buf, size_t cap, const char *name, int create, sm_error *e);
 
 /* Connect to the server of name: the descriptor, or -1 with e saying why. *stale (may be NULL) is
