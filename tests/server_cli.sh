@@ -80,7 +80,10 @@ grep_file 10 'Z change mu = 2 \(was 1\) from step [0-9]+, by tester$' "$tmp/watc
 is_paused() { "$bin" ctl s1 'show status' 2>/dev/null | grep -q '^state: paused'; }
 wait_until 10 is_paused
 p0=$(step_of s1)
-"$bin" ctl s1 'step 300' >"$tmp/step.out" 2>&1 &
+# a checkpoint every 100 steps: what the run writes during the step 300 below is nobody's doing
+"$bin" ctl s1 "save $tmp/sv; set save_every 100; set save_limit 1" >"$tmp/sv.out" 2>&1 ||
+    fail "save, save_every: $(cat "$tmp/sv.out")"
+SMARTTY_CLIENT_NAME=waiter "$bin" ctl s1 'step 300' >"$tmp/step.out" 2>&1 &
 spid=$!
 echo $spid >>"$tmp/pids"
 seen_mid() {
@@ -112,7 +115,14 @@ st=$?
 wait "$spid" 2>/dev/null
 grep -q "^step $((${p0:-0} + 300)) " "$tmp/step.out" && ok "ctl: step 300 replies with its last step" ||
     fail "ctl step 300: $(cat "$tmp/step.out")"
-"$bin" ctl s1 'resume' >/dev/null 2>&1
+# the events of the run during another client's wait name no author: they were not its doing
+ckpts=$(grep -c "checkpoint checkpoint written to $tmp/sv-checkpoints/checkpoint-" "$tmp/watch.out")
+if [ "$ckpts" -ge 2 ] && ! grep -q "by waiter" "$tmp/watch.out"; then
+    ok "watch: $ckpts checkpoints written during another client's step 300, credited to nobody"
+else
+    fail "events during step 300 ($ckpts checkpoints): $(grep "checkpoint\|waiter" "$tmp/watch.out" | tail -4)"
+fi
+"$bin" ctl s1 'set save_every 0; resume' >/dev/null 2>&1
 kill "$wpid" 2>/dev/null
 wait "$wpid" 2>/dev/null
 

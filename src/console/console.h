@@ -159,6 +159,8 @@ typedef struct con_ctx {
     double last_progress;      /* sm_now() of the last plain progress line */
     int64_t last_progress_step;
     int plain_progress;        /* 1: con_tick prints timestamped progress lines (no dashboard) */
+    int waiting;               /* >0 while con_wait_run waits: the events then are the run's, not the
+                                  command's (the run server names no author for them) */
     volatile sig_atomic_t *intr; /* set by Ctrl-C (signals.c); NULL: never interrupted */
     volatile sig_atomic_t *hup;  /* set by SIGHUP/SIGTERM: waits and scripts return at once */
     const con_host *host;      /* the display's hooks (may be NULL) */

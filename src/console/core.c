@@ -329,10 +329,21 @@ void con_tick(con_ctx *c, int plain_progress)
                  r->grad_norm, r->lr, r->examples_per_s);
 }
 
+static int wait_run(con_ctx *c, int64_t until_step);
+
 int con_wait_run(con_ctx *c, int64_t until_step)
 {
     if (!c->be || !c->be->status)
         return 0;
+    con_tick(c, c->plain_progress); /* the command's own events first, as the command's */
+    c->waiting++;
+    int rc = wait_run(c, until_step);
+    c->waiting--;
+    return rc;
+}
+
+static int wait_run(con_ctx *c, int64_t until_step)
+{
     for (;;) {
         con_status st;
         con_status_get(c, &st);

@@ -252,16 +252,18 @@ static void srv_event(void *ud, const sm_session_event *ev)
 {
     (void)ud;
     char text[8192];
+    /* while a command waits for the run (`wait`, `step N`), what the run does is nobody's */
+    const char *by = V.c.waiting ? "" : V.author;
     size_t n = con_event_text(ev, text, sizeof text);
     if (ev->kind == SM_EVENT_CHANGE)
-        logf_("[%s] change: %s %s -> %s after step %lld", V.author[0] ? V.author : "run", ev->name ? ev->name : "?",
+        logf_("[%s] change: %s %s -> %s after step %lld", by[0] ? by : "run", ev->name ? ev->name : "?",
               ev->old_value ? ev->old_value : "?", ev->new_value ? ev->new_value : "?", (long long)ev->step);
     else if (n)
         logf_("event %s: %s", sm_event_kind_name(ev->kind), text);
     sv_msg m;
     sv_msg_init(&m, SV_MSG_EVENT);
     m.ev = *ev;
-    snprintf(m.by, sizeof m.by, "%s", V.author);
+    snprintf(m.by, sizeof m.by, "%s", by);
     broadcast(&m, 1u << ROLE_ATTACH | 1u << ROLE_WATCH);
     /* m.ev's strings are the caller's: nothing to free */
 }
@@ -779,7 +781,10 @@ static void cmd_during_wait(client *cl, int64_t id, char **line)
         int64_t cur_id = V.cur_id;
         char author[sizeof V.author];
         memcpy(author, V.author, sizeof author);
+        int waiting = V.c.waiting;
+        V.c.waiting = 0; /* its events are its own */
         handle_cmd(cl, id, *line);
+        V.c.waiting = waiting;
         V.cur = cur;
         V.cur_id = cur_id;
         memcpy(V.author, author, sizeof author);
