@@ -45,6 +45,23 @@ st=$?
     fail "shutdown save quoted: exit $st: $(cat "$tmp/quoted.out")"
 wait_until 10 gone "$pid2" || fail "q2 did not end after shutdown save"
 
+# during another client's `wait` (which never ends by itself): not held, it pauses the run and ends
+serve_run q5 || { fail "serve q5: $(cat "$tmp/q5.serve")"; finish; }
+pid5=$(pid_of q5)
+wait_until 30 step_gt q5 0 || fail "q5 does not train"
+SMARTTY_CLIENT_NAME=waiter timeout 60 "$bin" ctl q5 'echo waiting; wait' >"$tmp/waiter.out" 2>&1 &
+wpid=$!
+echo $wpid >>"$tmp/pids"
+grep_file 20 '^waiting' "$tmp/waiter.out" || fail "the waiting ctl did not start: $(cat "$tmp/waiter.out")"
+# (another client's frame is read only in the wait's ticks from here on)
+timeout 20 "$bin" ctl q5 "shutdown save $tmp/during-wait" >"$tmp/dw.out" 2>&1
+st=$?
+[ $st = 0 ] && [ -s "$tmp/during-wait/model.safetensors" ] && ok "shutdown save DIR during another client's wait: saved, exit 0" ||
+    fail "shutdown save during a wait: exit $st: $(cat "$tmp/dw.out")"
+wait_until 10 gone "$pid5" && ok "the server ended although a client was waiting" || fail "q5 still runs after shutdown during a wait"
+wait_until 10 gone "$wpid" && grep -q "was shut down by" "$tmp/waiter.out" &&
+    ok "the waiting client is told who shut the server down" || fail "the waiting ctl: $(cat "$tmp/waiter.out")"
+
 # in an attached terminal: asks first
 command -v tmux >/dev/null 2>&1 || { echo "SKIP (part): tmux is not installed: the question in a terminal"; no_sanitizer_reports; finish; }
 T="tmux -L smartty-sd-$$ -f /dev/null"

@@ -619,8 +619,28 @@ static int run_line(client *cl, int64_t id, const char *line)
     return rc;
 }
 
+/* While a client's command waits for the run (`wait`, `step N`), which may be for ever: pause the run,
+ * which ends the wait, so that the server can end (and a save is of the run as it stopped). 1 when it
+ * paused it. */
+static int pause_the_wait(void)
+{
+    if (!V.in_cmd || !V.c.be || !V.c.be->pause)
+        return 0;
+    con_status st;
+    con_status_get(&V.c, &st);
+    if (st.state != CON_RUN_RUNNING && st.state != CON_RUN_STEPPING)
+        return 0;
+    sm_error e;
+    if (V.c.be->pause(V.c.be_ud, &e) != SM_OK) {
+        logf_("shutdown: pause: %s", e.msg);
+        return 0;
+    }
+    return 1;
+}
+
 static void shut_down(client *cl, int64_t id)
 {
+    pause_the_wait();
     out_to(cl, id, CON_OUT_INFO, "the server shuts down");
     reply(cl, id, 0);
     V.stop = 1;
@@ -639,9 +659,12 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
         return;
     }
     if (t->argc == 3) {
+        int paused = pause_the_wait(); /* the save is of the run as it stopped: no step after it is lost */
         /* `save DIR` as typed, so the console reads DIR (quotes, escapes, ~) as it reads it locally */
         if (run_line(cl, id, cmd + t->col[1]) != 0) {
-            out_to(cl, id, CON_OUT_ERROR, "shutdown: the save failed: the server goes on");
+            out_to(cl, id, CON_OUT_ERROR, paused ? "shutdown: the save failed: the server goes on, its run paused "
+                                                   "(`resume` continues it)"
+                                                 : "shutdown: the save failed: the server goes on");
             reply(cl, id, 1);
             return;
         }
@@ -774,20 +797,28 @@ static void cmd_during_wait(client *cl, int64_t id, char **line)
     int all = 0;
     int n = !cl->asking ? line_commands(*line, &t, &at, reads_only, &all) : 0;
     int pause_now = n == 1 && t.argc == 1 && !strcmp(t.argv[0], "pause");
+    /* `shutdown` and the answer to its question are not held either: the wait may never end (a
+       shutdown that goes ahead pauses the run, which ends the wait) */
+    int shutdown_now = cl->asking == ASK_SHUTDOWN || (n == 1 && !strcmp(t.argv[0], "shutdown"));
     if (n > 0)
         con_tokens_free(&t);
-    if (pause_now || (n > 0 && all && cl != V.cur && !V.nheld)) {
+    if (pause_now || shutdown_now || (n > 0 && all && cl != V.cur && !V.nheld)) {
         client *cur = V.cur;
         int64_t cur_id = V.cur_id;
         char author[sizeof V.author];
         memcpy(author, V.author, sizeof author);
-        int waiting = V.c.waiting;
+        int waiting = V.c.waiting, stopped = V.stop;
         V.c.waiting = 0; /* its events are its own */
         handle_cmd(cl, id, *line);
         V.c.waiting = waiting;
         V.cur = cur;
         V.cur_id = cur_id;
         memcpy(V.author, author, sizeof author);
+        if (V.stop && !stopped && cur && cur != cl) { /* the waiting command learns why its wait ends */
+            char msg[sizeof V.stop_msg + 40];
+            snprintf(msg, sizeof msg, "%s: the wait ends", V.stop_msg);
+            out_to(cur, cur_id, CON_OUT_INFO, msg);
+        }
         return;
     }
     cl->held = *line;
