@@ -83,6 +83,15 @@ wait_for P '^back at the prompt' 5 && ok "plain: the prompt is back after the in
     { fail "plain: no prompt after the interrupted step"; screen P | grep . | tail -3; }
 keys P 'resume' Enter
 wait_until 10 state_is running || fail "plain: resume"
+# a server that cannot answer (stopped here with SIGSTOP, as one inside a long `load` is busy): after
+# the wait, Tab still completes a command name from the client's own table
+spid_srv=$(pid_of cmp)
+kill -STOP "$spid_srv"
+keys P 'sna' Tab
+prompt_for P 'smartty> snapshot$' 5 && ok "plain: Tab completes a command name while the server cannot answer" ||
+    { fail "plain: sna + Tab with the server stopped"; screen P | grep . | tail -3; }
+kill -CONT "$spid_srv"
+keys P C-u
 keys P 'detach' Enter
 wait_until 10 test -s "$tmp/P.rc" && [ "$(cat "$tmp/P.rc")" = 0 ] && ok "plain: detach leaves with status 0" ||
     fail "plain: detach: rc '$(cat "$tmp/P.rc" 2>/dev/null)' $(cat "$tmp/P.err" 2>/dev/null)"

@@ -263,28 +263,42 @@ int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char
 
 static int server_lacks_complete; /* it answered unknown_type: an older server, not asked again */
 
-/* 1 when the cursor is in the first word of the line's last command (a command name). */
-static int at_command_name(const char *line)
+/* Without the server's answer, the command names starting with word (NULL: none), which this program
+ * knows as the server does. */
+static void local_commands(const char *word, void (*add)(void *ud, const char *w), void *ud)
+{
+    if (!word)
+        return;
+    size_t n, len = strlen(word);
+    const con_cmd *tab = con_commands(&n);
+    for (size_t i = 0; i < n; i++)
+        if (!strncmp(tab[i].name, word, len))
+            add(ud, tab[i].name);
+}
+
+/* The word being typed when it is a command's name (the line's last command has no space yet), else
+ * NULL. */
+static const char *command_word(const char *line)
 {
     const char *p = strrchr(line, ';');
     p = p ? p + 1 : line;
     while (*p == ' ' || *p == '\t')
         p++;
-    return !p[strcspn(p, " \t")];
+    return p[strcspn(p, " \t")] ? NULL : p;
 }
 
 int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *w), void *ud)
 {
-    if (at_command_name(line)) {
-        const char *p = strrchr(line, ';');
-        p = p ? p + 1 : line;
-        p += strspn(p, " \t");
-        /* `shutdown` is left to be typed whole: `sh` stays `show`, as in a local console */
-        if (!strncmp("detach", p, strlen(p)))
-            add(ud, "detach");
-    }
-    if (server_lacks_complete || c->fd < 0)
+    const char *word = command_word(line);
+    /* `shutdown` is left to be typed whole: `sh` stays `show`, as in a local console */
+    if (word && !strncmp("detach", word, strlen(word)))
+        add(ud, "detach");
+    if (c->fd < 0)
         return 0;
+    if (server_lacks_complete) {
+        local_commands(word, add, ud);
+        return 0;
+    }
     static int64_t next_id;
     sv_msg m;
     sm_error e;
@@ -297,8 +311,11 @@ int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *
     int k = sv_conn_await(c, SV_MSG_COMPLETION, m.id, "'complete'", CL_COMPLETE_WAIT, &r);
     if (k == -3)
         server_lacks_complete = 1;
-    if (k != 1)
+    if (k != 1) {
+        if (k != -1) /* no answer in time (the server is inside a long command) or an older server */
+            local_commands(word, add, ud);
         return 0;
+    }
     for (size_t i = 0; i < r.n_words; i++)
         add(ud, r.words[i]);
     int file = r.file;

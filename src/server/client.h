@@ -54,8 +54,9 @@ size_t cl_event_text(const sv_msg *msg, char *buf, size_t cap);
  * frames that come meanwhile are queued on c for the next sv_conn_recv (none is lost). `detach`,
  * the attached console's own word, is offered as a command name too (`shutdown` is typed whole).
  * Returns 1 when the word is a file name (the caller completes paths itself, in its own working
- * folder), else 0; no candidates when the server is older (it does not know the frame), busy past
- * the wait, or gone. */
+ * folder), else 0. When the server is older (it does not know the frame) or busy past the wait
+ * (inside a long command such as `load`), only command names are offered, from this program's own
+ * table; when it is gone, nothing. */
 #define CL_COMPLETE_WAIT 1.0
 int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *w), void *ud);
 
