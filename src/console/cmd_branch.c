@@ -32,8 +32,7 @@ int con_show_branches(con_ctx *c)
     con_print(c, "  %-22s %-16s %7s  %-24s %-14s %-14s %8s", "branch", "from", "steps", "knobs vs parent",
               "last dev", "best dev", "wall");
     for (size_t i = 0; i < n; i++) {
-        char name[96], from[96], knobs[256], last[32], best[32];
-        snprintf(name, sizeof name, "%*s%s%s", 2 * b[i].depth, "", b[i].depth ? "└ " : "", b[i].name);
+        char from[96], knobs[256], last[32], best[32];
         if (b[i].from[0])
             snprintf(from, sizeof from, "%s@%lld", b[i].from, (long long)b[i].fork_step);
         else
@@ -41,9 +40,11 @@ int con_show_branches(con_ctx *c)
         sm_branch_knobs(&b[i].hp, &b[i].fork_hp, knobs, sizeof knobs);
         metric_text(&b[i].hp, b[i].has_eval, &b[i].eval, last, sizeof last);
         metric_text(&b[i].hp, b[i].has_best, &b[i].best, best, sizeof best);
-        int pad = 22 + (b[i].depth ? 2 : 0); /* "└" is three bytes wide in UTF-8, one column */
-        con_print(c, "%s %-*s %-16s %7lld  %-24s %-14s %-14s %7.1fs", b[i].active ? "*" : " ", pad, name, from,
-                  (long long)b[i].steps, knobs[0] ? knobs : "-", last, best, b[i].wall_s);
+        /* the tree's indent and mark, then the name whole, padded to the column (22) when it fits */
+        int indent = 2 * b[i].depth, used = indent + (b[i].depth ? 2 : 0);
+        con_print(c, "%s %*s%s%-*s %-16s %7lld  %-24s %-14s %-14s %7.1fs", b[i].active ? "*" : " ", indent, "",
+                  b[i].depth ? "└ " : "", used < 22 ? 22 - used : 0, b[i].name, from, (long long)b[i].steps,
+                  knobs[0] ? knobs : "-", last, best, b[i].wall_s);
     }
     free(b);
     return 0;
