@@ -546,6 +546,10 @@ START_TEST(test_exec_local)
     ck_assert(strstr(out_buf, "usage: train [N [steps|epochs]]") != NULL);
     ck_assert_int_eq(con_exec_line(&ctx, "help zzz"), 1);
 
+    /* without a dashboard, show compare says how to reach the view (F11; there is no key v) */
+    clear_out();
+    con_exec_line(&ctx, "show compare");
+    ck_assert_msg(strstr(out_buf, "then `show compare` or F11; here, the table") != NULL, "%s", out_buf);
     /* a long typed word is shown by its start and its length: the rest of the message is kept */
     {
         char line[1100] = "show ";

@@ -275,7 +275,7 @@ int con_show_compare(con_ctx *c, int argc, char **argv)
 {
     if (!c->host || !c->host->compare) {
         /* without the dashboard: the branches' curves are their records; show the table */
-        con_print(c, "(the compare view is the dashboard's: `smartty console` in a terminal, key `v`)");
+        con_print(c, "(the compare view is the dashboard's: `smartty` in a terminal, then `show compare` or F11; here, the table)");
         return con_show_branches(c);
     }
     sm_error e;
