@@ -156,6 +156,9 @@ wait_for ' dev [a-z_0-9]+ [0-9.]' 10 || bad "no dev metric in the header after e
 # F1 help popup, closed by any key
 $T send-keys -t t F1
 wait_for 'dashboard: help' 3 && ok "F1 shows help" || bad "no help popup"
+# every line of it whole inside the popup (a line wider than the popup was cut at its border)
+screen | grep -q "F11 *compare view: the branches' curves overlaid *│" && screen | grep -q 'F10 *quit (asks when training is unsaved)' &&
+    ok "the help's lines fit the popup" || bad "help lines cut: $(screen | grep 'F1[01]')"
 $T send-keys -t t x
 sleep 0.5
 screen | grep -q 'dashboard: help' && bad "help did not close" || ok "help closed"

@@ -33,6 +33,10 @@ win A
 wait_for A '^ step [0-9]+/4000' 15 && wait_for A 'train losses' 5 && ok "attach in window A: the header and the curves" ||
     { fail "no dashboard in window A"; screen A; }
 on_screen A 'F10 detach' && ok "the key bar shows F10 detach" || fail "no detach key in the key bar"
+$T send-keys -t keep:A F1
+wait_for A 'F10 +detach \(the run goes on\)' 5 && ok "the help popup says F10 detaches" ||
+    { fail "the attached help popup: $(screen A | grep F10)"; }
+$T send-keys -t keep:A q
 wait_until 10 nclients 1 || fail "A is not counted as a client"
 $T kill-window -t keep:A
 wait_until 10 nclients 0 && ok "killing window A detached its client" || fail "A's client stayed: $(clients)"

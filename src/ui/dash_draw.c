@@ -625,7 +625,7 @@ static void draw_help(void)
         "  F8          smoothing (EMA 0.9) on / off",
         "  F9          window: all steps, last 100, last 1000",
         "  F10         quit (asks when training is unsaved)",
-        "  F11         compare view: the branches' curves overlaid (`show compare [BRANCH...]`)",
+        "  F11         compare view: the branches' curves overlaid",
         "  PgUp/PgDn   scroll the event log      Ctrl-L  redraw",
         "  Tab, Up     complete, history (readline keys work)",
         "Commands (type them below)",
@@ -636,6 +636,8 @@ static void draw_help(void)
         "Press any key to close.",
     };
     int n = (int)(sizeof lines / sizeof lines[0]);
+    /* F10 as the key bar has it: an attached dashboard detaches (the run goes on) */
+    int detach = D.opt.quit_key && !strcmp(D.opt.quit_key, "detach");
     int h = n + 2, wd = 66;
     if (h > D.rows - 1)
         h = D.rows - 1;
@@ -648,9 +650,10 @@ static void draw_help(void)
     wbkgdset(D.help, ' ' | D.role_attr[UI_ROLE_TEXT] | COLOR_PAIR(D.role_pair[UI_ROLE_TEXT]));
     werase(D.help);
     dash_frame(D.help, "smartty dashboard: help", 0);
-    for (int i = 0; i < n && i < h - 2; i++)
-        dash_put_text(D.help, i + 1, 2, wd - 4, lines[i][0] == ' ' || !lines[i][0] ? UI_ROLE_TEXT : UI_ROLE_TITLE,
-                 lines[i]);
+    for (int i = 0; i < n && i < h - 2; i++) {
+        const char *l = detach && !strncmp(lines[i], "  F10 ", 6) ? "  F10         detach (the run goes on)" : lines[i];
+        dash_put_text(D.help, i + 1, 2, wd - 4, l[0] == ' ' || !l[0] ? UI_ROLE_TEXT : UI_ROLE_TITLE, l);
+    }
     wnoutrefresh(D.help);
 }
 
