@@ -60,6 +60,14 @@ noclients() { [ "$(clients)" = 0 ]; }
 wait_until 10 noclients && ok "ls: no clients left" ||
     fail "ls: $(clients) clients still counted; the log: $(grep -Ec ': (attach|watch|ctl) \(uid' "$tmp/f1.log") came, $(grep -c ': left$' "$tmp/f1.log") left; $(ps -o pid,args -C smartty | grep -v serve | head -5)"
 
+# a server that does not answer (stopped: as one inside a long command) is listed as busy, not left out
+kill -STOP "$pid"
+timeout 30 "$bin" ls >"$tmp/ls-busy.out" 2>"$tmp/ls-busy.err"
+kill -CONT "$pid"
+grep -Eq "^f1 +$pid +busy .*does not answer" "$tmp/ls-busy.out" && grep -q "f1: the server does not answer" "$tmp/ls-busy.err" &&
+    ! grep -q "no run servers" "$tmp/ls-busy.out" && ok "ls lists a server that does not answer as busy, with its pid" ||
+    fail "ls with f1 stopped: $(cat "$tmp/ls-busy.out" "$tmp/ls-busy.err")"
+
 # SIGHUP is ignored
 kill -HUP "$pid"
 advancing f1 && ok "SIGHUP ignored: the server trains on" || fail "SIGHUP stopped the server"

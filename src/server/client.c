@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -512,6 +513,13 @@ int sv_watch_main(int argc, char **argv)
 
 /* ---- ls ---- */
 
+static void ls_header(int *shown)
+{
+    if (!(*shown)++)
+        printf("%-16s %8s %-9s %-15s %-20s %7s  %s\n", "NAME", "PID", "STATE", "STEP", "STARTED", "CLIENTS",
+               "MODEL / DATA");
+}
+
 int sv_ls_main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -550,11 +558,22 @@ int sv_ls_main(int argc, char **argv)
                 fprintf(stderr, "smartty ls: removed the stale socket %s (its server is gone)\n", path);
             continue;
         }
+        struct ucred cr;
+        socklen_t crl = sizeof cr;
+        long long peer = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0 ? (long long)cr.pid : -1;
         close(fd);
         sv_conn c;
         sv_msg hello, st;
-        if (cl_open(&c, "ls", de->d_name, "ls", 0, 0, &hello))
+        if (cl_open(&c, "ls", de->d_name, "ls", 0, 0, &hello)) {
+            /* it is there (it accepted) but does not answer: listed, not left out */
+            ls_header(&shown);
+            char pid[24] = "?";
+            if (peer > 0)
+                snprintf(pid, sizeof pid, "%lld", peer);
+            printf("%-16s %8s %-9s %-15s %-20s %7s  %s\n", de->d_name, pid, "busy", "?", "?", "?",
+                   "(does not answer: inside a long command, or stopped)");
             continue;
+        }
         int got = 0;
         for (int tries = 0; tries < 8 && !got; tries++) {
             int k = sv_conn_recv(&c, &st, 2.0, &e);
@@ -566,9 +585,7 @@ int sv_ls_main(int argc, char **argv)
                 sv_msg_free(&st);
         }
         sv_conn_close(&c);
-        if (!shown++)
-            printf("%-16s %8s %-9s %-15s %-20s %7s  %s\n", "NAME", "PID", "STATE", "STEP", "STARTED", "CLIENTS",
-                   "MODEL / DATA");
+        ls_header(&shown);
         char started[32] = "?", step[48] = "?";
         time_t t = (time_t)hello.started;
         struct tm tm;
