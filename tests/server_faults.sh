@@ -67,6 +67,20 @@ kill -CONT "$pid"
 grep -Eq "^f1 +$pid +busy .*does not answer" "$tmp/ls-busy.out" && grep -q "f1: the server does not answer" "$tmp/ls-busy.err" &&
     ! grep -q "no run servers" "$tmp/ls-busy.out" && ok "ls lists a server that does not answer as busy, with its pid" ||
     fail "ls with f1 stopped: $(cat "$tmp/ls-busy.out" "$tmp/ls-busy.err")"
+# ... and watch (a person waiting) waits for it, saying so, instead of giving up after 5 s
+kill -STOP "$pid"
+"$bin" watch --every 0.2 f1 >"$tmp/w-busy.out" 2>"$tmp/w-busy.err" &
+wbpid=$!
+echo $wbpid >>"$tmp/pids"
+if grep_file 15 "f1 does not answer yet .*waiting; Ctrl-C gives up" "$tmp/w-busy.err" && ! gone "$wbpid"; then
+    kill -CONT "$pid"
+    grep_file 20 ' step [0-9]+/' "$tmp/w-busy.out" && ok "watch waits for a server that does not answer, and follows it once it does" ||
+        fail "watch after the server came back: $(cat "$tmp/w-busy.out" "$tmp/w-busy.err")"
+else
+    kill -CONT "$pid"
+    fail "watch with f1 stopped: $(cat "$tmp/w-busy.err")$(gone "$wbpid" && echo ' (it exited)')"
+fi
+kill "$wbpid" 2>/dev/null
 
 # SIGHUP is ignored
 kill -HUP "$pid"

@@ -239,11 +239,25 @@ int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char
     m.confirm = confirm;
     snprintf(cl_self, sizeof cl_self, "%s", m.who);
     int sent = sv_conn_send(c, &m, &e) == 0;
+    /* a person waiting (attach, watch) waits for a busy server (inside a long command, such as a
+       load), told so after 5 s, until it answers or Ctrl-C; ctl and ls give up after 5 s */
+    int patient = sent && (!strcmp(role, "attach") || !strcmp(role, "watch"));
+    double waited = 0;
     for (;;) {
         /* a refused connection may close before the hello is read: its error frame is still there */
-        int r = sv_conn_recv(c, hello, sent ? 5.0 : 0.5, &e);
+        int r = sv_conn_recv(c, hello, 0.5, &e);
+        if (r == 0 && sent && !con_sig_int && !con_sig_quit && (waited += 0.5) < 5.0)
+            continue;
+        if (r == 0 && patient && !con_sig_int && !con_sig_quit) {
+            if (waited == 5.0)
+                fprintf(stderr, "smartty %s: %s does not answer yet (busy inside a long command, or stopped): "
+                        "waiting; Ctrl-C gives up\n", cmd, name);
+            waited += 0.5;
+            continue;
+        }
         if (r == 0) {
-            fprintf(stderr, "smartty %s: %s: the server does not answer\n", cmd, name);
+            fprintf(stderr, "smartty %s: %s: the server does not answer%s\n", cmd, name,
+                    con_sig_int || con_sig_quit ? " (gave up)" : "");
         } else if (r < 0) {
             fprintf(stderr, "smartty %s: %s: %s\n", cmd, name, e.msg);
         } else if (hello->type == SV_MSG_ERROR) {
