@@ -92,6 +92,15 @@ def main():
     res = {(t, m, k): load(d, t, m, k) for t in tasks for m in METHODS
            for k, d in (("smartty", a.smartty), ("reference", a.reference))}
 
+    print("each run: the dev metric x 100 after the last epoch (at the best epoch), dev loss after the last, wall s")
+    for t in tasks:
+        for m in METHODS:
+            for k in ("smartty", "reference"):
+                r = res[(t, m, k)]
+                if r:
+                    cells = [f"s{sd} {x[0]:.2f} ({x[1]:.2f}) {x[2]:.4f} {x[4]}s" for sd, x in sorted(r.items())]
+                    print(f"{t:5} {m:14} {k:9} " + "; ".join(cells))
+    print()
     print("1. smartty against the reference: mean +- sd of the dev metric x 100; is each within two sd of the other?")
     print(f"{'task':5} {'method':14} {'epoch':5} {'smartty':22} {'reference':22} within 2 sd both ways")
     for t in tasks:
