@@ -69,7 +69,7 @@ def fmt(xs, f=".2f"):
     if not xs:
         return "-"
     m, sd = ms(xs)
-    return f"{m:{f}} +- {sd:{f}} (n={len(xs)})" if len(xs) > 1 else f"{m:{f}} (n=1)"
+    return f"{m:{f}} +- {sd:.2f} (n={len(xs)})" if len(xs) > 1 else f"{m:{f}} (n=1)"
 
 
 def within(a, b):
