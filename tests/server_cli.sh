@@ -105,7 +105,17 @@ st=$?
 "$bin" ls >"$tmp/ls_during.out" 2>&1
 grep -Eq '^s1 +[0-9]+ +stepping ' "$tmp/ls_during.out" && ! gone "$spid" && ok "ls lists the server while step 300 waits" ||
     fail "ls during step 300: $(cat "$tmp/ls_during.out")"
-"$bin" ctl s1 'set mu 2' >"$tmp/held.out" 2>&1
+"$bin" ctl s1 'set mu 2' >"$tmp/held.out" 2>&1 &
+hpid=$!
+echo $hpid >>"$tmp/pids"
+# while that one is held, another client's read-only command is still answered at once
+sleep 0.5
+timeout 10 "$bin" ctl s1 'get mu' >"$tmp/get_held.out" 2>&1
+st=$?
+[ $st = 0 ] && grep -q '^mu = ' "$tmp/get_held.out" && ! gone "$spid" && ! gone "$hpid" &&
+    ok "ctl: get is answered while another client's set is held behind step 300" ||
+    fail "get while a set is held: exit $st: $(cat "$tmp/get_held.out")$(gone "$spid" && echo ' (step 300 had ended)')"
+wait "$hpid"
 st=$?
 # held: it takes effect at the step after step 300's last (the ctl that sent step 300 may still be
 # exiting when this one returns, so its process is not what is checked)

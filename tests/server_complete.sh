@@ -30,8 +30,10 @@ wait_for() { wait_until "${3:-10}" on_screen "$1" "$2"; }
 on_prompt() { screen "$1" | grep . | tail -1 | grep -Eq -- "$2"; }
 prompt_for() { wait_until "${3:-5}" on_prompt "$1" "$2"; }
 keys() { k_w=$1; shift; $T send-keys -t "keep:$k_w" "$@"; }
-state_is() { "$bin" ctl cmp 'show status' 2>/dev/null | grep -q "^state: $1;"; }
-wait_until 30 state_is running || fail "the run does not train: $("$bin" ctl cmp 'show status' 2>&1)"
+# (bounded: a `show status` that came behind a held command waits for it, which may be for ever)
+state_is() { timeout 10 "$bin" ctl cmp 'show status' 2>/dev/null | grep -q "^state: $1;"; }
+status_now() { timeout 10 "$bin" ctl cmp 'show status' 2>&1; }
+wait_until 30 state_is running || fail "the run does not train: $(status_now)"
 
 # ---- attach --plain at a terminal ----
 win P --plain
@@ -51,7 +53,7 @@ wait_until 10 sh -c "'$bin' ctl cmp 'get lambda_s' | grep -q '^lambda_s = 2'" &&
     fail "plain: set lambda_s 2 did not take: $("$bin" ctl cmp 'get lambda_s' 2>&1)"
 keys P C-c
 wait_until 10 state_is paused && ok "plain: Ctrl-C while training pauses the run" ||
-    { fail "plain: Ctrl-C: $("$bin" ctl cmp 'show status' 2>&1)"; screen P | grep . | tail -3; }
+    { fail "plain: Ctrl-C: $(status_now)"; screen P | grep . | tail -3; }
 wait_for P 'paused \(Ctrl-C\)' 5 || fail "plain: no word of the pause"
 keys P 'echo this line is dropped' C-c
 wait_for P '\^C' 5 || fail "plain: Ctrl-C at the prompt shows no ^C"
@@ -59,7 +61,7 @@ keys P 'echo still here' Enter
 wait_for P '^still here' 5 && ok "plain: Ctrl-C at the idle prompt clears the line, the console goes on" ||
     { fail "plain: after Ctrl-C"; screen P | grep . | tail -3; }
 on_screen P '^this line is dropped' && fail "plain: Ctrl-C ran the line"
-state_is paused || fail "plain: Ctrl-C at the idle prompt changed the run: $("$bin" ctl cmp 'show status' 2>&1)"
+state_is paused || fail "plain: Ctrl-C at the idle prompt changed the run: $(status_now)"
 # Tab while another client's command waits for the run (ctl's `step`): answered at once
 "$bin" ctl cmp 'step 100000' >"$tmp/step.out" 2>&1 &
 spid=$!
@@ -68,16 +70,22 @@ wait_until 10 state_is stepping || fail "ctl's step does not run: $(cat "$tmp/st
 keys P 'set lambd' Tab
 prompt_for P 'smartty> set lambda_s$' && kill -0 $spid 2>/dev/null &&
     ok "plain: Tab completes while another client's step waits" || { fail "plain: Tab during a step"; screen P | grep . | tail -3; }
+# (the cleared line first: a Ctrl-C that reaches the terminal before C-u is read flushes it; and a
+# command answered during the step, after which the console has the server's status: a Ctrl-C
+# typed the instant another client starts a step may still find the run paused)
 keys P C-u
+prompt_for P 'smartty> ?$' 10 || { fail "plain: C-u did not clear the line"; screen P | grep . | tail -3; }
+keys P 'echo during the step' Enter
+wait_for P '^during the step' 10 || { fail "plain: echo during another's step"; screen P | grep . | tail -3; }
 keys P C-c
-wait_until 10 state_is paused && wait_until 10 gone $spid && ok "plain: Ctrl-C pauses a run stepped by another client (its step ends)" ||
-    fail "plain: Ctrl-C during another's step: $("$bin" ctl cmp 'show status' 2>&1)"
+wait_until 20 state_is paused && wait_until 20 gone $spid && ok "plain: Ctrl-C pauses a run stepped by another client (its step ends)" ||
+    fail "plain: Ctrl-C during another's step: $(status_now)"
 # Ctrl-C while the console's own command waits (`step`): the run pauses, the prompt comes back
 keys P 'step 100000' Enter
-wait_until 10 state_is stepping || fail "plain: step does not run"
+wait_until 20 state_is stepping || { fail "plain: step does not run"; screen P | grep . | tail -3; }
 keys P C-c
 wait_until 10 state_is paused && ok "plain: Ctrl-C during its own step pauses the run" ||
-    fail "plain: Ctrl-C during its own step: $("$bin" ctl cmp 'show status' 2>&1)"
+    fail "plain: Ctrl-C during its own step: $(status_now)"
 keys P 'echo back at the prompt' Enter
 wait_for P '^back at the prompt' 5 && ok "plain: the prompt is back after the interrupted step" ||
     { fail "plain: no prompt after the interrupted step"; screen P | grep . | tail -3; }
@@ -121,10 +129,11 @@ keys D C-u 'theme zzc' Tab
 wait_for D 'smartty> theme zzclient' 5 && ok "dashboard: Tab completes a theme from the client's own folders (theme is applied here)" ||
     { fail "dashboard: theme zzc + Tab"; screen D | tail -3; }
 keys D C-u
+wait_for D 'smartty> *$' 10 || fail "dashboard: C-u did not clear the line"
 state_is running || fail "the run is not training before the dashboard's Ctrl-C"
 keys D C-c
 wait_until 10 state_is paused && ok "dashboard: Ctrl-C while training pauses the run" ||
-    { fail "dashboard: Ctrl-C: $("$bin" ctl cmp 'show status' 2>&1)"; screen D | tail -3; }
+    { fail "dashboard: Ctrl-C: $(status_now)"; screen D | tail -3; }
 keys D 'detach' Enter
 wait_until 10 test -s "$tmp/D.rc" && [ "$(cat "$tmp/D.rc")" = 0 ] && ok "dashboard: detach leaves with status 0" ||
     fail "dashboard: detach: rc '$(cat "$tmp/D.rc" 2>/dev/null)' $(cat "$tmp/D.err" 2>/dev/null)"

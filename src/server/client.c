@@ -242,17 +242,19 @@ int cl_open_fd(sv_conn *c, int fd, const char *cmd, const char *name, const char
     /* a person waiting (attach, watch) waits for a busy server (inside a long command, such as a
        load), told so after 5 s, until it answers or Ctrl-C; ctl and ls give up after 5 s */
     int patient = sent && (!strcmp(role, "attach") || !strcmp(role, "watch"));
-    double waited = 0;
+    double t0 = sm_now();
+    int told = 0;
     for (;;) {
-        /* a refused connection may close before the hello is read: its error frame is still there */
+        /* a refused connection may close before the hello is read: its error frame is still there
+           (a signal ends the read early: the time waited is the clock's, not the reads') */
         int r = sv_conn_recv(c, hello, 0.5, &e);
-        if (r == 0 && sent && !con_sig_int && !con_sig_quit && (waited += 0.5) < 5.0)
+        if (r == 0 && sent && !con_sig_int && !con_sig_quit && sm_now() - t0 < 5.0)
             continue;
         if (r == 0 && patient && !con_sig_int && !con_sig_quit) {
-            if (waited == 5.0)
+            if (!told)
                 fprintf(stderr, "smartty %s: %s does not answer yet (busy inside a long command, or stopped): "
                         "waiting; Ctrl-C gives up\n", cmd, name);
-            waited += 0.5;
+            told = 1;
             continue;
         }
         if (r == 0) {
@@ -731,11 +733,6 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
                 con_readline_stop();
             stdin_open = 0, have = 0;
         }
-        if (tty && con_sig_int) { /* Ctrl-C: pause a training run (ending a wait), else clear the line */
-            con_sig_int = 0;
-            if (!cl_interrupt(c, &mir, waiting != 0) && con_readline_active())
-                con_readline_interrupt(unsaved_note, &mir);
-        }
         if (tty && PT.eof && !waiting) {
             stdin_open = 0;
             PT.eof = 0;
@@ -760,7 +757,7 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
         }
         struct pollfd p[2] = {{c->fd, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         int np = stdin_open && !waiting ? 2 : 1;
-        int pr = poll(p, (nfds_t)np, sv_conn_has_held(c) ? 0 : 200);
+        int pr = poll(p, (nfds_t)np, sv_conn_pending(c) ? 0 : 200);
         if (pr < 0 && errno != EINTR)
             break;
         if (tty && np == 2 && pr > 0 && (p[1].revents & (POLLIN | POLLHUP))) {
@@ -808,8 +805,10 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             memmove(inbuf, nl + 1, have - used);
             have -= used;
         }
-        /* frames */
-        for (;;) {
+        /* frames: at most 512 a pass, so that a run sending records faster than this console
+           reads them (a small model on a loaded machine) cannot keep it from the keyboard and
+           Ctrl-C; the rest wait in the connection (the poll above does not sleep on them) */
+        for (int nf = 0; nf < 512; nf++) {
             sv_msg m;
             sm_error e;
             int k = sv_conn_recv(c, &m, 0, &e);
@@ -862,6 +861,14 @@ int cl_attach_plain(sv_conn *c, const char *name, int tty)
             }
             fflush(stdout);
             sv_msg_free(&m);
+        }
+        /* Ctrl-C: pause a training run (ending a wait), else clear the line; after the frames, so
+           that the state it goes by is the newest one read (another client may have just started
+           a step) */
+        if (tty && con_sig_int) {
+            con_sig_int = 0;
+            if (!cl_interrupt(c, &mir, waiting != 0) && con_readline_active())
+                con_readline_interrupt(unsaved_note, &mir);
         }
         /* progress lines, as the plain console prints them */
         if (!cl_local && mir.n_steps && mir.history_done && sm_now() - last >= 2.0 &&

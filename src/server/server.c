@@ -278,17 +278,19 @@ static void client_read(client *cl);
 /* While a client's command waits for the run (`wait`, `step N`, `train` with train_wait), the loop
  * below is not running: from here every client's records, status and queued output keep moving,
  * new connections are accepted and greeted, and frames are read. A command that came meanwhile
- * runs at once when it only reads (show, get, help, echo: they would run while training anyway)
- * and nothing came before it; any other is held, and the held ones run in arrival order once the
- * waiting command ends, as a local console runs what was typed during a `wait` after it. */
+ * runs at once when it only reads (show, get, help, echo: they would run while training anyway),
+ * even with others' commands held (a monitor's `show status` does not wait behind them; a held
+ * client's own later frames are not read until its held command ran); any other is held, and the
+ * held ones run in arrival order once the waiting command ends, as a local console runs what was
+ * typed during a `wait` after it. */
 static void srv_tick(void *ud)
 {
     (void)ud;
     if (!V.in_cmd || V.in_tick)
         return;
     V.in_tick = 1;
+    send_status(NULL); /* a new state before the records of the steps taken in it */
     push_records(0);
-    send_status(NULL);
     for (client *cl = V.clients; cl; cl = cl->next)
         if (cl->off < cl->n)
             client_flush(cl);
@@ -379,7 +381,9 @@ static void send_status(client *only)
     double now = sm_now();
     if (!memcmp(&m.st, &V.last_status, sizeof m.st) && now - V.last_status_t < 5)
         return;
-    if (now - V.last_status_t < 0.2)
+    /* the step count changes all the time: at most five a second; a new state (running, paused,
+       stepping) goes at once, so that a console's Ctrl-C knows whether there is a run to pause */
+    if (now - V.last_status_t < 0.2 && m.st.state == V.last_status.state)
         return;
     V.last_status = m.st;
     V.last_status_t = now;
@@ -802,7 +806,7 @@ static void cmd_during_wait(client *cl, int64_t id, char **line)
     int shutdown_now = cl->asking == ASK_SHUTDOWN || (n == 1 && !strcmp(t.argv[0], "shutdown"));
     if (n > 0)
         con_tokens_free(&t);
-    if (pause_now || shutdown_now || (n > 0 && all && cl != V.cur && !V.nheld)) {
+    if (pause_now || shutdown_now || (n > 0 && all && cl != V.cur)) {
         client *cur = V.cur;
         int64_t cur_id = V.cur_id;
         char author[sizeof V.author];

@@ -148,7 +148,10 @@ int sv_conn_hold(sv_conn *c, sv_msg *m)
     return 0;
 }
 
-int sv_conn_has_held(const sv_conn *c) { return c->held_head < c->n_held; }
+int sv_conn_pending(const sv_conn *c)
+{
+    return c->held_head < c->n_held || c->in.start < c->in.line_end || c->in.overflowed;
+}
 
 static double now_s(void);
 

@@ -44,8 +44,9 @@ int sv_conn_read(sv_conn *c, sv_msg *m, double timeout, sm_error *e);
 /* Queue m (taken: the caller no longer frees it) for the next sv_conn_recv. Returns 0, or -1 when
  * the queue holds SV_CONN_HELD_MAX frames or memory ran out (m is left to the caller). */
 int sv_conn_hold(sv_conn *c, sv_msg *m);
-/* 1 when frames are queued (poll on the descriptor does not see them). */
-int sv_conn_has_held(const sv_conn *c);
+/* 1 when frames are queued or whole lines already read wait to be decoded (poll on the
+ * descriptor does not see them). */
+int sv_conn_pending(const sv_conn *c);
 /* Wait up to timeout seconds for the frame of type with id (the answer to a request just sent),
  * queuing every other frame for the next sv_conn_recv, in order (a frame that does not decode is
  * queued as an error frame, code malformed; an answer of that type with another id, a late one, is
