@@ -7,15 +7,13 @@
 # status` says paused), Ctrl-C at the plain prompt clears the line; the plain prompt keeps the
 # local console's history file. Exit 77 (skip) without tmux or the shared model and data.
 . "$(dirname "$0")/lib.sh"
-need_cmd tmux
 need_bin
 need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 . "$(dirname "$0")/server_lib.sh"
-T="tmux -L smartty-cmp-$$ -f /dev/null"
-on_exit="$on_exit; \$T kill-server >/dev/null 2>&1"
+. "$(dirname "$0")/tmux_lib.sh"
 start="load model $model; load train $data --limit=256 --max-len=16; set batch_size 4; set max_steps 1000000; snapshot zebra1; train"
 serve_run cmp || { fail "serve: $(cat "$tmp/cmp.serve")"; finish; }
-$T new-session -d -s keep -x 120 -y 40 "sleep 900" || { fail "tmux cannot start a server"; finish; }
+tmux_keep 120 40 || { fail "tmux cannot start a server"; finish; }
 # a theme only the clients' folders hold (the server's environment has no such folder)
 mkdir -p "$tmp/config/smartty/themes" && printf 'title = bold cyan\n' >"$tmp/config/smartty/themes/zzclient.theme"
 # win NAME ARGS...: a tmux window running `smartty attach ARGS cmp` (120x40)
@@ -23,13 +21,9 @@ win() {
     w=$1; shift
     $T new-window -d -t keep -n "$w" "env LC_ALL=C.UTF-8 TERM=xterm XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME XDG_CONFIG_HOME=$tmp/config $bin attach $* cmp 2>$tmp/$w.err; echo \$? >$tmp/$w.rc; sleep 60"
 }
-screen() { $T capture-pane -p -t "keep:$1" 2>/dev/null; }
-on_screen() { screen "$1" | grep -Eq -- "$2"; }
-wait_for() { wait_until "${3:-10}" on_screen "$1" "$2"; }
 # the plain console's prompt line is its last line (earlier prompts stay on the screen above)
 on_prompt() { screen "$1" | grep . | tail -1 | grep -Eq -- "$2"; }
 prompt_for() { wait_until "${3:-5}" on_prompt "$1" "$2"; }
-keys() { k_w=$1; shift; $T send-keys -t "keep:$k_w" "$@"; }
 # (bounded: a `show status` that came behind a held command waits for it, which may be for ever)
 state_is() { timeout 10 "$bin" ctl cmp 'show status' 2>/dev/null | grep -q "^state: $1;"; }
 status_now() { timeout 10 "$bin" ctl cmp 'show status' 2>&1; }

@@ -7,18 +7,13 @@
 # with a legend naming the three branches (the records come from the server in branch frames), and
 # `checkout a.3` makes the header name a.3. Exit 77 (skip) without tmux or the shared model and data.
 . "$(dirname "$0")/lib.sh"
-need_cmd tmux
 need_bin
 need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 . "$(dirname "$0")/server_lib.sh"
-T="tmux -L smartty-sx-$$ -f /dev/null"
-on_exit="$on_exit; \$T kill-server >/dev/null 2>&1"
+. "$(dirname "$0")/tmux_lib.sh"
 serve_run ex || { fail "serve: $(cat "$tmp/ex.serve")"; finish; }
-$T new-session -d -s keep -x 120 -y 40 "sleep 900" || { fail "tmux cannot start a server"; finish; }
+tmux_keep 120 40 || { fail "tmux cannot start a server"; finish; }
 $T new-window -d -t keep -n A "env LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME $bin attach ex 2>$tmp/A.err; echo \$? >$tmp/A.rc; sleep 60"
-screen() { $T capture-pane -p -t "keep:$1" 2>/dev/null; }
-on_screen() { screen "$1" | grep -Eq -- "$2"; }
-wait_for() { wait_until "${3:-10}" on_screen "$1" "$2"; }
 "$bin" watch --every 0.5 ex >"$tmp/watch.out" 2>&1 &
 echo $! >>"$tmp/pids"
 

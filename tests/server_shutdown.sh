@@ -64,20 +64,16 @@ wait_until 10 gone "$wpid" && grep -q "was shut down by" "$tmp/waiter.out" &&
 
 # in an attached terminal: asks first
 command -v tmux >/dev/null 2>&1 || { echo "SKIP (part): tmux is not installed: the question in a terminal"; no_sanitizer_reports; finish; }
-T="tmux -L smartty-sd-$$ -f /dev/null"
-on_exit="$on_exit; \$T kill-server >/dev/null 2>&1"
+. "$(dirname "$0")/tmux_lib.sh"
 serve_run q3 || { fail "serve q3: $(cat "$tmp/q3.serve")"; finish; }
 pid3=$(pid_of q3)
 wait_until 30 step_gt q3 0 || fail "q3 does not train"
-$T new-session -d -s keep -x 200 -y 40 "sleep 900" || { fail "tmux cannot start a server"; finish; }
+tmux_keep 200 40 || { fail "tmux cannot start a server"; finish; }
 # win NAME ARGS: a tmux window running `attach ARGS q3`
 win() {
     w=$1; shift
     $T new-window -d -t keep -n "$w" "env LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME $bin attach $* q3 2>$tmp/$w.err; echo \$? >$tmp/$w.rc; sleep 60"
 }
-screen() { $T capture-pane -p -t "keep:$1" 2>/dev/null; }
-on_screen() { screen "$1" | grep -Eq -- "$2"; }
-wait_for() { wait_until "${3:-10}" on_screen "$1" "$2"; }
 question='[0-9]+ steps of training are unsaved \(`shutdown save DIR` keeps them\)\. Shut down anyway\? \[y/N\]'
 
 # the plain console on a terminal

@@ -8,22 +8,17 @@
 # clients cleanly; replaying DIR's journal in a fresh local console gives the same weights, bit for
 # bit. Exit 77 (skip) without tmux or the shared model and data.
 . "$(dirname "$0")/lib.sh"
-need_cmd tmux
 need_bin
 need_shared models/bert-tiny-mlm datasets/sst2/train.tsv
 . "$(dirname "$0")/server_lib.sh"
-T="tmux -L smartty-srv-$$ -f /dev/null"
-on_exit="$on_exit; \$T kill-server >/dev/null 2>&1"
+. "$(dirname "$0")/tmux_lib.sh"
 start="load model $model; load train $data --limit=512 --max-len=16; set batch_size 4; set max_steps 4000; train"
 serve_run e2e || { fail "serve: $(cat "$tmp/e2e.serve")"; finish; }
-$T new-session -d -s keep -x 120 -y 40 "sleep 900" || { fail "tmux cannot start a server"; finish; }
+tmux_keep 120 40 || { fail "tmux cannot start a server"; finish; }
 # win NAME: a tmux window attached to the run (120x40)
 win() {
     $T new-window -d -t keep -n "$1" "env LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR XDG_STATE_HOME=$XDG_STATE_HOME $bin attach e2e 2>$tmp/$1.err; echo \$? >$tmp/$1.rc; sleep 60"
 }
-screen() { $T capture-pane -p -t "keep:$1" 2>/dev/null; }
-on_screen() { screen "$1" | grep -Eq -- "$2"; }
-wait_for() { wait_until "${3:-10}" on_screen "$1" "$2"; }
 clients() { "$bin" ls | awk '$1 == "e2e" {print $6}'; }
 nclients() { [ "$(clients)" = "$1" ]; }
 # the x axis of the train losses' chart: its last label (the latest step shown)
