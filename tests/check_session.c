@@ -283,6 +283,55 @@ START_TEST(test_nonfinite_skipped)
 }
 END_TEST
 
+/* the waiting hook: called while a long command runs on the trainer thread, never inside itself */
+typedef struct wait_count {
+    int calls, depth, max_depth, nested_ok;
+    sm_session *s;
+} wait_count;
+
+static sm_status slow_call(sm_session *s, void *arg, sm_error *e)
+{
+    (void)s, (void)e;
+    usleep(*(int *)arg);
+    return SM_OK;
+}
+
+static void count_wait(void *ud, sm_cmd_kind kind)
+{
+    wait_count *w = ud;
+    ck_assert_int_eq(kind, SM_CMD_CALL);
+    w->calls++;
+    if (++w->depth > w->max_depth)
+        w->max_depth = w->depth;
+    if (w->calls == 2) { /* a command posted from the hook waits for the long one, without the hook */
+        int quick = 1000;
+        sm_session_reply r;
+        w->nested_ok = sm_session_call(w->s, slow_call, &quick, &r) == SM_OK;
+    }
+    w->depth--;
+}
+
+START_TEST(test_wait_hook)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    wait_count w = {.s = s};
+    sm_session_set_wait_fn(s, count_wait, &w);
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    int long_us = 400000;
+    ok(sm_session_call(s, slow_call, &long_us, &r), &r);
+    ck_assert_int_ge(w.calls, 2); /* every 50 ms of the 400, until the second call's nested one */
+    ck_assert_int_eq(w.max_depth, 1);
+    ck_assert(w.nested_ok);
+    int before = w.calls;
+    sm_session_set_wait_fn(s, NULL, NULL);
+    ok(sm_session_call(s, slow_call, &long_us, &r), &r);
+    ck_assert_int_eq(w.calls, before);
+    sm_session_free(s);
+}
+END_TEST
+
 START_TEST(test_thread_control)
 {
     sm_session *s = new_session();
@@ -559,6 +608,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_snapshot_rewind_replay);
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_thread_control);
+    tcase_add_test(tc, test_wait_hook);
     tcase_add_test(tc, test_train_huge_count);
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);

@@ -204,6 +204,35 @@ grep -q 'paused (Ctrl-C)' "$tmp/intr2.out" && "$bin" ctl s1 'show status' | grep
     ok "an interrupt pauses a training run" || fail "interrupt while training: $(tail -c 600 "$tmp/intr2.out")"
 "$bin" ctl s1 resume >/dev/null && advancing s1 || fail "resume after the second interrupt"
 
+# a long evaluation (16,000 dev rows, seconds) does not stop the server answering others: a monitor's
+# `show status` and `ls` are answered while another client's `eval` runs, and it ends as usual
+"$bin" ctl s1 "load dev $data --limit=16000 --max-len=32" >"$tmp/ldev.out" 2>&1 || fail "load dev: $(cat "$tmp/ldev.out")"
+SMARTTY_CLIENT_NAME=evaler "$bin" ctl s1 eval >"$tmp/eval.out" 2>&1 &
+epid=$!
+echo $epid >>"$tmp/pids"
+grep_file 10 'evaler: ctl' "$tmp/s1.log" || fail "the evaluating client did not connect: $(tail -3 "$tmp/s1.log")"
+sleep 0.5
+t0=$(date +%s)
+timeout 20 "$bin" ctl s1 'show status' >"$tmp/ev_status.out" 2>&1
+st=$?
+t1=$(date +%s)
+if [ $st = 0 ] && ! gone "$epid"; then
+    ok "ctl: show status is answered while another client's eval runs ($((t1 - t0)) s)"
+elif gone "$epid" && [ $((t1 - t0)) -le 1 ]; then
+    fail "the evaluation of 16,000 rows ended within a second: too quick to show anything (give the test more rows)"
+else
+    fail "show status during eval: exit $st after $((t1 - t0)) s$(gone "$epid" && echo ', answered only after the evaluation'): $(cat "$tmp/ev_status.out")"
+fi
+timeout 20 "$bin" ls >"$tmp/ls_eval.out" 2>&1 && grep -Eq '^s1 +[0-9]+ +(running|paused) ' "$tmp/ls_eval.out" && ! gone "$epid" &&
+    ok "ls gets the run's state during the evaluation" ||
+    fail "ls during eval: $(cat "$tmp/ls_eval.out")$(gone "$epid" && echo ' (the evaluation had ended)')"
+wait_until 120 gone "$epid"
+wait "$epid"
+st=$?
+[ $st = 0 ] && grep -Eq '^(eval|dev).*acc' "$tmp/eval.out" && ok "the evaluation ends with its metrics" ||
+    fail "eval: exit $st: $(cat "$tmp/eval.out")"
+advancing s1 || fail "the run does not train after the evaluation"
+
 # shutdown asks about unsaved training; shutdown save DIR saves and ends
 "$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1
 [ $? = 1 ] && grep -q "unsaved: \`shutdown save DIR\` keeps them" "$tmp/sd.out" && [ -S "$sockdir/s1" ] &&

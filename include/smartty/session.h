@@ -201,6 +201,12 @@ typedef void (*sm_session_event_fn)(void *ud, const sm_session_event *ev);
 typedef int (*sm_break_fn)(void *ud, char when, const sm_step_record *s, const sm_eval_record *ev,
                            char *why, size_t cap);
 
+/* The waiting hook: while a command posted from another thread runs on the trainer thread, the
+ * posting thread calls it about every 50 ms with the command's kind and the session's lock released
+ * (a server goes on reading its clients during a long evaluation or save). A command posted from
+ * inside the hook waits without calling it again. */
+typedef void (*sm_session_wait_fn)(void *ud, sm_cmd_kind kind);
+
 /* A consistent copy of what observers show. */
 typedef struct sm_session_view {
     sm_session_state state;
@@ -237,6 +243,7 @@ void sm_session_free(sm_session *s);
 /* Observers (set before sm_session_start, or while stopped). */
 void sm_session_set_event_fn(sm_session *s, sm_session_event_fn fn, void *ud);
 void sm_session_set_break_fn(sm_session *s, sm_break_fn fn, void *ud);
+void sm_session_set_wait_fn(sm_session *s, sm_session_wait_fn fn, void *ud);
 /* Steps kept in the history (default 100000; older ones are dropped). */
 void sm_session_set_history_cap(sm_session *s, size_t cap);
 

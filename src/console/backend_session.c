@@ -166,6 +166,16 @@ static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_
 
 /* ---- life ---- */
 
+/* While the trainer thread evaluates or saves (seconds on a large model), a server's host goes on
+ * reading its clients: a monitor's `show status` is answered, watchers see the run, new clients are
+ * greeted. Only these two: the others change what the host reads (a load, a rewind) or are quick. */
+static void on_wait(void *ud, sm_cmd_kind kind)
+{
+    (void)ud;
+    if ((kind == SM_CMD_EVAL || kind == SM_CMD_SAVE) && S.c && S.c->host && S.c->host->tick)
+        S.c->host->tick(S.c->host_ud);
+}
+
 static sm_status session_make(sm_session **out, sm_error *e)
 {
     sm_session_backend be;
@@ -177,6 +187,7 @@ static sm_status session_make(sm_session **out, sm_error *e)
     if ((st = sm_session_new(&be, &hp, out, e)) != SM_OK)
         return st;
     sm_session_set_event_fn(*out, on_event, NULL);
+    sm_session_set_wait_fn(*out, on_wait, NULL);
     return SM_OK;
 }
 

@@ -187,6 +187,14 @@ void sm_session_set_break_fn(sm_session *s, sm_break_fn fn, void *ud)
     pthread_mutex_unlock(&s->mu);
 }
 
+void sm_session_set_wait_fn(sm_session *s, sm_session_wait_fn fn, void *ud)
+{
+    pthread_mutex_lock(&s->mu);
+    s->on_wait = fn;
+    s->wait_ud = ud;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void sm_session_set_history_cap(sm_session *s, size_t cap)
 {
     pthread_mutex_lock(&s->mu);
@@ -260,8 +268,30 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
             s->qhead = &q;
         s->qtail = &q;
         pthread_cond_broadcast(&s->cv);
-        while (!q.done)
-            pthread_cond_wait(&s->cv, &s->mu);
+        /* the hook runs every 50 ms meanwhile, never inside itself (a command it posts just waits) */
+        static _Thread_local int in_hook;
+        while (!q.done) {
+            if (!s->on_wait || in_hook) {
+                pthread_cond_wait(&s->cv, &s->mu);
+                continue;
+            }
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT || q.done)
+                continue;
+            sm_session_wait_fn fn = s->on_wait;
+            void *ud = s->wait_ud;
+            pthread_mutex_unlock(&s->mu);
+            in_hook = 1;
+            fn(ud, cmd->kind);
+            in_hook = 0;
+            pthread_mutex_lock(&s->mu);
+        }
         pthread_mutex_unlock(&s->mu);
         return reply->status;
     }

@@ -132,6 +132,8 @@ struct sm_session {
     void *event_ud;
     sm_break_fn on_break;
     void *break_ud;
+    sm_session_wait_fn on_wait;
+    void *wait_ud;
 };
 
 static inline int ses_active(sm_session_state st) { return st == SM_SESSION_RUNNING || st == SM_SESSION_STEPPING; }
