@@ -3,6 +3,7 @@
  * resume applies or discards it), snapshots rewind exactly, a journal replays to the same weights,
  * the trainer thread obeys pause/step/resume/stop, non-finite updates are skipped and reported. */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,7 +297,7 @@ static sm_status slow_call(sm_session *s, void *arg, sm_error *e)
     return SM_OK;
 }
 
-static void count_wait(void *ud, sm_cmd_kind kind)
+static int count_wait(void *ud, sm_cmd_kind kind)
 {
     wait_count *w = ud;
     ck_assert_int_eq(kind, SM_CMD_CALL);
@@ -309,6 +310,7 @@ static void count_wait(void *ud, sm_cmd_kind kind)
         w->nested_ok = sm_session_call(w->s, slow_call, &quick, &r) == SM_OK;
     }
     w->depth--;
+    return 1; /* asks it to end early: a call runs to its end all the same */
 }
 
 START_TEST(test_wait_hook)
@@ -328,6 +330,47 @@ START_TEST(test_wait_hook)
     sm_session_set_wait_fn(s, NULL, NULL);
     ok(sm_session_call(s, slow_call, &long_us, &r), &r);
     ck_assert_int_eq(w.calls, before);
+    sm_session_free(s);
+}
+END_TEST
+
+/* an evaluation whose poster's hook asks it to stop ends with SM_ERR_CANCELLED and records nothing;
+ * the next one (not asked) runs */
+static int stop_evals(void *ud, sm_cmd_kind kind)
+{
+    (void)ud;
+    return kind == SM_CMD_EVAL;
+}
+
+static void *post_slow(void *arg)
+{
+    sm_session *s = arg;
+    int us = 300000;
+    sm_session_reply r;
+    sm_session_call(s, slow_call, &us, &r);
+    return NULL;
+}
+
+START_TEST(test_wait_hook_cancels_eval)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    sm_session_set_wait_fn(s, stop_evals, NULL);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, post_slow, s), 0);
+    usleep(50000); /* the slow call runs: the evaluation waits behind it, and is asked to stop */
+    ck_assert_int_eq(sm_session_simple(s, SM_CMD_EVAL, &r), SM_ERR_CANCELLED);
+    ck_assert_ptr_nonnull(strstr(r.err.msg, "interrupted"));
+    pthread_join(th, NULL);
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert(!v.has_eval);
+    sm_session_set_wait_fn(s, NULL, NULL);
+    ok(sm_session_simple(s, SM_CMD_EVAL, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert(v.has_eval);
     sm_session_free(s);
 }
 END_TEST
@@ -609,6 +652,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_nonfinite_skipped);
     tcase_add_test(tc, test_thread_control);
     tcase_add_test(tc, test_wait_hook);
+    tcase_add_test(tc, test_wait_hook_cancels_eval);
     tcase_add_test(tc, test_train_huge_count);
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);

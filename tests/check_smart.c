@@ -1159,18 +1159,18 @@ START_TEST(test_evaluate_dataset)
     int sizes[3] = {1, 2, 5};
     for (int k = 0; k < 3; k++) {
         sm_eval_record_init(&ev[k]);
-        ck_assert_msg(sm_trainer_evaluate(&t, ds, sizes[k], 0, &ev[k], &e) == SM_OK, "%s", e.msg);
+        ck_assert_msg(sm_trainer_evaluate(&t, ds, sizes[k], 0, NULL, &ev[k], &e) == SM_OK, "%s", e.msg);
         ck_assert_int_eq(ev[k].n, 5);
         ck_assert(isfinite(ev[k].f1) && isfinite(ev[k].mcc) && isnan(ev[k].macro_f1));
         ck_assert(ev[k].acc == ev[0].acc && ev[k].f1 == ev[0].f1 && ev[k].mcc == ev[0].mcc);
         ck_assert(fabs(ev[k].loss - ev[0].loss) < 1e-5);
     }
-    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 0, 0, &ev[0], &e), SM_ERR_INVALID);
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 0, 0, NULL, &ev[0], &e), SM_ERR_INVALID);
     sm_trainer_free(&t);
     sm_bert_free(m);
     m = tiny_model(1, 0.1f, 18);
     ck_assert_int_eq(sm_trainer_init(&t, m, &hp, 8, &e), SM_OK);
-    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 2, 0, &ev[0], &e), SM_ERR_INVALID);
+    ck_assert_int_eq(sm_trainer_evaluate(&t, ds, 2, 0, NULL, &ev[0], &e), SM_ERR_INVALID);
     ck_assert(strstr(e.msg, "classification"));
     sm_trainer_free(&t);
     sm_bert_free(m);

@@ -232,6 +232,21 @@ st=$?
 [ $st = 0 ] && grep -Eq '^(eval|dev).*acc' "$tmp/eval.out" && ok "the evaluation ends with its metrics" ||
     fail "eval: exit $st: $(cat "$tmp/eval.out")"
 advancing s1 || fail "the run does not train after the evaluation"
+# Ctrl-C in that ctl (SIGINT: an interrupt frame) ends the evaluation early, and only it: the run trains on
+SMARTTY_CLIENT_NAME=evaler2 "$bin" ctl s1 eval >"$tmp/eval2.out" 2>&1 &
+epid=$!
+echo $epid >>"$tmp/pids"
+grep_file 10 'evaler2: ctl' "$tmp/s1.log" || fail "the second evaluating client did not connect"
+sleep 0.5
+kill -INT "$epid"
+wait_until 10 gone "$epid" || fail "ctl eval did not end within 10 s of Ctrl-C"
+wait "$epid"
+st=$?
+[ $st = 1 ] && grep -Eq 'evaluation interrupted after [0-9]+ of 16000 rows' "$tmp/eval2.out" &&
+    ok "Ctrl-C in ctl ends its eval early (exit 1, says how far it got)" ||
+    fail "Ctrl-C during eval: exit $st: $(cat "$tmp/eval2.out")"
+"$bin" ctl s1 'show status' | grep -q '^state: running' && advancing s1 &&
+    ok "the run trains on after the interrupted eval" || fail "after the interrupted eval: $("$bin" ctl s1 'show status' 2>&1)"
 
 # shutdown asks about unsaved training; shutdown save DIR saves and ends
 "$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1

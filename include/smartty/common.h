@@ -36,6 +36,13 @@ typedef enum sm_status {
 
 const char *sm_status_to_string(sm_status st);
 
+/* A request to end a long computation early (an evaluation): fn(ud) is asked between its pieces,
+ * and nonzero stops it with SM_ERR_CANCELLED. A NULL sm_cancel (or fn) never stops it. */
+typedef struct sm_cancel {
+    int (*fn)(void *ud);
+    void *ud;
+} sm_cancel;
+
 /* An error report: what was wrong, where (file:line:column, tensor name, argument) and what to do,
  * in one message. */
 typedef struct sm_error {

@@ -72,8 +72,9 @@ typedef struct sm_session_backend {
     sm_status (*apply)(void *ctx, sm_step_record *rec, sm_error *e);
     /* Drop the computed update: nothing but the data position changes. */
     void (*discard)(void *ctx);
-    /* Evaluate on the dev set (NULL, or SM_ERR_STATE when there is none). */
-    sm_status (*eval)(void *ctx, sm_eval_record *ev, sm_error *e);
+    /* Evaluate on the dev set (NULL, or SM_ERR_STATE when there is none); cancel (may be NULL) asks
+     * it to stop early (SM_ERR_CANCELLED). */
+    sm_status (*eval)(void *ctx, sm_eval_record *ev, const sm_cancel *cancel, sm_error *e);
     /* The arrays of the state, i in [0, tensor_count). Sizes never change after prepare. */
     size_t (*tensor_count)(void *ctx);
     void (*tensor_at)(void *ctx, size_t i, sm_state_tensor *out);
@@ -203,9 +204,10 @@ typedef int (*sm_break_fn)(void *ud, char when, const sm_step_record *s, const s
 
 /* The waiting hook: while a command posted from another thread runs on the trainer thread, the
  * posting thread calls it about every 50 ms with the command's kind and the session's lock released
- * (a server goes on reading its clients during a long evaluation or save). A command posted from
- * inside the hook waits without calling it again. */
-typedef void (*sm_session_wait_fn)(void *ud, sm_cmd_kind kind);
+ * (a server goes on reading its clients during a long evaluation or save). Nonzero asks the command
+ * to end early: an evaluation then stops between batches with SM_ERR_CANCELLED (Ctrl-C); the others
+ * run to their end. A command posted from inside the hook waits without calling it again. */
+typedef int (*sm_session_wait_fn)(void *ud, sm_cmd_kind kind);
 
 /* A consistent copy of what observers show. */
 typedef struct sm_session_view {

@@ -46,6 +46,7 @@ typedef struct con_session {
     double run_t0;             /* when the session last started running (trainer thread only) */
     int64_t run_step0;         /* and at which step */
     double run_busy;           /* seconds spent in the steps themselves since then */
+    int intr_eval;             /* Ctrl-C came during the `eval` in progress (main thread) */
 } con_session;
 
 #define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
@@ -168,12 +169,21 @@ static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_
 
 /* While the trainer thread evaluates or saves (seconds on a large model), a server's host goes on
  * reading its clients: a monitor's `show status` is answered, watchers see the run, new clients are
- * greeted. Only these two: the others change what the host reads (a load, a rewind) or are quick. */
-static void on_wait(void *ud, sm_cmd_kind kind)
+ * greeted. Only these two: the others change what the host reads (a load, a rewind) or are quick.
+ * Ctrl-C (the console's, or an attached one's interrupt) ends an evaluation, and only it: a run
+ * training meanwhile goes on. */
+static int on_wait(void *ud, sm_cmd_kind kind)
 {
     (void)ud;
-    if ((kind == SM_CMD_EVAL || kind == SM_CMD_SAVE) && S.c && S.c->host && S.c->host->tick)
+    if (kind != SM_CMD_EVAL && kind != SM_CMD_SAVE)
+        return 0;
+    if (S.c && S.c->host && S.c->host->tick)
         S.c->host->tick(S.c->host_ud);
+    if (kind == SM_CMD_EVAL && S.c && S.c->intr && *S.c->intr) {
+        *S.c->intr = 0;
+        S.intr_eval = 1;
+    }
+    return kind == SM_CMD_EVAL && S.intr_eval;
 }
 
 static sm_status session_make(sm_session **out, sm_error *e)
@@ -391,7 +401,9 @@ static sm_status be_step(void *ud, int64_t n, sm_error *e)
 static sm_status be_eval(void *ud, sm_eval_record *out, sm_error *e)
 {
     (void)ud;
+    S.intr_eval = 0;
     sm_status st = simple(SM_CMD_EVAL, e);
+    S.intr_eval = 0;
     if (st != SM_OK)
         return st;
     sm_session_view v;

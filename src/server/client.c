@@ -359,6 +359,8 @@ int sv_ctl_main(int argc, char **argv)
         printf("usage: smartty ctl [-e] NAME 'CMD; CMD' ['CMD'...]\n"
                "  runs the commands on the server NAME as a -c script would, printing their replies\n"
                "  -e  keep going after a failed command\n"
+               "  Ctrl-C interrupts the command in progress as in a console (a wait or step pauses the run,\n"
+               "  an eval stops); a second Ctrl-C leaves at once (exit 130), the command running on\n"
                "exit status: 0 every command succeeded, 1 one failed or the server is unreachable, 2 usage\n");
         return 0;
     }
@@ -371,12 +373,13 @@ int sv_ctl_main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[i++];
+    con_signals_install(0);
     sv_conn c;
     sv_msg hello;
     if (cl_open(&c, "ctl", name, "ctl", 0, 0, &hello))
         return 1;
     sv_msg_free(&hello);
-    int status = 0;
+    int status = 0, interrupted = 0;
     for (int64_t id = 1; i < argc; i++, id++) {
         sv_msg m;
         sm_error e;
@@ -390,11 +393,26 @@ int sv_ctl_main(int argc, char **argv)
         }
         for (;;) {
             sv_msg r;
-            int k = sv_conn_recv(&c, &r, -1, &e);
+            int k = sv_conn_recv(&c, &r, 0.25, &e);
             if (k < 0) {
                 fprintf(stderr, "smartty ctl: the server '%s' ended before answering (%s)\n", name, e.msg);
                 sv_conn_close(&c);
                 return 1;
+            }
+            if (con_sig_quit || (con_sig_int && interrupted)) { /* the second Ctrl-C, a hangup, a kill */
+                if (k > 0)
+                    sv_msg_free(&r);
+                fprintf(stderr, "smartty ctl: left without the reply: '%s' goes on on %s\n", argv[i], name);
+                sv_conn_close(&c);
+                return con_sig_quit ? 128 + con_sig_quit : 130;
+            }
+            if (con_sig_int) { /* the first: the server interrupts the command, as a console's Ctrl-C */
+                con_sig_int = 0;
+                interrupted = 1;
+                sv_msg in;
+                sv_msg_init(&in, SV_MSG_INTR);
+                if (sv_conn_send(&c, &in, &e))
+                    fprintf(stderr, "smartty ctl: %s: %s\n", name, e.msg);
             }
             if (k == 0)
                 continue;

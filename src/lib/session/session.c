@@ -261,7 +261,7 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
                                    "session: a command cannot be posted from the trainer thread");
             return reply->status;
         }
-        qitem q = {cmd, reply, 0, NULL};
+        qitem q = {cmd, reply, 0, 0, NULL};
         if (s->qtail)
             s->qtail->next = &q;
         else
@@ -288,9 +288,11 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
             void *ud = s->wait_ud;
             pthread_mutex_unlock(&s->mu);
             in_hook = 1;
-            fn(ud, cmd->kind);
+            int stop = fn(ud, cmd->kind);
             in_hook = 0;
             pthread_mutex_lock(&s->mu);
+            if (stop && !q.done)
+                q.cancel = 1;
         }
         pthread_mutex_unlock(&s->mu);
         return reply->status;

@@ -71,6 +71,7 @@ typedef struct qitem {
     const sm_session_cmd *cmd;
     sm_session_reply *reply;
     int done;
+    int cancel;     /* the waiting hook asked it to end early (under mu) */
     struct qitem *next;
 } qitem;
 
@@ -124,6 +125,7 @@ struct sm_session {
     sm_journal journal;
     sm_journal deferred;      /* events decided at a breakpoint, journalled once it is resolved */
     qitem *qhead, *qtail;
+    qitem *running;           /* the queued command the trainer thread runs now, or NULL (under mu) */
     int threaded, quit;
     pthread_t thread;
     atomic_int interrupt;

@@ -140,6 +140,16 @@ static void policy_save(sm_session *s, const char *name)
     ses_emit(s, SM_EVENT_CHECKPOINT, NULL, NULL, "%s", p);
 }
 
+/* The queued command being run was asked to end early (by the waiting hook of its poster). */
+static int running_cancelled(void *ud)
+{
+    sm_session *s = ud;
+    pthread_mutex_lock(&s->mu);
+    int c = s->running && s->running->cancel;
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
 sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
 {
     if (!s->be.eval)
@@ -149,7 +159,8 @@ sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
         return st;
     sm_eval_record ev;
     sm_eval_record_init(&ev);
-    st = s->be.eval(s->be.ctx, &ev, e);
+    sm_cancel cancel = {running_cancelled, s};
+    st = s->be.eval(s->be.ctx, &ev, &cancel, e);
     if (st != SM_OK)
         return st;
     ev.step = s->step;
@@ -358,9 +369,11 @@ void *ses_thread_main(void *arg)
             s->qhead = q->next;
             if (!s->qhead)
                 s->qtail = NULL;
+            s->running = q;
             pthread_mutex_unlock(&s->mu);
             ses_exec_cmd(s, q->cmd, q->reply);
             pthread_mutex_lock(&s->mu);
+            s->running = NULL;
             q->done = 1;
             pthread_cond_broadcast(&s->cv);
         }

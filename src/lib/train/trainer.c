@@ -527,7 +527,7 @@ size_t sm_trainer_bytes(const sm_trainer *t)
 }
 
 sm_status sm_trainer_evaluate(sm_trainer *t, const sm_dataset *ds, int batch_size, int32_t pad_id,
-                              sm_eval_record *ev, sm_error *e)
+                              const sm_cancel *cancel, sm_eval_record *ev, sm_error *e)
 {
     if (batch_size < 1)
         return sm_err(e, SM_ERR_INVALID, "evaluation batch size %d: must be at least 1", batch_size);
@@ -548,6 +548,11 @@ sm_status sm_trainer_evaluate(sm_trainer *t, const sm_dataset *ds, int batch_siz
     sm_eval_acc_init(&acc, t->num_labels);
     sm_status st = SM_OK;
     for (size_t start = 0; start < n && st == SM_OK; start += (size_t)batch_size) {
+        if (cancel && cancel->fn && cancel->fn(cancel->ud)) {
+            st = sm_err(e, SM_ERR_CANCELLED, "evaluation interrupted after %zu of %zu rows (nothing was recorded)",
+                        start, n);
+            break;
+        }
         int k = n - start < (size_t)batch_size ? (int)(n - start) : batch_size;
         for (int i = 0; i < k; i++)
             rows[i] = (uint32_t)(start + (size_t)i);
