@@ -178,8 +178,12 @@ START_TEST(test_round_trips)
     snprintf(m.st.branch, sizeof m.st.branch, "a.2");
     m.st.explore_variant = 2;
     m.st.explore_total = 3;
+    m.st.eval_done = 1216;
+    m.st.eval_total = 16000;
     m.st.ui_fps = 12;
     o = round_trip(&m);
+    ck_assert_int_eq(o.st.eval_done, 1216);
+    ck_assert_int_eq(o.st.eval_total, 16000);
     ck_assert_int_eq(o.st.ui_fps, 12);
     ck_assert_str_eq(o.st.branch, "a.2");
     ck_assert_int_eq(o.st.explore_variant, 2);
@@ -465,6 +469,8 @@ START_TEST(test_refused)
     refused("{\"type\":\"event\",\"event\":{\"kind\":\"step\",\"step\":1,\"rec\":[1,2]}}", "malformed");
     refused("{\"type\":\"history\",\"steps\":[[1]],\"evals\":[]}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":-3}}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"eval_done\":9,\"eval_total\":8}}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"eval_done\":-1,\"eval_total\":8}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":\"9\"}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
     refused("{\"type\":\"complete\",\"id\":1}", "malformed");

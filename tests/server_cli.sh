@@ -218,6 +218,8 @@ st=$?
 t1=$(date +%s)
 if [ $st = 0 ] && ! gone "$epid"; then
     ok "ctl: show status is answered while another client's eval runs ($((t1 - t0)) s)"
+    grep -Eq '^evaluating the dev set: [0-9]+ of 16000 rows$' "$tmp/ev_status.out" &&
+        ok "show status says how far the evaluation got" || fail "no progress in show status: $(cat "$tmp/ev_status.out")"
 elif gone "$epid" && [ $((t1 - t0)) -le 1 ]; then
     fail "the evaluation of 16,000 rows ended within a second: too quick to show anything (give the test more rows)"
 else

@@ -156,9 +156,9 @@ static sm_status toy_apply(void *ctx, sm_step_record *rec, sm_error *e)
 
 static void toy_discard(void *ctx) { ((toy *)ctx)->computed = 0; }
 
-static sm_status toy_eval(void *ctx, sm_eval_record *ev, const sm_cancel *cancel, sm_error *e)
+static sm_status toy_eval(void *ctx, sm_eval_record *ev, const sm_progress *progress, sm_error *e)
 {
-    if (cancel && cancel->fn && cancel->fn(cancel->ud))
+    if (progress && progress->fn && progress->fn(progress->ud, 0, TOY_N))
         return sm_err(e, SM_ERR_CANCELLED, "evaluation interrupted");
     toy *t = ctx;
     int right = 0;

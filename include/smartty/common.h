@@ -36,12 +36,13 @@ typedef enum sm_status {
 
 const char *sm_status_to_string(sm_status st);
 
-/* A request to end a long computation early (an evaluation): fn(ud) is asked between its pieces,
- * and nonzero stops it with SM_ERR_CANCELLED. A NULL sm_cancel (or fn) never stops it. */
-typedef struct sm_cancel {
-    int (*fn)(void *ud);
+/* How far a long computation (an evaluation) got, and a way to end it early: fn(ud, done, total) is
+ * called before each of its pieces (done of total rows), and nonzero stops it with SM_ERR_CANCELLED.
+ * A NULL sm_progress (or fn) is neither told nor stopped. */
+typedef struct sm_progress {
+    int (*fn)(void *ud, size_t done, size_t total);
     void *ud;
-} sm_cancel;
+} sm_progress;
 
 /* An error report: what was wrong, where (file:line:column, tensor name, argument) and what to do,
  * in one message. */

@@ -72,9 +72,9 @@ typedef struct sm_session_backend {
     sm_status (*apply)(void *ctx, sm_step_record *rec, sm_error *e);
     /* Drop the computed update: nothing but the data position changes. */
     void (*discard)(void *ctx);
-    /* Evaluate on the dev set (NULL, or SM_ERR_STATE when there is none); cancel (may be NULL) asks
-     * it to stop early (SM_ERR_CANCELLED). */
-    sm_status (*eval)(void *ctx, sm_eval_record *ev, const sm_cancel *cancel, sm_error *e);
+    /* Evaluate on the dev set (NULL, or SM_ERR_STATE when there is none), telling progress (may be
+     * NULL) how far it got; its nonzero stops it early (SM_ERR_CANCELLED). */
+    sm_status (*eval)(void *ctx, sm_eval_record *ev, const sm_progress *progress, sm_error *e);
     /* The arrays of the state, i in [0, tensor_count). Sizes never change after prepare. */
     size_t (*tensor_count)(void *ctx);
     void (*tensor_at)(void *ctx, size_t i, sm_state_tensor *out);
@@ -230,6 +230,8 @@ typedef struct sm_session_view {
     size_t n_snapshots;
     char branch[64];         /* the active branch */
     int explore_variant;     /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int64_t eval_done;       /* an evaluation in progress: rows done of eval_total; else both 0 */
+    int64_t eval_total;
     int explore_total;
 } sm_session_view;
 

@@ -175,9 +175,9 @@ size_t sm_trainer_bytes(const sm_trainer *t);
 sm_status sm_trainer_eval_batch(sm_trainer *t, const sm_batch *b, sm_eval_acc *acc, sm_error *e);
 /* Evaluate a whole tokenized, labelled dataset in file order, batch_size rows at a time (padding
  * with pad_id): every metric of the task in *ev (sm_eval_acc_finish), ev->step = st.step,
- * ev->seconds the wall time. ev->epoch is left to the caller. cancel (may be NULL) is asked before
- * each batch: it stops with SM_ERR_CANCELLED, saying how many rows were done. */
+ * ev->seconds the wall time. ev->epoch is left to the caller. progress (may be NULL) is told before
+ * each batch; its nonzero stops with SM_ERR_CANCELLED, saying how many rows were done. */
 sm_status sm_trainer_evaluate(sm_trainer *t, const struct sm_dataset *ds, int batch_size, int32_t pad_id,
-                              const sm_cancel *cancel, sm_eval_record *ev, sm_error *e);
+                              const sm_progress *progress, sm_eval_record *ev, sm_error *e);
 
 #endif

@@ -796,6 +796,8 @@ static void be_status(void *ud, con_status *st)
     snprintf(st->branch, sizeof st->branch, "%s", v.branch);
     st->explore_variant = v.explore_variant;
     st->explore_total = v.explore_total;
+    st->eval_done = v.eval_done;
+    st->eval_total = v.eval_total;
     if (v.explore_variant && st->state == CON_RUN_IDLE) /* between two variants */
         st->state = CON_RUN_RUNNING;
 }

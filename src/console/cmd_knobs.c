@@ -185,6 +185,8 @@ static void show_status(con_ctx *c)
         con_print(c, "last step %lld: loss %.4f rs %.4f breg %.4f total %.4f grad_norm %.4g lr %.4g",
                   (long long)st.last.step, st.last.loss, st.last.rs, st.last.breg, st.last.total,
                   st.last.grad_norm, st.last.lr);
+    if (st.eval_total)
+        con_print(c, "evaluating the dev set: %lld of %lld rows", (long long)st.eval_done, (long long)st.eval_total);
 }
 
 int con_cmd_show(con_ctx *c, int argc, char **argv)

@@ -58,6 +58,8 @@ typedef struct con_status {
     char branch[64];     /* the active branch ("" when the backend has none) */
     int explore_variant; /* an exploration runs: variant (1-based) of explore_total; else 0 */
     int explore_total;
+    int64_t eval_done;   /* an evaluation in progress: dev rows done of eval_total; else both 0 */
+    int64_t eval_total;
 } con_status;
 
 struct con_ctx;

@@ -154,6 +154,8 @@ static void st_fn(void *ud, ui_state *out)
     snprintf(out->branch, sizeof out->branch, "%s", s->branch);
     out->explore_variant = s->explore_variant;
     out->explore_total = s->explore_total;
+    out->eval_done = s->eval_done;
+    out->eval_total = s->eval_total;
     if (s->state == CON_RUN_BREAK)
         snprintf(out->note, sizeof out->note, "%s", A.last_break);
 }

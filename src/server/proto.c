@@ -278,6 +278,10 @@ static json_t *status_json(const sv_status *s)
             bad |= set(o, "explore_variant", json_integer(s->explore_variant));
             bad |= set(o, "explore_total", json_integer(s->explore_total));
         }
+        if (s->eval_total) {
+            bad |= set(o, "eval_done", json_integer(s->eval_done));
+            bad |= set(o, "eval_total", json_integer(s->eval_total));
+        }
         for (int id = 0; id < SM_HP_COUNT && !bad; id++) {
             const char *name = sm_hparam_def_at(id)->name;
             bad |= set(hp, name, num(s->hp[id]));
@@ -596,6 +600,10 @@ static sm_status status_from(dctx *d, const json_t *o, sv_status *s)
     if (!int_of(o, "explore_total", 0, 1 << 20, &x, 1))
         return fail(d, "malformed", "status: %s is not a small integer", "explore_total");
     s->explore_total = (int)x;
+    s->eval_done = s->eval_total = 0;
+    if (!int_of(o, "eval_total", 0, INT64_MAX, &s->eval_total, 1) ||
+        !int_of(o, "eval_done", 0, s->eval_total, &s->eval_done, 1))
+        return fail(d, "malformed", "status: %s", "eval_done and eval_total must be integers, 0 <= eval_done <= eval_total");
     sm_hparams def;
     sm_hparams_default(&def);
     const json_t *hp = json_object_get(o, "hp"), *at = json_object_get(o, "hp_changed_at");

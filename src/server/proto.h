@@ -62,6 +62,8 @@ typedef struct sv_status {
     char branch[64];     /* the active branch ("" none) */
     int explore_variant; /* an exploration runs: variant (1-based) of explore_total; else 0 */
     int explore_total;
+    int64_t eval_done;   /* an evaluation in progress: dev rows done of eval_total; else both 0 */
+    int64_t eval_total;
 } sv_status;
 
 typedef struct sv_msg {

@@ -357,6 +357,8 @@ static void status_fill(sv_status *s)
     snprintf(s->branch, sizeof s->branch, "%s", st.branch);
     s->explore_variant = st.explore_variant;
     s->explore_total = st.explore_total;
+    s->eval_done = st.eval_done;
+    s->eval_total = st.eval_total;
     for (int i = 0; i < SM_HP_COUNT; i++) {
         s->hp[i] = V.c.hp.v[i];
         s->hp_changed_at[i] = V.c.hp_changed_at[i];

@@ -296,6 +296,9 @@ static void draw_header(void)
         x += put_fmt(w, 1, x, wd - x, UI_ROLE_TITLE, "  branch %s", s->branch);
     if (s->explore_total)
         x += put_fmt(w, 1, x, wd - x, UI_ROLE_WARN, "  variant %d/%d", s->explore_variant, s->explore_total);
+    if (s->eval_total)
+        x += put_fmt(w, 1, x, wd - x, UI_ROLE_WARN, "  evaluating %lld/%lld", (long long)s->eval_done,
+                     (long long)s->eval_total);
     if (s->note[0] && x + 4 < wd)
         put_fmt(w, 1, x, wd - x, UI_ROLE_BAD, "  %s", s->note);
     wnoutrefresh(w);

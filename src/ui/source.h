@@ -39,6 +39,8 @@ typedef struct ui_state {
     char branch[64];       /* the active branch ("" none) */
     int explore_variant;   /* an exploration runs: variant (1-based) of explore_total; else 0 */
     int explore_total;
+    int64_t eval_done;     /* an evaluation in progress: dev rows done of eval_total; else both 0 */
+    int64_t eval_total;
 } ui_state;
 
 /* One branch for the compare view, with copies of its records (its whole line: the parent's up to

@@ -359,6 +359,8 @@ void sm_session_view_get(sm_session *s, sm_session_view *v)
     v->n_snapshots = s->n_snaps;
     if (s->cur_branch >= 0 && s->n_branches)
         snprintf(v->branch, sizeof v->branch, "%s", s->branches[s->cur_branch].name);
+    v->eval_done = s->eval_done;
+    v->eval_total = s->eval_total;
     if (s->explore.active) {
         v->explore_variant = s->explore.idx + 1;
         v->explore_total = s->explore.total;

@@ -333,7 +333,7 @@ static void bert_discard(void *ctx)
     c->computed = 0;
 }
 
-static sm_status bert_eval(void *ctx, sm_eval_record *ev, const sm_cancel *cancel, sm_error *e)
+static sm_status bert_eval(void *ctx, sm_eval_record *ev, const sm_progress *progress, sm_error *e)
 {
     bert_ctx *c = ctx;
     if (!c->ds[1])
@@ -341,7 +341,7 @@ static sm_status bert_eval(void *ctx, sm_eval_record *ev, const sm_cancel *cance
     if (!c->tr_ready)
         return sm_err(e, SM_ERR_STATE, "the trainer is not ready");
     return sm_trainer_evaluate(&c->tr, c->ds[1], (int)c->hp.v[SM_HP_BATCH_SIZE],
-                               sm_tokenizer_pad_id(c->tok), cancel, ev, e);
+                               sm_tokenizer_pad_id(c->tok), progress, ev, e);
 }
 
 static size_t bert_tensor_count(void *ctx)

@@ -126,6 +126,7 @@ struct sm_session {
     sm_journal deferred;      /* events decided at a breakpoint, journalled once it is resolved */
     qitem *qhead, *qtail;
     qitem *running;           /* the queued command the trainer thread runs now, or NULL (under mu) */
+    int64_t eval_done, eval_total; /* an evaluation in progress: rows done of total; else 0 (under mu) */
     int threaded, quit;
     pthread_t thread;
     atomic_int interrupt;

@@ -140,11 +140,14 @@ static void policy_save(sm_session *s, const char *name)
     ses_emit(s, SM_EVENT_CHECKPOINT, NULL, NULL, "%s", p);
 }
 
-/* The queued command being run was asked to end early (by the waiting hook of its poster). */
-static int running_cancelled(void *ud)
+/* An evaluation's progress, for the view; nonzero when the queued command being run (a posted
+ * `eval`) was asked to end early by its poster's waiting hook. */
+static int eval_progress(void *ud, size_t done, size_t total)
 {
     sm_session *s = ud;
     pthread_mutex_lock(&s->mu);
+    s->eval_done = (int64_t)done;
+    s->eval_total = (int64_t)total;
     int c = s->running && s->running->cancel;
     pthread_mutex_unlock(&s->mu);
     return c;
@@ -159,8 +162,11 @@ sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
         return st;
     sm_eval_record ev;
     sm_eval_record_init(&ev);
-    sm_cancel cancel = {running_cancelled, s};
-    st = s->be.eval(s->be.ctx, &ev, &cancel, e);
+    sm_progress progress = {eval_progress, s};
+    st = s->be.eval(s->be.ctx, &ev, &progress, e);
+    pthread_mutex_lock(&s->mu);
+    s->eval_done = s->eval_total = 0;
+    pthread_mutex_unlock(&s->mu);
     if (st != SM_OK)
         return st;
     ev.step = s->step;

@@ -527,7 +527,7 @@ size_t sm_trainer_bytes(const sm_trainer *t)
 }
 
 sm_status sm_trainer_evaluate(sm_trainer *t, const sm_dataset *ds, int batch_size, int32_t pad_id,
-                              const sm_cancel *cancel, sm_eval_record *ev, sm_error *e)
+                              const sm_progress *progress, sm_eval_record *ev, sm_error *e)
 {
     if (batch_size < 1)
         return sm_err(e, SM_ERR_INVALID, "evaluation batch size %d: must be at least 1", batch_size);
@@ -548,7 +548,7 @@ sm_status sm_trainer_evaluate(sm_trainer *t, const sm_dataset *ds, int batch_siz
     sm_eval_acc_init(&acc, t->num_labels);
     sm_status st = SM_OK;
     for (size_t start = 0; start < n && st == SM_OK; start += (size_t)batch_size) {
-        if (cancel && cancel->fn && cancel->fn(cancel->ud)) {
+        if (progress && progress->fn && progress->fn(progress->ud, start, n)) {
             st = sm_err(e, SM_ERR_CANCELLED, "evaluation interrupted after %zu of %zu rows (nothing was recorded)",
                         start, n);
             break;
