@@ -204,9 +204,11 @@ grep -q 'paused (Ctrl-C)' "$tmp/intr2.out" && "$bin" ctl s1 'show status' | grep
     ok "an interrupt pauses a training run" || fail "interrupt while training: $(tail -c 600 "$tmp/intr2.out")"
 "$bin" ctl s1 resume >/dev/null && advancing s1 || fail "resume after the second interrupt"
 
-# a long evaluation (16,000 dev rows, seconds) does not stop the server answering others: a monitor's
+# a long evaluation (8,000 dev rows, seconds) does not stop the server answering others: a monitor's
 # `show status` and `ls` are answered while another client's `eval` runs, and it ends as usual
-"$bin" ctl s1 "load dev $data --limit=16000 --max-len=32" >"$tmp/ldev.out" 2>&1 || fail "load dev: $(cat "$tmp/ldev.out")"
+# (the run's own evaluations, at each epoch's end, would take as long: none until the last part here)
+"$bin" ctl s1 "set eval_every 1000000000; load dev $data --limit=8000 --max-len=32" >"$tmp/ldev.out" 2>&1 ||
+    fail "load dev: $(cat "$tmp/ldev.out")"
 SMARTTY_CLIENT_NAME=evaler "$bin" ctl s1 eval >"$tmp/eval.out" 2>&1 &
 epid=$!
 echo $epid >>"$tmp/pids"
@@ -218,10 +220,10 @@ st=$?
 t1=$(date +%s)
 if [ $st = 0 ] && ! gone "$epid"; then
     ok "ctl: show status is answered while another client's eval runs ($((t1 - t0)) s)"
-    grep -Eq '^evaluating the dev set: [0-9]+ of 16000 rows$' "$tmp/ev_status.out" &&
+    grep -Eq '^evaluating the dev set: [0-9]+ of 8000 rows$' "$tmp/ev_status.out" &&
         ok "show status says how far the evaluation got" || fail "no progress in show status: $(cat "$tmp/ev_status.out")"
 elif gone "$epid" && [ $((t1 - t0)) -le 1 ]; then
-    fail "the evaluation of 16,000 rows ended within a second: too quick to show anything (give the test more rows)"
+    fail "the evaluation of 8,000 rows ended within a second: too quick to show anything (give the test more rows)"
 else
     fail "show status during eval: exit $st after $((t1 - t0)) s$(gone "$epid" && echo ', answered only after the evaluation'): $(cat "$tmp/ev_status.out")"
 fi
@@ -244,11 +246,37 @@ kill -INT "$epid"
 wait_until 10 gone "$epid" || fail "ctl eval did not end within 10 s of Ctrl-C"
 wait "$epid"
 st=$?
-[ $st = 1 ] && grep -Eq 'evaluation interrupted after [0-9]+ of 16000 rows' "$tmp/eval2.out" &&
+[ $st = 1 ] && grep -Eq 'evaluation interrupted after [0-9]+ of 8000 rows' "$tmp/eval2.out" &&
     ok "Ctrl-C in ctl ends its eval early (exit 1, says how far it got)" ||
     fail "Ctrl-C during eval: exit $st: $(cat "$tmp/eval2.out")"
 "$bin" ctl s1 'show status' | grep -q '^state: running' && advancing s1 &&
     ok "the run trains on after the interrupted eval" || fail "after the interrupted eval: $("$bin" ctl s1 'show status' 2>&1)"
+# the run's own evaluation (every 5 steps now, each of seconds): a command that changes the run waits
+# behind it, and meanwhile the server still answers a monitor
+"$bin" ctl s1 'set eval_every 5' >/dev/null || fail "set eval_every 5"
+in_eval() { "$bin" ctl s1 'show status' 2>/dev/null | grep -q '^evaluating the dev set: '; }
+if wait_until 30 in_eval; then
+    SMARTTY_CLIENT_NAME=setter "$bin" ctl s1 'set mu 3' >"$tmp/set_ev.out" 2>&1 &
+    xpid=$!
+    echo $xpid >>"$tmp/pids"
+    grep_file 10 'setter: ctl' "$tmp/s1.log"
+    sleep 0.3
+    timeout 20 "$bin" ctl s1 'show status' >"$tmp/ev_status2.out" 2>&1
+    st=$?
+    if [ $st = 0 ] && ! gone "$xpid"; then
+        ok "ctl: show status is answered while a set waits behind the run's own evaluation"
+    elif gone "$xpid"; then
+        fail "the set did not wait for the evaluation (it ended first): nothing shown; $(cat "$tmp/set_ev.out")"
+    else
+        fail "show status while a set waits behind the run's evaluation: exit $st: $(cat "$tmp/ev_status2.out")"
+    fi
+    wait_until 120 gone "$xpid"
+    wait "$xpid" && grep -q '^mu = 3' "$tmp/set_ev.out" && ok "the set is applied after the evaluation" ||
+        fail "set mu 3 behind the evaluation: $(cat "$tmp/set_ev.out")"
+else
+    fail "no evaluation of the run within 30 s of set eval_every 5"
+fi
+"$bin" ctl s1 'set eval_every 1000000000' >/dev/null || fail "set eval_every back"
 
 # shutdown asks about unsaved training; shutdown save DIR saves and ends
 "$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1

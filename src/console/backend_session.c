@@ -167,16 +167,15 @@ static int on_break(void *ud, char when, const sm_step_record *s, const sm_eval_
 
 /* ---- life ---- */
 
-/* While the trainer thread evaluates or saves (seconds on a large model), a server's host goes on
- * reading its clients: a monitor's `show status` is answered, watchers see the run, new clients are
- * greeted. Only these two: the others change what the host reads (a load, a rewind) or are quick.
- * Ctrl-C (the console's, or an attached one's interrupt) ends an evaluation, and only it: a run
- * training meanwhile goes on. */
+/* While a command waits for the trainer thread (an `eval` or `save DIR`: seconds on a large model;
+ * any command queued behind the run's own evaluation at an epoch's end), a server's host goes on
+ * reading its clients, as it does while the run trains: a monitor's `show status` is answered,
+ * watchers see the run, new clients are greeted, and the commands that do more than read are held
+ * for after this one. Ctrl-C (the console's, or an attached one's interrupt) ends an evaluation,
+ * and only it: a run training meanwhile goes on. */
 static int on_wait(void *ud, sm_cmd_kind kind)
 {
     (void)ud;
-    if (kind != SM_CMD_EVAL && kind != SM_CMD_SAVE)
-        return 0;
     if (S.c && S.c->host && S.c->host->tick)
         S.c->host->tick(S.c->host_ud);
     if (kind == SM_CMD_EVAL && S.c && S.c->intr && *S.c->intr) {
