@@ -12,8 +12,9 @@
 
 /* The elementwise kernels are also compiled for x86-64-v3 (AVX2, FMA) and picked at load time (GCC's
  * target_clones), the baseline being x86-64's SSE2. The files that use it are built into
- * libsmartty_kernels.a with the loop vectoriser on (mk/core.am). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+ * libsmartty_kernels.a with the loop vectoriser on (mk/core.am). Not under ThreadSanitizer, whose
+ * instrumented resolvers would run before it is set up. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define SM_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define SM_KERNEL
