@@ -230,9 +230,9 @@ typedef struct sm_session_view {
     size_t n_snapshots;
     char branch[64];         /* the active branch */
     int explore_variant;     /* an exploration runs: variant (1-based) of explore_total; else 0 */
+    int explore_total;
     int64_t eval_done;       /* an evaluation in progress: rows done of eval_total; else both 0 */
     int64_t eval_total;
-    int explore_total;
 } sm_session_view;
 
 typedef struct sm_session sm_session;

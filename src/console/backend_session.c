@@ -46,7 +46,6 @@ typedef struct con_session {
     double run_t0;             /* when the session last started running (trainer thread only) */
     int64_t run_step0;         /* and at which step */
     double run_busy;           /* seconds spent in the steps themselves since then */
-    int intr_eval;             /* Ctrl-C came during the `eval` in progress (main thread) */
 } con_session;
 
 #define HIST_MAX 200000 /* steps kept; beyond, the older half is dropped */
@@ -178,11 +177,10 @@ static int on_wait(void *ud, sm_cmd_kind kind)
     (void)ud;
     if (S.c && S.c->host && S.c->host->tick)
         S.c->host->tick(S.c->host_ud);
-    if (kind == SM_CMD_EVAL && S.c && S.c->intr && *S.c->intr) {
-        *S.c->intr = 0;
-        S.intr_eval = 1;
-    }
-    return kind == SM_CMD_EVAL && S.intr_eval;
+    if (kind != SM_CMD_EVAL || !S.c || !S.c->intr || !*S.c->intr)
+        return 0;
+    *S.c->intr = 0; /* the session keeps the request until the evaluation ends */
+    return 1;
 }
 
 static sm_status session_make(sm_session **out, sm_error *e)
@@ -400,9 +398,7 @@ static sm_status be_step(void *ud, int64_t n, sm_error *e)
 static sm_status be_eval(void *ud, sm_eval_record *out, sm_error *e)
 {
     (void)ud;
-    S.intr_eval = 0;
     sm_status st = simple(SM_CMD_EVAL, e);
-    S.intr_eval = 0;
     if (st != SM_OK)
         return st;
     sm_session_view v;

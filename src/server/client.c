@@ -409,10 +409,8 @@ int sv_ctl_main(int argc, char **argv)
             if (con_sig_int) { /* the first: the server interrupts the command, as a console's Ctrl-C */
                 con_sig_int = 0;
                 interrupted = 1;
-                sv_msg in;
-                sv_msg_init(&in, SV_MSG_INTR);
-                if (sv_conn_send(&c, &in, &e))
-                    fprintf(stderr, "smartty ctl: %s: %s\n", name, e.msg);
+                if (!cl_interrupt(&c, NULL, 1))
+                    fprintf(stderr, "smartty ctl: %s: the interrupt could not be sent\n", name);
             }
             if (k == 0)
                 continue;

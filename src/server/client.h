@@ -62,7 +62,8 @@ int cl_complete(sv_conn *c, const char *line, void (*add)(void *ud, const char *
 
 /* Ctrl-C in an attached console: when the mirrored run is training (running or stepping) or busy (a
  * command of ours waits), send an interrupt frame (the server pauses the run and ends a wait, as a
- * local console's Ctrl-C does) and return 1; else 0 (the caller clears its line). */
+ * local console's Ctrl-C does) and return 1; else 0 (the caller clears its line). mir may be NULL
+ * when busy (ctl, which mirrors nothing). */
 int cl_interrupt(sv_conn *c, const cl_mirror *mir, int busy);
 
 /* The dashboard over the connection until detach, a hang-up or the server's end. Returns the exit

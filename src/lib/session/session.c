@@ -248,6 +248,17 @@ void sm_session_join(sm_session *s)
     }
 }
 
+/* The CLOCK_REALTIME time seconds from now, for pthread_cond_timedwait. */
+static struct timespec deadline_after(double seconds)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double t = until.tv_sec + until.tv_nsec * 1e-9 + seconds;
+    until.tv_sec = (time_t)t;
+    until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+    return until;
+}
+
 sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_session_reply *reply)
 {
     sm_session_reply local;
@@ -275,13 +286,7 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
                 pthread_cond_wait(&s->cv, &s->mu);
                 continue;
             }
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += 50000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = deadline_after(0.05);
             if (pthread_cond_timedwait(&s->cv, &s->mu, &until) != ETIMEDOUT || q.done)
                 continue;
             sm_session_wait_fn fn = s->on_wait;
@@ -311,13 +316,7 @@ void sm_session_interrupt(sm_session *s)
 
 int sm_session_wait_idle(sm_session *s, double timeout_s)
 {
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    if (timeout_s >= 0) {
-        double t = until.tv_sec + until.tv_nsec * 1e-9 + timeout_s;
-        until.tv_sec = (time_t)t;
-        until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
-    }
+    struct timespec until = deadline_after(timeout_s >= 0 ? timeout_s : 0);
     pthread_mutex_lock(&s->mu);
     int ok = 1;
     while (ses_active(s->state) || s->qhead) {
