@@ -606,6 +606,152 @@ static const sm_session_event *find_event(const kept_events *k, sm_event_kind ki
     return NULL;
 }
 
+/* Wait (up to 20 s) until the session's own evaluation runs; returns its view. */
+static sm_session_view wait_for_eval(sm_session *s)
+{
+    sm_session_view v;
+    for (int i = 0; i < 20000; i++) {
+        sm_session_view_get(s, &v);
+        if (v.eval_total)
+            return v;
+        usleep(1000);
+    }
+    ck_abort_msg("the run's evaluation never started (step %lld)", (long long)v.step);
+    return v;
+}
+
+static sm_session *held_session(sm_session_backend *be)
+{
+    sm_hparams hp;
+    sm_error e;
+    sm_session *s;
+    toy_hparams(&hp);
+    ck_assert_int_eq(toy_backend(be, NULL, &e), SM_OK);
+    ck_assert_int_eq(sm_session_new(be, &hp, &s, &e), SM_OK);
+    toy_hold_eval(be, 1);
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    return s;
+}
+
+/* A pause that comes during the run's own evaluation ends it early; the evaluation is owed and runs
+ * again, whole, when the run resumes: records, weights and journal as in a run never paused. */
+START_TEST(test_pause_ends_own_eval)
+{
+    sm_session_reply r;
+    sm_session *ref = new_session(); /* the same run, never paused */
+    ok(sm_session_train(ref, 10, &r), &r); /* evaluates after step 7 (the epoch's end) and 10 (the run's) */
+    sm_eval_record *rev;
+    size_t rn = sm_session_evals(ref, &rev);
+    ck_assert_int_eq(rn, 2);
+    float want[3 * NW], got[3 * NW];
+    all_state(ref, want);
+
+    sm_session_backend be;
+    sm_session *s = held_session(&be);
+    static kept_events k;
+    k.n = 0;
+    sm_session_set_event_fn(s, keep_event, &k);
+    ok(sm_session_train(s, 10, &r), &r);
+    sm_session_view v = wait_for_eval(s);
+    ck_assert_int_eq(v.step, 7);
+    ok(sm_session_simple(s, SM_CMD_PAUSE, &r), &r); /* it does not wait for the evaluation */
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert_int_eq(v.eval_owed, 7);
+    ck_assert_int_eq(v.eval_total, 0);
+    ck_assert(!v.has_eval); /* nothing was recorded */
+    toy_hold_eval(&be, 0);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 20));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.step, 10);
+    ck_assert_int_eq(v.eval_owed, -1);
+    sm_session_join(s);
+    sm_eval_record *ev;
+    size_t n = sm_session_evals(s, &ev);
+    ck_assert_int_eq(n, 2); /* the owed one ran at step 7, once */
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ev[i].step, rev[i].step);
+        ck_assert(ev[i].loss == rev[i].loss && ev[i].acc == rev[i].acc);
+    }
+    all_state(s, got);
+    ck_assert_mem_eq(want, got, sizeof want);
+    int said = 0;
+    for (int i = 0; i < k.n; i++)
+        said += k.ev[i].kind == SM_EVENT_NOTICE && k.ev[i].msg && strstr(k.ev[i].msg, "step 7: evaluation interrupted") &&
+                strstr(k.ev[i].msg, "runs it again");
+    ck_assert_int_eq(said, 1);
+    /* the journal replays to the same weights */
+    sm_journal j;
+    sm_error e;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    sm_session *p = new_session();
+    for (size_t i = 0; i < j.n; i++)
+        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
+    all_state(p, got);
+    ck_assert_mem_eq(want, got, sizeof want);
+    sm_journal_free(&j);
+    free(ev);
+    free(rev);
+    sm_session_free(p);
+    sm_session_free(s);
+    sm_session_free(ref);
+    for (int i = 0; i < k.n; i++)
+        sm_session_event_free(&k.ev[i]);
+}
+END_TEST
+
+/* An interrupt (the console's Ctrl-C) during the run's last evaluation pauses the run instead of
+ * ending it; `resume` runs the evaluation and ends the run. A stop during the evaluation drops it. */
+START_TEST(test_interrupt_ends_own_eval)
+{
+    sm_session_reply r;
+    sm_session_backend be;
+    sm_session *s = held_session(&be);
+    ok(sm_session_train(s, 7, &r), &r);
+    sm_session_view v = wait_for_eval(s);
+    ck_assert_int_eq(v.step, 7);
+    sm_session_interrupt(s);
+    for (int i = 0; i < 20000 && v.state != SM_SESSION_PAUSED; i++) {
+        usleep(1000);
+        sm_session_view_get(s, &v);
+    }
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED); /* not done: its evaluation is owed */
+    ck_assert_int_eq(v.eval_owed, 7);
+    toy_hold_eval(&be, 0);
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 20));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert(v.has_eval);
+    ck_assert_int_eq(v.eval.step, 7);
+    ck_assert_int_eq(v.eval_owed, -1);
+    /* a stop during the next epoch's evaluation drops it: the next step comes without it */
+    toy_hold_eval(&be, 1);
+    ok(sm_session_train(s, 20, &r), &r);
+    v = wait_for_eval(s);
+    ck_assert_int_eq(v.step, 14);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.eval_owed, -1);
+    toy_hold_eval(&be, 0);
+    ok(sm_session_train(s, 1, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 20));
+    sm_session_join(s);
+    sm_eval_record *ev;
+    size_t n = sm_session_evals(s, &ev);
+    ck_assert_int_eq(n, 2); /* step 7, then the end of the one-step run (15); none at 14 */
+    ck_assert_int_eq(ev[0].step, 7);
+    ck_assert_int_eq(ev[1].step, 15);
+    free(ev);
+    sm_session_free(s);
+}
+END_TEST
+
 START_TEST(test_typed_events)
 {
     sm_session *s = new_session();
@@ -658,6 +804,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_export_metrics);
     tcase_add_test(tc, test_eval_break_and_stop);
     tcase_add_test(tc, test_typed_events);
+    tcase_add_test(tc, test_pause_ends_own_eval);
+    tcase_add_test(tc, test_interrupt_ends_own_eval);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -279,6 +279,27 @@ if wait_until 30 in_eval; then
 else
     fail "no evaluation of the run within 30 s of set eval_every 5"
 fi
+# a pause during the run's own evaluation ends it early instead of waiting for it: the evaluation is
+# owed (show status says so), and resume runs it again, whole, before the next step
+if wait_until 30 in_eval; then
+    timeout 20 "$bin" ctl s1 pause >"$tmp/pause_ev.out" 2>&1
+    st=$?
+    at=$(sed -n 's/^paused [a-z]* step \([0-9]*\).*/\1/p' "$tmp/pause_ev.out")
+    "$bin" ctl s1 'show status' >"$tmp/owed.out" 2>&1
+    [ $st = 0 ] && [ -n "$at" ] && grep -q "^the evaluation after step $at was interrupted: it runs again" "$tmp/owed.out" &&
+        ! grep -q '^evaluating' "$tmp/owed.out" &&
+        ok "a pause during the run's evaluation ends it early; show status says it is owed" ||
+        fail "pause during the run's evaluation: exit $st: $(cat "$tmp/pause_ev.out" "$tmp/owed.out")"
+    grep_file 10 "step $at: evaluation interrupted after [0-9]* of 8000 rows \(nothing was recorded\); .resume. or .step. runs it again" "$tmp/s1.log" ||
+        fail "no notice of the interrupted evaluation: $(tail -5 "$tmp/s1.log")"
+    "$bin" ctl s1 resume >/dev/null || fail "resume after the pause during the evaluation"
+    owed_runs() { "$bin" ctl s1 'show status' >"$tmp/owed2.out" 2>/dev/null &&
+        grep -q "^state: running; step $at[;( ]" "$tmp/owed2.out" && grep -q '^evaluating the dev set: ' "$tmp/owed2.out"; }
+    wait_until 10 owed_runs && ok "resume runs the owed evaluation first, at the step it was owed" ||
+        fail "after resume: $(cat "$tmp/owed2.out")"
+else
+    fail "no second evaluation of the run within 30 s"
+fi
 "$bin" ctl s1 'set eval_every 1000000000' >/dev/null || fail "set eval_every back"
 
 # shutdown asks about unsaved training; shutdown save DIR saves and ends

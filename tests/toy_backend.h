@@ -11,6 +11,8 @@ sm_status toy_backend(sm_session_backend *be, const char *model_dir, sm_error *e
 void toy_poison(sm_session_backend *be, int64_t n);
 /* ... and every compute call from number n on (a diverged run). */
 void toy_poison_from(sm_session_backend *be, int64_t n);
+/* Hold every evaluation (it reports no progress and waits, ending early when asked) while on. */
+void toy_hold_eval(sm_session_backend *be, int on);
 /* Hyperparameters that suit the toy: batch 8, lr 0.1, dropout 0.2, 3 epochs. */
 void toy_hparams(sm_hparams *hp);
 

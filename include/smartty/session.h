@@ -233,6 +233,8 @@ typedef struct sm_session_view {
     int explore_total;
     int64_t eval_done;       /* an evaluation in progress: rows done of eval_total; else both 0 */
     int64_t eval_total;
+    int64_t eval_owed;       /* >= 0: the run's evaluation after this step was ended early by a pause or
+                                an interrupt; it runs again, whole, before the next step; -1 none */
 } sm_session_view;
 
 typedef struct sm_session sm_session;

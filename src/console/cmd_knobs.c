@@ -187,6 +187,9 @@ static void show_status(con_ctx *c)
                   st.last.grad_norm, st.last.lr);
     if (st.eval_total)
         con_print(c, "evaluating the dev set: %lld of %lld rows", (long long)st.eval_done, (long long)st.eval_total);
+    else if (st.eval_owed > 0)
+        con_print(c, "the evaluation after step %lld was interrupted: it runs again, whole, before the next step "
+                  "(`resume` or `step`; `stop` drops it)", (long long)st.eval_owed);
 }
 
 int con_cmd_show(con_ctx *c, int argc, char **argv)

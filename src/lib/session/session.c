@@ -65,6 +65,35 @@ void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
     sm_str_free(&msg);
 }
 
+void ses_notice(sm_session *s, const char *fmt, ...)
+{
+    if (!s->on_event)
+        return;
+    sm_str msg = SM_STR_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sm_str_vappendf(&msg, fmt, ap);
+    va_end(ap);
+    sm_session_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = SM_EVENT_NOTICE;
+    e.level = SM_LOG_NOTICE;
+    e.step = s->step;
+    e.epoch = s->epoch;
+    e.state = (int)s->state;
+    e.msg = sm_str_cstr(&msg);
+    ses_emit_event(s, &e);
+    sm_str_free(&msg);
+}
+
+/* Drop an owed evaluation (a stop, a rewind, a restored state: the evaluation is of another model). */
+void ses_drop_owed_eval(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->eval_owed = -1;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void ses_set_state(sm_session *s, sm_session_state st)
 {
     pthread_mutex_lock(&s->mu);
@@ -127,6 +156,7 @@ sm_status sm_session_new(const sm_session_backend *be, const sm_hparams *hp, sm_
     s->be = *be;
     s->hp = *hp;
     s->last_eval_step = -1;
+    s->eval_owed = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     sm_journal_init(&s->journal);
@@ -360,6 +390,7 @@ void sm_session_view_get(sm_session *s, sm_session_view *v)
         snprintf(v->branch, sizeof v->branch, "%s", s->branches[s->cur_branch].name);
     v->eval_done = s->eval_done;
     v->eval_total = s->eval_total;
+    v->eval_owed = s->eval_owed;
     if (s->explore.active) {
         v->explore_variant = s->explore.idx + 1;
         v->explore_total = s->explore.total;

@@ -217,7 +217,7 @@ static sm_status cmd_resume(sm_session *s, const sm_session_cmd *c, sm_session_r
     reply_ok(r, s->step, had ? "pending update %s, resumed at step %lld" : "%sresumed at step %lld",
              had ? (c->pending == SM_PENDING_DISCARD ? "discarded" : "applied") : "",
              (long long)s->step);
-    if (s->run_end > s->step) {
+    if (s->run_end > s->step || (s->run_end > 0 && s->eval_owed == s->step)) { /* the last evaluation owed */
         ses_set_state(s, SM_SESSION_RUNNING);
     } else {
         s->run_end = 0;
@@ -375,6 +375,7 @@ sm_status ses_exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_reply 
     r->step = r->effect_step = s->step;
     r->msg[0] = '\0';
     sm_status st = SM_OK;
+    s->in_cmd++;
     switch (c->kind) {
     case SM_CMD_SET: st = cmd_set(s, c, r); break;
     case SM_CMD_PRESET: st = cmd_preset(s, c, r); break;
@@ -457,6 +458,11 @@ sm_status ses_exec_cmd(sm_session *s, const sm_session_cmd *c, sm_session_reply 
     default:
         st = sm_err(&r->err, SM_ERR_INVALID, "unknown session command %d", (int)c->kind);
     }
+    s->in_cmd--;
+    /* an owed evaluation is of the model it was owed for: a stop ends its run, an exploration and a
+     * discarded step move on (a rewind or a checkout restores a state, which drops it too) */
+    if (st == SM_OK && (c->kind == SM_CMD_STOP || c->kind == SM_CMD_EXPLORE || c->kind == SM_CMD_DISCARD))
+        ses_drop_owed_eval(s);
     r->status = st;
     if (st != SM_OK && r->err.status == SM_OK)
         r->err.status = st;

@@ -88,6 +88,8 @@ struct sm_session {
     int pending_epoch_end;
     char *pre_state;          /* backend state before the pending step's compute */
     int64_t last_eval_step;
+    int in_cmd;               /* ses_exec_cmd runs a command (its evaluations are not the run's own) */
+    int own_eval;             /* the run's own evaluation runs: a pause, stop or interrupt ends it */
     snapshot snaps[SNAP_MAX];
     size_t n_snaps;
     uint64_t snap_seq;
@@ -127,6 +129,8 @@ struct sm_session {
     qitem *qhead, *qtail;
     qitem *running;           /* the queued command the trainer thread runs now, or NULL (under mu) */
     int64_t eval_done, eval_total; /* an evaluation in progress: rows done of total; else 0 (under mu) */
+    int64_t eval_owed;        /* the step whose own evaluation a pause or an interrupt ended early: it
+                                 runs again, whole, before the next step; -1 none (written under mu) */
     int threaded, quit;
     pthread_t thread;
     atomic_int interrupt;
@@ -148,6 +152,10 @@ void ses_emit_event(sm_session *s, sm_session_event *e);
 /* An event of kind with the records given (may be NULL) and a message made from fmt (NULL: none). */
 void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec, const sm_eval_record *ev,
               const char *fmt, ...) SM_PRINTF(5, 6);
+/* A notice event (level SM_LOG_NOTICE: every console and `smartty train` show it). */
+void ses_notice(sm_session *s, const char *fmt, ...) SM_PRINTF(2, 3);
+/* Forget an owed evaluation (see own_eval in session_run.c). */
+void ses_drop_owed_eval(sm_session *s);
 void ses_set_state(sm_session *s, sm_session_state st);
 /* Journal an event at step (or defer it while an update is pending). Caller does not hold mu. */
 void ses_journal(sm_session *s, int64_t step, const char *op, int argc, const char *const *argv);

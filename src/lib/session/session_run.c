@@ -98,18 +98,7 @@ static void prune_checkpoints(sm_session *s)
         snprintf(p, sizeof p, "%s/checkpoint-%lld", s->out_dir, (long long)steps[i]);
         remove_checkpoint(s, p);
         /* a notice, not a CHANGE (which names a knob): every console and `smartty train` show it */
-        sm_str msg = SM_STR_INIT;
-        sm_str_appendf(&msg, "save_limit %lld: removed %s", (long long)keep, p);
-        sm_session_event e;
-        memset(&e, 0, sizeof e);
-        e.kind = SM_EVENT_NOTICE;
-        e.level = SM_LOG_NOTICE;
-        e.step = s->step;
-        e.epoch = s->epoch;
-        e.state = (int)s->state;
-        e.msg = sm_str_cstr(&msg);
-        ses_emit_event(s, &e);
-        sm_str_free(&msg);
+        ses_notice(s, "save_limit %lld: removed %s", (long long)keep, p);
     }
 }
 
@@ -140,8 +129,18 @@ static void policy_save(sm_session *s, const char *name)
     ses_emit(s, SM_EVENT_CHECKPOINT, NULL, NULL, "%s", p);
 }
 
-/* An evaluation's progress, for the view; nonzero when the queued command being run (a posted
- * `eval`) was asked to end early by its poster's waiting hook. */
+/* Whether a pause or a stop waits in the queue (caller holds mu). */
+static int stop_queued(const sm_session *s)
+{
+    for (const qitem *q = s->qhead; q; q = q->next)
+        if (q->cmd->kind == SM_CMD_PAUSE || q->cmd->kind == SM_CMD_STOP)
+            return 1;
+    return 0;
+}
+
+/* An evaluation's progress, for the view; nonzero when it is to end early: a posted `eval` whose
+ * poster's waiting hook asked so, or the run's own evaluation when a pause, a stop or an interrupt
+ * (Ctrl-C) came, or the thread is to quit. */
 static int eval_progress(void *ud, size_t done, size_t total)
 {
     sm_session *s = ud;
@@ -149,6 +148,8 @@ static int eval_progress(void *ud, size_t done, size_t total)
     s->eval_done = (int64_t)done;
     s->eval_total = (int64_t)total;
     int c = s->running && s->running->cancel;
+    if (s->own_eval)
+        c = c || s->quit || atomic_load(&s->interrupt) || stop_queued(s);
     pthread_mutex_unlock(&s->mu);
     return c;
 }
@@ -205,6 +206,32 @@ sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
         }
     }
     return SM_OK;
+}
+
+/* The run's own evaluation (every eval_every steps, at an epoch's end, at the run's end). A pause, a
+ * stop or an interrupt that comes while it runs ends it early, and so does the thread's end: it is
+ * then owed, and runs again, whole, before the next step (a stop or a rewind drops it). So Ctrl-C
+ * never waits for a long evaluation, and breakpoints, save_best and the records see the same
+ * evaluation as in a run never paused. Not so during a replay or inside a command (a breakpoint's
+ * resume, `discard`): those evaluations run whole. */
+static void own_eval(sm_session *s)
+{
+    int interruptible = !s->replaying && !s->in_cmd;
+    pthread_mutex_lock(&s->mu);
+    s->own_eval = interruptible;
+    pthread_mutex_unlock(&s->mu);
+    sm_error ee;
+    sm_status st = ses_run_eval(s, 1, &ee);
+    pthread_mutex_lock(&s->mu);
+    s->own_eval = 0;
+    if (st == SM_ERR_CANCELLED && interruptible)
+        s->eval_owed = s->step;
+    pthread_mutex_unlock(&s->mu);
+    if (st == SM_ERR_CANCELLED && interruptible) {
+        ses_notice(s, "step %lld: %s; `resume` or `step` runs it again, whole, before the next step (`stop` drops it)",
+                   (long long)s->step, ee.msg);
+    } else if (st != SM_OK && ee.status != SM_ERR_STATE)
+        ses_emit(s, SM_EVENT_WARN, NULL, NULL, "evaluation failed: %s", ee.msg);
 }
 
 /* ---- steps ---- */
@@ -266,17 +293,22 @@ sm_status ses_resolve(sm_session *s, sm_step_record *rec, int epoch_end, sm_pend
     int64_t every = (int64_t)s->hp.v[SM_HP_EVAL_EVERY];
     int run_over = s->run_end > 0 && s->step >= s->run_end;
     if (s->be.eval && ((every > 0 && s->step % every == 0) || (every == 0 && epoch_end) ||
-                       (run_over && s->last_eval_step != s->step && !s->replaying))) {
-        sm_error ee;
-        if (ses_run_eval(s, 1, &ee) != SM_OK && ee.status != SM_ERR_STATE)
-            ses_emit(s, SM_EVENT_WARN, NULL, NULL, "evaluation failed: %s", ee.msg);
-    }
+                       (run_over && s->last_eval_step != s->step && !s->replaying)))
+        own_eval(s);
     return SM_OK;
 }
 
 /* One step of a run: compute, check the breakpoint, apply. */
 sm_status ses_one_step(sm_session *s, sm_error *e)
 {
+    if (s->eval_owed >= 0) { /* the evaluation a pause ended early comes first */
+        int due = s->eval_owed == s->step && s->be.eval;
+        ses_drop_owed_eval(s);
+        if (due) {
+            own_eval(s);
+            return SM_OK;
+        }
+    }
     sm_status st = ses_prepare(s, e);
     if (st != SM_OK)
         return st;
@@ -331,7 +363,7 @@ static void after_step(sm_session *s)
         ses_set_state(s, s->run_end > s->step ? SM_SESSION_PAUSED : SM_SESSION_STOPPED);
         return;
     }
-    if (st == SM_SESSION_RUNNING && s->run_end > 0 && s->step >= s->run_end) {
+    if (st == SM_SESSION_RUNNING && s->run_end > 0 && s->step >= s->run_end && s->eval_owed < 0) {
         ses_journal(s, s->step, "done", 0, NULL);
         s->run_end = 0;
         int exploring = s->explore.active;

@@ -294,6 +294,7 @@ char *sm_session_state_to_json(sm_session *s)
 
 sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *e)
 {
+    ses_drop_owed_eval(s); /* whatever it restores, the owed evaluation was of another state */
     json_error_t je;
     json_t *o = json_loads(text, 0, &je);
     if (!o)
