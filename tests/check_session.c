@@ -334,6 +334,49 @@ START_TEST(test_wait_hook)
 }
 END_TEST
 
+/* a pause posted from the hook while a command runs (a server's client, during another client's
+ * eval) returns at once; the run pauses when that command ends, before any step */
+typedef struct hook_pause {
+    sm_session *s;
+    int posted;
+    sm_status st;
+    sm_session_reply r;
+} hook_pause;
+
+static int pause_from_hook(void *ud, sm_cmd_kind kind)
+{
+    (void)kind;
+    hook_pause *h = ud;
+    if (!h->posted++)
+        h->st = sm_session_simple(h->s, SM_CMD_PAUSE, &h->r);
+    return 0;
+}
+
+START_TEST(test_pause_from_hook)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    ok(sm_session_train(s, 100000000, &r), &r);
+    usleep(20000);
+    hook_pause h = {.s = s};
+    sm_session_set_wait_fn(s, pause_from_hook, &h);
+    int us = 300000;
+    ok(sm_session_call(s, slow_call, &us, &r), &r);
+    sm_session_set_wait_fn(s, NULL, NULL);
+    ck_assert_int_ge(h.posted, 2); /* called again after it: the pause did not hold the hook */
+    ck_assert_int_eq(h.st, SM_OK);
+    ck_assert_ptr_nonnull(strstr(h.r.msg, "pauses when the command running now ends"));
+    ck_assert(sm_session_wait_idle(s, 10));
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    ck_assert_int_eq(v.step, h.r.step); /* no step after the call */
+    sm_session_free(s);
+}
+END_TEST
+
 /* an evaluation whose poster's hook asks it to stop ends with SM_ERR_CANCELLED and records nothing;
  * the next one (not asked) runs */
 static int stop_evals(void *ud, sm_cmd_kind kind)
@@ -799,6 +842,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_thread_control);
     tcase_add_test(tc, test_wait_hook);
     tcase_add_test(tc, test_wait_hook_cancels_eval);
+    tcase_add_test(tc, test_pause_from_hook);
     tcase_add_test(tc, test_train_huge_count);
     tcase_add_test(tc, test_thread_breakpoint);
     tcase_add_test(tc, test_export_metrics);

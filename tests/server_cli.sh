@@ -254,6 +254,33 @@ st=$?
     fail "Ctrl-C during eval: exit $st: $(cat "$tmp/eval2.out")"
 "$bin" ctl s1 'show status' | grep -q '^state: running' && advancing s1 &&
     ok "the run trains on after the interrupted eval" || fail "after the interrupted eval: $("$bin" ctl s1 'show status' 2>&1)"
+# a pause from another client during an eval does not wait for it (the server would stop answering
+# until it ended): the run pauses when the eval ends, before any further step
+SMARTTY_CLIENT_NAME=evaler3 "$bin" ctl s1 eval >"$tmp/eval3.out" 2>&1 &
+epid=$!
+echo $epid >>"$tmp/pids"
+grep_file 10 'evaler3: ctl' "$tmp/s1.log" || fail "the third evaluating client did not connect"
+sleep 0.5
+timeout 20 "$bin" ctl s1 pause >"$tmp/pause3.out" 2>&1
+st=$?
+timeout 20 "$bin" ctl s1 'show status' >"$tmp/status3.out" 2>&1
+st2=$?
+if [ $st = 0 ] && [ $st2 = 0 ] && ! gone "$epid"; then
+    grep -q '^pausing: the run pauses when the command running now ends' "$tmp/pause3.out" &&
+        ok "ctl: a pause during another client's eval returns at once, and the server answers on" ||
+        fail "pause during another client's eval: $(cat "$tmp/pause3.out")"
+elif gone "$epid"; then
+    fail "the eval ended before the pause came back (the pause waited for it, or 8,000 rows are too few): $(cat "$tmp/pause3.out")"
+else
+    fail "pause during another client's eval: exit $st, show status exit $st2: $(cat "$tmp/pause3.out" "$tmp/status3.out")"
+fi
+wait_until 120 gone "$epid"
+wait "$epid" || fail "the eval the pause came during: $(cat "$tmp/eval3.out")"
+at=$(sed -n 's/^dev at step \([0-9]*\) .*/\1/p' "$tmp/eval3.out")
+paused_at() { "$bin" ctl s1 'show status' 2>/dev/null | grep -q "^state: paused; step $at[;( ]"; }
+[ -n "$at" ] && wait_until 10 paused_at && ok "the run paused when the eval ended, at the step it evaluated" ||
+    fail "after the eval (at step '$at'): $("$bin" ctl s1 'show status' 2>&1 | head -1)"
+"$bin" ctl s1 resume >/dev/null && advancing s1 || fail "resume after the pause during the eval"
 # the run's own evaluation (every 5 steps now, each of seconds): a command that changes the run waits
 # behind it, and meanwhile the server still answers a monitor
 "$bin" ctl s1 'set eval_every 5' >/dev/null || fail "set eval_every 5"

@@ -67,7 +67,10 @@ int con_cmd_pause(con_ctx *c, int argc, char **argv)
     if (c->be->pause(c->be_ud, &e) != SM_OK)
         return con_cmd_failed(c, "pause", e.msg);
     con_status_get(c, &st);
-    con_info(c, "paused after step %lld", (long long)st.step);
+    if (con_is_running(&st)) /* an attached console's pause during another client's eval or save */
+        con_info(c, "pausing: the run pauses when the command running now ends (step %lld)", (long long)st.step);
+    else
+        con_info(c, "paused after step %lld", (long long)st.step);
     return 0;
 }
 

@@ -289,6 +289,9 @@ static struct timespec deadline_after(double seconds)
     return until;
 }
 
+/* Set while this thread runs the waiting hook (a command it posts cannot wait with the hook). */
+static _Thread_local int in_hook;
+
 sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_session_reply *reply)
 {
     sm_session_reply local;
@@ -302,6 +305,18 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
                                    "session: a command cannot be posted from the trainer thread");
             return reply->status;
         }
+        /* a pause from inside the hook while a command runs (a server's client, during another
+           client's eval or save) would wait for that command with the hook held, and the server
+           would stop answering: the run pauses as soon as the command ends, before any step */
+        if (in_hook && cmd->kind == SM_CMD_PAUSE && s->running) {
+            s->pause_asked = 1;
+            sm_error_clear(&reply->err);
+            reply->status = SM_OK;
+            reply->step = reply->effect_step = s->view_step;
+            snprintf(reply->msg, sizeof reply->msg, "the run pauses when the command running now ends");
+            pthread_mutex_unlock(&s->mu);
+            return SM_OK;
+        }
         qitem q = {cmd, reply, 0, 0, NULL};
         if (s->qtail)
             s->qtail->next = &q;
@@ -310,7 +325,6 @@ sm_status sm_session_command(sm_session *s, const sm_session_cmd *cmd, sm_sessio
         s->qtail = &q;
         pthread_cond_broadcast(&s->cv);
         /* the hook runs every 50 ms meanwhile, never inside itself (a command it posts just waits) */
-        static _Thread_local int in_hook;
         while (!q.done) {
             if (!s->on_wait || in_hook) {
                 pthread_cond_wait(&s->cv, &s->mu);

@@ -131,6 +131,7 @@ struct sm_session {
     int64_t eval_done, eval_total; /* an evaluation in progress: rows done of total; else 0 (under mu) */
     int64_t eval_owed;        /* the step whose own evaluation a pause or an interrupt ended early: it
                                  runs again, whole, before the next step; -1 none (written under mu) */
+    int pause_asked;          /* a pause came (from a waiting hook) while a queued command ran (under mu) */
     int threaded, quit;
     pthread_t thread;
     atomic_int interrupt;

@@ -414,6 +414,15 @@ void *ses_thread_main(void *arg)
             s->running = NULL;
             q->done = 1;
             pthread_cond_broadcast(&s->cv);
+            if (s->pause_asked) { /* asked for while it ran: before the next command or step */
+                s->pause_asked = 0;
+                if (ses_active(s->state)) {
+                    pthread_mutex_unlock(&s->mu);
+                    ses_journal(s, s->step, "pause", 0, NULL);
+                    ses_set_state(s, SM_SESSION_PAUSED);
+                    pthread_mutex_lock(&s->mu);
+                }
+            }
         }
         if (s->quit)
             break;
