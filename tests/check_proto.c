@@ -181,7 +181,9 @@ START_TEST(test_round_trips)
     m.st.eval_done = 1216;
     m.st.eval_total = 16000;
     m.st.ui_fps = 12;
+    m.st.evals_left = 4;
     o = round_trip(&m);
+    ck_assert_int_eq(o.st.evals_left, 4);
     ck_assert_int_eq(o.st.eval_done, 1216);
     ck_assert_int_eq(o.st.eval_total, 16000);
     ck_assert_int_eq(o.st.ui_fps, 12);
@@ -471,6 +473,8 @@ START_TEST(test_refused)
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":-3}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"eval_done\":9,\"eval_total\":8}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"eval_done\":-1,\"eval_total\":8}}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"evals_left\":-2}}", "malformed");
+    refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"evals_left\":\"3\"}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"ui_fps\":\"9\"}}", "malformed");
     refused("{\"type\":\"status\",\"status\":{\"state\":1,\"step\":1,\"hp\":{\"lr\":\"x\"}}}", "malformed");
     refused("{\"type\":\"complete\",\"id\":1}", "malformed");

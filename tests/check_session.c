@@ -73,6 +73,30 @@ START_TEST(test_split_runs_identical)
 }
 END_TEST
 
+/* evals_left: the evaluations still to come, at epoch ends (7 steps each) or every eval_every steps,
+ * and at the run's end */
+START_TEST(test_evals_left)
+{
+    sm_session *s = new_session();
+    sm_session_reply r;
+    sm_session_view v;
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.evals_left, 3); /* 3 epochs planned: 7, 14, 21 */
+    ok(sm_session_train(s, 3, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.evals_left, 3); /* the plan again once the run is done */
+    ok(sm_session_set(s, "eval_every", "5", &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.evals_left, 5); /* 5, 10, 15, 20 and the end, 21 */
+    ok(sm_session_set(s, "eval_every", "0", &r), &r);
+    ok(sm_session_step(s, 4, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert_int_eq(v.evals_left, 2); /* 14, 21 */
+    sm_session_free(s);
+}
+END_TEST
+
 START_TEST(test_set_journalled)
 {
     sm_session *s = new_session();
@@ -702,6 +726,7 @@ START_TEST(test_pause_ends_own_eval)
     ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
     ck_assert_int_eq(v.step, 7);
     ck_assert_int_eq(v.eval_owed, 7);
+    ck_assert_int_eq(v.evals_left, 2); /* the owed one and the run's last (10) */
     ck_assert_int_eq(v.eval_total, 0);
     ck_assert(!v.has_eval); /* nothing was recorded */
     toy_hold_eval(&be, 0);
@@ -849,6 +874,7 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_eval_break_and_stop);
     tcase_add_test(tc, test_typed_events);
     tcase_add_test(tc, test_pause_ends_own_eval);
+    tcase_add_test(tc, test_evals_left);
     tcase_add_test(tc, test_interrupt_ends_own_eval);
     suite_add_tcase(s, tc);
     return s;

@@ -873,6 +873,19 @@ END_TEST
 /* ---- text: wrapping at spaces, eliding in the middle (issue 12: messages cut mid-word) ---- */
 
 /* issue 12: at 80x24 the header lost the run state and the dev metric */
+/* the ETA: the steps left at the rate measured outside evaluations, plus the evaluations to come at
+ * the last one's time (a 40-minute MiniLM run with three 20 s evaluations is a minute longer) */
+START_TEST(test_eta)
+{
+    ck_assert_double_eq_tol(ui_eta_seconds(100, 400, 2.0, 0, 20.0), 150.0, 1e-9);
+    ck_assert_double_eq_tol(ui_eta_seconds(100, 400, 2.0, 3, 20.0), 210.0, 1e-9);
+    ck_assert_double_eq_tol(ui_eta_seconds(100, 400, 2.0, 3, 0.0), 150.0, 1e-9); /* no evaluation timed yet */
+    ck_assert(ui_eta_seconds(400, 400, 2.0, 1, 20.0) < 0); /* done */
+    ck_assert(ui_eta_seconds(100, 0, 2.0, 1, 20.0) < 0);   /* nothing planned */
+    ck_assert(ui_eta_seconds(100, 400, 0.0, 1, 20.0) < 0); /* no rate yet */
+}
+END_TEST
+
 START_TEST(test_header_fit)
 {
     /* what the demo's header holds: " smartty ", " model:    data: ", " PAUSED ", a 33-cell model, a
@@ -971,6 +984,7 @@ static Suite *ui_suite(void)
     tcase_add_test(tl, test_layout_too_small);
     tcase_add_test(tl, test_layout_panels);
     tcase_add_test(tl, test_header_fit);
+    tcase_add_test(tl, test_eta);
     tcase_add_test(tl, test_wrap_rows);
     tcase_add_test(tl, test_elide_middle);
     tcase_add_test(tl, test_event_styles);

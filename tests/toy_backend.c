@@ -84,6 +84,14 @@ static int64_t toy_planned(void *ctx, const sm_hparams *hp)
     return (int64_t)hp->v[SM_HP_EPOCHS] * ((TOY_N + b - 1) / b);
 }
 
+static int64_t toy_epoch_steps(void *ctx, const sm_hparams *hp)
+{
+    (void)ctx;
+    int b = (int)hp->v[SM_HP_BATCH_SIZE];
+    b = b < 1 ? 1 : b > TOY_N ? TOY_N : b;
+    return (TOY_N + b - 1) / b;
+}
+
 static double forward(const toy *t, const float *x, const float *keep)
 {
     double z = t->w[TOY_D];
@@ -294,6 +302,7 @@ sm_status toy_backend(sm_session_backend *be, const char *model_dir, sm_error *e
     be->prepare = toy_prepare;
     be->set_hparams = toy_set_hparams;
     be->planned_steps = toy_planned;
+    be->epoch_steps = toy_epoch_steps;
     be->compute = toy_compute;
     be->apply = toy_apply;
     be->discard = toy_discard;

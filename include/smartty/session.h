@@ -65,6 +65,9 @@ typedef struct sm_session_backend {
     sm_status (*set_hparams)(void *ctx, const sm_hparams *hp, sm_error *e);
     /* Total steps of the run that hp plans (max_steps, or epochs times batches per epoch). */
     int64_t (*planned_steps)(void *ctx, const sm_hparams *hp);
+    /* Steps in one epoch with hp (batches of the training data; may be NULL, or 0 when unknown): for
+     * counting the evaluations at the ends of epochs that a run still does. */
+    int64_t (*epoch_steps)(void *ctx, const sm_hparams *hp);
     /* Take the next batch and compute the step's gradients and record; the weights do not change.
      * *epoch_end = 1 when this batch was its epoch's last. */
     sm_status (*compute)(void *ctx, sm_step_record *rec, int *epoch_end, sm_error *e);
@@ -235,6 +238,9 @@ typedef struct sm_session_view {
     int64_t eval_total;
     int64_t eval_owed;       /* >= 0: the run's evaluation after this step was ended early by a pause or
                                 an interrupt; it runs again, whole, before the next step; -1 none */
+    int64_t evals_left;      /* the evaluations the run (to run_end, else planned) still does after this
+                                step: every eval_every steps or at each epoch's end, and at its end;
+                                an owed one counts; 0 when nothing is planned */
 } sm_session_view;
 
 typedef struct sm_session sm_session;

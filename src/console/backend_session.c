@@ -794,6 +794,7 @@ static void be_status(void *ud, con_status *st)
     st->eval_done = v.eval_done;
     st->eval_total = v.eval_total;
     st->eval_owed = v.eval_owed > 0 ? v.eval_owed : 0;
+    st->evals_left = v.evals_left;
     if (v.explore_variant && st->state == CON_RUN_IDLE) /* between two variants */
         st->state = CON_RUN_RUNNING;
 }

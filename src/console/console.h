@@ -60,6 +60,7 @@ typedef struct con_status {
     int explore_total;
     int64_t eval_done;   /* an evaluation in progress: dev rows done of eval_total; else both 0 */
     int64_t eval_total;
+    int64_t evals_left;  /* evaluations the run still does after this step (counting an owed one) */
     int64_t eval_owed;   /* > 0: the run's evaluation after this step was ended early by a pause; it runs
                             again before the next step; 0 none */
 } con_status;

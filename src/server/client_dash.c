@@ -156,6 +156,7 @@ static void st_fn(void *ud, ui_state *out)
     out->explore_total = s->explore_total;
     out->eval_done = s->eval_done;
     out->eval_total = s->eval_total;
+    out->evals_left = s->evals_left;
     if (s->state == CON_RUN_BREAK)
         snprintf(out->note, sizeof out->note, "%s", A.last_break);
 }

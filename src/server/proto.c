@@ -282,6 +282,8 @@ static json_t *status_json(const sv_status *s)
             bad |= set(o, "eval_done", json_integer(s->eval_done));
             bad |= set(o, "eval_total", json_integer(s->eval_total));
         }
+        if (s->evals_left)
+            bad |= set(o, "evals_left", json_integer(s->evals_left));
         for (int id = 0; id < SM_HP_COUNT && !bad; id++) {
             const char *name = sm_hparam_def_at(id)->name;
             bad |= set(hp, name, num(s->hp[id]));
@@ -604,6 +606,9 @@ static sm_status status_from(dctx *d, const json_t *o, sv_status *s)
     if (!int_of(o, "eval_total", 0, INT64_MAX, &s->eval_total, 1) ||
         !int_of(o, "eval_done", 0, s->eval_total, &s->eval_done, 1))
         return fail(d, "malformed", "status: %s", "eval_done and eval_total must be integers, 0 <= eval_done <= eval_total");
+    s->evals_left = 0;
+    if (!int_of(o, "evals_left", 0, INT64_MAX, &s->evals_left, 1))
+        return fail(d, "malformed", "status: %s is not a non-negative integer", "evals_left");
     sm_hparams def;
     sm_hparams_default(&def);
     const json_t *hp = json_object_get(o, "hp"), *at = json_object_get(o, "hp_changed_at");

@@ -64,6 +64,7 @@ typedef struct sv_status {
     int explore_total;
     int64_t eval_done;   /* an evaluation in progress: dev rows done of eval_total; else both 0 */
     int64_t eval_total;
+    int64_t evals_left;  /* evaluations the run still does (for the dashboard's ETA); 0 none */
 } sv_status;
 
 typedef struct sv_msg {

@@ -359,6 +359,7 @@ static void status_fill(sv_status *s)
     s->explore_total = st.explore_total;
     s->eval_done = st.eval_done;
     s->eval_total = st.eval_total;
+    s->evals_left = st.evals_left;
     for (int i = 0; i < SM_HP_COUNT; i++) {
         s->hp[i] = V.c.hp.v[i];
         s->hp_changed_at[i] = V.c.hp_changed_at[i];

@@ -246,7 +246,7 @@ static void draw_header(void)
         frac = 1;
     snprintf(pct, sizeof pct, " %3.0f%%", frac * 100);
     char eta[32];
-    fmt_duration(s->planned > s->step && D.rate > 0 ? (double)(s->planned - s->step) / D.rate : -1, eta,
+    fmt_duration(ui_eta_seconds(s->step, s->planned, D.rate, s->evals_left, s->has_eval ? s->eval.seconds : 0), eta,
                  sizeof eta);
     snprintf(eta_s, sizeof eta_s, "  ETA %s", eta);
     snprintf(rate, sizeof rate, "  %.0f ex/s", s->examples_per_s);

@@ -175,7 +175,12 @@ static void poll_source(void)
     double now = sm_now();
     if (!D.have_state || memcmp(&st, &D.st, sizeof st))
         D.dirty_hdr = 1;
-    /* steps per second over the last frames, for the ETA */
+    /* steps per second over the last frames, for the ETA; the time of evaluations is left out (the
+       ETA adds the evaluations still to come at the last one's time) */
+    if (st.eval_total || (D.have_state && D.st.eval_total)) {
+        D.rate_step = st.step;
+        D.rate_t = now;
+    }
     if (st.run == UI_RUN_RUNNING && D.have_state && st.step > D.rate_step && now > D.rate_t) {
         double r = (double)(st.step - D.rate_step) / (now - D.rate_t);
         D.rate = D.rate > 0 ? 0.8 * D.rate + 0.2 * r : r;

@@ -39,6 +39,16 @@ void ui_header_fit_compute(int w, int lead, int labels, int state, int model_len
     out->eta = out->bar || out->rate || need <= w;
 }
 
+double ui_eta_seconds(int64_t step, int64_t planned, double steps_per_s, int64_t evals_left, double eval_s)
+{
+    if (planned <= step || !(steps_per_s > 0))
+        return -1;
+    double t = (double)(planned - step) / steps_per_s;
+    if (evals_left > 0 && eval_s > 0)
+        t += (double)evals_left * eval_s;
+    return t;
+}
+
 int ui_layout_compute(int rows, int cols, int zoom, ui_layout *out)
 {
     memset(out, 0, sizeof *out);

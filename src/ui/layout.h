@@ -3,6 +3,8 @@
 #ifndef SMARTTY_UI_LAYOUT_H
 #define SMARTTY_UI_LAYOUT_H
 
+#include <stdint.h>
+
 #define UI_MAX_PANELS 4
 #define UI_MIN_ROWS 16
 #define UI_MIN_COLS 60
@@ -37,6 +39,11 @@ typedef struct ui_header_fit {
 } ui_header_fit;
 void ui_header_fit_compute(int w, int lead, int labels, int state, int model_len, int data_len, int always,
                            int bar, int rate, int eta, ui_header_fit *out);
+
+/* The ETA in seconds of a run at step of planned, at steps_per_s (measured outside evaluations),
+ * with evals_left evaluations still to come of eval_s seconds each (the last one's time); -1 when
+ * unknown (nothing planned, done, or no rate yet). */
+double ui_eta_seconds(int64_t step, int64_t planned, double steps_per_s, int64_t evals_left, double eval_s);
 
 /* 1 when the rectangles share a cell (absent rectangles never overlap). */
 int ui_rect_overlap(ui_rect a, ui_rect b);

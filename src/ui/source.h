@@ -41,6 +41,7 @@ typedef struct ui_state {
     int explore_total;
     int64_t eval_done;     /* an evaluation in progress: dev rows done of eval_total; else both 0 */
     int64_t eval_total;
+    int64_t evals_left;    /* evaluations the run still does (each about eval.seconds): in the ETA */
 } ui_state;
 
 /* One branch for the compare view, with copies of its records (its whole line: the parent's up to

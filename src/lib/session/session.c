@@ -124,10 +124,24 @@ int64_t ses_planned(sm_session *s)
 void ses_publish_hp(sm_session *s)
 {
     int64_t p = ses_planned(s);
+    int64_t per = s->be.epoch_steps ? s->be.epoch_steps(s->be.ctx, &s->hp) : 0;
     pthread_mutex_lock(&s->mu);
     s->view_hp = s->hp;
     s->view_planned = p;
+    s->view_epoch_steps = per;
     pthread_mutex_unlock(&s->mu);
+}
+
+/* The evaluations a run from step to end still does after step: every `every` steps (else at each
+ * epoch's end, per steps an epoch, when known), and one at the end when none falls there. */
+static int64_t evals_left(int64_t step, int64_t end, int64_t every, int64_t per)
+{
+    if (end <= step)
+        return 0;
+    int64_t k = every > 0 ? every : per;
+    if (k <= 0)
+        return 1;
+    return end / k - step / k + (end % k != 0);
 }
 
 sm_status ses_prepare(sm_session *s, sm_error *e)
@@ -405,6 +419,11 @@ void sm_session_view_get(sm_session *s, sm_session_view *v)
     v->eval_done = s->eval_done;
     v->eval_total = s->eval_total;
     v->eval_owed = s->eval_owed;
+    if (s->be.eval) {
+        int64_t end = s->run_end > 0 ? s->run_end : s->view_planned;
+        v->evals_left = evals_left(v->step, end, (int64_t)s->view_hp.v[SM_HP_EVAL_EVERY], s->view_epoch_steps) +
+                        (s->eval_owed >= 0 && s->eval_owed == v->step);
+    }
     if (s->explore.active) {
         v->explore_variant = s->explore.idx + 1;
         v->explore_total = s->explore.total;

@@ -165,6 +165,15 @@ static int64_t bert_planned(void *ctx, const sm_hparams *hp)
     return (int64_t)hp->v[SM_HP_EPOCHS] * ((n + b - 1) / b);
 }
 
+static int64_t bert_epoch_steps(void *ctx, const sm_hparams *hp)
+{
+    bert_ctx *c = ctx;
+    if (!c->ds[0])
+        return 0;
+    int64_t n = (int64_t)sm_dataset_size(c->ds[0]), b = (int64_t)hp->v[SM_HP_BATCH_SIZE];
+    return (n + b - 1) / b;
+}
+
 /* A counter of the training state (the trainer's steps, the data position): absent is 0; otherwise
  * an integer from 0 to 2^53 (a damaged value would overflow a step counter, turn Adam's bias
  * correction negative, or be cut to another value by a narrower type). */
@@ -599,6 +608,7 @@ sm_status sm_bert_backend_new(sm_session_backend *be, sm_error *e)
     be->prepare = bert_prepare;
     be->set_hparams = bert_set_hparams;
     be->planned_steps = bert_planned;
+    be->epoch_steps = bert_epoch_steps;
     be->compute = bert_compute;
     be->apply = bert_apply;
     be->discard = bert_discard;

@@ -120,6 +120,7 @@ struct sm_session {
     int dirty;
     sm_hparams view_hp;
     int64_t view_step, view_planned;
+    int64_t view_epoch_steps; /* the backend's steps per epoch (0 unknown) */
     sm_step_record *hist;     /* ring [hist_cap] */
     size_t hist_cap, hist_n, hist_head;
     sm_eval_record *evals;
