@@ -41,6 +41,25 @@ static void ok(sm_status st, const sm_session_reply *r)
     ck_assert_msg(st == SM_OK, "command failed: %s", r->err.msg);
 }
 
+/* s's journal replayed in a fresh session gives s's state; returns the replay's step count */
+static int64_t check_replay(sm_session *s)
+{
+    sm_journal j;
+    sm_error e;
+    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
+    sm_session *p = new_session();
+    for (size_t i = 0; i < j.n; i++)
+        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
+    float w[3 * NW], wp[3 * NW];
+    all_state(s, w);
+    all_state(p, wp);
+    ck_assert_mem_eq(w, wp, sizeof w);
+    int64_t n = sm_session_step_count(p);
+    sm_journal_free(&j);
+    sm_session_free(p);
+    return n;
+}
+
 START_TEST(test_split_runs_identical)
 {
     sm_session *a = new_session(), *b = new_session();
@@ -198,19 +217,7 @@ START_TEST(test_breakpoint_apply_or_discard)
             sm_session_free(u);
         }
         /* the journal replays to the same state, discard included */
-        sm_journal j;
-        sm_error e;
-        ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
-        sm_session *p = new_session();
-        for (size_t i = 0; i < j.n; i++)
-            ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
-        ck_assert_int_eq(sm_session_step_count(p), 10);
-        float wp[3 * NW];
-        all_state(p, wp);
-        all_state(s, w);
-        ck_assert_mem_eq(w, wp, sizeof w);
-        sm_journal_free(&j);
-        sm_session_free(p);
+        ck_assert_int_eq(check_replay(s), 10);
         sm_session_free(s);
     }
     sm_session_free(ref);
@@ -477,18 +484,8 @@ START_TEST(test_thread_control)
     ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
     ck_assert_int_eq(sm_session_simple(s, SM_CMD_PAUSE, &r), SM_ERR_STATE);
     /* the journal replays the threaded run exactly */
-    float w[3 * NW], wp[3 * NW];
     sm_session_join(s);
-    all_state(s, w);
-    sm_journal j;
-    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
-    sm_session *p = new_session();
-    for (size_t i = 0; i < j.n; i++)
-        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
-    all_state(p, wp);
-    ck_assert_mem_eq(w, wp, sizeof w);
-    sm_journal_free(&j);
-    sm_session_free(p);
+    check_replay(s);
     sm_session_free(s);
 }
 END_TEST
@@ -751,19 +748,9 @@ START_TEST(test_pause_ends_own_eval)
         said += k.ev[i].kind == SM_EVENT_NOTICE && k.ev[i].msg && strstr(k.ev[i].msg, "step 7: evaluation interrupted") &&
                 strstr(k.ev[i].msg, "runs it again");
     ck_assert_int_eq(said, 1);
-    /* the journal replays to the same weights */
-    sm_journal j;
-    sm_error e;
-    ck_assert_int_eq(sm_session_journal(s, &j, &e), SM_OK);
-    sm_session *p = new_session();
-    for (size_t i = 0; i < j.n; i++)
-        ck_assert_msg(sm_session_apply_event(p, &j.ev[i], &e) == SM_OK, "%s", e.msg);
-    all_state(p, got);
-    ck_assert_mem_eq(want, got, sizeof want);
-    sm_journal_free(&j);
+    check_replay(s); /* the journal replays to the same weights */
     free(ev);
     free(rev);
-    sm_session_free(p);
     sm_session_free(s);
     sm_session_free(ref);
     for (int i = 0; i < k.n; i++)

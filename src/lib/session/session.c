@@ -38,21 +38,16 @@ void ses_emit_event(sm_session *s, sm_session_event *e)
         s->on_event(s->event_ud, e);
 }
 
-void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
-              const sm_eval_record *ev, const char *fmt, ...)
+static void emit_v(sm_session *s, sm_event_kind kind, int level, const sm_step_record *rec,
+                   const sm_eval_record *ev, const char *fmt, va_list ap)
 {
-    if (!s->on_event)
-        return;
     sm_str msg = SM_STR_INIT; /* whole: an event may name a long path */
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (fmt)
         sm_str_vappendf(&msg, fmt, ap);
-        va_end(ap);
-    }
     sm_session_event e;
     memset(&e, 0, sizeof e);
     e.kind = kind;
+    e.level = level;
     e.step = s->step;
     e.epoch = s->epoch;
     e.state = (int)s->state;
@@ -65,25 +60,25 @@ void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
     sm_str_free(&msg);
 }
 
+void ses_emit(sm_session *s, sm_event_kind kind, const sm_step_record *rec,
+              const sm_eval_record *ev, const char *fmt, ...)
+{
+    if (!s->on_event)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit_v(s, kind, 0, rec, ev, fmt, ap);
+    va_end(ap);
+}
+
 void ses_notice(sm_session *s, const char *fmt, ...)
 {
     if (!s->on_event)
         return;
-    sm_str msg = SM_STR_INIT;
     va_list ap;
     va_start(ap, fmt);
-    sm_str_vappendf(&msg, fmt, ap);
+    emit_v(s, SM_EVENT_NOTICE, SM_LOG_NOTICE, NULL, NULL, fmt, ap);
     va_end(ap);
-    sm_session_event e;
-    memset(&e, 0, sizeof e);
-    e.kind = SM_EVENT_NOTICE;
-    e.level = SM_LOG_NOTICE;
-    e.step = s->step;
-    e.epoch = s->epoch;
-    e.state = (int)s->state;
-    e.msg = sm_str_cstr(&msg);
-    ses_emit_event(s, &e);
-    sm_str_free(&msg);
 }
 
 /* Drop an owed evaluation (a stop, a rewind, a restored state: the evaluation is of another model). */
