@@ -15,17 +15,23 @@
 
 #define NW 7 /* toy weights */
 
-static sm_session *new_session(void)
+/* A session over a fresh toy backend (its copy in *be, when be is not NULL: toy_hold_eval). */
+static sm_session *new_session_be(sm_session_backend *be)
 {
-    sm_session_backend be;
+    sm_session_backend local;
     sm_hparams hp;
     sm_error e;
     sm_session *s;
+    if (!be)
+        be = &local;
     toy_hparams(&hp);
-    ck_assert_int_eq(toy_backend(&be, NULL, &e), SM_OK);
-    ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
+    ck_assert_int_eq(toy_backend(be, NULL, &e), SM_OK);
+    ck_assert_int_eq(sm_session_new(be, &hp, &s, &e), SM_OK);
     return s;
 }
+
+static sm_session *new_session(void) { return new_session_be(NULL); }
+
 
 static void all_state(sm_session *s, float *out) /* weights, momentum, teacher */
 {
@@ -39,6 +45,18 @@ static void all_state(sm_session *s, float *out) /* weights, momentum, teacher *
 static void ok(sm_status st, const sm_session_reply *r)
 {
     ck_assert_msg(st == SM_OK, "command failed: %s", r->err.msg);
+}
+
+/* A threaded session training without end (for 20 ms so far). */
+static sm_session *running_session(void)
+{
+    sm_session *s = new_session();
+    sm_error e;
+    sm_session_reply r;
+    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
+    ok(sm_session_train(s, 100000000, &r), &r);
+    usleep(20000);
+    return s;
 }
 
 /* s's journal replayed in a fresh session gives s's state; returns the replay's step count */
@@ -385,12 +403,8 @@ static int pause_from_hook(void *ud, sm_cmd_kind kind)
 
 START_TEST(test_pause_from_hook)
 {
-    sm_session *s = new_session();
-    sm_error e;
+    sm_session *s = running_session();
     sm_session_reply r;
-    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
-    ok(sm_session_train(s, 100000000, &r), &r);
-    usleep(20000);
     hook_pause h = {.s = s};
     sm_session_set_wait_fn(s, pause_from_hook, &h);
     int us = 300000;
@@ -451,12 +465,8 @@ END_TEST
 
 START_TEST(test_thread_control)
 {
-    sm_session *s = new_session();
-    sm_error e;
+    sm_session *s = running_session();
     sm_session_reply r;
-    ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
-    ok(sm_session_train(s, 100000000, &r), &r);
-    usleep(20000);
     ok(sm_session_simple(s, SM_CMD_PAUSE, &r), &r);
     sm_session_view v;
     sm_session_view_get(s, &v);
@@ -686,12 +696,8 @@ static sm_session_view wait_for_eval(sm_session *s)
 
 static sm_session *held_session(sm_session_backend *be)
 {
-    sm_hparams hp;
     sm_error e;
-    sm_session *s;
-    toy_hparams(&hp);
-    ck_assert_int_eq(toy_backend(be, NULL, &e), SM_OK);
-    ck_assert_int_eq(sm_session_new(be, &hp, &s, &e), SM_OK);
+    sm_session *s = new_session_be(be);
     toy_hold_eval(be, 1);
     ck_assert_int_eq(sm_session_start(s, &e), SM_OK);
     return s;
