@@ -764,6 +764,130 @@ START_TEST(test_pause_ends_own_eval)
 }
 END_TEST
 
+/* A new session from the checkpoint in dir. */
+static sm_session *restored(const char *dir)
+{
+    sm_session_backend be;
+    sm_hparams hp;
+    sm_session *s;
+    sm_error e;
+    sm_hparams_default(&hp);
+    ck_assert_int_eq(toy_backend(&be, dir, &e), SM_OK);
+    ck_assert_int_eq(sm_session_new(&be, &hp, &s, &e), SM_OK);
+    ck_assert_msg(sm_session_restore_checkpoint(s, dir, &e) == SM_OK, "%s", e.msg);
+    return s;
+}
+
+/* An owed evaluation belongs to the state: a checkpoint saved while it is owed owes it when restored
+ * (it runs before the next step, so the resumed run records what a run never paused records), and so
+ * does a snapshot taken then, when the run rewinds to it. */
+START_TEST(test_owed_eval_kept)
+{
+    sm_session_reply r;
+    sm_session *ref = new_session(); /* the same run, never paused */
+    ok(sm_session_train(ref, 10, &r), &r);
+    sm_eval_record *rev;
+    size_t rn = sm_session_evals(ref, &rev);
+    ck_assert_int_eq(rn, 2); /* after step 7 (the epoch's end) and 10 (the run's) */
+    float want[3 * NW], got[3 * NW];
+    all_state(ref, want);
+
+    sm_session_backend be;
+    sm_session *s = held_session(&be);
+    ok(sm_session_train(s, 10, &r), &r);
+    sm_session_view v = wait_for_eval(s);
+    ck_assert_int_eq(v.step, 7);
+    ok(sm_session_simple(s, SM_CMD_PAUSE, &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.eval_owed, 7);
+    char tmp[512], dir[600];
+    tu_mkdtemp(tmp, sizeof tmp, "check_session_owed");
+    snprintf(dir, sizeof dir, "%s/ckpt", tmp);
+    ok(sm_session_named(s, SM_CMD_SAVE, dir, &r), &r);
+    ok(sm_session_named(s, SM_CMD_SNAPSHOT, "owed", &r), &r);
+    toy_hold_eval(&be, 0);
+
+    /* a new session from the checkpoint owes the evaluation after step 7 */
+    sm_session *b = restored(dir);
+    sm_session_view_get(b, &v);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert_int_eq(v.eval_owed, 7);
+    ck_assert_int_eq(v.evals_left >= 1, 1);
+    ok(sm_session_train(b, 3, &r), &r);
+    sm_session_view_get(b, &v);
+    ck_assert_int_eq(v.step, 10);
+    ck_assert_int_eq(v.eval_owed, -1);
+    sm_eval_record *ev;
+    size_t n = sm_session_evals(b, &ev);
+    ck_assert_int_eq(n, 2); /* the owed one at step 7, then the run's end */
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(ev[i].step, rev[i].step);
+        ck_assert(ev[i].loss == rev[i].loss && ev[i].acc == rev[i].acc);
+    }
+    free(ev);
+    all_state(b, got);
+    ck_assert_mem_eq(want, got, sizeof want);
+    sm_session_free(b);
+
+    /* the paused session runs it, then a rewind to the snapshot owes it again */
+    ok(sm_session_resume(s, SM_PENDING_APPLY, &r), &r);
+    ck_assert(sm_session_wait_idle(s, 20));
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 10);
+    ck_assert_int_eq(v.eval_owed, -1);
+    ok(sm_session_named(s, SM_CMD_REWIND, "owed", &r), &r);
+    sm_session_view_get(s, &v);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert_int_eq(v.eval_owed, 7);
+    sm_session_join(s);
+    check_replay(s); /* the journal, rewind included, replays to the same weights */
+    sm_session_free(s);
+    sm_session_free(ref);
+    free(rev);
+    ck_assert_int_eq(tu_rmtree(tmp), 0);
+}
+END_TEST
+
+/* A checkpoint saved while the run's last evaluation is owed: the plan's steps are all done, and
+ * `train` (as `smartty train --resume` calls it) runs the evaluation and ends the run. */
+START_TEST(test_owed_last_eval_resumed)
+{
+    sm_session_reply r;
+    sm_session_backend be;
+    sm_session *s = held_session(&be);
+    ok(sm_session_set(s, "epochs", "1", &r), &r); /* the plan: 7 steps */
+    ok(sm_session_train(s, 0, &r), &r);
+    sm_session_view v = wait_for_eval(s);
+    ck_assert_int_eq(v.step, 7);
+    sm_session_interrupt(s);
+    for (int i = 0; i < 20000 && v.state != SM_SESSION_PAUSED; i++) {
+        usleep(1000);
+        sm_session_view_get(s, &v);
+    }
+    ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
+    ck_assert_int_eq(v.eval_owed, 7);
+    char tmp[512], dir[600];
+    tu_mkdtemp(tmp, sizeof tmp, "check_session_last");
+    snprintf(dir, sizeof dir, "%s/ckpt", tmp);
+    ok(sm_session_named(s, SM_CMD_SAVE, dir, &r), &r);
+    toy_hold_eval(&be, 0);
+    ok(sm_session_simple(s, SM_CMD_STOP, &r), &r);
+    sm_session_join(s);
+    sm_session_free(s);
+    sm_session *b = restored(dir);
+    ok(sm_session_train(b, 0, &r), &r);
+    ck_assert_msg(strstr(r.msg, "evaluation after step 7 is owed"), "%s", r.msg);
+    sm_session_view_get(b, &v);
+    ck_assert_int_eq(v.state, SM_SESSION_STOPPED);
+    ck_assert_int_eq(v.step, 7);
+    ck_assert(v.has_eval && v.eval.step == 7);
+    ck_assert_int_eq(v.eval_owed, -1);
+    ck_assert_int_eq(sm_session_train(b, 0, &r), SM_ERR_STATE); /* now the plan is done */
+    sm_session_free(b);
+    ck_assert_int_eq(tu_rmtree(tmp), 0);
+}
+END_TEST
+
 /* An interrupt (the console's Ctrl-C) during the run's last evaluation pauses the run instead of
  * ending it; `resume` runs the evaluation and ends the run. A stop during the evaluation drops it. */
 START_TEST(test_interrupt_ends_own_eval)
@@ -867,6 +991,8 @@ static Suite *session_suite(void)
     tcase_add_test(tc, test_eval_break_and_stop);
     tcase_add_test(tc, test_typed_events);
     tcase_add_test(tc, test_pause_ends_own_eval);
+    tcase_add_test(tc, test_owed_eval_kept);
+    tcase_add_test(tc, test_owed_last_eval_resumed);
     tcase_add_test(tc, test_evals_left);
     tcase_add_test(tc, test_interrupt_ends_own_eval);
     suite_add_tcase(s, tc);

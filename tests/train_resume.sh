@@ -51,6 +51,22 @@ for edit in '0,/^ *"[0-9a-f]\{16\}",$/s/"[0-9a-f]\{16\}"/"zz"/' 's/"[0-9a-f]\{16
             's/"has_spare": 0/"has_spare": 2/'; do
     refused "$edit" "trainer_state.json: .*rng: a generator's state is"
 done
+# a checkpoint saved while its run's last evaluation was owed (a pause ended it early): --resume runs
+# it, saves, and the plan is done; a run whose plan is done says so and how to train on
+run --dev "$data/dev.tsv" --save "$tmp/ev" >/dev/null 2>"$tmp/err" || fail "run with a dev set: $(cat "$tmp/err")"
+cp -r "$tmp/ev" "$tmp/owed"
+sed 's/^ "step": 12,$/ "step": 12,\n "eval_owed": true,/' "$tmp/ev/trainer_state.json" >"$tmp/owed/trainer_state.json"
+grep -q '"eval_owed": true' "$tmp/owed/trainer_state.json" || fail "the edit did not add eval_owed"
+"$bin" train --resume "$tmp/owed" --save "$tmp/owed-done" >"$tmp/out" 2>"$tmp/err" \
+    || fail "resume with the evaluation owed: $(cat "$tmp/err")"
+grep -q '^eval step 12 ' "$tmp/out" || fail "the owed evaluation did not run: $(cat "$tmp/out")"
+grep -q '^done: 0 steps (12 to 12)' "$tmp/out" || fail "no done line: $(cat "$tmp/out")"
+grep -q eval_owed "$tmp/owed-done/trainer_state.json" && fail "the evaluation is still owed after it ran"
+"$bin" train --resume "$tmp/owed-done" >"$tmp/out" 2>"$tmp/err" && fail "resumed a run whose plan is done"
+grep -q "the 12 planned steps are done (the run is at step 12); --steps N trains N more" "$tmp/err" \
+    || fail "plan done: $(cat "$tmp/err")"
+refused 's/^ "step": 6,$/ "step": 6,\n "eval_owed": 1,/' 'trainer_state.json: .*"eval_owed" is not true or false'
+
 # a huge --steps on a resumed run trains without end rather than overflowing the end step
 "$bin" train --resume "$tmp/half" --train "$data/train.tsv" --limit 40 --steps 9223372036854775807 --save "$tmp/huge" \
     >"$tmp/out" 2>"$tmp/err" &

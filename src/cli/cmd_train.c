@@ -767,9 +767,10 @@ int cli_train(int argc, char **argv)
         csv_header(&pr);
 
     sm_session_view v;
-    int64_t first = sm_session_step_count(s);
+    int64_t first = sm_session_step_count(s), owed = -1;
     if (!status) {
         sm_session_view_get(s, &v);
+        owed = v.eval_owed; /* a resumed checkpoint's evaluation, ended early by a pause: it runs first */
         pr.log_every = (int64_t)v.hp.v[SM_HP_LOG_EVERY];
         pr.denom = a.steps > 0 && a.steps < INT64_MAX - first ? first + a.steps : v.planned;
         if (pr.log_every < 1)
@@ -795,8 +796,13 @@ int cli_train(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
-        if (sm_session_train(s, a.steps, &r) != SM_OK)
+        if (a.steps <= 0 && v.planned <= first && owed < 0) {
+            fprintf(stderr, "smartty train: the %lld planned steps are done (the run is at step %lld); "
+                            "--steps N trains N more\n", (long long)v.planned, (long long)first);
+            status = 1;
+        } else if (sm_session_train(s, a.steps, &r) != SM_OK) {
             status = fail("train", &r.err);
+        }
         if (pr.failed)
             status = 1;
     }
@@ -812,7 +818,7 @@ int cli_train(int argc, char **argv)
         printf("interrupted by signal %d at step %lld\n", (int)got_signal, (long long)v.step);
     if (v.state == SM_SESSION_PAUSED && !got_signal)
         status = status ? status : 1;
-    int trained = v.step > first;
+    int trained = v.step > first || (owed >= 0 && v.eval_owed < 0);
     char autosave[1200] = "";
     if (!a.save && trained && got_signal) { /* a dropped connection loses nothing: as the console does */
         char name[64];

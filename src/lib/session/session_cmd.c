@@ -157,7 +157,9 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
         snprintf(arg, sizeof arg, "%lld epochs", (long long)c->epochs);
     } else {
         end = ses_planned(s);
-        if (end <= s->step)
+        if (end <= s->step && s->eval_owed == s->step && s->step > 0)
+            end = s->step; /* the run's last evaluation is owed (a resumed checkpoint): it runs, then done */
+        else if (end <= s->step)
             return sm_err(&r->err, SM_ERR_STATE,
                           "train: the %lld planned steps are done; give a number: `train N`",
                           (long long)end);
@@ -170,7 +172,11 @@ static sm_status cmd_train(sm_session *s, const sm_session_cmd *c, sm_session_re
     s->view_planned = ses_planned(s);
     pthread_mutex_unlock(&s->mu);
     atomic_store(&s->interrupt, 0);
-    reply_ok(r, s->step, "training from step %lld to %lld", (long long)s->step, (long long)end);
+    if (end == s->step)
+        reply_ok(r, s->step, "the evaluation after step %lld is owed: it runs, and the run is done",
+                 (long long)s->step);
+    else
+        reply_ok(r, s->step, "training from step %lld to %lld", (long long)s->step, (long long)end);
     ses_set_state(s, SM_SESSION_RUNNING);
     return SM_OK;
 }

@@ -210,10 +210,10 @@ sm_status ses_run_eval(sm_session *s, int check_break, sm_error *e)
 
 /* The run's own evaluation (every eval_every steps, at an epoch's end, at the run's end). A pause, a
  * stop or an interrupt that comes while it runs ends it early, and so does the thread's end: it is
- * then owed, and runs again, whole, before the next step (a stop or a rewind drops it). So Ctrl-C
- * never waits for a long evaluation, and breakpoints, save_best and the records see the same
- * evaluation as in a run never paused. Not so during a replay or inside a command (a breakpoint's
- * resume, `discard`): those evaluations run whole. */
+ * then owed, and runs again, whole, before the next step (a stop drops it; a checkpoint or a
+ * snapshot taken meanwhile keeps it owed). So Ctrl-C never waits for a long evaluation, and
+ * breakpoints, save_best and the records see the same evaluation as in a run never paused. Not so
+ * during a replay or inside a command (a breakpoint's resume, `discard`): those run whole. */
 static void own_eval(sm_session *s)
 {
     int interruptible = !s->replaying && !s->in_cmd;

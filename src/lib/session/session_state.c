@@ -277,6 +277,8 @@ char *sm_session_state_to_json(sm_session *s)
     json_object_set_new(o, "step", json_integer((json_int_t)s->step));
     json_object_set_new(o, "epoch", json_integer(s->epoch + 1)); /* 1-based, as displayed */
     json_object_set_new(o, "last_eval_step", json_integer((json_int_t)s->last_eval_step));
+    if (s->eval_owed >= 0 && s->eval_owed == s->step) /* a pause ended this step's evaluation early */
+        json_object_set_new(o, "eval_owed", json_true());
     json_object_set_new(o, "hparams", hp);
     char *bs = s->pending && s->pre_state ? sm_strdup(s->pre_state)
                : s->be.state_to_json ? s->be.state_to_json(s->be.ctx) : sm_strdup("{}");
@@ -294,7 +296,7 @@ char *sm_session_state_to_json(sm_session *s)
 
 sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *e)
 {
-    ses_drop_owed_eval(s); /* whatever it restores, the owed evaluation was of another state */
+    ses_drop_owed_eval(s); /* the owed evaluation was of another state; the restored one may owe its own */
     json_error_t je;
     json_t *o = json_loads(text, 0, &je);
     if (!o)
@@ -308,6 +310,8 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
         !json_is_object(b)) {
         st = sm_err(e, SM_ERR_FORMAT, "session state: \"step\", \"hparams\" or \"backend\" is missing "
                                       "or of the wrong type");
+    } else if (json_object_get(o, "eval_owed") && !json_is_boolean(json_object_get(o, "eval_owed"))) {
+        st = sm_err(e, SM_ERR_FORMAT, "session state: \"eval_owed\" is not true or false");
     } else if (json_integer_value(step) > (json_int_t)1 << 53) {
         st = sm_err(e, SM_ERR_RANGE, "session state: \"step\" is %lld, more than 2^53 steps",
                     (long long)json_integer_value(step));
@@ -356,6 +360,8 @@ sm_status sm_session_state_from_json(sm_session *s, const char *text, sm_error *
         s->last_eval_step = json_is_integer(les) ? (int64_t)json_integer_value(les) : -1;
         s->hp_changed = 0;
         pthread_mutex_lock(&s->mu);
+        if (json_is_true(json_object_get(o, "eval_owed")))
+            s->eval_owed = s->step; /* runs, whole, before the next step, as in the run saved */
         s->view_step = s->step;
         pthread_mutex_unlock(&s->mu);
         ses_publish_hp(s);
