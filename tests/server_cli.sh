@@ -333,8 +333,21 @@ fi
 "$bin" ctl s1 shutdown >"$tmp/sd.out" 2>&1
 [ $? = 1 ] && grep -q "unsaved: \`shutdown save DIR\` keeps them" "$tmp/sd.out" && [ -S "$sockdir/s1" ] &&
     ok "shutdown with unsaved training refuses and says how" || fail "shutdown: $(cat "$tmp/sd.out")"
+# ... during another client's eval (8,000 rows: seconds), which it does not wait for: the eval ends early
+SMARTTY_CLIENT_NAME=evaler5 "$bin" ctl s1 eval >"$tmp/eval5.out" 2>&1 &
+epid=$!
+echo $epid >>"$tmp/pids"
+grep_file 10 'evaler5: ctl' "$tmp/s1.log" || fail "the last evaluating client did not connect"
+sleep 0.5
 "$bin" ctl s1 "shutdown save $tmp/final" >"$tmp/sd2.out" 2>&1
 [ $? = 0 ] && grep -q "saved step" "$tmp/sd2.out" && ok "shutdown save DIR" || fail "shutdown save: $(cat "$tmp/sd2.out")"
+wait_until 10 gone "$epid" || fail "the eval client is still there after shutdown"
+wait "$epid"
+st=$?
+[ $st != 0 ] && grep -Eq 'evaluation interrupted after [0-9]+ of 8000 rows' "$tmp/eval5.out" &&
+    grep -q 'the evaluation another client runs ends early' "$tmp/sd2.out" &&
+    ok "shutdown save during another client's eval ends the eval early, and both clients are told" ||
+    fail "shutdown save during an eval: eval exit $st: $(cat "$tmp/eval5.out" "$tmp/sd2.out")"
 wait_until 10 gone "$pid" && [ ! -e "$sockdir/s1" ] && ok "the server ended and removed its socket" ||
     fail "the server is still there after shutdown"
 grep -q '"op":"by","args":\["tester","set mu 2"\]' "$tmp/final/journal.jsonl" && ok "the journal records the author" ||

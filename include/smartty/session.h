@@ -282,6 +282,10 @@ sm_status sm_session_resume(sm_session *s, sm_pending_action pending, sm_session
 
 /* Ask the run to pause at the next step boundary (async-signal-safe: only sets a flag). */
 void sm_session_interrupt(sm_session *s);
+/* End a posted `eval` that the trainer thread runs now before its next batch, as its poster's waiting
+ * hook would (its reply: "evaluation interrupted after N of M rows"); for a server that shuts down
+ * while another client's command waits. Any thread; 1 when one was running. */
+int sm_session_cancel_eval(sm_session *s);
 
 /* Run fn(s, arg, e) where the state lives (on the trainer thread, at a step boundary), e.g. the
  * loads below; the reply carries its status and error. */

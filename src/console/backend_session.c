@@ -376,6 +376,12 @@ static sm_status be_pause(void *ud, sm_error *e)
     return simple(SM_CMD_PAUSE, e);
 }
 
+static int be_cancel_eval(void *ud)
+{
+    (void)ud;
+    return S.s && sm_session_cancel_eval(S.s);
+}
+
 static sm_status be_resume(void *ud, int apply, sm_error *e)
 {
     (void)ud;
@@ -868,6 +874,7 @@ static const con_backend session_backend = {
     .resume = be_resume,
     .step = be_step,
     .eval = be_eval,
+    .cancel_eval = be_cancel_eval,
     .stop = be_stop,
     .snapshot = be_snapshot,
     .rewind = be_rewind,

@@ -94,6 +94,9 @@ typedef struct con_backend {
     /* Run exactly n steps from a paused state and return when they are done (or a breakpoint). */
     sm_status (*step)(void *ud, int64_t n, sm_error *e);
     sm_status (*eval)(void *ud, sm_eval_record *out, sm_error *e);
+    /* End an `eval` the trainer runs now (posted by a command this thread waits for) early; 1 when one
+     * ran. From inside the wait only (a server that shuts down during another client's eval). */
+    int (*cancel_eval)(void *ud);
     sm_status (*stop)(void *ud, sm_error *e);
     sm_status (*snapshot)(void *ud, const char *name, sm_error *e);
     sm_status (*rewind)(void *ud, const char *name, int64_t *step, sm_error *e);

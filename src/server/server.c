@@ -645,9 +645,18 @@ static int pause_the_wait(void)
     return 1;
 }
 
+/* A server that shuts down does not wait for another client's `eval` (seconds to minutes on a large
+ * dev set): it ends before its next batch, and its client is told so ("evaluation interrupted"). */
+static void end_their_eval(client *cl, int64_t id)
+{
+    if (V.in_cmd && V.c.be && V.c.be->cancel_eval && V.c.be->cancel_eval(V.c.be_ud))
+        out_to(cl, id, CON_OUT_INFO, "shutdown: the evaluation another client runs ends early");
+}
+
 static void shut_down(client *cl, int64_t id)
 {
     pause_the_wait();
+    end_their_eval(cl, id);
     out_to(cl, id, CON_OUT_INFO, "the server shuts down");
     reply(cl, id, 0);
     V.stop = 1;
@@ -667,6 +676,7 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
     }
     if (t->argc == 3) {
         int paused = pause_the_wait(); /* the save is of the run as it stopped: no step after it is lost */
+        end_their_eval(cl, id);        /* the save waits behind it */
         /* `save DIR` as typed, so the console reads DIR (quotes, escapes, ~) as it reads it locally */
         if (run_line(cl, id, cmd + t->col[1]) != 0) {
             out_to(cl, id, CON_OUT_ERROR, paused ? "shutdown: the save failed: the server goes on, its run paused "

@@ -367,6 +367,16 @@ void sm_session_interrupt(sm_session *s)
     atomic_store(&s->interrupt, 1);
 }
 
+int sm_session_cancel_eval(sm_session *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int running = s->running && s->running->cmd->kind == SM_CMD_EVAL;
+    if (running)
+        s->running->cancel = 1;
+    pthread_mutex_unlock(&s->mu);
+    return running;
+}
+
 int sm_session_wait_idle(sm_session *s, double timeout_s)
 {
     struct timespec until = deadline_after(timeout_s >= 0 ? timeout_s : 0);
