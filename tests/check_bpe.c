@@ -35,8 +35,7 @@ static const char *fixture_in(const char *dir, const char *file)
     static char buf[4][1024];
     static int k;
     k = (k + 1) % 4;
-    const char *src = getenv("SMARTTY_SRCDIR");
-    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/%s%s%s", src && *src ? src : "..", dir, *file ? "/" : "", file);
+    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/%s%s%s", tu_srcdir(), dir, *file ? "/" : "", file);
     ck_assert_msg(access(buf[k], R_OK) == 0, "%s is absent", buf[k]);
     return buf[k];
 }

@@ -55,8 +55,7 @@ static const char *fixture_dir(const char *name)
     static char buf[4][1024];
     static int k;
     k = (k + 1) % 4;
-    const char *src = getenv("SMARTTY_SRCDIR");
-    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/hf-families/%s", src && *src ? src : "..", name);
+    snprintf(buf[k], sizeof buf[k], "%s/tests/fixtures/hf-families/%s", tu_srcdir(), name);
     ck_assert_msg(access(buf[k], R_OK) == 0, "%s is absent", buf[k]);
     return buf[k];
 }

@@ -33,6 +33,7 @@ START_TEST(test_minilm_against_transformers)
 {
     sm_error e;
     json_error_t je;
+    snprintf(ref_path, sizeof ref_path, "%s/tests/ref/minilm_logits.json", tu_srcdir());
     json_t *ref = json_load_file(ref_path, 0, &je);
     ck_assert_msg(ref != NULL, "%s:%d: %s", ref_path, je.line, je.text);
 
@@ -152,8 +153,6 @@ int main(void)
                 "or set SMARTTY_MINILM to its folder\n", cfg);
         return 77;
     }
-    const char *src = getenv("SMARTTY_SRCDIR");
-    snprintf(ref_path, sizeof ref_path, "%s/tests/ref/minilm_logits.json", src && *src ? src : ".");
 
     Suite *s = suite_create("minilm");
     TCase *tc = tcase_create("against transformers");
