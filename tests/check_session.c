@@ -694,6 +694,19 @@ static sm_session_view wait_for_eval(sm_session *s)
     return v;
 }
 
+/* Interrupt (the console's Ctrl-C) and wait (up to 20 s) until the run pauses; returns its view. */
+static sm_session_view interrupt_until_paused(sm_session *s)
+{
+    sm_session_view v;
+    sm_session_interrupt(s);
+    sm_session_view_get(s, &v);
+    for (int i = 0; i < 20000 && v.state != SM_SESSION_PAUSED; i++) {
+        usleep(1000);
+        sm_session_view_get(s, &v);
+    }
+    return v;
+}
+
 static sm_session *held_session(sm_session_backend *be)
 {
     sm_error e;
@@ -859,11 +872,7 @@ START_TEST(test_owed_last_eval_resumed)
     ok(sm_session_train(s, 0, &r), &r);
     sm_session_view v = wait_for_eval(s);
     ck_assert_int_eq(v.step, 7);
-    sm_session_interrupt(s);
-    for (int i = 0; i < 20000 && v.state != SM_SESSION_PAUSED; i++) {
-        usleep(1000);
-        sm_session_view_get(s, &v);
-    }
+    v = interrupt_until_paused(s);
     ck_assert_int_eq(v.state, SM_SESSION_PAUSED);
     ck_assert_int_eq(v.eval_owed, 7);
     char tmp[512], dir[600];
@@ -898,11 +907,7 @@ START_TEST(test_interrupt_ends_own_eval)
     ok(sm_session_train(s, 7, &r), &r);
     sm_session_view v = wait_for_eval(s);
     ck_assert_int_eq(v.step, 7);
-    sm_session_interrupt(s);
-    for (int i = 0; i < 20000 && v.state != SM_SESSION_PAUSED; i++) {
-        usleep(1000);
-        sm_session_view_get(s, &v);
-    }
+    v = interrupt_until_paused(s);
     ck_assert_int_eq(v.state, SM_SESSION_PAUSED); /* not done: its evaluation is owed */
     ck_assert_int_eq(v.eval_owed, 7);
     toy_hold_eval(&be, 0);
