@@ -676,7 +676,7 @@ static void handle_shutdown(client *cl, int64_t id, const con_tokens *t, const c
     }
     if (t->argc == 3) {
         int paused = pause_the_wait(); /* the save is of the run as it stopped: no step after it is lost */
-        end_their_eval(cl, id);        /* the save waits behind it */
+        end_their_eval(cl, id);        /* the save waits behind it (shut_down then finds none) */
         /* `save DIR` as typed, so the console reads DIR (quotes, escapes, ~) as it reads it locally */
         if (run_line(cl, id, cmd + t->col[1]) != 0) {
             out_to(cl, id, CON_OUT_ERROR, paused ? "shutdown: the save failed: the server goes on, its run paused "

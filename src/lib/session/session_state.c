@@ -277,7 +277,7 @@ char *sm_session_state_to_json(sm_session *s)
     json_object_set_new(o, "step", json_integer((json_int_t)s->step));
     json_object_set_new(o, "epoch", json_integer(s->epoch + 1)); /* 1-based, as displayed */
     json_object_set_new(o, "last_eval_step", json_integer((json_int_t)s->last_eval_step));
-    if (s->eval_owed >= 0 && s->eval_owed == s->step) /* a pause ended this step's evaluation early */
+    if (s->eval_owed == s->step) /* a pause ended this step's evaluation early (-1: none) */
         json_object_set_new(o, "eval_owed", json_true());
     json_object_set_new(o, "hparams", hp);
     char *bs = s->pending && s->pre_state ? sm_strdup(s->pre_state)
